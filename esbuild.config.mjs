@@ -1,0 +1,27 @@
+// Bundles the extension and the CLI. Both are CommonJS for Node 20+: the extension host loads
+// `main` with require(), and one format keeps the CLI and the extension on identical engine code.
+import * as esbuild from 'esbuild';
+
+const watch = process.argv.includes('--watch');
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  logLevel: 'info',
+  // ssh2's optional native helper (cpu-features) and its compiled crypto binding are loaded
+  // inside try/catch; leave them unresolved so the bundle falls back to pure JavaScript.
+  external: ['vscode', 'cpu-features', '*.node'],
+  loader: { '.sh': 'text' },
+};
+
+const builds = [
+  { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
+  { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/procmig.js', banner: { js: '#!/usr/bin/env node' } },
+];
+
+for (const options of builds) {
+  if (watch) await (await esbuild.context(options)).watch();
+  else await esbuild.build(options);
+}

@@ -1,0 +1,99 @@
+// The contract every other layer uses to reach a machine: this one (`local`, run with execa) or a
+// host reached over SSH (ssh2). Nothing above this folder knows which.
+import type { Duplex, Readable, Writable } from 'node:stream';
+
+export interface Host {
+  /** The name the user gave: `local`, an ssh_config alias, or `user@host[:port]`. */
+  readonly name: string;
+  readonly isLocal: boolean;
+  /** Runs a command and collects its output. Resolves on any exit code; rejects only when the
+   * command could not be run at all (connection lost, spawn failure). */
+  exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /** Starts a command with its streams open, for long-running or streaming work. */
+  spawn(argv: readonly string[], options?: SpawnOptions): RunningCommand;
+  /** Listens on the host's loopback (127.0.0.1, port chosen by the host); every connection made
+   * to it there is handed to `onConnection`. */
+  listen(onConnection: (socket: Duplex) => void): Promise<Listener>;
+  /** Opens a TCP connection to `port` on the host's loopback. */
+  connect(port: number): Promise<Duplex>;
+  /** Frees the connection (idempotent). */
+  close(): Promise<void>;
+}
+
+export interface ExecOptions {
+  /** Written to the command's stdin, which is then closed. */
+  stdin?: string | Buffer | Readable;
+  signal?: AbortSignal;
+}
+
+export interface SpawnOptions {
+  /** Allocate a pseudo-terminal (remote only): for shell jobs that must own a tty. */
+  pty?: { rows: number; cols: number; term?: string };
+}
+
+export interface ExecResult {
+  code: number | null;
+  signal?: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunningCommand {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Settles when the command ends; never rejects. */
+  readonly exited: Promise<{ code: number | null; signal?: string | null }>;
+  /** Best effort: over SSH not every server honours signals, so callers that must stop a
+   * remote program also keep a way to stop it by PID. */
+  kill(signal?: NodeJS.Signals): void;
+  /** Resizes the pty, when one was allocated. */
+  resize?(rows: number, cols: number): void;
+}
+
+export interface Listener {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** What the user is asked when a host presents a key that known_hosts does not list. */
+export interface UnknownHostKey {
+  host: string;
+  port: number;
+  keyType: string;
+  /** `SHA256:…`, as OpenSSH prints it. */
+  fingerprint: string;
+  knownHostsFile: string;
+}
+
+/** `once` trusts the key for this connection, `always` also records it in known_hosts. */
+export type HostKeyDecision = 'once' | 'always' | 'reject';
+
+export interface HostOptions {
+  /** ssh_config to read instead of ~/.ssh/config. */
+  sshConfigFile?: string;
+  /** Asked for an unknown key when StrictHostKeyChecking is `ask` (the default). Without it, the
+   * key is refused with the fingerprint and how to trust it. */
+  onUnknownHostKey?: (key: UnknownHostKey) => Promise<HostKeyDecision>;
+  /** Asked for a private key's passphrase when the agent does not hold the key. */
+  askPassphrase?: (keyFile: string) => Promise<string | undefined>;
+  /** Log lines (never secrets). */
+  log?: (line: string) => void;
+}
+
+/** A failure the user can act on: `message` is one sentence saying what failed and what to do. */
+export class TransportError extends Error {
+  constructor(message: string, readonly code: TransportErrorCode, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TransportError';
+  }
+}
+
+export type TransportErrorCode =
+  | 'unknown-host'
+  | 'unreachable'
+  | 'auth-failed'
+  | 'host-key-unknown'
+  | 'host-key-changed'
+  | 'connection-lost'
+  | 'config';
