@@ -1,0 +1,113 @@
+// What the CLI and the extension see of the engine. Host-free: no vscode, no ssh2 here.
+import type { HostOptions } from '../transport/host';
+
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  user: string;
+  uid: number;
+  /** CPU use in percent of one core, as `ps` reports it. */
+  cpu: number;
+  /** Resident memory in KiB. */
+  rssKiB: number;
+  /** Short name (comm). */
+  name: string;
+  /** Full command line. */
+  command: string;
+  /** `ps` state letter(s), e.g. `S`, `R`, `T`. */
+  state: string;
+  /** Controlling terminal (`pts/3`) or undefined. */
+  tty?: string;
+}
+
+export interface HostCapabilities {
+  host: string;
+  hostname: string;
+  criuVersion?: string;
+  kernel: string;
+  arch: string;
+  cpus: number;
+  /** 1-minute load average. */
+  load1: number;
+  memAvailableKiB: number;
+  /** Free space where checkpoint images are kept. */
+  diskAvailableKiB: number;
+  imagesDir: string;
+  /** CRIU runs as root, or through `sudo -n`. */
+  privilege: 'root' | 'sudo' | 'none';
+  /** CRIU features by `criu check --feature` name (mem_dirty_track, uffd, uffd-noncoop, …). */
+  features: Record<string, boolean>;
+  /** fs.pipe-max-size in bytes (post-copy needs ≥ 4 MiB on the dumping host). */
+  pipeMaxSize: number;
+}
+
+export interface HostReport {
+  host: string;
+  reachable: boolean;
+  capabilities?: HostCapabilities;
+  /** Each problem is one sentence saying what is wrong and what to do. */
+  problems: string[];
+}
+
+export type Strategy = 'auto' | 'stop-and-copy' | 'pre-copy' | 'post-copy';
+
+export type PhaseName = 'preflight' | 'connect' | 'freeze' | 'dump' | 'transfer' | 'restore' | 'verify' | 'cleanup';
+
+export interface MigrationRequest {
+  pid: number;
+  from: string;
+  to: string;
+  strategy?: Strategy;
+}
+
+/** A CRIU option the engine chose, and why (shown in the report). */
+export interface ChosenOption {
+  option: string;
+  reason: string;
+}
+
+export interface MigrationResult {
+  ok: boolean;
+  from: string;
+  to: string;
+  sourcePid: number;
+  destinationPid?: number;
+  strategy: Exclude<Strategy, 'auto'>;
+  /** Why this strategy was chosen. */
+  strategyReason: string;
+  /** Phase name → milliseconds. */
+  phases: Partial<Record<PhaseName, number>>;
+  /** From freezing the source until the process runs on the destination. */
+  freezeMs: number;
+  totalMs: number;
+  /** Bytes of checkpoint data moved between the hosts. */
+  bytes: number;
+  options: ChosenOption[];
+  startedAt: string;
+  /** On failure: one sentence saying what failed and what to do. */
+  error?: string;
+  /** On failure: true when the source was left running and the destination cleaned. */
+  rolledBack?: boolean;
+  /** CRIU's log lines that explain a failure, per side. */
+  logs?: { source?: string; destination?: string };
+}
+
+export interface MigrationProgress {
+  phase: PhaseName;
+  message: string;
+}
+
+export interface MigrateOptions {
+  onProgress?: (progress: MigrationProgress) => void;
+  /** Aborting before the destination runs the process rolls back; the source keeps running. */
+  signal?: AbortSignal;
+}
+
+export interface Engine {
+  listProcesses(host: string): Promise<ProcessInfo[]>;
+  checkHost(host: string): Promise<HostReport>;
+  migrate(request: MigrationRequest, options?: MigrateOptions): Promise<MigrationResult>;
+  dispose(): Promise<void>;
+}
+
+export type EngineOptions = HostOptions;
