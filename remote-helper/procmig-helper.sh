@@ -1,0 +1,266 @@
+#!/bin/sh
+# Process Migrator's host helper. Uploaded over SSH on first use and cached under
+# ~/.cache/process-migrator/, it is all a host needs besides sh, coreutils, procps and CRIU:
+# no Node.js. Strictly POSIX (checked under dash). Every command prints `key=value` lines or
+# tab-separated records that src/checkpoint/hostHelper.ts parses; errors go to stderr as one line.
+#
+#   caps                      what this host can do (CRIU version and features, load, memory, disk)
+#   ps                        every process, two sections: records, then pid<TAB>comm
+#   inspect PID               the tree under PID and what CRIU will meet in it (fds, maps, ttys, …)
+#   check-files               stdin: path<TAB>size lines; prints those missing or of another size
+#   mkimages                  a new private (0700) image directory; prints its path
+#   page-server DIR           receives dumped pages into DIR; prints `ready PORT` once listening
+#   dump PID DIR ARGS…        criu dump --leave-stopped into DIR (never kills the source)
+#   tar-out DIR / tar-in DIR  streams the small non-page images from one host to the other
+#   restore DIR ARGS…         criu restore -d from DIR; prints `pid=N`
+#   state PID                 one word: running, stopped, zombie or gone
+#   signal SIG PID…           sends SIG to each PID that still exists
+#   rmimages DIR              deletes an image directory made by mkimages
+set -u
+umask 077
+
+PROCMIG_HELPER_VERSION=1
+IMAGES_BASE=${PROCMIG_IMAGES_DIR:-/var/tmp/process-migrator}
+
+die() { printf '%s\n' "$*" >&2; exit 1; }
+
+# CRIU needs root; as another user we use sudo, but only non-interactively (-n): a password
+# prompt on a remote host would hang the migration.
+privilege() {
+	if [ "$(id -u)" -eq 0 ]; then echo root
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then echo sudo
+	else echo none
+	fi
+}
+
+run_criu() {
+	case $(privilege) in
+	root) criu "$@" ;;
+	sudo) sudo -n criu "$@" ;;
+	*) die "CRIU needs root on $(hostname): log in as root or allow passwordless sudo for criu" ;;
+	esac
+}
+
+criu_version() { criu --version 2>/dev/null | sed -n 's/^Version: *//p'; }
+
+# The last error lines of a CRIU log, for the caller to turn into one sentence.
+log_errors() {
+	[ -f "$1" ] || return 0
+	grep -E 'Error|error|Warn.*(fail|Can.t)' "$1" | grep -v 'RLIMIT_NOFILE' | tail -n 12 | sed 's/^/criu-log: /' >&2
+}
+
+in_images_base() {
+	case $1 in "$IMAGES_BASE"/img.*) ;; *) die "refusing to touch $1: not an image directory" ;; esac
+	case $1 in *..*) die "refusing to touch $1" ;; esac
+}
+
+cmd_caps() {
+	echo "helper_version=$PROCMIG_HELPER_VERSION"
+	echo "hostname=$(hostname)"
+	echo "kernel=$(uname -r)"
+	echo "arch=$(uname -m)"
+	echo "cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)"
+	echo "load1=$(cut -d' ' -f1 /proc/loadavg)"
+	echo "mem_available_kib=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)"
+	mkdir -p "$IMAGES_BASE" && chmod 700 "$IMAGES_BASE"
+	echo "images_dir=$IMAGES_BASE"
+	echo "disk_available_kib=$(df -Pk "$IMAGES_BASE" | awk 'NR==2 {print $4}')"
+	echo "pipe_max_size=$(cat /proc/sys/fs/pipe-max-size 2>/dev/null || echo 0)"
+	priv=$(privilege)
+	echo "privilege=$priv"
+	if ! command -v criu >/dev/null 2>&1; then echo "criu_version="; return 0; fi
+	echo "criu_path=$(command -v criu)"
+	echo "criu_version=$(criu_version)"
+	[ "$priv" = none ] && return 0
+	# Each feature check is a separate CRIU run of ~20 ms: run them side by side.
+	tmp=$(mktemp -d)
+	for f in mem_dirty_track uffd uffd-noncoop; do
+		(if run_criu check --feature "$f" >/dev/null 2>&1; then echo "feature.$f=1"; else echo "feature.$f=0"; fi >"$tmp/$f") &
+	done
+	(if run_criu check >"$tmp/check.out" 2>&1; then echo "criu_check=ok"; else
+		echo "criu_check=$(grep -E 'Error' "$tmp/check.out" | grep -v RLIMIT_NOFILE | tail -n 1)"; fi >"$tmp/check") &
+	wait
+	cat "$tmp"/mem_dirty_track "$tmp"/uffd "$tmp"/uffd-noncoop "$tmp"/check
+	rm -rf "$tmp"
+}
+
+cmd_ps() {
+	# comm may contain spaces, so it comes in a second section keyed by pid.
+	ps -eo pid=,ppid=,uid=,user:32=,pcpu=,rss=,stat=,tty=,args=
+	echo '--'
+	ps -eo pid=,comm=
+}
+
+# The tree rooted at $1, one PID a line (the root first).
+descendants() {
+	ps -eo pid=,ppid= | awk -v root="$1" '
+		{ parent[$1] = $2; pids[NR] = $1 }
+		END {
+			keep[root] = 1; print root; changed = 1
+			while (changed) { changed = 0
+				for (i = 1; i <= NR; i++) { p = pids[i]
+					if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; print p; changed = 1 } } }
+		}'
+}
+
+cmd_inspect() {
+	pid=$1
+	if [ ! -d "/proc/$pid" ]; then echo "exists=0"; return 0; fi
+	echo "exists=1"
+	echo "self_uid=$(id -u)"
+	for ns in pid mnt net ipc uts user; do
+		echo "host_ns.$ns=$(readlink /proc/self/ns/$ns 2>/dev/null)"
+	done
+	for p in $(descendants "$pid"); do
+		[ -d "/proc/$p" ] || continue
+		# stat: comm is in parentheses and may hold spaces; strip it before splitting.
+		st=$(sed 's/^[0-9]* (.*) //' "/proc/$p/stat" 2>/dev/null) || continue
+		set -- $st
+		# state ppid pgrp session tty_nr tpgid flags
+		printf 'task\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$1" "$2" "$3" "$4" "$5" "$7" \
+			"$(awk '/^Uid:/ {print $2}' "/proc/$p/status")" "$(awk '/^TracerPid:/ {print $2}' "/proc/$p/status")"
+		printf 'comm\t%s\t%s\n' "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"
+		printf 'exe\t%s\t%s\n' "$p" "$(readlink "/proc/$p/exe" 2>/dev/null)"
+		printf 'cwd\t%s\t%s\n' "$p" "$(readlink "/proc/$p/cwd" 2>/dev/null)"
+		for ns in pid mnt net ipc uts user; do
+			printf 'ns\t%s\t%s\t%s\n' "$p" "$ns" "$(readlink "/proc/$p/ns/$ns" 2>/dev/null)"
+		done
+		for fd in /proc/"$p"/fd/*; do
+			[ -e "$fd" ] || [ -L "$fd" ] || continue
+			n=${fd##*/}
+			flags=$(awk '/^flags:/ {print $2}' "/proc/$p/fdinfo/$n" 2>/dev/null)
+			printf 'fd\t%s\t%s\t%s\t%s\n' "$p" "$n" "$flags" "$(readlink "$fd" 2>/dev/null)"
+		done
+		# File-backed mappings: the executable and libraries must exist on the destination.
+		awk '$6 ~ /^\// { print $6 }' "/proc/$p/maps" 2>/dev/null | sort -u | while read -r f; do
+			printf 'map\t%s\t%s\n' "$p" "$f"
+		done
+		awk '$6 ~ /^\/dev\/shm\/|^\/SYSV/ { print $6 }' "/proc/$p/maps" 2>/dev/null | sort -u | while read -r f; do
+			printf 'shm\t%s\t%s\n' "$p" "$f"
+		done
+	done
+	# Sockets are resolved by inode in the process's network namespace.
+	for t in tcp tcp6 udp udp6 unix; do
+		sed "s/^/net.$t\t/" "/proc/$pid/net/$t" 2>/dev/null | tail -n +2
+	done
+	sed 's/^/lock\t/' /proc/locks 2>/dev/null
+}
+
+cmd_check_files() {
+	while IFS="$(printf '\t')" read -r path size; do
+		[ -n "$path" ] || continue
+		if [ ! -e "$path" ]; then printf '%s\tmissing\n' "$path"
+		elif [ -n "$size" ] && [ "$size" != - ]; then
+			have=$(stat -Lc %s "$path" 2>/dev/null)
+			[ "$have" = "$size" ] || printf '%s\tsize:%s\n' "$path" "$have"
+		fi
+	done
+	echo "checked=1"
+}
+
+cmd_stat_files() {
+	while read -r path; do
+		[ -n "$path" ] || continue
+		printf '%s\t%s\n' "$path" "$(stat -Lc %s "$path" 2>/dev/null || echo -)"
+	done
+}
+
+cmd_mkimages() {
+	mkdir -p "$IMAGES_BASE" && chmod 700 "$IMAGES_BASE" || die "cannot create $IMAGES_BASE on $(hostname)"
+	d=$(mktemp -d "$IMAGES_BASE/img.XXXXXXXX") || die "cannot create an image directory in $IMAGES_BASE on $(hostname)"
+	chmod 700 "$d"
+	echo "dir=$d"
+}
+
+cmd_page_server() {
+	dir=$1; in_images_base "$dir"
+	ready=$dir/.page-server-ready
+	tries=0
+	while [ $tries -lt 20 ]; do
+		tries=$((tries + 1))
+		# A port in the dynamic range; CRIU refuses port 0, so on a clash we pick another.
+		port=$(awk -v s=$$ -v t=$tries 'BEGIN { srand(); print 20000 + int(rand() * 40000 + s * 31 + t * 7919) % 40000 }')
+		rm -f "$ready"; mkfifo "$ready"
+		run_criu page-server -D "$dir" --address 127.0.0.1 --port "$port" --status-fd 3 \
+			-o page-server.log -v4 3>"$ready" &
+		cpid=$!
+		# CRIU writes one NUL byte to the status fd once it listens, or closes it on failure.
+		got=$(head -c 1 "$ready" | od -An -c | tr -d ' ')
+		rm -f "$ready"
+		if [ "$got" = '\0' ]; then
+			echo "ready $port"
+			wait $cpid; rc=$?
+			[ $rc -eq 0 ] || log_errors "$dir/page-server.log"
+			return $rc
+		fi
+		wait $cpid
+		grep -q 'Address already in use' "$dir/page-server.log" 2>/dev/null || { log_errors "$dir/page-server.log"; die "the CRIU page server did not start on $(hostname)"; }
+	done
+	die "no free port for the CRIU page server on $(hostname)"
+}
+
+cmd_dump() {
+	pid=$1 dir=$2; shift 2; in_images_base "$dir"
+	# --leave-stopped: the source must outlive the dump until the destination runs the process.
+	run_criu dump -t "$pid" -D "$dir" -o dump.log -v4 --leave-stopped "$@"
+	rc=$?
+	[ $rc -eq 0 ] || log_errors "$dir/dump.log"
+	return $rc
+}
+
+cmd_tar_out() { in_images_base "$1"; tar -C "$1" --exclude='*.log' --exclude='.page-server-ready' -cf - .; }
+cmd_tar_in() { in_images_base "$1"; tar -C "$1" -xf -; }
+
+cmd_restore() {
+	dir=$1; shift; in_images_base "$dir"
+	rm -f "$dir/restore.pid"
+	run_criu restore -D "$dir" -d -o restore.log -v4 --pidfile "$dir/restore.pid" "$@"
+	rc=$?
+	if [ $rc -eq 0 ]; then echo "pid=$(cat "$dir/restore.pid")"; else log_errors "$dir/restore.log"; fi
+	return $rc
+}
+
+cmd_state() {
+	s=$(sed 's/^[0-9]* (.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	case $s in
+	'') echo gone ;;
+	T|t) echo stopped ;;
+	Z|X|x) echo zombie ;;
+	*) echo running ;;
+	esac
+}
+
+cmd_signal() {
+	sig=$1; shift
+	for p in "$@"; do
+		[ -d "/proc/$p" ] && kill "-$sig" "$p" 2>/dev/null
+	done
+	return 0
+}
+
+cmd_rmimages() {
+	in_images_base "$1"
+	[ -d "$1" ] || return 0
+	case $(privilege) in sudo) sudo -n rm -rf "$1" ;; *) rm -rf "$1" ;; esac
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case $cmd in
+caps) cmd_caps ;;
+ps) cmd_ps ;;
+inspect) cmd_inspect "$@" ;;
+check-files) cmd_check_files ;;
+stat-files) cmd_stat_files ;;
+mkimages) cmd_mkimages ;;
+page-server) cmd_page_server "$@" ;;
+dump) cmd_dump "$@" ;;
+tar-out) cmd_tar_out "$@" ;;
+tar-in) cmd_tar_in "$@" ;;
+restore) cmd_restore "$@" ;;
+state) cmd_state "$@" ;;
+signal) cmd_signal "$@" ;;
+rmimages) cmd_rmimages "$@" ;;
+version) echo "helper_version=$PROCMIG_HELPER_VERSION" ;;
+*) die "procmig-helper: unknown command '$cmd'" ;;
+esac
