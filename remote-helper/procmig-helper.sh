@@ -9,10 +9,11 @@
 #   inspect PID               the tree under PID and what CRIU will meet in it (fds, maps, ttys, …)
 #   check-files               stdin: path<TAB>size lines; prints those missing or of another size
 #   mkimages                  a new private (0700) image directory; prints its path
-#   page-server DIR           receives dumped pages into DIR; prints `ready PORT` once listening
+#   page-server DIR           receives dumped pages into DIR; prints `ready PORT PID` once listening
 #   dump PID DIR ARGS…        criu dump --leave-stopped into DIR (never kills the source)
 #   tar-out DIR / tar-in DIR  streams the small non-page images from one host to the other
 #   restore DIR ARGS…         criu restore -d from DIR; prints `pid=N`
+#   tree PID                  the PIDs of the tree rooted at PID, root first
 #   state PID                 one word: running, stopped, zombie or gone
 #   signal SIG PID…           sends SIG to each PID that still exists
 #   rmimages DIR              deletes an image directory made by mkimages
@@ -188,7 +189,7 @@ cmd_page_server() {
 		got=$(head -c 1 "$ready" | od -An -c | tr -d ' ')
 		rm -f "$ready"
 		if [ "$got" = '\0' ]; then
-			echo "ready $port"
+			echo "ready $port $cpid"
 			wait $cpid; rc=$?
 			[ $rc -eq 0 ] || log_errors "$dir/page-server.log"
 			return $rc
@@ -258,6 +259,7 @@ dump) cmd_dump "$@" ;;
 tar-out) cmd_tar_out "$@" ;;
 tar-in) cmd_tar_in "$@" ;;
 restore) cmd_restore "$@" ;;
+tree) descendants "$1" ;;
 state) cmd_state "$@" ;;
 signal) cmd_signal "$@" ;;
 rmimages) cmd_rmimages "$@" ;;

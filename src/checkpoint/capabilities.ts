@@ -1,0 +1,48 @@
+// Parses the helper's `caps` output into what a host can do.
+import type { HostCapabilities } from '../migration/api';
+import { parseKeyValues } from './hostHelper';
+
+export interface ParsedCapabilities extends HostCapabilities {
+  helperVersion: string;
+  /** `ok`, or the error line of a failing `criu check`. */
+  criuCheck?: string;
+}
+
+export function parseCapabilities(host: string, text: string): ParsedCapabilities {
+  const kv = parseKeyValues(text);
+  const num = (key: string) => Number(kv[key] ?? 0) || 0;
+  const features: Record<string, boolean> = {};
+  for (const [key, value] of Object.entries(kv)) {
+    if (key.startsWith('feature.')) features[key.slice('feature.'.length)] = value === '1';
+  }
+  return {
+    host,
+    helperVersion: kv.helper_version ?? '',
+    hostname: kv.hostname ?? host,
+    criuVersion: kv.criu_version || undefined,
+    criuCheck: kv.criu_check,
+    kernel: kv.kernel ?? '',
+    arch: kv.arch ?? '',
+    cpus: num('cpus'),
+    load1: Number(kv.load1 ?? 0) || 0,
+    memAvailableKiB: num('mem_available_kib'),
+    diskAvailableKiB: num('disk_available_kib'),
+    imagesDir: kv.images_dir ?? '',
+    privilege: (kv.privilege as HostCapabilities['privilege']) ?? 'none',
+    features,
+    pipeMaxSize: num('pipe_max_size'),
+  };
+}
+
+/** `4.2.1` ≥ `4.2`? Missing parts count as 0. */
+export function versionAtLeast(version: string | undefined, minimum: string): boolean {
+  if (!version) return false;
+  const have = version.split('.').map((p) => parseInt(p, 10) || 0);
+  const want = minimum.split('.').map((p) => parseInt(p, 10) || 0);
+  for (let i = 0; i < Math.max(have.length, want.length); i++) {
+    const a = have[i] ?? 0;
+    const b = want[i] ?? 0;
+    if (a !== b) return a > b;
+  }
+  return true;
+}

@@ -1,0 +1,183 @@
+// Parses the helper's `inspect PID` output: the process tree and what CRIU will meet in it.
+import { parseKeyValues } from './hostHelper';
+
+export interface TaskInfo {
+  pid: number;
+  state: string;
+  ppid: number;
+  pgid: number;
+  sid: number;
+  /** Controlling tty device number (0: none). */
+  ttyNr: number;
+  /** Kernel task flags (PF_*). */
+  flags: number;
+  uid: number;
+  tracerPid: number;
+  comm: string;
+  exe: string;
+  cwd: string;
+  ns: Record<string, string>;
+}
+
+export interface FdInfo {
+  pid: number;
+  fd: number;
+  /** open(2) flags from fdinfo (octal in /proc). */
+  flags: number;
+  /** readlink of /proc/PID/fd/N: a path, `socket:[ino]`, `pipe:[ino]`, `anon_inode:…`, … */
+  target: string;
+}
+
+export interface InetSocket {
+  proto: 'tcp' | 'tcp6' | 'udp' | 'udp6';
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  /** TCP state number: 1 established, 10 listen. */
+  state: number;
+  inode: number;
+}
+
+export interface UnixSocket {
+  inode: number;
+  /** 1 stream, 2 dgram, 5 seqpacket. */
+  type: number;
+  /** 1 unconnected, 3 connected. */
+  state: number;
+  path?: string;
+}
+
+export interface FileLock {
+  pid: number;
+  kind: string;
+}
+
+export interface ProcessInspection {
+  pid: number;
+  exists: boolean;
+  /** uid the helper (and so CRIU) runs as. */
+  selfUid: number;
+  /** Namespaces of the helper, i.e. of the host's login session. */
+  hostNs: Record<string, string>;
+  /** The tree rooted at `pid`, root first. */
+  tasks: TaskInfo[];
+  fds: FdInfo[];
+  /** File-backed mappings (executable, libraries, mapped files). */
+  maps: { pid: number; path: string }[];
+  /** Shared-memory mappings (/dev/shm files, SysV segments). */
+  shm: { pid: number; path: string }[];
+  inet: InetSocket[];
+  unix: UnixSocket[];
+  /** Locks held by tasks of the tree. */
+  locks: FileLock[];
+}
+
+export const PF_KTHREAD = 0x00200000;
+export const TCP_ESTABLISHED = 1;
+export const TCP_LISTEN = 10;
+
+export function parseInspection(pid: number, text: string): ProcessInspection {
+  const kv = parseKeyValues(text);
+  const result: ProcessInspection = {
+    pid,
+    exists: kv.exists === '1',
+    selfUid: Number(kv.self_uid ?? -1),
+    hostNs: {},
+    tasks: [],
+    fds: [],
+    maps: [],
+    shm: [],
+    inet: [],
+    unix: [],
+    locks: [],
+  };
+  for (const [k, v] of Object.entries(kv)) if (k.startsWith('host_ns.')) result.hostNs[k.slice(8)] = v;
+
+  const tasks = new Map<number, TaskInfo>();
+  const task = (p: number) => tasks.get(p);
+  const lockLines: string[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.split('\t');
+    switch (f[0]) {
+      case 'task': {
+        const [, p, state, ppid, pgid, sid, tty, flags, uid, tracer] = f;
+        const t: TaskInfo = {
+          pid: Number(p), state, ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid), ttyNr: Number(tty),
+          flags: Number(flags), uid: Number(uid), tracerPid: Number(tracer), comm: '', exe: '', cwd: '', ns: {},
+        };
+        tasks.set(t.pid, t);
+        result.tasks.push(t);
+        break;
+      }
+      case 'comm': { const t = task(Number(f[1])); if (t) t.comm = f.slice(2).join('\t'); break; }
+      case 'exe': { const t = task(Number(f[1])); if (t) t.exe = f.slice(2).join('\t'); break; }
+      case 'cwd': { const t = task(Number(f[1])); if (t) t.cwd = f.slice(2).join('\t'); break; }
+      case 'ns': { const t = task(Number(f[1])); if (t) t.ns[f[2]] = f[3]; break; }
+      case 'fd':
+        result.fds.push({ pid: Number(f[1]), fd: Number(f[2]), flags: parseInt(f[3] || '0', 8), target: f.slice(4).join('\t') });
+        break;
+      case 'map': result.maps.push({ pid: Number(f[1]), path: f.slice(2).join('\t') }); break;
+      case 'shm': result.shm.push({ pid: Number(f[1]), path: f.slice(2).join('\t') }); break;
+      case 'net.tcp': case 'net.tcp6': case 'net.udp': case 'net.udp6': {
+        const s = parseInetLine(f[0].slice(4) as InetSocket['proto'], f[1]);
+        if (s) result.inet.push(s);
+        break;
+      }
+      case 'net.unix': { const s = parseUnixLine(f[1]); if (s) result.unix.push(s); break; }
+      case 'lock': lockLines.push(f[1]); break;
+    }
+  }
+  for (const line of lockLines) {
+    // "1: POSIX  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; blocked waiters start with "->".
+    const m = /^\d+:\s+(?:->\s+)?(\S+)\s+\S+\s+\S+\s+(\d+)\s/.exec(line);
+    if (m && tasks.has(Number(m[2]))) result.locks.push({ pid: Number(m[2]), kind: m[1] });
+  }
+  return result;
+}
+
+function hexToIp(hex: string): string {
+  if (hex.length === 8) {
+    // IPv4 in host (little-endian) byte order.
+    return [6, 4, 2, 0].map((i) => parseInt(hex.slice(i, i + 2), 16)).join('.');
+  }
+  const words: string[] = [];
+  for (let i = 0; i < 32; i += 8) {
+    const w = hex.slice(i, i + 8);
+    const bytes = [6, 4, 2, 0].map((j) => w.slice(j, j + 2)).join('');
+    words.push(bytes.slice(0, 4), bytes.slice(4, 8));
+  }
+  return words.map((w) => w.replace(/^0+(?=.)/, '').toLowerCase()).join(':');
+}
+
+function parseInetLine(proto: InetSocket['proto'], line: string | undefined): InetSocket | undefined {
+  const f = line?.trim().split(/\s+/);
+  if (!f || f.length < 10 || !f[1].includes(':')) return undefined;
+  const [la, lp] = f[1].split(':');
+  const [ra, rp] = f[2].split(':');
+  return {
+    proto,
+    localAddress: hexToIp(la),
+    localPort: parseInt(lp, 16),
+    remoteAddress: hexToIp(ra),
+    remotePort: parseInt(rp, 16),
+    state: parseInt(f[3], 16),
+    inode: Number(f[9]),
+  };
+}
+
+function parseUnixLine(line: string | undefined): UnixSocket | undefined {
+  const f = line?.trim().split(/\s+/);
+  if (!f || f.length < 7 || !/^[0-9a-f]+:$/i.test(f[0])) return undefined;
+  return { type: parseInt(f[4], 16), state: parseInt(f[5], 16), inode: Number(f[6]), path: f[7] };
+}
+
+/** Socket inodes held by the tree, from `socket:[ino]` descriptors. */
+export function socketInodes(inspection: ProcessInspection): Map<number, FdInfo> {
+  const out = new Map<number, FdInfo>();
+  for (const fd of inspection.fds) {
+    const m = /^socket:\[(\d+)\]$/.exec(fd.target);
+    if (m) out.set(Number(m[1]), fd);
+  }
+  return out;
+}
