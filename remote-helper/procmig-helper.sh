@@ -118,8 +118,8 @@ cmd_inspect() {
 		st=$(sed 's/^[0-9]* (.*) //' "/proc/$p/stat" 2>/dev/null) || continue
 		set -- $st
 		# state ppid pgrp session tty_nr tpgid flags
-		printf 'task\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$1" "$2" "$3" "$4" "$5" "$7" \
-			"$(awk '/^Uid:/ {print $2}' "/proc/$p/status")" "$(awk '/^TracerPid:/ {print $2}' "/proc/$p/status")"
+		printf 'task\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$1" "$2" "$3" "$4" "$5" "$7" \
+			"$(awk '/^Uid:/ {u = $2} /^TracerPid:/ {t = $2} /^VmRSS:/ {r = $2} END {print u "\t" t "\t" (r ? r : 0)}' "/proc/$p/status")"
 		printf 'comm\t%s\t%s\n' "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"
 		printf 'exe\t%s\t%s\n' "$p" "$(readlink "/proc/$p/exe" 2>/dev/null)"
 		printf 'cwd\t%s\t%s\n' "$p" "$(readlink "/proc/$p/cwd" 2>/dev/null)"

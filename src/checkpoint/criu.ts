@@ -105,6 +105,6 @@ export class CriuEngine implements CheckpointEngine {
     const log = lines.filter((l) => l.startsWith('criu-log: ')).map((l) => l.slice(10));
     const own = lines.filter((l) => !l.startsWith('criu-log: '));
     const { kind, message } = explainCriuFailure([...log, ...own], ctx);
-    return new CheckpointError(message, kind, log.length ? log : own);
+    return new CheckpointError(message, kind, log.length ? log : own, ctx.host);
   }
 }

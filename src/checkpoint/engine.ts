@@ -63,6 +63,8 @@ export class CheckpointError extends Error {
     message: string,
     readonly kind: CheckpointFailureKind,
     readonly log: string[],
+    /** The host where it failed. */
+    readonly host?: string,
   ) {
     super(message);
     this.name = 'CheckpointError';

@@ -13,6 +13,8 @@ export interface TaskInfo {
   flags: number;
   uid: number;
   tracerPid: number;
+  /** Resident memory in KiB. */
+  rssKiB: number;
   comm: string;
   exe: string;
   cwd: string;
@@ -101,10 +103,10 @@ export function parseInspection(pid: number, text: string): ProcessInspection {
     const f = line.split('\t');
     switch (f[0]) {
       case 'task': {
-        const [, p, state, ppid, pgid, sid, tty, flags, uid, tracer] = f;
+        const [, p, state, ppid, pgid, sid, tty, flags, uid, tracer, rss] = f;
         const t: TaskInfo = {
           pid: Number(p), state, ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid), ttyNr: Number(tty),
-          flags: Number(flags), uid: Number(uid), tracerPid: Number(tracer), comm: '', exe: '', cwd: '', ns: {},
+          flags: Number(flags), uid: Number(uid), tracerPid: Number(tracer), rssKiB: Number(rss) || 0, comm: '', exe: '', cwd: '', ns: {},
         };
         tasks.set(t.pid, t);
         result.tasks.push(t);

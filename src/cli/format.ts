@@ -1,0 +1,63 @@
+// Human-readable output of the CLI.
+import type { HostReport, MigrationResult, PhaseName, ProcessInfo } from '../migration/api';
+
+export function formatProcessTree(processes: ProcessInfo[]): string {
+  const byParent = new Map<number, ProcessInfo[]>();
+  const pids = new Set(processes.map((p) => p.pid));
+  for (const p of processes) {
+    const parent = pids.has(p.ppid) ? p.ppid : 0;
+    byParent.set(parent, [...(byParent.get(parent) ?? []), p]);
+  }
+  const lines = [`${'PID'.padStart(7)}  ${'USER'.padEnd(10)} ${'CPU%'.padStart(5)} ${'RSS'.padStart(8)}  COMMAND`];
+  const walk = (parent: number, depth: number) => {
+    for (const p of byParent.get(parent) ?? []) {
+      const command = p.command || `[${p.name}]`;
+      lines.push(`${String(p.pid).padStart(7)}  ${p.user.slice(0, 10).padEnd(10)} ${p.cpu.toFixed(1).padStart(5)} ${size(p.rssKiB * 1024).padStart(8)}  ${'  '.repeat(depth)}${command.slice(0, 120)}`);
+      walk(p.pid, depth + 1);
+    }
+  };
+  walk(0, 0);
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatHostReport(r: HostReport): string {
+  const c = r.capabilities;
+  const lines = [`${r.host}: ${r.reachable ? 'reachable' : 'unreachable'}`];
+  if (c) {
+    lines.push(
+      `  hostname ${c.hostname}, ${c.arch}, kernel ${c.kernel}, ${c.cpus} CPUs, load ${c.load1}`,
+      `  CRIU ${c.criuVersion ?? 'not installed'} (${c.privilege}), memory available ${size(c.memAvailableKiB * 1024)}, disk free ${size(c.diskAvailableKiB * 1024)} in ${c.imagesDir}`,
+      `  features: ${Object.entries(c.features).map(([k, v]) => `${k} ${v ? 'yes' : 'no'}`).join(', ')}; fs.pipe-max-size ${size(c.pipeMaxSize)}`,
+    );
+  }
+  for (const p of r.problems) lines.push(`  problem: ${p}`);
+  return `${lines.join('\n')}\n`;
+}
+
+const order: PhaseName[] = ['connect', 'preflight', 'freeze', 'dump', 'transfer', 'restore', 'verify', 'cleanup'];
+
+export function formatMigration(r: MigrationResult): string {
+  const lines: string[] = [];
+  if (r.ok) lines.push(`Moved process ${r.sourcePid} from ${r.from} to ${r.to}: it runs there as PID ${r.destinationPid}.`);
+  else lines.push(`Migration failed: ${r.error}`, r.rolledBack ? `The process keeps running on ${r.from}.` : '');
+  lines.push(`Strategy: ${r.strategy}${r.strategyReason ? ` (${r.strategyReason})` : ''}`);
+  lines.push('Timeline:');
+  for (const phase of order) {
+    const ms = r.phases[phase];
+    if (ms !== undefined) lines.push(`  ${phase.padEnd(10)} ${String(ms).padStart(7)} ms`);
+  }
+  lines.push(`  ${'frozen'.padEnd(10)} ${String(r.freezeMs).padStart(7)} ms`, `  ${'total'.padEnd(10)} ${String(r.totalMs).padStart(7)} ms`);
+  lines.push(`Moved ${size(r.bytes)}.`);
+  if (r.options.length) {
+    lines.push('CRIU options:');
+    for (const o of r.options) lines.push(`  ${o.option}: ${o.reason}`);
+  }
+  return `${lines.filter((l) => l !== '').join('\n')}\n`;
+}
+
+export function size(bytes: number): string {
+  if (bytes >= 1 << 30) return `${(bytes / (1 << 30)).toFixed(1)} GiB`;
+  if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+  if (bytes >= 1 << 10) return `${(bytes / (1 << 10)).toFixed(1)} KiB`;
+  return `${bytes} B`;
+}

@@ -1,0 +1,109 @@
+// procmig: the command-line face of the engine the extension uses. Users script it; the
+// end-to-end tests drive it.
+import { Command, Option } from 'commander';
+import * as readline from 'node:readline/promises';
+import type { Engine, HostReport, MigrationResult, ProcessInfo, Strategy } from '../migration/api';
+import { createEngine } from '../migration/engine';
+import type { HostKeyDecision, UnknownHostKey } from '../transport/host';
+import { formatHostReport, formatMigration, formatProcessTree } from './format';
+
+interface GlobalOptions {
+  sshConfig?: string;
+  verbose?: boolean;
+}
+
+function engineFor(options: GlobalOptions): Engine {
+  return createEngine({
+    sshConfigFile: options.sshConfig,
+    log: options.verbose ? (line) => process.stderr.write(`${line}\n`) : undefined,
+    onUnknownHostKey: process.stdin.isTTY ? askHostKey : undefined,
+  });
+}
+
+async function askHostKey(key: UnknownHostKey): Promise<HostKeyDecision> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(
+      `The authenticity of host '${key.host}' (port ${key.port}) can't be established.\n` +
+        `${key.keyType} key fingerprint is ${key.fingerprint}.\n` +
+        `Trust it once, always (add to ${key.knownHostsFile}), or no? [once/always/no] `,
+    );
+    return answer.startsWith('a') ? 'always' : answer.startsWith('o') || answer.startsWith('y') ? 'once' : 'reject';
+  } finally {
+    rl.close();
+  }
+}
+
+async function withEngine<T>(options: GlobalOptions, work: (engine: Engine) => Promise<T>): Promise<T> {
+  const engine = engineFor(options);
+  try {
+    return await work(engine);
+  } finally {
+    await engine.dispose();
+  }
+}
+
+const program = new Command('procmig')
+  .description('Live-migrate running Linux processes between hosts with CRIU over SSH.')
+  .option('--ssh-config <file>', 'read this ssh_config instead of ~/.ssh/config')
+  .option('-v, --verbose', 'log each step to stderr')
+  .showHelpAfterError();
+
+program
+  .command('ps')
+  .description('show the process tree of a host: pid, user, command, cpu, rss')
+  .option('--host <host>', 'local, an ssh_config alias, or user@host[:port]', 'local')
+  .option('--json', 'print JSON')
+  .action(async (opts: { host: string; json?: boolean }) => {
+    const processes: ProcessInfo[] = await withEngine(program.opts(), (e) => e.listProcesses(opts.host));
+    process.stdout.write(opts.json ? `${JSON.stringify(processes, null, 2)}\n` : formatProcessTree(processes));
+  });
+
+program
+  .command('check')
+  .description('show the capabilities and problems of each host')
+  .argument('[hosts...]', 'hosts to check', ['local'])
+  .option('--json', 'print JSON')
+  .action(async (hosts: string[], opts: { json?: boolean }) => {
+    const reports: HostReport[] = await withEngine(program.opts(), (e) => Promise.all(hosts.map((h) => e.checkHost(h))));
+    process.stdout.write(opts.json ? `${JSON.stringify(reports, null, 2)}\n` : reports.map(formatHostReport).join('\n'));
+    if (reports.some((r) => !r.reachable || r.problems.length)) process.exitCode = 1;
+  });
+
+program
+  .command('migrate')
+  .description('move a running process to another host')
+  .argument('<pid>', 'the process (and its children) to move', (v) => {
+    if (!/^\d+$/.test(v)) throw new Error(`'${v}' is not a PID`);
+    return Number(v);
+  })
+  .requiredOption('--to <host>', 'destination host')
+  .option('--from <host>', 'source host', 'local')
+  .addOption(new Option('--strategy <strategy>', 'how the process moves').choices(['auto', 'stop-and-copy', 'pre-copy', 'post-copy']).default('auto'))
+  .option('--json', 'print one JSON object')
+  .action(async (pid: number, opts: { to: string; from: string; strategy: Strategy; json?: boolean }) => {
+    const controller = new AbortController();
+    // Ctrl-C rolls back instead of leaving a frozen process behind.
+    const onSigint = () => controller.abort();
+    process.on('SIGINT', onSigint);
+    try {
+      const result: MigrationResult = await withEngine(program.opts(), (e) =>
+        e.migrate(
+          { pid, from: opts.from, to: opts.to, strategy: opts.strategy },
+          {
+            signal: controller.signal,
+            onProgress: opts.json ? undefined : (p) => process.stderr.write(`${p.phase}: ${p.message}\n`),
+          },
+        ),
+      );
+      process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : formatMigration(result));
+      process.exitCode = result.ok ? 0 : 1;
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  process.stderr.write(`procmig: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 2;
+});

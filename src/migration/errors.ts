@@ -1,0 +1,30 @@
+// One sentence for whatever went wrong, whichever layer it came from.
+import { CheckpointError } from '../checkpoint/engine';
+import { HelperError } from '../checkpoint/hostHelper';
+import { TransportError } from '../transport/host';
+
+/** The migration was stopped by the preflight; nothing was touched. */
+export class PreflightError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join(' '));
+    this.name = 'PreflightError';
+  }
+}
+
+export class CancelledError extends Error {
+  constructor() {
+    super('Cancelled.');
+    this.name = 'CancelledError';
+  }
+}
+
+export function sentenceFor(err: unknown): string {
+  if (err instanceof PreflightError || err instanceof TransportError || err instanceof CheckpointError) return err.message;
+  if (err instanceof HelperError) return `The helper on ${err.host} failed (${err.command}): ${err.message}.`.replace('..', '.');
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CancelledError();
+}

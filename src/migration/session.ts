@@ -1,0 +1,203 @@
+// One migration of one process tree: what every strategy shares. It connects, runs the
+// preflight, prepares the destination before the freeze (early event request), and finishes or
+// rolls back. Nothing is lost: the source is killed only after the destination runs the
+// process; any failure before that resumes the source and removes the destination's copy.
+import { parseCapabilities, type ParsedCapabilities } from '../checkpoint/capabilities';
+import { CheckpointError, type CheckpointEngine, type CheckpointPlan } from '../checkpoint/engine';
+import { HostHelper } from '../checkpoint/hostHelper';
+import { parseInspection, type ProcessInspection } from '../checkpoint/inspection';
+import type { ByteCounter } from '../transport/bridge';
+import type { MigrateOptions, MigrationRequest, MigrationResult, PhaseName, Strategy } from './api';
+import { CancelledError, PreflightError, sentenceFor, throwIfAborted } from './errors';
+import { checkProcessAndHosts, fileProblems, requiredFiles } from './preflight';
+import { Rollback } from './rollback';
+import { Timeline } from './timeline';
+
+export interface HostSource {
+  get(name: string): Promise<import('../transport/host').Host>;
+}
+
+export interface SessionDeps {
+  hosts: HostSource;
+  checkpoint: CheckpointEngine;
+  log: (line: string) => void;
+}
+
+export class MigrationSession {
+  readonly timeline = new Timeline();
+  readonly rollback = new Rollback();
+  readonly transferred: ByteCounter = { bytes: 0 };
+  readonly result: MigrationResult;
+  source!: HostHelper;
+  destination!: HostHelper;
+  sourceCaps!: ParsedCapabilities;
+  destinationCaps!: ParsedCapabilities;
+  inspection!: ProcessInspection;
+  plan!: CheckpointPlan;
+  /** PIDs of the source tree, root first, as frozen by the dump. */
+  sourceTree: number[] = [];
+  destinationPid?: number;
+
+  constructor(
+    readonly deps: SessionDeps,
+    readonly request: MigrationRequest,
+    readonly options: MigrateOptions = {},
+    strategy: Exclude<Strategy, 'auto'> = 'stop-and-copy',
+    strategyReason = '',
+  ) {
+    this.result = {
+      ok: false,
+      from: request.from,
+      to: request.to,
+      sourcePid: request.pid,
+      strategy,
+      strategyReason,
+      phases: this.timeline.phases,
+      freezeMs: 0,
+      totalMs: 0,
+      bytes: 0,
+      options: [],
+      startedAt: this.timeline.startedAt.toISOString(),
+    };
+  }
+
+  progress(phase: PhaseName, message: string) {
+    this.deps.log(`[${this.request.from}→${this.request.to} ${this.request.pid}] ${phase}: ${message}`);
+    this.options.onProgress?.({ phase, message });
+  }
+
+  checkCancelled() {
+    throwIfAborted(this.options.signal);
+  }
+
+  /** Connects both hosts and runs the helper there. */
+  async connect(): Promise<void> {
+    const { from, to } = this.request;
+    if (from === to) throw new PreflightError([`${from} is both the source and the destination; pick another destination host.`]);
+    this.progress('connect', `connecting to ${from} and ${to}`);
+    await this.timeline.phase('connect', async () => {
+      const [s, d] = await Promise.all([this.deps.hosts.get(from), this.deps.hosts.get(to)]);
+      this.source = HostHelper.for(s);
+      this.destination = HostHelper.for(d);
+    });
+  }
+
+  /** Everything that can be checked without touching the process. */
+  async preflight(): Promise<void> {
+    const { from, to, pid } = this.request;
+    this.progress('preflight', `checking process ${pid} and both hosts`);
+    await this.timeline.phase('preflight', async () => {
+      const [sourceCaps, destinationCaps, inspection] = await Promise.all([
+        this.source.run(['caps']).then((t) => parseCapabilities(from, t)),
+        this.destination.run(['caps']).then((t) => parseCapabilities(to, t)),
+        this.source.run(['inspect', String(pid)]).then((t) => parseInspection(pid, t)),
+      ]);
+      Object.assign(this, { sourceCaps, destinationCaps, inspection });
+      const checked = checkProcessAndHosts({ from, to, pid, source: sourceCaps, destination: destinationCaps, engine: this.deps.checkpoint, inspection });
+      if (checked.problems.length) throw new PreflightError(checked.problems);
+
+      // The destination must have the same executables, libraries and open files.
+      const files = requiredFiles(inspection);
+      const sizes = await this.source.run(['stat-files'], { stdin: files.map((f) => f.path).join('\n') + '\n' });
+      const sizeOf = new Map(sizes.split('\n').map((l) => l.split('\t') as [string, string]));
+      const query = files.map((f) => `${f.path}\t${f.compareSize ? sizeOf.get(f.path) ?? '-' : '-'}`).join('\n') + '\n';
+      const problems = fileProblems(await this.destination.run(['check-files'], { stdin: query }), to);
+      if (problems.length) throw new PreflightError(problems);
+
+      this.plan = this.deps.checkpoint.plan(checked.traits);
+      this.result.options = [
+        ...this.plan.dump.map((o) => ({ option: `dump ${o.option}`, reason: o.reason })),
+        ...this.plan.restore.map((o) => ({ option: `restore ${o.option}`, reason: o.reason })),
+      ];
+    });
+  }
+
+  /** A private image directory on `side`, removed on rollback and after success. */
+  async imageDirectory(side: 'source' | 'destination'): Promise<string> {
+    const helper = this[side];
+    const out = await helper.run(['mkimages']);
+    const dir = /^dir=(.+)$/m.exec(out)?.[1];
+    if (!dir) throw new Error(`Could not create an image directory on ${helper.host.name}.`);
+    this.rollback.add(`remove ${dir} on ${helper.host.name}`, () => helper.run(['rmimages', dir]));
+    return dir;
+  }
+
+  /** Marks the freeze and registers the resume of the source tree. */
+  async freeze(): Promise<void> {
+    this.sourceTree = this.inspection.tasks.map((t) => t.pid);
+    this.rollback.add(`resume the process on ${this.request.from}`, () => this.resumeSource());
+    this.timeline.freeze();
+  }
+
+  async resumeSource(): Promise<void> {
+    // The dump may have seen a different tree than the inspection (children come and go).
+    const tree = await this.source.run(['tree', String(this.request.pid)]).catch(() => '');
+    const pids = new Set([...this.sourceTree, ...tree.split('\n').filter(Boolean).map(Number)]);
+    await this.source.run(['signal', 'CONT', ...[...pids].map(String)]);
+  }
+
+  /** The restored process must run (not exit, not stay stopped) on the destination. */
+  async verify(pid: number): Promise<void> {
+    this.destinationPid = pid;
+    const destination = this.destination;
+    this.rollback.add(`stop the half-migrated copy on ${this.request.to}`, async () => {
+      const tree = await destination.run(['tree', String(pid)]);
+      await destination.run(['signal', 'KILL', ...tree.split('\n').filter(Boolean)]);
+    });
+    this.progress('verify', `checking that process ${pid} runs on ${this.request.to}`);
+    await this.timeline.phase('verify', async () => {
+      for (let i = 0; i < 3; i++) {
+        const state = (await destination.run(['state', String(pid)])).trim();
+        if (state !== 'running') {
+          throw new Error(`The process was restored on ${this.request.to} but is ${state} there; it keeps running on ${this.request.from}.`);
+        }
+        if (i < 2) await new Promise((r) => setTimeout(r, 100));
+      }
+    });
+    this.timeline.thaw();
+  }
+
+  /** The point of no return: the destination runs the process, so the source copy goes. */
+  async commit(): Promise<void> {
+    this.checkCancelled();
+    this.rollback.clear();
+    this.progress('cleanup', `stopping the frozen original on ${this.request.from}`);
+    await this.timeline.phase('cleanup', async () => {
+      const tree = await this.source.run(['tree', String(this.request.pid)]).catch(() => '');
+      const pids = new Set([...this.sourceTree, ...tree.split('\n').filter(Boolean).map(Number)]);
+      await this.source.run(['signal', 'KILL', ...[...pids].map(String)]);
+    });
+    this.result.ok = true;
+    this.result.destinationPid = this.destinationPid;
+  }
+
+  /** Removes image directories after success (they hold process memory). */
+  async removeImages(dirs: { side: 'source' | 'destination'; dir: string }[]): Promise<void> {
+    await Promise.all(dirs.map(({ side, dir }) => this[side].run(['rmimages', dir]).catch((e) => this.deps.log(`could not remove ${dir}: ${e}`))));
+  }
+
+  /** Rolls back after `err` and records the outcome. */
+  async fail(err: unknown): Promise<void> {
+    const { from, to } = this.request;
+    this.result.error = err instanceof CancelledError ? `Cancelled; the process keeps running on ${from}.` : sentenceFor(err);
+    if (err instanceof CheckpointError && err.log.length) {
+      this.result.logs = { [err.host === to ? 'destination' : 'source']: err.log.join('\n') };
+    }
+    this.progress('cleanup', `rolling back: ${this.result.error}`);
+    const failures = await this.rollback.run();
+    for (const f of failures) this.deps.log(`rollback: ${f}`);
+    this.timeline.thaw();
+    const state = this.source ? await this.source.run(['state', String(this.request.pid)]).catch(() => 'unknown') : 'unknown';
+    this.result.rolledBack = state.trim() === 'running';
+    if (!this.result.rolledBack && !(err instanceof PreflightError) && state.trim() !== 'gone') {
+      this.result.error += ` The process could not be confirmed running on ${from} (${state.trim()}); check it there.`;
+    }
+  }
+
+  finish(): MigrationResult {
+    this.result.freezeMs = this.timeline.freezeMs;
+    this.result.totalMs = this.timeline.totalMs;
+    this.result.bytes = this.transferred.bytes;
+    return this.result;
+  }
+}

@@ -1,0 +1,49 @@
+// Stop-and-copy, streamed: the process is frozen once, and its memory travels while CRIU dumps
+// it. CRIU's page server on the destination receives the pages (over an SSH-forwarded port),
+// so dump and transfer overlap; only the small non-memory images follow after the dump. We
+// chose the page server over dumping to disk and streaming the directory because memory is
+// nearly all the bytes and CRIU writes it to the socket as it reads it, with no second pass
+// over a disk copy (see bench/ for the measurements).
+import { bridgePort, pipeCommands } from '../../transport/bridge';
+import type { MigrationSession } from '../session';
+
+export async function stopAndCopy(session: MigrationSession): Promise<void> {
+  const { checkpoint } = session.deps;
+  const { pid, from, to } = session.request;
+
+  // Early event request: everything the destination needs is up before the freeze.
+  session.progress('connect', `preparing ${to}: image directories and page server`);
+  const { sourceDir, destinationDir, receiver, bridge } = await session.timeline.phase('connect', async () => {
+    const [sourceDir, destinationDir] = await Promise.all([session.imageDirectory('source'), session.imageDirectory('destination')]);
+    const receiver = await checkpoint.receivePages(session.destination, destinationDir);
+    session.rollback.add(`stop the page server on ${to}`, () => receiver.stop());
+    const bridge = await bridgePort(session.source.host, session.destination.host, receiver.port, session.transferred);
+    session.rollback.add('close the page tunnel', () => bridge.close());
+    return { sourceDir, destinationDir, receiver, bridge };
+  });
+  session.checkCancelled();
+
+  session.progress('dump', `freezing and checkpointing process ${pid} on ${from}`);
+  await session.freeze();
+  await session.timeline.phase('dump', () => checkpoint.dump(session.source, pid, sourceDir, session.plan, bridge.port));
+
+  session.progress('transfer', `sending the remaining images to ${to}`);
+  await session.timeline.phase('transfer', async () => {
+    await receiver.done;
+    await bridge.close();
+    const codes = await pipeCommands(session.source.spawn(['tar-out', sourceDir]), session.destination.spawn(['tar-in', destinationDir]), session.transferred);
+    if (codes.producer !== 0 || codes.consumer !== 0) {
+      throw new Error(`Copying the checkpoint images from ${from} to ${to} failed (tar exit ${codes.producer}/${codes.consumer}); check free disk space on ${to}.`);
+    }
+  });
+  session.checkCancelled();
+
+  session.progress('restore', `restoring the process on ${to}`);
+  const newPid = await session.timeline.phase('restore', () => checkpoint.restore(session.destination, destinationDir, session.plan));
+  await session.verify(newPid);
+  await session.commit();
+  await session.removeImages([
+    { side: 'source', dir: sourceDir },
+    { side: 'destination', dir: destinationDir },
+  ]);
+}

@@ -1,0 +1,42 @@
+// Measures each phase of a migration and the freeze window.
+import type { PhaseName } from './api';
+
+export class Timeline {
+  readonly startedAt = new Date();
+  private readonly t0 = performance.now();
+  readonly phases: Partial<Record<PhaseName, number>> = {};
+  private frozenAt?: number;
+  private thawedAt?: number;
+
+  /** Runs `work` as phase `name`, adding its duration (phases may repeat). */
+  async phase<T>(name: PhaseName, work: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.phases[name] = Math.round((this.phases[name] ?? 0) + performance.now() - start);
+    }
+  }
+
+  freeze() {
+    this.frozenAt = performance.now();
+  }
+
+  /** The process runs again (on the destination, or on the source after a rollback). */
+  thaw() {
+    if (this.frozenAt !== undefined && this.thawedAt === undefined) this.thawedAt = performance.now();
+  }
+
+  get frozen(): boolean {
+    return this.frozenAt !== undefined && this.thawedAt === undefined;
+  }
+
+  get freezeMs(): number {
+    if (this.frozenAt === undefined) return 0;
+    return Math.round((this.thawedAt ?? performance.now()) - this.frozenAt);
+  }
+
+  get totalMs(): number {
+    return Math.round(performance.now() - this.t0);
+  }
+}

@@ -1,0 +1,42 @@
+// Moves bytes between two hosts through this machine, over their SSH connections: no temp files,
+// both legs encrypted, and every byte counted for the migration report.
+import type { Readable, Writable } from 'node:stream';
+import type { Host, Listener, RunningCommand } from './host';
+
+export interface ByteCounter {
+  bytes: number;
+}
+
+/** A port on `from`'s loopback whose connections reach `toPort` on `to`'s loopback. */
+export async function bridgePort(from: Host, to: Host, toPort: number, counter: ByteCounter): Promise<Listener> {
+  const failures: Error[] = [];
+  const listener = await from.listen((socket) => {
+    to.connect(toPort).then(
+      (remote) => {
+        socket.on('data', (d: Buffer) => (counter.bytes += d.length));
+        socket.pipe(remote).pipe(socket);
+        const end = () => { socket.destroy(); remote.destroy(); };
+        socket.on('error', end);
+        remote.on('error', end);
+      },
+      (err: Error) => { failures.push(err); socket.destroy(); },
+    );
+  });
+  return listener;
+}
+
+/** Pipes one command's stdout into another's stdin and waits for both to finish. */
+export async function pipeCommands(
+  producer: RunningCommand,
+  consumer: RunningCommand,
+  counter: ByteCounter,
+): Promise<{ producer: number | null; consumer: number | null }> {
+  countInto(producer.stdout, counter);
+  producer.stdout.pipe(consumer.stdin as Writable);
+  const [p, c] = await Promise.all([producer.exited, consumer.exited]);
+  return { producer: p.code, consumer: c.code };
+}
+
+function countInto(stream: Readable, counter: ByteCounter) {
+  stream.on('data', (d: Buffer) => (counter.bytes += d.length));
+}
