@@ -15,6 +15,7 @@
 #   restore DIR ARGS…         criu restore -d from DIR; prints `pid=N`
 #   tree PID                  the PIDs of the tree rooted at PID, root first
 #   state PID                 one word: running, stopped, zombie or gone
+#   verify PID                `running` if PID still runs after a moment, else its state
 #   signal SIG PID…           sends SIG to each PID that still exists
 #   rmimages DIR              deletes an image directory made by mkimages
 set -u
@@ -231,6 +232,16 @@ cmd_state() {
 	esac
 }
 
+# Checked on the host, so the freeze does not pay one SSH round trip per look.
+cmd_verify() {
+	for i in 1 2 3; do
+		s=$(cmd_state "$1")
+		[ "$s" = running ] || { echo "$s"; return 0; }
+		[ $i -lt 3 ] && sleep 0.05
+	done
+	echo running
+}
+
 cmd_signal() {
 	sig=$1; shift
 	for p in "$@"; do
@@ -261,6 +272,7 @@ tar-in) cmd_tar_in "$@" ;;
 restore) cmd_restore "$@" ;;
 tree) descendants "$1" ;;
 state) cmd_state "$@" ;;
+verify) cmd_verify "$@" ;;
 signal) cmd_signal "$@" ;;
 rmimages) cmd_rmimages "$@" ;;
 version) echo "helper_version=$PROCMIG_HELPER_VERSION" ;;

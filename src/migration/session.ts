@@ -146,12 +146,9 @@ export class MigrationSession {
     });
     this.progress('verify', `checking that process ${pid} runs on ${this.request.to}`);
     await this.timeline.phase('verify', async () => {
-      for (let i = 0; i < 3; i++) {
-        const state = (await destination.run(['state', String(pid)])).trim();
-        if (state !== 'running') {
-          throw new Error(`The process was restored on ${this.request.to} but is ${state} there; it keeps running on ${this.request.from}.`);
-        }
-        if (i < 2) await new Promise((r) => setTimeout(r, 100));
+      const state = (await destination.run(['verify', String(pid)])).trim();
+      if (state !== 'running') {
+        throw new Error(`The process was restored on ${this.request.to} but is ${state} there right after; it keeps running on ${this.request.from}.`);
       }
     });
     this.timeline.thaw();

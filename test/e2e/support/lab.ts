@@ -1,0 +1,96 @@
+// Drives the two-host lab for end-to-end tests. Hosts are reached with the OpenSSH client, not
+// with the product's own transport, so a transport bug cannot hide itself from the tests.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export const repo = path.resolve(__dirname, '..', '..', '..');
+export const sshConfig = path.join(repo, '.lab', 'ssh_config');
+export const cli = path.join(repo, 'dist', 'procmig.js');
+
+/** Brings the lab up (idempotent) and builds the CLI if it is missing. */
+export function ensureLab(): void {
+  execFileSync('sh', [path.join(repo, 'scripts', 'lab.sh'), 'up'], { stdio: 'inherit' });
+  if (!existsSync(cli)) execFileSync('node', [path.join(repo, 'esbuild.config.mjs')], { cwd: repo, stdio: 'inherit' });
+}
+
+/** Runs a shell script on a lab host and returns its stdout. */
+export async function onHost(host: string, script: string): Promise<string> {
+  const { stdout } = await run('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', host, script], { maxBuffer: 16 << 20 });
+  return stdout.trim();
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  json?: any;
+}
+
+/** Runs `procmig --ssh-config <lab> …args`. */
+export async function procmig(args: string[], options: { sshConfig?: string } = {}): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run('node', [cli, '--ssh-config', options.sshConfig ?? sshConfig, ...args], { maxBuffer: 16 << 20 });
+    return { code: 0, stdout, stderr, json: parseJson(stdout) };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '', json: parseJson(e.stdout ?? '') };
+  }
+}
+
+function parseJson(text: string) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts a detached program on a host (own session, stdio on /dev/null); returns its PID. */
+export async function startDetached(host: string, command: string): Promise<number> {
+  const out = await onHost(host, `setsid ${command} </dev/null >/dev/null 2>&1 & echo $!`);
+  return Number(out.split('\n').pop());
+}
+
+/** A shell loop that writes an increasing counter to `file` every 100 ms. */
+export async function startTicker(host: string, file: string): Promise<number> {
+  const pid = await startDetached(host, `sh -c 'i=0; while :; do i=$((i+1)); echo $i > ${file}; sleep 0.1; done'`);
+  await waitFor(async () => Number(await onHost(host, `cat ${file} 2>/dev/null || echo 0`)) > 0);
+  return pid;
+}
+
+export async function readNumber(host: string, file: string): Promise<number> {
+  return Number(await onHost(host, `cat ${file} 2>/dev/null || echo 0`));
+}
+
+/** `running`, `stopped`, `zombie` or `gone`. */
+export async function stateOf(host: string, pid: number): Promise<string> {
+  return onHost(host, `s=$(sed 's/^[0-9]* (.*) //' /proc/${pid}/stat 2>/dev/null | cut -d' ' -f1); case "$s" in '') echo gone;; T|t) echo stopped;; Z|X) echo zombie;; *) echo running;; esac`);
+}
+
+export async function kill(host: string, pid: number): Promise<void> {
+  await onHost(host, `pkill -KILL -P ${pid} 2>/dev/null; kill -KILL ${pid} 2>/dev/null; true`).catch(() => undefined);
+}
+
+export async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Asserts that a ticker still runs on `host`: its counter keeps increasing. */
+export async function tickerAdvances(host: string, file: string): Promise<boolean> {
+  const before = await readNumber(host, file);
+  try {
+    await waitFor(async () => (await readNumber(host, file)) > before, 5_000);
+    return true;
+  } catch {
+    return false;
+  }
+}
