@@ -34,6 +34,8 @@ export interface SpawnOptions {
 export interface ExecResult {
   code: number | null;
   signal?: string | null;
+  /** Set when the connection to the host dropped before the command reported its exit. */
+  connectionLost?: boolean;
   stdout: string;
   stderr: string;
 }
@@ -42,8 +44,9 @@ export interface RunningCommand {
   readonly stdin: Writable;
   readonly stdout: Readable;
   readonly stderr: Readable;
-  /** Settles when the command ends; never rejects. */
-  readonly exited: Promise<{ code: number | null; signal?: string | null }>;
+  /** Settles when the command ends; never rejects. `connectionLost` when the host's connection
+   * dropped first; `error` when the command could not be started at all. */
+  readonly exited: Promise<{ code: number | null; signal?: string | null; connectionLost?: boolean; error?: Error }>;
   /** Best effort: over SSH not every server honours signals, so callers that must stop a
    * remote program also keep a way to stop it by PID. */
   kill(signal?: NodeJS.Signals): void;

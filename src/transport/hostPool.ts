@@ -1,0 +1,55 @@
+// One connection per host name for the whole session: concurrent callers share a pending connect and
+// live connections are reused. A dropped connection is reopened by the next `get` (or the next call
+// on the Host), on the same Host object, so holders of a Host never keep a dead one.
+import type { Host, HostOptions } from './host';
+import { LocalHost } from './localHost';
+import { SshHost } from './sshHost';
+
+export { listConfiguredHosts } from './sshConfig';
+
+export class HostPool {
+  private readonly hosts = new Map<string, Promise<SshHost>>();
+  private local?: LocalHost;
+  private closed = false;
+
+  constructor(private readonly options: HostOptions = {}) {}
+
+  /** The Host for `local`, an ssh_config alias or `user@host[:port]`, connected. Rejects with a
+   * TransportError whose message is one sentence for the user. */
+  async get(name: string): Promise<Host> {
+    if (this.closed) throw new Error('HostPool is closed');
+    if (name === 'local') return (this.local ??= new LocalHost(this.options));
+    let entry = this.hosts.get(name);
+    // Someone closed the Host itself: start afresh rather than hand out a closed object.
+    if (entry && (await entry.catch(() => undefined))?.isClosed) {
+      if (this.hosts.get(name) === entry) this.hosts.delete(name);
+      entry = undefined;
+    }
+    if (!entry) {
+      const created: Promise<SshHost> = SshHost.connect(name, this.options).catch((err: unknown) => {
+        // A failed connect is not cached: the user may fix the config and retry.
+        if (this.hosts.get(name) === created) this.hosts.delete(name);
+        throw err;
+      });
+      this.hosts.set(name, created);
+      entry = created;
+    }
+    const host = await entry;
+    await host.ensureConnected(); // reopens a dropped connection; shares one already under way
+    return host;
+  }
+
+  /** Names with a live or pending connection (`local` excluded). */
+  names(): string[] {
+    return [...this.hosts.keys()];
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const entries = [...this.hosts.values()];
+    this.hosts.clear();
+    // Connects that failed already reported their error to their caller.
+    await Promise.allSettled(entries.map(async (p) => (await p).close()));
+    await this.local?.close();
+  }
+}

@@ -1,0 +1,394 @@
+// The transport against a real OpenSSH sshd on 127.0.0.1 (random port, own host key, key-only root
+// login), configured through a temp ssh_config exactly as a user would. Everything lives in one temp
+// dir; the sshd is killed at the end, also on failure.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect as netConnect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { HostPool } from '../../src/transport/hostPool';
+import { TransportError, type Host, type HostOptions } from '../../src/transport/host';
+
+const SSHD = '/usr/sbin/sshd';
+const haveSshd = existsSync(SSHD);
+const haveSocat = (() => {
+  try {
+    execFileSync('sh', ['-c', 'command -v socat'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+const dir = mkdtempSync(join(tmpdir(), 'pm-transport-e2e-'));
+let sshd: ChildProcess | undefined;
+let sshdLog = '';
+let port = 0;
+let deadPort = 0;
+let hostPubLine = '';
+let hostFingerprint = '';
+const pools: HostPool[] = [];
+const logs: string[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function waitForPort(p: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const sock = netConnect({ host: '127.0.0.1', port: p });
+      sock.once('connect', () => {
+        sock.destroy();
+        resolve();
+      });
+      sock.once('error', () => {
+        sock.destroy();
+        if (Date.now() > deadline) reject(new Error(`sshd did not listen on ${p}: ${sshdLog}`));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+function keygen(file: string): void {
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'pm-test', '-f', file], { stdio: 'ignore' });
+}
+
+function pool(extra: HostOptions = {}): HostPool {
+  const p = new HostPool({ sshConfigFile: join(dir, 'ssh_config'), log: (l) => logs.push(l), ...extra });
+  pools.push(p);
+  return p;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<TransportError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof TransportError, `expected a TransportError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected a rejection');
+}
+
+function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is not installed (apt-get install -y openssh-server)' }, () => {
+  before(async () => {
+    // No agent from the developer's session: the test must depend only on its own key.
+    delete process.env.SSH_AUTH_SOCK;
+    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+    keygen(join(dir, 'host_ed25519'));
+    keygen(join(dir, 'id_ed25519'));
+    keygen(join(dir, 'other_ed25519'));
+    keygen(join(dir, 'impostor_ed25519'));
+    writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'id_ed25519.pub')));
+    port = await freePort();
+    deadPort = await freePort();
+    writeFileSync(
+      join(dir, 'sshd_config'),
+      [
+        `Port ${port}`,
+        'ListenAddress 127.0.0.1',
+        `HostKey ${join(dir, 'host_ed25519')}`,
+        'PermitRootLogin prohibit-password',
+        'PubkeyAuthentication yes',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'UsePAM no',
+        `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+        'StrictModes no',
+        'PidFile none',
+        'AllowTcpForwarding yes',
+        'MaxStartups 100',
+        'LogLevel VERBOSE',
+      ].join('\n') + '\n',
+    );
+    sshd = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    sshd.stderr!.on('data', (d: Buffer) => {
+      sshdLog = (sshdLog + d.toString()).slice(-20_000);
+    });
+    await waitForPort(port);
+
+    const hostPub = readFileSync(join(dir, 'host_ed25519.pub'), 'utf8').trim().split(/\s+/);
+    hostPubLine = `${hostPub[0]} ${hostPub[1]}`;
+    hostFingerprint = execFileSync('ssh-keygen', ['-l', '-f', join(dir, 'host_ed25519.pub')], { encoding: 'utf8' }).split(/\s+/)[1]!;
+    const impostor = readFileSync(join(dir, 'impostor_ed25519.pub'), 'utf8').trim().split(/\s+/);
+    writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostPubLine}\n`);
+    writeFileSync(join(dir, 'changed_known_hosts'), `# old key\n[127.0.0.1]:${port} ${impostor[0]} ${impostor[1]}\n`);
+
+    const common = (opts: { user?: string; key?: string; known?: string; strict?: string; port?: number }) =>
+      [
+        '  HostName 127.0.0.1',
+        `  Port ${opts.port ?? port}`,
+        `  User ${opts.user ?? 'root'}`,
+        `  IdentityFile ${opts.key ?? join(dir, 'id_ed25519')}`,
+        '  IdentitiesOnly yes',
+        `  UserKnownHostsFile ${opts.known ?? join(dir, 'known_hosts')}`,
+        '  GlobalKnownHostsFile /dev/null',
+        `  StrictHostKeyChecking ${opts.strict ?? 'yes'}`,
+        '  ConnectTimeout 5',
+      ].join('\n');
+    writeFileSync(
+      join(dir, 'ssh_config'),
+      [
+        'Host target',
+        common({}),
+        'Host viaproxy',
+        common({}),
+        '  ProxyCommand socat - TCP:%h:%p',
+        'Host viajump',
+        common({}),
+        '  ProxyJump target',
+        'Host unknownkey',
+        common({ known: join(dir, 'none_known_hosts'), strict: 'ask' }),
+        'Host acceptnew',
+        common({ known: join(dir, 'new', 'known_hosts'), strict: 'accept-new' }),
+        'Host changedkey',
+        common({ known: join(dir, 'changed_known_hosts'), strict: 'accept-new' }),
+        'Host wronguser',
+        common({ user: 'nosuchuser' }),
+        'Host wrongkey',
+        common({ key: join(dir, 'other_ed25519') }),
+        'Host nothinglistening',
+        common({ port: deadPort }),
+        '',
+      ].join('\n'),
+    );
+  });
+
+  after(async () => {
+    await Promise.allSettled(pools.map((p) => p.close()));
+    if (sshd && sshd.exitCode === null) {
+      const exited = new Promise((r) => sshd!.once('exit', r));
+      sshd.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      if (sshd.exitCode === null) sshd.kill('SIGKILL');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('exec: stdout, stderr, exit codes, stdin, quoting', async () => {
+    const host = await pool().get('target');
+    assert.equal(host.isLocal, false);
+    const r = await host.exec(['sh', '-c', 'echo out; echo err >&2; exit 3']);
+    assert.deepEqual([r.code, r.stdout, r.stderr], [3, 'out\n', 'err\n']);
+    const echo = await host.exec(['printf', '%s|', 'a b', "it's", '$HOME', '*', '']);
+    assert.equal(echo.stdout, "a b|it's|$HOME|*||");
+    assert.equal((await host.exec(['cat'], { stdin: 'hello\n' })).stdout, 'hello\n');
+    assert.equal((await host.exec(['wc', '-c'], { stdin: Buffer.alloc(1000, 1) })).stdout.trim(), '1000');
+    assert.equal((await host.exec(['true'])).code, 0);
+    assert.equal((await host.exec(['sh', '-c', 'read x; echo "[$x]"'])).stdout, '[]\n', 'stdin is at EOF without input');
+  });
+
+  test('spawn streams a few MB both ways', async () => {
+    const host = await pool().get('target');
+    const payload = randomBytes(4 * 1024 * 1024);
+    const cmd = host.spawn(['cat']);
+    const received = readAll(cmd.stdout);
+    cmd.stdin.end(payload);
+    const [out, exit] = await Promise.all([received, cmd.exited]);
+    assert.equal(exit.code, 0);
+    assert.equal(out.length, payload.length);
+    assert.equal(sha(out), sha(payload));
+
+    const big = host.spawn(['head', '-c', '3000000', '/dev/zero']);
+    big.stdin.end();
+    assert.equal((await readAll(big.stdout)).length, 3_000_000);
+    assert.equal((await big.exited).code, 0);
+  });
+
+  test('spawn: kill stops a remote command', async () => {
+    const host = await pool().get('target');
+    const cmd = host.spawn(['sleep', '30']);
+    setTimeout(() => cmd.kill('SIGTERM'), 300);
+    const started = Date.now();
+    const exit = await cmd.exited;
+    assert.ok(Date.now() - started < 10_000, sshdLog.split('\n').filter((l) => /signal|req/i.test(l)).slice(-15).join('\n'));
+    assert.notEqual(exit.code, 0);
+  });
+
+  test('listen (remote forward) and connect (local forward) round trip', async () => {
+    const host = await pool().get('target');
+    const listener = await host.listen((socket: Duplex) => socket.pipe(socket)); // echo
+    assert.ok(listener.port > 0);
+    const sock = await host.connect(listener.port);
+    const payload = randomBytes(512 * 1024);
+    const back = new Promise<Buffer>((resolve) => {
+      const chunks: Buffer[] = [];
+      let n = 0;
+      sock.on('data', (c: Buffer) => {
+        chunks.push(c);
+        n += c.length;
+        if (n >= payload.length) resolve(Buffer.concat(chunks));
+      });
+    });
+    sock.write(payload);
+    assert.equal(sha(await back), sha(payload));
+    sock.end();
+    if (haveSocat) {
+      // A program on the remote reaching our listener through its loopback.
+      const r = await host.exec(['socat', '-', `TCP:127.0.0.1:${listener.port}`], { stdin: 'ping\n' });
+      assert.equal(r.stdout, 'ping\n');
+    }
+    // A second listener gets its own connections (dispatch by bound port).
+    const seen: string[] = [];
+    const l2 = await host.listen((s) => {
+      seen.push('l2');
+      s.end('two');
+    });
+    const s2 = await host.connect(l2.port);
+    assert.equal((await readAll(s2)).toString(), 'two');
+    assert.deepEqual(seen, ['l2']);
+    await listener.close();
+    await l2.close();
+    await listener.close(); // idempotent
+    await rejection(host.connect(listener.port));
+  });
+
+  test('ProxyCommand (socat)', { skip: !haveSocat && 'socat is not installed' }, async () => {
+    const host = await pool().get('viaproxy');
+    assert.equal((await host.exec(['echo', 'proxied'])).stdout, 'proxied\n');
+    await host.close();
+  });
+
+  test('ProxyJump through the same sshd to itself', async () => {
+    const p = pool();
+    const host = await p.get('viajump');
+    assert.equal((await host.exec(['echo', 'jumped'])).stdout, 'jumped\n');
+    // The jump itself shows in sshd's log as a direct-tcpip request from the first connection.
+    await p.close();
+  });
+
+  test('unknown host key is refused with its fingerprint; once/always via the prompt', async () => {
+    const err = await rejection(pool().get('unknownkey'));
+    assert.equal(err.code, 'host-key-unknown');
+    assert.ok(err.message.includes(hostFingerprint), err.message);
+    assert.match(err.message, /ssh-keyscan -p \d+ 127\.0\.0\.1/);
+    assert.ok(!existsSync(join(dir, 'none_known_hosts')));
+
+    const asked: string[] = [];
+    const once = pool({ onUnknownHostKey: async (k) => (asked.push(k.fingerprint), 'once') });
+    assert.equal((await (await once.get('unknownkey')).exec(['echo', 'ok'])).stdout, 'ok\n');
+    assert.deepEqual(asked, [hostFingerprint]);
+    assert.ok(!existsSync(join(dir, 'none_known_hosts')), '`once` records nothing');
+
+    const rejected = await rejection(pool({ onUnknownHostKey: async () => 'reject' }).get('unknownkey'));
+    assert.equal(rejected.code, 'host-key-unknown');
+  });
+
+  test('accept-new records the key (0600 file, 0700 dir) and then trusts it', async () => {
+    const file = join(dir, 'new', 'known_hosts');
+    const host = await pool().get('acceptnew');
+    assert.equal((await host.exec(['echo', 'hi'])).stdout, 'hi\n');
+    const text = readFileSync(file, 'utf8');
+    assert.equal(text, `[127.0.0.1]:${port} ${hostPubLine}\n`);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dir, 'new')).mode & 0o777, 0o700);
+    await (await pool().get('acceptnew')).exec(['true']);
+    assert.equal(readFileSync(file, 'utf8'), text, 'no second line once known');
+  });
+
+  test('a changed host key is refused, even with accept-new', async () => {
+    const err = await rejection(pool().get('changedkey'));
+    assert.equal(err.code, 'host-key-changed');
+    assert.match(err.message, /CHANGED/);
+    assert.match(err.message, /changed_known_hosts line 2/);
+    assert.match(err.message, /ssh-keygen -f \S+ -R '\[127\.0\.0\.1\]:\d+'/);
+  });
+
+  test('wrong user or wrong key: the auth-failed sentence', async () => {
+    for (const name of ['wronguser', 'wrongkey']) {
+      const err = await rejection(pool().get(name));
+      assert.equal(err.code, 'auth-failed', err.message);
+      assert.match(err.message, /tried .*_ed25519/);
+      assert.match(err.message, /authorized_keys/);
+    }
+  });
+
+  test('nothing listening: the unreachable sentence', async () => {
+    const err = await rejection(pool().get('nothinglistening'));
+    assert.equal(err.code, 'unreachable');
+    assert.match(err.message, /^Cannot reach nothinglistening \(127\.0\.0\.1:\d+\): connection refused\. Check that sshd runs there/);
+  });
+
+  test('unknown names: a sentence, not a stack', async () => {
+    const err = await rejection(pool().get('no-such-host.invalid'));
+    assert.equal(err.code, 'unknown-host');
+    assert.match(err.message, /not a Host in ~\/\.ssh\/config/);
+  });
+
+  test('user@host:port names work without a config entry', async () => {
+    // Trust and identity still come from the config's defaults, so give them through a `Host *`-less
+    // alias-free name pointing at the known_hosts we wrote.
+    const cfg = join(dir, 'ssh_config_star');
+    writeFileSync(
+      cfg,
+      `Host *\n  IdentityFile ${join(dir, 'id_ed25519')}\n  UserKnownHostsFile ${join(dir, 'known_hosts')}\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n`,
+    );
+    const p = new HostPool({ sshConfigFile: cfg });
+    pools.push(p);
+    const host = await p.get(`root@127.0.0.1:${port}`);
+    assert.equal((await host.exec(['id', '-un'])).stdout, 'root\n');
+  });
+
+  test('reuse: one connection per name; reconnect after the server drops it', async () => {
+    const p = pool();
+    const [a, b] = await Promise.all([p.get('target'), p.get('target')]);
+    assert.equal(a, b, 'concurrent gets share one connect');
+    assert.equal(await p.get('target'), a, 'live connection reused');
+    const before = (await a.exec(['sh', '-c', 'echo $PPID'])).stdout.trim();
+
+    // A running command sees the drop as code null + connectionLost.
+    const running = a.spawn(['sleep', '30']);
+    running.stdin.end();
+    await new Promise((r) => setTimeout(r, 200));
+    const killed = await a.exec(['sh', '-c', 'kill -9 $PPID; sleep 5']);
+    assert.equal(killed.code, null);
+    assert.equal(killed.connectionLost, true);
+    const exit = await running.exited;
+    assert.equal(exit.code, null);
+    assert.equal(exit.connectionLost, true);
+
+    const again = await p.get('target');
+    assert.equal(again, a, 'same Host object, reconnected');
+    const after = (await again.exec(['sh', '-c', 'echo $PPID'])).stdout.trim();
+    assert.notEqual(after, before, 'a new server session');
+    // The Host also reconnects on its own when called directly.
+    await again.exec(['sh', '-c', 'kill -9 $PPID; sleep 5']);
+    assert.equal((await a.exec(['echo', 'back'])).stdout, 'back\n');
+  });
+
+  test('local host', async () => {
+    const host: Host = await pool().get('local');
+    assert.equal(host.isLocal, true);
+    const r = await host.exec(['sh', '-c', 'cat; echo e >&2; exit 4'], { stdin: 'in' });
+    assert.deepEqual([r.code, r.stdout, r.stderr], [4, 'in', 'e\n']);
+    const l = await host.listen((s) => s.end('hello'));
+    assert.equal((await readAll(await host.connect(l.port))).toString(), 'hello');
+    await l.close();
+    await rejection(host.exec(['/nonexistent/binary']));
+  });
+});
