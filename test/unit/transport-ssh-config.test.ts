@@ -1,0 +1,132 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkResolvable, listConfiguredHosts, parseDestination, resolveSshHost } from '../../src/transport/sshConfig';
+import { commandLine, shellQuote } from '../../src/transport/sshHost';
+import { TransportError } from '../../src/transport/host';
+
+const home = mkdtempSync(join(tmpdir(), 'pm-sshcfg-'));
+test.after(() => rmSync(home, { recursive: true, force: true }));
+mkdirSync(join(home, '.ssh', 'conf.d'), { recursive: true });
+const config = join(home, '.ssh', 'config');
+writeFileSync(
+  config,
+  `
+Include conf.d/*.conf
+Host box
+  HostName 10.0.0.7
+  User deploy
+  Port 2200
+  IdentityFile ~/.ssh/box_%r_%h
+  IdentityFile %d/.ssh/second_%u
+  IdentitiesOnly yes
+  ServerAliveInterval 30
+  ConnectTimeout 4
+  StrictHostKeyChecking accept-new
+  HostKeyAlias boxkey
+  UserKnownHostsFile ~/.ssh/kh1 ~/.ssh/kh2
+
+Host behind
+  HostName 192.168.1.20
+  ProxyJump box,other:2022
+
+Host proxied
+  HostName inner.lan
+  User admin
+  ProxyCommand socat - TCP:%h:%p,user=%r
+
+Host lax
+  StrictHostKeyChecking no
+Host strict
+  StrictHostKeyChecking yes
+Host web-* !web-bad
+  User www
+Host *
+  User fallback
+  HashKnownHosts yes
+`,
+);
+writeFileSync(join(home, '.ssh', 'conf.d', 'extra.conf'), 'Host included\n  HostName 10.9.9.9\n  Port 2299\n');
+const opts = { sshConfigFile: config, home, localUser: 'me' };
+
+test('alias: HostName, User, Port, tokens in IdentityFile, timeouts, known_hosts files', () => {
+  const r = resolveSshHost('box', opts);
+  assert.equal(r.hostName, '10.0.0.7');
+  assert.equal(r.user, 'deploy');
+  assert.equal(r.port, 2200);
+  assert.deepEqual(r.identityFiles, [join(home, '.ssh/box_deploy_10.0.0.7'), join(home, '.ssh/second_me')]);
+  assert.equal(r.identitiesOnly, true);
+  assert.equal(r.serverAliveIntervalMs, 30_000);
+  assert.equal(r.connectTimeoutMs, 4000);
+  assert.equal(r.strictHostKeyChecking, 'accept-new');
+  assert.equal(r.hostKeyAlias, 'boxkey');
+  assert.deepEqual(r.userKnownHostsFiles, [join(home, '.ssh/kh1'), join(home, '.ssh/kh2')]);
+  assert.equal(r.hashKnownHosts, true);
+});
+
+test('defaults: identity files, known_hosts, timeouts, ask', () => {
+  const r = resolveSshHost('plain.example.com', opts);
+  assert.equal(r.hostName, 'plain.example.com');
+  assert.equal(r.port, 22);
+  assert.equal(r.user, 'fallback');
+  assert.deepEqual(r.identityFiles, ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(home, '.ssh', f)));
+  assert.deepEqual(r.userKnownHostsFiles, [join(home, '.ssh/known_hosts'), join(home, '.ssh/known_hosts2')]);
+  assert.deepEqual(r.globalKnownHostsFiles, ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']);
+  assert.equal(r.strictHostKeyChecking, 'ask');
+  assert.equal(r.connectTimeoutMs, 10_000);
+  assert.equal(r.serverAliveIntervalMs, 15_000);
+  assert.deepEqual(r.proxyJump, []);
+});
+
+test('StrictHostKeyChecking no is treated as accept-new, never as off', () => {
+  assert.equal(resolveSshHost('lax', opts).strictHostKeyChecking, 'accept-new');
+  assert.equal(resolveSshHost('strict', opts).strictHostKeyChecking, 'yes');
+});
+
+test('user@host:port overrides the config', () => {
+  const r = resolveSshHost('root@box:2022', opts);
+  assert.deepEqual([r.user, r.hostName, r.port, r.alias], ['root', '10.0.0.7', 2022, 'box']);
+  assert.deepEqual(parseDestination('u@[fe80::1]:2222'), { user: 'u', host: 'fe80::1', port: 2222 });
+  assert.deepEqual(parseDestination('ssh://u@h:23'), { user: 'u', host: 'h', port: 23 });
+  assert.deepEqual(parseDestination('alias'), { user: undefined, host: 'alias', port: undefined });
+});
+
+test('ProxyJump hops and ProxyCommand tokens', () => {
+  assert.deepEqual(resolveSshHost('behind', opts).proxyJump, ['box', 'other:2022']);
+  const p = resolveSshHost('proxied', opts);
+  assert.equal(p.proxyCommand, 'socat - TCP:inner.lan:22,user=admin');
+});
+
+test('Include (relative to ~/.ssh, globbed)', () => {
+  const r = resolveSshHost('included', opts);
+  assert.deepEqual([r.hostName, r.port], ['10.9.9.9', 2299]);
+});
+
+test('a missing config file is fine', () => {
+  const r = resolveSshHost('u@h', { ...opts, sshConfigFile: join(home, 'nope') });
+  assert.deepEqual([r.user, r.hostName, r.port], ['u', 'h', 22]);
+  assert.deepEqual(listConfiguredHosts(join(home, 'nope'), home), []);
+});
+
+test('listConfiguredHosts: concrete aliases only, includes followed', () => {
+  assert.deepEqual(listConfiguredHosts(config, home), ['included', 'box', 'behind', 'proxied', 'lax', 'strict']);
+});
+
+test('an unknown name that does not resolve is a sentence', async () => {
+  const err = await checkResolvable(resolveSshHost('no-such-host.invalid', opts)).catch((e: unknown) => e);
+  assert.ok(err instanceof TransportError);
+  assert.equal(err.code, 'unknown-host');
+  assert.match(err.message, /^Unknown host no-such-host\.invalid: /);
+  await checkResolvable(resolveSshHost('box', opts)); // an IP: no lookup
+  await checkResolvable(resolveSshHost('proxied', opts)); // left to the proxy
+});
+
+test('remote command lines are quoted for a POSIX shell', () => {
+  assert.equal(shellQuote('plain-arg_1.txt'), 'plain-arg_1.txt');
+  assert.equal(shellQuote(''), "''");
+  assert.equal(shellQuote("it's $x"), `'it'\\''s $x'`);
+  assert.equal(commandLine(['criu', 'dump', '-t', '42', '--images-dir', '/tmp/a b']), "criu dump -t 42 --images-dir '/tmp/a b'");
+  assert.throws(() => commandLine([]));
+});
