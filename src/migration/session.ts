@@ -181,13 +181,19 @@ export class MigrationSession {
       this.result.logs = { [err.host === to ? 'destination' : 'source']: err.log.join('\n') };
     }
     this.progress('cleanup', `rolling back: ${this.result.error}`);
+    const wasFrozen = this.timeline.frozen;
     const failures = await this.rollback.run();
     for (const f of failures) this.deps.log(`rollback: ${f}`);
     this.timeline.thaw();
-    const state = this.source ? await this.source.run(['state', String(this.request.pid)]).catch(() => 'unknown') : 'unknown';
-    this.result.rolledBack = state.trim() === 'running';
-    if (!this.result.rolledBack && !(err instanceof PreflightError) && state.trim() !== 'gone') {
-      this.result.error += ` The process could not be confirmed running on ${from} (${state.trim()}); check it there.`;
+    // Before the freeze nothing was touched; after it, confirm the source runs again.
+    if (!wasFrozen) {
+      this.result.rolledBack = true;
+      return;
+    }
+    const state = (await this.source.run(['state', String(this.request.pid)]).catch(() => 'unknown')).trim();
+    this.result.rolledBack = state === 'running';
+    if (!this.result.rolledBack) {
+      this.result.error += ` The process could not be confirmed running on ${from} (${state}); check it there.`;
     }
   }
 

@@ -1,0 +1,26 @@
+#!/bin/sh
+# `npm test` on a fresh clone of a fresh machine: installs what it needs (npm packages, CRIU,
+# sshd and the lab's tools, code-server and Chromium), builds, brings up the two-host lab, then
+# runs the unit tests, the end-to-end tests against real hosts, and the tests in a real VS Code.
+# Root is needed: the lab creates namespaces and CRIU dumps processes.
+set -eu
+cd "$(dirname "$0")/.."
+
+[ "$(id -u)" -eq 0 ] || { echo "npm test needs root (namespaces for the lab hosts, CRIU)" >&2; exit 1; }
+
+# package-lock.json is newer than the last install, or there was none: install exactly it.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+	npm ci --no-audit --no-fund --loglevel=error
+fi
+sh scripts/install-system-deps.sh
+node esbuild.config.mjs >/dev/null
+
+lab_was_up=0
+sh scripts/lab.sh status >/dev/null 2>&1 && lab_was_up=1
+sh scripts/lab.sh up
+# Leave a lab the developer had up; take down the one this run made.
+[ $lab_was_up -eq 1 ] || trap 'sh scripts/lab.sh down >/dev/null 2>&1 || true' EXIT
+
+# One run of node's test runner, so its closing summary counts every test. The e2e tests share
+# the lab, so files run one at a time.
+node --import tsx --test --test-concurrency=1 test/unit/*.test.ts test/e2e/*.test.ts
