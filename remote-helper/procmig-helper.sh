@@ -11,6 +11,8 @@
 #   mkimages                  a new private (0700) image directory; prints its path
 #   page-server DIR           receives dumped pages into DIR; prints `ready PORT PID` once listening
 #   dump PID DIR ARGS…        criu dump --leave-stopped into DIR (never kills the source)
+#   dump-lazy PID DIR ARGS…   post-copy dump: prints `ready PORT PID`, then serves pages until done
+#   lazy-pages DIR PORT       post-copy restore side: pulls pages from PORT; prints `ready PID`
 #   tar-out DIR / tar-in DIR  streams the small non-page images from one host to the other
 #   restore DIR ARGS…         criu restore -d from DIR; prints `pid=N`
 #   tree PID                  the PIDs of the tree rooted at PID, root first
@@ -174,31 +176,66 @@ cmd_mkimages() {
 	echo "dir=$d"
 }
 
-cmd_page_server() {
-	dir=$1; in_images_base "$dir"
-	ready=$dir/.page-server-ready
+# Starts CRIU in the background and returns once it wrote its readiness byte to --status-fd
+# (it listens, or it serves); fails if CRIU exited first. Sets CRIU_PID; the caller waits for it.
+start_criu_ready() {
+	dir=$1; shift
+	ready=$dir/.ready
+	rm -f "$ready"; mkfifo "$ready"
+	run_criu "$@" --status-fd 3 3>"$ready" &
+	CRIU_PID=$!
+	# One NUL byte once ready; end of file if CRIU exits before that.
+	got=$(head -c 1 "$ready" | od -An -c | tr -d ' ')
+	rm -f "$ready"
+	[ "$got" = '\0' ]
+}
+
+finish_criu() {
+	wait "$CRIU_PID"; rc=$?
+	[ $rc -eq 0 ] || log_errors "$1"
+	return $rc
+}
+
+# Runs a CRIU server (page server, lazy dump) on a free loopback port: CRIU refuses port 0, so
+# we pick one in the dynamic range and retry on a clash. Prints `ready PORT PID` once listening.
+serve_on_free_port() {
+	dir=$1 log=$2; shift 2
 	tries=0
 	while [ $tries -lt 20 ]; do
 		tries=$((tries + 1))
-		# A port in the dynamic range; CRIU refuses port 0, so on a clash we pick another.
 		port=$(awk -v s=$$ -v t=$tries 'BEGIN { srand(); print 20000 + int(rand() * 40000 + s * 31 + t * 7919) % 40000 }')
-		rm -f "$ready"; mkfifo "$ready"
-		run_criu page-server -D "$dir" --address 127.0.0.1 --port "$port" --status-fd 3 \
-			-o page-server.log -v4 3>"$ready" &
-		cpid=$!
-		# CRIU writes one NUL byte to the status fd once it listens, or closes it on failure.
-		got=$(head -c 1 "$ready" | od -An -c | tr -d ' ')
-		rm -f "$ready"
-		if [ "$got" = '\0' ]; then
-			echo "ready $port $cpid"
-			wait $cpid; rc=$?
-			[ $rc -eq 0 ] || log_errors "$dir/page-server.log"
-			return $rc
+		if start_criu_ready "$dir" "$@" --address 127.0.0.1 --port "$port" -o "$log" -v4; then
+			echo "ready $port $CRIU_PID"
+			finish_criu "$dir/$log"; return
 		fi
-		wait $cpid
-		grep -q 'Address already in use' "$dir/page-server.log" 2>/dev/null || { log_errors "$dir/page-server.log"; die "the CRIU page server did not start on $(hostname)"; }
+		wait "$CRIU_PID"
+		grep -q 'Address already in use' "$dir/$log" 2>/dev/null || { log_errors "$dir/$log"; return 1; }
 	done
-	die "no free port for the CRIU page server on $(hostname)"
+	die "no free port for CRIU on $(hostname)"
+}
+
+cmd_page_server() {
+	dir=$1; in_images_base "$dir"
+	serve_on_free_port "$dir" page-server.log page-server -D "$dir"
+}
+
+# Post-copy, source side: dumps everything but memory, then serves the pages until the
+# destination has them all. The process stays stopped here (--leave-stopped) until then.
+cmd_dump_lazy() {
+	pid=$1 dir=$2; shift 2; in_images_base "$dir"
+	serve_on_free_port "$dir" dump.log dump -t "$pid" -D "$dir" --leave-stopped --lazy-pages "$@"
+}
+
+# Post-copy, destination side: the daemon that feeds page faults of the restored process from
+# the source's page server (reached at PORT on this host's loopback). Prints `ready PID`.
+cmd_lazy_pages() {
+	dir=$1 port=$2; in_images_base "$dir"
+	if start_criu_ready "$dir" lazy-pages -D "$dir" --page-server --address 127.0.0.1 --port "$port" -o lazy-pages.log -v4; then
+		echo "ready $CRIU_PID"
+		finish_criu "$dir/lazy-pages.log"; return
+	fi
+	wait "$CRIU_PID"; log_errors "$dir/lazy-pages.log"
+	die "the CRIU lazy-pages daemon did not start on $(hostname)"
 }
 
 cmd_dump() {
@@ -210,7 +247,7 @@ cmd_dump() {
 	return $rc
 }
 
-cmd_tar_out() { in_images_base "$1"; tar -C "$1" --exclude='*.log' --exclude='.page-server-ready' -cf - .; }
+cmd_tar_out() { in_images_base "$1"; tar -C "$1" --exclude='*.log' --exclude='.ready' -cf - .; }
 cmd_tar_in() { in_images_base "$1"; tar -C "$1" -xf -; }
 
 cmd_restore() {
@@ -266,6 +303,8 @@ check-files) cmd_check_files ;;
 stat-files) cmd_stat_files ;;
 mkimages) cmd_mkimages ;;
 page-server) cmd_page_server "$@" ;;
+dump-lazy) cmd_dump_lazy "$@" ;;
+lazy-pages) cmd_lazy_pages "$@" ;;
 dump) cmd_dump "$@" ;;
 tar-out) cmd_tar_out "$@" ;;
 tar-in) cmd_tar_in "$@" ;;

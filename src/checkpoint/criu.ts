@@ -2,7 +2,9 @@
 import type { ChosenOption } from '../migration/api';
 import { versionAtLeast, type ParsedCapabilities } from './capabilities';
 import { explainCriuFailure } from './criuLog';
-import { CheckpointError, type CheckpointEngine, type CheckpointPlan, type PageReceiver, type ProcessTraits } from './engine';
+import { CheckpointError, type CheckpointEngine, type CheckpointPlan, type PageService, type ProcessTraits } from './engine';
+
+type Context = Parameters<typeof explainCriuFailure>[1];
 import { HelperError, type HostHelper } from './hostHelper';
 
 /** 4.2 is the first CRIU that works on current kernels (vDSO layout, TCP socket options). */
@@ -42,35 +44,66 @@ export class CriuEngine implements CheckpointEngine {
     };
   }
 
-  async receivePages(helper: HostHelper, imagesDir: string): Promise<PageReceiver> {
+  postCopyProblem(source: ParsedCapabilities, destination: ParsedCapabilities): string | undefined {
+    if (!destination.features.uffd || !destination.features['uffd-noncoop']) {
+      return `${destination.host}'s kernel has no userfaultfd for other processes (uffd-noncoop), which post-copy needs`;
+    }
+    // Without CAP_SYS_RESOURCE CRIU cannot grow the pipes its lazy dump needs beyond this limit.
+    if (source.pipeMaxSize < 4 << 20) {
+      return `fs.pipe-max-size on ${source.host} is ${source.pipeMaxSize >> 10} KiB and post-copy needs 4 MiB (run \`sysctl fs.pipe-max-size=4194304\` there)`;
+    }
+    return undefined;
+  }
+
+  receivePages(helper: HostHelper, imagesDir: string): Promise<PageService> {
+    return this.service(helper, ['page-server', imagesDir], 'page-server');
+  }
+
+  async dumpLazily(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan): Promise<PageService> {
+    const args = plan.dump.map((o) => o.option).filter((o) => o !== '--leave-stopped');
+    return this.service(helper, ['dump-lazy', String(pid), imagesDir, ...args], 'dump', pid);
+  }
+
+  fetchPagesLazily(helper: HostHelper, imagesDir: string, sourcePort: number): Promise<PageService> {
+    return this.service(helper, ['lazy-pages', imagesDir, String(sourcePort)], 'lazy-pages', undefined, sourcePort);
+  }
+
+  /** Starts a helper command that prints `ready [PORT] PID` once CRIU is ready, and runs on. */
+  private async service(
+    helper: HostHelper,
+    args: string[],
+    action: Context['action'],
+    pid?: number,
+    knownPort?: number,
+  ): Promise<PageService> {
     await helper.ensureInstalled();
-    const cmd = helper.spawn(['page-server', imagesDir]);
+    const cmd = helper.spawn(args);
+    const ctx: Context = { action, host: helper.host.name, pid };
     let stdout = '';
     let stderr = '';
     cmd.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const ready = new Promise<{ port: number; pid: number }>((resolve, reject) => {
       cmd.stdout.on('data', (d: Buffer) => {
         stdout += d.toString();
-        const m = /^ready (\d+) (\d+)$/m.exec(stdout);
-        if (m) resolve({ port: Number(m[1]), pid: Number(m[2]) });
+        const m = /^ready (\d+)(?: (\d+))?$/m.exec(stdout);
+        if (m) resolve(m[2] ? { port: Number(m[1]), pid: Number(m[2]) } : { port: knownPort ?? 0, pid: Number(m[1]) });
       });
-      void cmd.exited.then(() => reject(this.failure(stderr, { action: 'page-server', host: helper.host.name })));
+      void cmd.exited.then(() => reject(this.failure(stderr, ctx)));
     });
-    const { port, pid } = await ready;
+    const started = await ready;
     let stopped = false;
     const done = cmd.exited.then(({ code }) => {
-      if (code !== 0 && !stopped) throw this.failure(stderr, { action: 'page-server', host: helper.host.name });
+      if (code !== 0 && !stopped) throw this.failure(stderr, ctx);
     });
     done.catch(() => undefined); // observed by whoever awaits `done`
     return {
-      port,
+      port: started.port,
       done,
       stop: async () => {
         if (stopped) return;
         stopped = true;
         cmd.kill('SIGTERM');
-        // Over SSH the signal may not be delivered: stop the CRIU process itself.
-        await helper.exec(['signal', 'TERM', String(pid)]).catch(() => undefined);
+        await helper.exec(['signal', 'TERM', String(started.pid)]).catch(() => undefined);
       },
     };
   }
@@ -83,15 +116,16 @@ export class CriuEngine implements CheckpointEngine {
     await this.runCriu(helper, ['dump', String(pid), imagesDir, ...args], { action: 'dump', host: helper.host.name, pid });
   }
 
-  async restore(helper: HostHelper, imagesDir: string, plan: CheckpointPlan): Promise<number> {
+  async restore(helper: HostHelper, imagesDir: string, plan: CheckpointPlan, options: { lazy?: boolean } = {}): Promise<number> {
     const args = plan.restore.map((o) => o.option).filter((o) => o !== '--restore-detached');
+    if (options.lazy) args.push('--lazy-pages');
     const out = await this.runCriu(helper, ['restore', imagesDir, ...args], { action: 'restore', host: helper.host.name });
     const m = /^pid=(\d+)$/m.exec(out);
     if (!m) throw new CheckpointError(`CRIU restored on ${helper.host.name} but did not report the new PID.`, 'other', []);
     return Number(m[1]);
   }
 
-  private async runCriu(helper: HostHelper, args: string[], ctx: Parameters<typeof explainCriuFailure>[1]): Promise<string> {
+  private async runCriu(helper: HostHelper, args: string[], ctx: Context): Promise<string> {
     try {
       return await helper.run(args);
     } catch (err) {
@@ -100,7 +134,7 @@ export class CriuEngine implements CheckpointEngine {
     }
   }
 
-  private failure(stderr: string, ctx: Parameters<typeof explainCriuFailure>[1]): CheckpointError {
+  private failure(stderr: string, ctx: Context): CheckpointError {
     const lines = stderr.split('\n').filter(Boolean);
     const log = lines.filter((l) => l.startsWith('criu-log: ')).map((l) => l.slice(10));
     const own = lines.filter((l) => !l.startsWith('criu-log: '));

@@ -10,7 +10,7 @@ interface Explanation {
 type Rule = [RegExp, (m: RegExpExecArray, ctx: Context) => Explanation];
 
 interface Context {
-  action: 'dump' | 'restore' | 'page-server';
+  action: 'dump' | 'restore' | 'page-server' | 'lazy-pages';
   host: string;
   pid?: number;
 }
@@ -32,7 +32,8 @@ const rules: Rule[] = [
     kind: 'disk-full',
     message: `${c.host} ran out of disk space while writing the checkpoint images; free some space in /var/tmp there and retry.`,
   })],
-  [/tty: No task found with sid|tty.*Can't find|The tty .* is not dumped/i, (_m, c) => ({
+  // CRIU 4.2.1 says "tty: Found dangling tty with sid … (pts) on peer fd 0." for a shell job dumped without --shell-job.
+  [/tty: No task found with sid|tty: Found dangling tty|tty.*Can't find|The tty .* is not dumped/i, (_m, c) => ({
     kind: 'terminal',
     message: `CRIU could not ${c.action} the process's terminal on ${c.host}; run it inside tmux or screen, or without a terminal, and retry.`,
   })],
@@ -65,6 +66,9 @@ const rules: Rule[] = [
 /** Lines CRIU prints on every run here that explain nothing. */
 const noise = [/RLIMIT_NOFILE/, /Can't keep kdat cache/];
 
+/** The line every failed CRIU run ends with; the error before it says what failed. */
+const closing = /(Dumping|Restoring) FAILED\.?\s*$/;
+
 export function explainCriuFailure(log: string[], ctx: Context): Explanation {
   const lines = log.filter((l) => !noise.some((n) => n.test(l)));
   for (const [pattern, explain] of rules) {
@@ -73,7 +77,8 @@ export function explainCriuFailure(log: string[], ctx: Context): Explanation {
       if (m) return explain(m, ctx);
     }
   }
-  const last = lines.filter((l) => /Error/.test(l)).pop() ?? lines.pop();
+  const errors = lines.filter((l) => /Error/.test(l));
+  const last = errors.filter((l) => !closing.test(l)).pop() ?? errors.pop() ?? lines.pop();
   const detail = last ? `: ${last.replace(/^.*?Error \([^)]*\):\s*/, '').trim()}` : '';
   return {
     kind: 'other',
@@ -83,5 +88,6 @@ export function explainCriuFailure(log: string[], ctx: Context): Explanation {
 
 function c(ctx: Context): string {
   if (ctx.action === 'page-server') return 'receive the memory pages';
+  if (ctx.action === 'lazy-pages') return 'fetch the memory pages on demand';
   return ctx.action === 'dump' ? `checkpoint process ${ctx.pid ?? ''}`.trim() : 'restore the process';
 }

@@ -23,11 +23,12 @@ export interface CheckpointPlan {
   restore: ChosenOption[];
 }
 
-/** A receiver of dumped memory on the destination (CRIU: a page server on its loopback). */
-export interface PageReceiver {
-  /** Port on the destination's loopback. */
+/** A long-running engine process that moves memory: a receiver of dumped pages on the
+ * destination, the page source of a post-copy dump, or the lazy-pages daemon. */
+export interface PageService {
+  /** The port it listens on, or connects to, on its host's loopback. */
   readonly port: number;
-  /** Settles when the receiver has written all pages (or rejects if it failed). */
+  /** Settles when all pages have moved (rejects with a CheckpointError if it failed). */
   readonly done: Promise<void>;
   /** Stops it early (rollback). Idempotent. */
   stop(): Promise<void>;
@@ -37,13 +38,24 @@ export interface CheckpointEngine {
   readonly name: string;
   /** Each problem that prevents this host from dumping or restoring, as one sentence. */
   hostProblems(caps: ParsedCapabilities): string[];
+  /** Why post-copy cannot run from `source` to `destination`, or undefined if it can. */
+  postCopyProblem(source: ParsedCapabilities, destination: ParsedCapabilities): string | undefined;
   plan(traits: ProcessTraits): CheckpointPlan;
-  receivePages(helper: HostHelper, imagesDir: string): Promise<PageReceiver>;
+
+  // Stop-and-copy: memory streams to the destination while the dump runs.
+  receivePages(helper: HostHelper, imagesDir: string): Promise<PageService>;
   /** Dumps the tree rooted at `pid` and leaves it stopped (never killed). Memory goes to the
    * page receiver reachable at `pagesPort` on the source's loopback, the rest into `imagesDir`. */
   dump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesPort: number): Promise<void>;
+
+  // Post-copy: everything but memory moves first; pages follow on demand.
+  /** Resolves once `imagesDir` holds all but memory; the service then serves the pages. */
+  dumpLazily(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan): Promise<PageService>;
+  /** Starts the destination's page-fault server, fed from `sourcePort` on its loopback. */
+  fetchPagesLazily(helper: HostHelper, imagesDir: string, sourcePort: number): Promise<PageService>;
+
   /** Restores from `imagesDir`, detached; resolves with the restored root's PID. */
-  restore(helper: HostHelper, imagesDir: string, plan: CheckpointPlan): Promise<number>;
+  restore(helper: HostHelper, imagesDir: string, plan: CheckpointPlan, options?: { lazy?: boolean }): Promise<number>;
 }
 
 export type CheckpointFailureKind =

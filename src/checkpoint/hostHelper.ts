@@ -48,6 +48,9 @@ export class HelperError extends Error {
 }
 
 export class HostHelper {
+  /** Set once a command ran: the helper is there, no need to check again before a spawn. */
+  private installed = false;
+
   private constructor(readonly host: Host) {}
 
   private static readonly helpers = new WeakMap<Host, HostHelper>();
@@ -89,6 +92,7 @@ export class HostHelper {
       await this.install();
       result = await this.host.exec(this.argv(args), options);
     }
+    if (result.code !== 97) this.installed = true;
     return result;
   }
 
@@ -113,7 +117,7 @@ export class HostHelper {
   }
 
   async ensureInstalled(): Promise<void> {
-    await this.run(['version']);
+    if (!this.installed) await this.run(['version']);
   }
 }
 

@@ -1,5 +1,5 @@
 // Human-readable output of the CLI.
-import type { HostReport, MigrationResult, PhaseName, ProcessInfo } from '../migration/api';
+import type { BatchResult, HostReport, MigrationResult, PhaseName, ProcessInfo } from '../migration/api';
 
 export function formatProcessTree(processes: ProcessInfo[]): string {
   const byParent = new Map<number, ProcessInfo[]>();
@@ -34,7 +34,7 @@ export function formatHostReport(r: HostReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-const order: PhaseName[] = ['connect', 'preflight', 'freeze', 'dump', 'transfer', 'restore', 'verify', 'cleanup'];
+const order: PhaseName[] = ['connect', 'preflight', 'freeze', 'dump', 'transfer', 'restore', 'verify', 'pages', 'cleanup'];
 
 export function formatMigration(r: MigrationResult): string {
   const lines: string[] = [];
@@ -53,6 +53,23 @@ export function formatMigration(r: MigrationResult): string {
     for (const o of r.options) lines.push(`  ${o.option}: ${o.reason}`);
   }
   return `${lines.filter((l) => l !== '').join('\n')}\n`;
+}
+
+export function formatBatch(b: BatchResult): string {
+  const lines = [
+    b.ok
+      ? `Moved ${b.processes.length} processes from ${b.from} to ${b.to}.`
+      : `${b.processes.filter((p) => !p.ok).length} of ${b.processes.length} processes could not be moved: ${b.error}`,
+  ];
+  for (const p of b.processes) {
+    lines.push(
+      p.ok
+        ? `  ${p.sourcePid} → PID ${p.destinationPid} on ${p.to}: ${p.strategy}, frozen ${p.freezeMs} ms, ${size(p.bytes)}`
+        : `  ${p.sourcePid}: failed (${p.error})${p.rolledBack ? `, still running on ${p.from}` : ''}`,
+    );
+  }
+  lines.push(`Longest freeze ${b.freezeMs} ms, total ${b.totalMs} ms, moved ${size(b.bytes)}.`);
+  return `${lines.join('\n')}\n`;
 }
 
 export function size(bytes: number): string {

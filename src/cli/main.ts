@@ -2,10 +2,10 @@
 // end-to-end tests drive it.
 import { Command, Option } from 'commander';
 import * as readline from 'node:readline/promises';
-import type { Engine, HostReport, MigrationResult, ProcessInfo, Strategy } from '../migration/api';
+import type { Engine, HostReport, MigrationProgress, ProcessInfo, Strategy } from '../migration/api';
 import { createEngine } from '../migration/engine';
 import type { HostKeyDecision, UnknownHostKey } from '../transport/host';
-import { formatHostReport, formatMigration, formatProcessTree } from './format';
+import { formatBatch, formatHostReport, formatMigration, formatProcessTree } from './format';
 
 interface GlobalOptions {
   sshConfig?: string;
@@ -72,32 +72,37 @@ program
 
 program
   .command('migrate')
-  .description('move a running process to another host')
-  .argument('<pid>', 'the process (and its children) to move', (v) => {
+  .description('move running processes (each with its children) to another host')
+  .argument('<pids...>', 'the processes to move; several move together, frozen at once', (v: string, previous: number[] = []) => {
     if (!/^\d+$/.test(v)) throw new Error(`'${v}' is not a PID`);
-    return Number(v);
+    return [...previous, Number(v)];
   })
   .requiredOption('--to <host>', 'destination host')
   .option('--from <host>', 'source host', 'local')
-  .addOption(new Option('--strategy <strategy>', 'how the process moves').choices(['auto', 'stop-and-copy', 'pre-copy', 'post-copy']).default('auto'))
+  .addOption(new Option('--strategy <strategy>', 'how the processes move').choices(['auto', 'stop-and-copy', 'pre-copy', 'post-copy']).default('auto'))
   .option('--json', 'print one JSON object')
-  .action(async (pid: number, opts: { to: string; from: string; strategy: Strategy; json?: boolean }) => {
+  .action(async (pids: number[], opts: { to: string; from: string; strategy: Strategy; json?: boolean }) => {
     const controller = new AbortController();
     // Ctrl-C rolls back instead of leaving a frozen process behind.
     const onSigint = () => controller.abort();
     process.on('SIGINT', onSigint);
+    const migrateOptions = {
+      signal: controller.signal,
+      onProgress: opts.json ? undefined : (p: MigrationProgress) => process.stderr.write(`${p.phase}: ${p.message}\n`),
+    };
+    const { from, to, strategy } = opts;
     try {
-      const result: MigrationResult = await withEngine(program.opts(), (e) =>
-        e.migrate(
-          { pid, from: opts.from, to: opts.to, strategy: opts.strategy },
-          {
-            signal: controller.signal,
-            onProgress: opts.json ? undefined : (p) => process.stderr.write(`${p.phase}: ${p.message}\n`),
-          },
-        ),
-      );
-      process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : formatMigration(result));
-      process.exitCode = result.ok ? 0 : 1;
+      await withEngine(program.opts(), async (e) => {
+        if (pids.length === 1) {
+          const result = await e.migrate({ pid: pids[0], from, to, strategy }, migrateOptions);
+          process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : formatMigration(result));
+          process.exitCode = result.ok ? 0 : 1;
+        } else {
+          const batch = await e.migrateMany({ pids, from, to, strategy }, migrateOptions);
+          process.stdout.write(opts.json ? `${JSON.stringify(batch)}\n` : formatBatch(batch));
+          process.exitCode = batch.ok ? 0 : 1;
+        }
+      });
     } finally {
       process.off('SIGINT', onSigint);
     }

@@ -51,7 +51,8 @@ export interface HostReport {
 
 export type Strategy = 'auto' | 'stop-and-copy' | 'pre-copy' | 'post-copy';
 
-export type PhaseName = 'preflight' | 'connect' | 'freeze' | 'dump' | 'transfer' | 'restore' | 'verify' | 'cleanup';
+/** `pages` is post-copy's page transfer, while the process already runs on the destination. */
+export type PhaseName = 'preflight' | 'connect' | 'freeze' | 'dump' | 'transfer' | 'restore' | 'verify' | 'pages' | 'cleanup';
 
 export interface MigrationRequest {
   pid: number;
@@ -99,14 +100,40 @@ export interface MigrationProgress {
 
 export interface MigrateOptions {
   onProgress?: (progress: MigrationProgress) => void;
+  /** Awaited right before the freeze: lets a batch freeze all its processes together. */
+  beforeFreeze?: () => Promise<void>;
   /** Aborting before the destination runs the process rolls back; the source keeps running. */
   signal?: AbortSignal;
+}
+
+/** Several processes (or trees) moved together: frozen together, streamed in parallel. */
+export interface BatchRequest {
+  pids: number[];
+  from: string;
+  to: string;
+  strategy?: Strategy;
+}
+
+export interface BatchResult {
+  /** True only if every process runs on the destination. */
+  ok: boolean;
+  from: string;
+  to: string;
+  /** The longest freeze of any of them. */
+  freezeMs: number;
+  totalMs: number;
+  bytes: number;
+  /** One result per migrated tree (a PID inside another requested tree moves with it). */
+  processes: MigrationResult[];
+  /** When not ok: one sentence per failed process, joined. */
+  error?: string;
 }
 
 export interface Engine {
   listProcesses(host: string): Promise<ProcessInfo[]>;
   checkHost(host: string): Promise<HostReport>;
   migrate(request: MigrationRequest, options?: MigrateOptions): Promise<MigrationResult>;
+  migrateMany(request: BatchRequest, options?: MigrateOptions): Promise<BatchResult>;
   dispose(): Promise<void>;
 }
 

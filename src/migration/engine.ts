@@ -5,21 +5,57 @@ import type { CheckpointEngine } from '../checkpoint/engine';
 import { HostHelper } from '../checkpoint/hostHelper';
 import { parseProcessList } from '../checkpoint/processList';
 import { HostPool } from '../transport/hostPool';
-import type { Engine, EngineOptions, HostReport, MigrateOptions, MigrationRequest, MigrationResult, ProcessInfo } from './api';
+import type {
+  BatchRequest,
+  BatchResult,
+  Engine,
+  EngineOptions,
+  HostReport,
+  MigrateOptions,
+  MigrationRequest,
+  MigrationResult,
+  ProcessInfo,
+  Strategy,
+} from './api';
+import { Barrier } from './barrier';
 import { sentenceFor } from './errors';
-import { MigrationSession } from './session';
+import { MigrationSession, type HostSource } from './session';
+import { postCopy } from './strategies/postCopy';
 import { stopAndCopy } from './strategies/stopAndCopy';
-import { chooseStrategy } from './strategy';
+
+const strategies: Record<Exclude<Strategy, 'auto' | 'pre-copy'>, (s: MigrationSession) => Promise<void>> = {
+  'stop-and-copy': stopAndCopy,
+  'post-copy': postCopy,
+};
+
+/** Parallel migrations share a few SSH connections per host: one each would hit sshd's
+ * MaxStartups when many connect at once, and one for all would hit its MaxSessions. */
+const MIGRATIONS_PER_CONNECTION = 2;
 
 export function createEngine(options: EngineOptions = {}, checkpoint: CheckpointEngine = new CriuEngine()): Engine {
   const pool = new HostPool(options);
+  const extraPools: HostPool[] = [];
   const log = options.log ?? (() => undefined);
   const helper = async (host: string) => HostHelper.for(await pool.get(host));
+  const listProcesses = async (host: string) => parseProcessList(await (await helper(host)).run(['ps']));
+
+  async function migrateOne(request: MigrationRequest, hosts: HostSource, migrateOptions?: MigrateOptions): Promise<MigrationResult> {
+    const session = new MigrationSession({ hosts, checkpoint, log }, request, migrateOptions);
+    try {
+      session.checkCancelled();
+      await session.connect();
+      await session.preflight();
+      const { strategy } = session.chooseStrategy();
+      session.checkCancelled();
+      await strategies[strategy as keyof typeof strategies](session);
+    } catch (err) {
+      await session.fail(err);
+    }
+    return session.finish();
+  }
 
   return {
-    async listProcesses(host: string): Promise<ProcessInfo[]> {
-      return parseProcessList(await (await helper(host)).run(['ps']));
-    },
+    listProcesses: (host: string): Promise<ProcessInfo[]> => listProcesses(host),
 
     async checkHost(host: string): Promise<HostReport> {
       try {
@@ -30,21 +66,55 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
       }
     },
 
-    async migrate(request: MigrationRequest, migrateOptions?: MigrateOptions): Promise<MigrationResult> {
-      const choice = chooseStrategy(request.strategy);
-      const session = new MigrationSession({ hosts: pool, checkpoint, log }, request, migrateOptions, choice.strategy, choice.reason);
-      try {
-        session.checkCancelled();
-        await session.connect();
-        await session.preflight();
-        session.checkCancelled();
-        await stopAndCopy(session);
-      } catch (err) {
-        await session.fail(err);
-      }
-      return session.finish();
+    migrate(request: MigrationRequest, migrateOptions?: MigrateOptions): Promise<MigrationResult> {
+      return migrateOne(request, pool, migrateOptions);
     },
 
-    dispose: () => pool.close(),
+    async migrateMany(request: BatchRequest, migrateOptions: MigrateOptions = {}): Promise<BatchResult> {
+      const started = performance.now();
+      const roots = await treeRoots(request);
+      // Every process is prepared (connected, checked, destination ready) before any is frozen,
+      // then all freeze together: the batch's freeze is that of its slowest member, not the sum.
+      const barrier = new Barrier(roots.length);
+      const connections = Math.max(1, Math.ceil(roots.length / MIGRATIONS_PER_CONNECTION));
+      while (extraPools.length < connections - 1) extraPools.push(new HostPool(options));
+      const pools = [pool, ...extraPools];
+      const processes = await Promise.all(
+        roots.map((pid, i) => {
+          const party = barrier.party();
+          return migrateOne({ pid, from: request.from, to: request.to, strategy: request.strategy }, pools[i % pools.length], {
+            ...migrateOptions,
+            beforeFreeze: party.arrive,
+          }).finally(party.leave);
+        }),
+      );
+      const failed = processes.filter((p) => !p.ok);
+      return {
+        ok: failed.length === 0,
+        from: request.from,
+        to: request.to,
+        freezeMs: Math.max(0, ...processes.map((p) => p.freezeMs)),
+        totalMs: Math.round(performance.now() - started),
+        bytes: processes.reduce((sum, p) => sum + p.bytes, 0),
+        processes,
+        error: failed.length ? failed.map((p) => `Process ${p.sourcePid}: ${p.error}`).join(' ') : undefined,
+      };
+    },
+
+    dispose: async () => {
+      await Promise.all([pool, ...extraPools].map((p) => p.close()));
+    },
   };
+
+  /** Drops PIDs that are inside another requested PID's tree: they move with it. */
+  async function treeRoots(request: BatchRequest): Promise<number[]> {
+    const unique = [...new Set(request.pids)];
+    if (unique.length < 2) return unique;
+    const parents = new Map((await listProcesses(request.from)).map((p) => [p.pid, p.ppid]));
+    const requested = new Set(unique);
+    return unique.filter((pid) => {
+      for (let p = parents.get(pid); p && p > 1; p = parents.get(p)) if (requested.has(p)) return false;
+      return true;
+    });
+  }
 }

@@ -7,9 +7,10 @@ import { CheckpointError, type CheckpointEngine, type CheckpointPlan } from '../
 import { HostHelper } from '../checkpoint/hostHelper';
 import { parseInspection, type ProcessInspection } from '../checkpoint/inspection';
 import type { ByteCounter } from '../transport/bridge';
-import type { MigrateOptions, MigrationRequest, MigrationResult, PhaseName, Strategy } from './api';
+import type { MigrateOptions, MigrationRequest, MigrationResult, PhaseName } from './api';
 import { CancelledError, PreflightError, sentenceFor, throwIfAborted } from './errors';
-import { checkProcessAndHosts, fileProblems, requiredFiles } from './preflight';
+import { checkProcessAndHosts, fileProblems, requiredFiles, treeRssKiB } from './preflight';
+import { chooseStrategy, type StrategyChoice } from './strategy';
 import { Rollback } from './rollback';
 import { Timeline } from './timeline';
 
@@ -37,21 +38,21 @@ export class MigrationSession {
   /** PIDs of the source tree, root first, as frozen by the dump. */
   sourceTree: number[] = [];
   destinationPid?: number;
+  /** Post-copy: settles when the last page has moved. */
+  pagesDone?: Promise<void>;
 
   constructor(
     readonly deps: SessionDeps,
     readonly request: MigrationRequest,
     readonly options: MigrateOptions = {},
-    strategy: Exclude<Strategy, 'auto'> = 'stop-and-copy',
-    strategyReason = '',
   ) {
     this.result = {
       ok: false,
       from: request.from,
       to: request.to,
       sourcePid: request.pid,
-      strategy,
-      strategyReason,
+      strategy: 'stop-and-copy',
+      strategyReason: '',
       phases: this.timeline.phases,
       freezeMs: 0,
       totalMs: 0,
@@ -122,8 +123,25 @@ export class MigrationSession {
     return dir;
   }
 
+  /** Picks the strategy now that the process and both hosts are known. */
+  chooseStrategy(): StrategyChoice {
+    const choice = chooseStrategy({
+      requested: this.request.strategy ?? 'auto',
+      rssKiB: treeRssKiB(this.inspection),
+      source: this.sourceCaps,
+      destination: this.destinationCaps,
+      postCopyProblem: this.deps.checkpoint.postCopyProblem(this.sourceCaps, this.destinationCaps),
+    });
+    this.result.strategy = choice.strategy;
+    this.result.strategyReason = choice.reason;
+    this.progress('preflight', `strategy ${choice.strategy}: ${choice.reason}`);
+    return choice;
+  }
+
   /** Marks the freeze and registers the resume of the source tree. */
   async freeze(): Promise<void> {
+    await this.options.beforeFreeze?.();
+    this.checkCancelled();
     this.sourceTree = this.inspection.tasks.map((t) => t.pid);
     this.rollback.add(`resume the process on ${this.request.from}`, () => this.resumeSource());
     this.timeline.freeze();

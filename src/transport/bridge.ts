@@ -7,19 +7,20 @@ export interface ByteCounter {
   bytes: number;
 }
 
-/** A port on `from`'s loopback whose connections reach `toPort` on `to`'s loopback. */
+/** A port on `from`'s loopback whose connections reach `toPort` on `to`'s loopback. Bytes are
+ * counted both ways (stop-and-copy pushes pages, post-copy pulls them). */
 export async function bridgePort(from: Host, to: Host, toPort: number, counter: ByteCounter): Promise<Listener> {
-  const failures: Error[] = [];
   const listener = await from.listen((socket) => {
     to.connect(toPort).then(
       (remote) => {
-        socket.on('data', (d: Buffer) => (counter.bytes += d.length));
+        countInto(socket, counter);
+        countInto(remote, counter);
         socket.pipe(remote).pipe(socket);
         const end = () => { socket.destroy(); remote.destroy(); };
         socket.on('error', end);
         remote.on('error', end);
       },
-      (err: Error) => { failures.push(err); socket.destroy(); },
+      () => socket.destroy(),
     );
   });
   return listener;

@@ -35,7 +35,7 @@ describe('stop-and-copy between two hosts', () => {
     const pid = await startTicker(A, file);
     cleanup.push(() => kill(A, pid), () => kill(B, pid));
 
-    const result = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
+    const result = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--strategy', 'stop-and-copy', '--json']);
     const lastOnA = await readNumber(A, file);
     const { destinationPid } = assertMigrated(result, pid);
     cleanup.push(() => kill(B, destinationPid));
@@ -59,7 +59,7 @@ describe('stop-and-copy between two hosts', () => {
     await waitFor(async () => (await get(A).catch(() => '')) !== '');
     for (let i = 0; i < 3; i++) await get(A);
 
-    const result = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
+    const result = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--strategy', 'stop-and-copy', '--json']);
     const { destinationPid } = assertMigrated(result, pid);
     cleanup.push(() => kill(B, destinationPid));
     assert.equal(await get(B), '5', 'four requests were served on A; the next one on B is the fifth');
@@ -81,7 +81,7 @@ describe('stop-and-copy between two hosts', () => {
     await waitFor(async () => (await onHost(A, 'cat /tmp/e2e-sum-before 2>/dev/null || true')).length === 64, 30_000);
     const before = await onHost(A, 'cat /tmp/e2e-sum-before');
 
-    const result = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
+    const result = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--strategy', 'stop-and-copy', '--json']);
     const { destinationPid } = assertMigrated(result, pid);
     cleanup.push(() => kill(B, destinationPid));
     assert.ok(result.json.bytes > 256 * 1024 * 1024, 'the 256 MiB of memory travelled');

@@ -1,0 +1,66 @@
+// Post-copy: the freeze covers only the process's non-memory state. CRIU dumps everything but
+// memory on the source and then serves the pages; the destination restores at once and its
+// lazy-pages daemon pulls pages on fault (and the rest in the background) through an SSH tunnel.
+// Freeze time stays nearly flat as memory grows. The price: once the process runs on the
+// destination it depends on the source until the last page arrived. If that fails, the source —
+// still stopped, its memory intact — is resumed as it was when frozen, and what the process did
+// on the destination in the meantime is lost. The preflight makes that rare: both page servers
+// are CRIU's own, checked before the freeze, and the tunnel is the already-working SSH link.
+import { bridgePort, pipeCommands } from '../../transport/bridge';
+import type { MigrationSession } from '../session';
+
+export async function postCopy(session: MigrationSession): Promise<void> {
+  const { checkpoint } = session.deps;
+  const { pid, from, to } = session.request;
+
+  session.progress('connect', `preparing image directories on ${from} and ${to}`);
+  const [sourceDir, destinationDir] = await session.timeline.phase('connect', () =>
+    Promise.all([session.imageDirectory('source'), session.imageDirectory('destination')]),
+  );
+  session.checkCancelled();
+
+  session.progress('dump', `freezing process ${pid} on ${from} and checkpointing all but its memory`);
+  await session.freeze();
+  const pageSource = await session.timeline.phase('dump', () => checkpoint.dumpLazily(session.source, pid, sourceDir, session.plan));
+  session.rollback.add(`stop serving pages on ${from}`, () => pageSource.stop());
+
+  session.progress('transfer', `sending the non-memory state to ${to}`);
+  const tunnel = await session.timeline.phase('transfer', async () => {
+    const [codes, tunnel] = await Promise.all([
+      pipeCommands(session.source.spawn(['tar-out', sourceDir]), session.destination.spawn(['tar-in', destinationDir]), session.transferred),
+      bridgePort(session.destination.host, session.source.host, pageSource.port, session.transferred),
+    ]);
+    session.rollback.add('close the page tunnel', () => tunnel.close());
+    if (codes.producer !== 0 || codes.consumer !== 0) {
+      throw new Error(`Copying the checkpoint images from ${from} to ${to} failed (tar exit ${codes.producer}/${codes.consumer}); check free disk space on ${to}.`);
+    }
+    return tunnel;
+  });
+  session.checkCancelled();
+
+  session.progress('restore', `restoring the process on ${to}; its memory follows on demand`);
+  const newPid = await session.timeline.phase('restore', async () => {
+    const pager = await checkpoint.fetchPagesLazily(session.destination, destinationDir, tunnel.port);
+    session.rollback.add(`stop the lazy-pages daemon on ${to}`, () => pager.stop());
+    const restored = await checkpoint.restore(session.destination, destinationDir, session.plan, { lazy: true });
+    session.pagesDone = Promise.all([pager.done, pageSource.done]).then(() => undefined);
+    return restored;
+  });
+  await session.verify(newPid);
+
+  session.progress('pages', `the process runs on ${to}; moving the rest of its memory from ${from}`);
+  try {
+    await session.timeline.phase('pages', () => session.pagesDone!);
+  } catch (err) {
+    const why = err instanceof Error ? err.message.replace(/\.$/, '') : String(err);
+    throw new Error(
+      `Moving the memory from ${from} failed after the process had resumed on ${to} (${why}); it was resumed on ${from} as it was when frozen, and what it did on ${to} since is lost.`,
+    );
+  }
+  await tunnel.close();
+  await session.commit();
+  await session.removeImages([
+    { side: 'source', dir: sourceDir },
+    { side: 'destination', dir: destinationDir },
+  ]);
+}
