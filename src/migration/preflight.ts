@@ -23,6 +23,15 @@ export interface PreflightResult {
 }
 
 const O_APPEND = 0o2000;
+/** O_DIRECTORY: 0o200000 on x86, 0o40000 on arm, arm64 and powerpc (where the other bit is
+ * O_DIRECT). Either skips the size comparison: CRIU compares sizes of regular files only, and a
+ * direct-I/O file left out here is still checked by CRIU itself. */
+const O_DIRECTORY_ANY = 0o200000 | 0o40000;
+
+/** Paths of things the kernel made up, on no filesystem, which CRIU carries itself: memfds, SysV
+ * shared memory, shared anonymous huge pages, AIO rings. The helper prints mapped paths without
+ * their " (deleted)" suffix, so these are recognised by name. */
+const KERNEL_MADE = /^\/(memfd:|SYSV[0-9a-fA-F]{8}$|anon_hugepage$|\[aio\]$)/;
 
 /** Rules about the process and the two hosts, before any file is compared. */
 export function checkProcessAndHosts(input: PreflightInput): PreflightResult {
@@ -111,7 +120,7 @@ export function traitsOf(inspection: ProcessInspection, from: string): ProcessTr
     traits.fileLocks = `it holds ${inspection.locks.length} ${kinds} file lock${inspection.locks.length > 1 ? 's' : ''}`;
   }
 
-  const deleted = inspection.fds.filter((f) => f.target.startsWith('/') && f.target.endsWith(' (deleted)'));
+  const deleted = inspection.fds.filter((f) => f.target.startsWith('/') && f.target.endsWith(' (deleted)') && !KERNEL_MADE.test(f.target));
   if (deleted.length) {
     traits.unlinkedFiles = `it has ${deleted.length} deleted file${deleted.length > 1 ? 's' : ''} open (${deleted[0].target.replace(/ \(deleted\)$/, '')})`;
   }
@@ -123,7 +132,7 @@ export function traitsOf(inspection: ProcessInspection, from: string): ProcessTr
 export function requiredFiles(inspection: ProcessInspection): { path: string; compareSize: boolean }[] {
   const out = new Map<string, boolean>();
   const add = (path: string, compareSize: boolean) => {
-    if (!path.startsWith('/') || path.endsWith(' (deleted)') || /^\/(proc|sys|dev)\//.test(path)) return;
+    if (!path.startsWith('/') || path.endsWith(' (deleted)') || /^\/(proc|sys|dev)\//.test(path) || KERNEL_MADE.test(path)) return;
     out.set(path, (out.get(path) ?? false) || compareSize);
   };
   for (const t of inspection.tasks) {
@@ -131,7 +140,7 @@ export function requiredFiles(inspection: ProcessInspection): { path: string; co
     add(t.cwd, false);
   }
   for (const m of inspection.maps) add(m.path, true);
-  for (const f of inspection.fds) add(f.target, (f.flags & O_APPEND) === 0);
+  for (const f of inspection.fds) add(f.target, (f.flags & (O_APPEND | O_DIRECTORY_ANY)) === 0);
   return [...out].map(([path, compareSize]) => ({ path, compareSize }));
 }
 
