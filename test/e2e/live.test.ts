@@ -1,0 +1,102 @@
+// Live-migration strategies and batches: each moves real processes with their state intact.
+// (Tests check behaviour, never timings: bench/ measures.)
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ensureLab, kill, onHost, procmig, startDetached, stateOf, waitFor } from './support/lab';
+
+const A = 'lab-a';
+const B = 'lab-b';
+const started: [string, number][] = [];
+
+before(() => ensureLab());
+after(async () => {
+  for (const [host, pid] of started) await kill(host, pid);
+});
+
+/** A Python process holding `mib` MiB of random data; on SIGUSR1 it writes the data's checksum. */
+async function startMemoryHolder(mib: number, tag: string): Promise<{ pid: number; sum: string }> {
+  const script = [
+    'import hashlib, os, signal, sys, time',
+    `data = bytearray(os.urandom(1 << 20)) * ${mib}`,
+    `open("/tmp/${tag}-before", "w").write(hashlib.sha256(data).hexdigest())`,
+    `signal.signal(signal.SIGUSR1, lambda *_: open("/tmp/${tag}-after", "w").write(hashlib.sha256(data).hexdigest()))`,
+    'while True: time.sleep(0.2)',
+  ].join('; ').replace('; while', '\nwhile');
+  await onHost(A, `cat > /tmp/${tag}.py <<'PY'\n${script}\nPY`);
+  const pid = await startDetached(A, `/usr/bin/python3 /tmp/${tag}.py`);
+  started.push([A, pid], [B, pid]);
+  await waitFor(async () => (await onHost(A, `cat /tmp/${tag}-before 2>/dev/null || true`)).length === 64, 60_000);
+  return { pid, sum: await onHost(A, `cat /tmp/${tag}-before`) };
+}
+
+async function assertMemoryIntact(pid: number, tag: string, sum: string) {
+  assert.equal(await stateOf(B, pid), 'running');
+  assert.equal(await stateOf(A, pid), 'gone');
+  await onHost(B, `kill -USR1 ${pid}`);
+  await waitFor(async () => (await onHost(B, `cat /tmp/${tag}-after 2>/dev/null || true`)).length === 64, 30_000);
+  assert.equal(await onHost(B, `cat /tmp/${tag}-after`), sum, 'memory checksum after restore');
+}
+
+describe('live-migration strategies', () => {
+  it('post-copy: the process runs on the destination at once and its 256 MiB follow intact', async () => {
+    const { pid, sum } = await startMemoryHolder(256, 'e2e-post');
+    const r = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--strategy', 'post-copy', '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(r.json.strategy, 'post-copy');
+    assert.equal(r.json.strategyReason, 'requested');
+    assert.ok(typeof r.json.phases.pages === 'number', 'pages moved after the process resumed');
+    assert.ok(r.json.bytes > 256 << 20);
+    await assertMemoryIntact(pid, 'e2e-post', sum);
+  });
+
+  it('auto picks post-copy for a large process and stop-and-copy for a small one, and says why', async () => {
+    const big = await startMemoryHolder(96, 'e2e-auto-big');
+    const bigResult = await procmig(['migrate', String(big.pid), '--from', A, '--to', B, '--json']);
+    assert.equal(bigResult.code, 0, bigResult.stdout);
+    assert.equal(bigResult.json.strategy, 'post-copy');
+    assert.match(bigResult.json.strategyReason, /MiB/);
+    await assertMemoryIntact(big.pid, 'e2e-auto-big', big.sum);
+
+    const small = await startDetached(A, `sh -c 'while :; do sleep 0.2; done'`);
+    started.push([A, small], [B, small]);
+    const smallResult = await procmig(['migrate', String(small), '--from', A, '--to', B, '--json']);
+    assert.equal(smallResult.code, 0, smallResult.stdout);
+    assert.equal(smallResult.json.strategy, 'stop-and-copy');
+    assert.match(smallResult.json.strategyReason, /small/);
+  });
+
+  it('pre-copy without soft-dirty tracking falls back, and the report says why', async () => {
+    const caps = await procmig(['check', A, '--json']);
+    const dirtyTracking = caps.json[0].capabilities.features.mem_dirty_track;
+    const pid = await startDetached(A, `sh -c 'while :; do sleep 0.2; done'`);
+    started.push([A, pid], [B, pid]);
+    const r = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--strategy', 'pre-copy', '--json']);
+    assert.equal(r.code, 0, r.stdout);
+    assert.notEqual(r.json.strategy, 'pre-copy');
+    assert.match(r.json.strategyReason, dirtyTracking ? /not implemented/ : /soft-dirty/);
+  });
+
+  it('moves 4 processes in one request, frozen together; each keeps its memory', async () => {
+    const holders = [];
+    for (let i = 0; i < 4; i++) holders.push(await startMemoryHolder(32, `e2e-batch-${i}`));
+    const r = await procmig(['migrate', ...holders.map((h) => String(h.pid)), '--from', A, '--to', B, '--strategy', 'stop-and-copy', '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(r.json.ok, true);
+    assert.equal(r.json.processes.length, 4);
+    assert.equal(r.json.freezeMs, Math.max(...r.json.processes.map((p: { freezeMs: number }) => p.freezeMs)));
+    for (const [i, h] of holders.entries()) await assertMemoryIntact(h.pid, `e2e-batch-${i}`, h.sum);
+  });
+
+  it('moves a process tree as one, and a requested child moves with its parent', async () => {
+    const parent = await startDetached(A, `sh -c 'sleep 600 & sleep 600 & while :; do sleep 0.2; done'`);
+    started.push([A, parent], [B, parent]);
+    const longSleeps = (host: string) => onHost(host, `pgrep -P ${parent} -f 'sleep 600' | wc -l`);
+    await waitFor(async () => (await longSleeps(A)) === '2');
+    const child = Number((await onHost(A, `pgrep -P ${parent} -f 'sleep 600'`)).split('\n')[0]);
+    const r = await procmig(['migrate', String(parent), String(child), '--from', A, '--to', B, '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(r.json.processes.length, 1, 'the child is part of its parent tree');
+    assert.equal(await longSleeps(B), '2', 'both children moved');
+    assert.equal(await stateOf(A, child), 'gone');
+  });
+});
