@@ -1,0 +1,79 @@
+// parseCapabilities over real `procmig-helper.sh caps` output, and versionAtLeast.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseCapabilities, versionAtLeast } from '../../src/checkpoint/capabilities';
+import { fixture } from './fixtures';
+
+describe('parseCapabilities', () => {
+  it('reads a root host with CRIU 4.2.1', () => {
+    const c = parseCapabilities('lab-a', fixture('caps.txt'));
+    assert.deepEqual(c, {
+      host: 'lab-a',
+      helperVersion: '1',
+      hostname: 'vm',
+      criuVersion: '4.2.1',
+      criuCheck: 'ok',
+      kernel: '6.18.44-fc-v657',
+      arch: 'x86_64',
+      cpus: 2,
+      load1: 1.38,
+      memAvailableKiB: 22744112,
+      diskAvailableKiB: 81726908,
+      imagesDir: '/var/tmp/process-migrator',
+      privilege: 'root',
+      features: { mem_dirty_track: false, uffd: true, 'uffd-noncoop': true },
+      pipeMaxSize: 4194304,
+    });
+  });
+
+  it('reads a host without CRIU: no version, no features, no check', () => {
+    const c = parseCapabilities('b', fixture('caps-no-criu.txt'));
+    assert.equal(c.criuVersion, undefined);
+    assert.equal(c.criuCheck, undefined);
+    assert.deepEqual(c.features, {});
+    assert.equal(c.privilege, 'root');
+    assert.equal(c.hostname, 'vm');
+  });
+
+  it('reads an unprivileged helper: CRIU present, never run', () => {
+    const c = parseCapabilities('b', fixture('caps-unprivileged.txt'));
+    assert.equal(c.privilege, 'none');
+    assert.equal(c.criuVersion, '4.2.1');
+    assert.equal(c.criuCheck, undefined);
+    assert.deepEqual(c.features, {});
+    assert.equal(c.imagesDir, '/tmp/pmfx-nobody-images');
+  });
+
+  it('keeps a failing `criu check` line, `=` signs included', () => {
+    const c = parseCapabilities('b', 'criu_version=4.2.1\ncriu_check=Error (criu/cr-check.c:1234): opt=1 failed\n');
+    assert.equal(c.criuCheck, 'Error (criu/cr-check.c:1234): opt=1 failed');
+  });
+
+  it('defaults what is missing or unreadable', () => {
+    const c = parseCapabilities('far', 'cpus=many\nload1=\n');
+    assert.equal(c.hostname, 'far');
+    assert.equal(c.cpus, 0);
+    assert.equal(c.load1, 0);
+    assert.equal(c.privilege, 'none');
+    assert.equal(c.helperVersion, '');
+    assert.equal(c.kernel, '');
+  });
+});
+
+describe('versionAtLeast', () => {
+  it('compares part by part, numerically', () => {
+    assert.equal(versionAtLeast('4.2.1', '4.2'), true);
+    assert.equal(versionAtLeast('4.2', '4.2'), true);
+    assert.equal(versionAtLeast('4.2', '4.2.0'), true);
+    assert.equal(versionAtLeast('4.10', '4.2'), true);
+    assert.equal(versionAtLeast('5.0', '4.2'), true);
+    assert.equal(versionAtLeast('4.1.1', '4.2'), false);
+    assert.equal(versionAtLeast('3.17.1', '4.2'), false);
+    assert.equal(versionAtLeast('4.2', '4.2.1'), false);
+  });
+
+  it('treats no version as too old', () => {
+    assert.equal(versionAtLeast(undefined, '4.2'), false);
+    assert.equal(versionAtLeast('', '4.2'), false);
+  });
+});

@@ -1,0 +1,85 @@
+// CriuEngine.plan: process traits → CRIU options with their reasons; hostProblems.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CriuEngine, MINIMUM_CRIU } from '../../src/checkpoint/criu';
+import type { CheckpointPlan } from '../../src/checkpoint/engine';
+import { traitsOf } from '../../src/migration/preflight';
+import { caps, inspection } from './fixtures';
+
+const engine = new CriuEngine();
+const options = (plan: CheckpointPlan, side: 'dump' | 'restore') => plan[side].map((o) => o.option);
+
+describe('CriuEngine.plan', () => {
+  it('always leaves the source stopped and restores detached, with reasons', () => {
+    const plan = engine.plan({});
+    assert.deepEqual(plan, {
+      dump: [{ option: '--leave-stopped', reason: 'the source stays frozen, not killed, until the destination runs the process' }],
+      restore: [{ option: '--restore-detached', reason: 'the restored process must outlive the SSH session that restored it' }],
+    });
+  });
+
+  it('a plain detached process (fixture) needs nothing else', () => {
+    const plan = engine.plan(traitsOf(inspection('sleep'), 'src'));
+    assert.deepEqual(options(plan, 'dump'), ['--leave-stopped']);
+    assert.deepEqual(options(plan, 'restore'), ['--restore-detached']);
+  });
+
+  it('maps each trait to its option on both sides, and --link-remap on dump only', () => {
+    const plan = engine.plan({ shellJob: 'tty', closeTcp: 'tcp', fileLocks: 'locks', unlinkedFiles: 'deleted' });
+    assert.deepEqual(plan.dump, [
+      { option: '--leave-stopped', reason: 'the source stays frozen, not killed, until the destination runs the process' },
+      { option: '--shell-job', reason: 'tty' },
+      { option: '--tcp-close', reason: 'tcp' },
+      { option: '--file-locks', reason: 'locks' },
+      { option: '--link-remap', reason: 'deleted' },
+    ]);
+    assert.deepEqual(plan.restore, [
+      { option: '--restore-detached', reason: 'the restored process must outlive the SSH session that restored it' },
+      { option: '--shell-job', reason: 'tty' },
+      { option: '--tcp-close', reason: 'tcp' },
+      { option: '--file-locks', reason: 'locks' },
+    ]);
+  });
+
+  it('the python process (fixture): --tcp-close, --file-locks, --link-remap with the preflight reasons', () => {
+    const traits = traitsOf(inspection('python'), 'src');
+    const plan = engine.plan(traits);
+    assert.deepEqual(options(plan, 'dump'), ['--leave-stopped', '--tcp-close', '--file-locks', '--link-remap']);
+    assert.deepEqual(options(plan, 'restore'), ['--restore-detached', '--tcp-close', '--file-locks']);
+    const reason = (o: string) => plan.dump.find((c) => c.option === o)?.reason;
+    assert.equal(reason('--tcp-close'), traits.closeTcp);
+    assert.equal(reason('--file-locks'), 'it holds 1 FLOCK file lock');
+    assert.equal(reason('--link-remap'), 'it has 1 deleted file open (/tmp/pmfx/b-scratch)');
+  });
+
+  it('the terminal job (fixture): --shell-job on both sides', () => {
+    const plan = engine.plan(traitsOf(inspection('ttyJob'), 'src'));
+    assert.deepEqual(options(plan, 'dump'), ['--leave-stopped', '--shell-job']);
+    assert.deepEqual(options(plan, 'restore'), ['--restore-detached', '--shell-job']);
+    assert.equal(plan.restore[1].reason, 'it runs on the terminal /dev/pts/0, whose session belongs to a shell that stays on src');
+  });
+
+  it('an empty reason is no trait', () => {
+    assert.deepEqual(options(engine.plan({ closeTcp: '' }), 'dump'), ['--leave-stopped']);
+  });
+});
+
+describe('CriuEngine.hostProblems', () => {
+  it('none for this host (root, CRIU 4.2.1, check ok)', () => {
+    assert.deepEqual(engine.hostProblems(caps('a')), []);
+    assert.equal(MINIMUM_CRIU, '4.2');
+  });
+
+  it('one sentence per kind of problem, the most basic first', () => {
+    assert.deepEqual(engine.hostProblems(caps('a', { privilege: 'none', criuVersion: undefined })), [
+      'CRIU needs root on a: connect as root or allow passwordless sudo for criu there.',
+    ]);
+    assert.deepEqual(engine.hostProblems(caps('a', { criuVersion: undefined })), [
+      'CRIU is not installed on a: run scripts/install-criu.sh there (it builds CRIU 4.2+).',
+    ]);
+    assert.deepEqual(engine.hostProblems(caps('a', { criuVersion: '4.1.1' })), [
+      'a has CRIU 4.1.1, older than 4.2: run scripts/install-criu.sh there to install 4.2.1.',
+    ]);
+    assert.deepEqual(engine.hostProblems(caps('a', { privilege: 'sudo' })), []);
+  });
+});

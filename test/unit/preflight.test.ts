@@ -1,0 +1,287 @@
+// Preflight rules over real inspections and `caps` of this host (test/unit/fixtures).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseCapabilities } from '../../src/checkpoint/capabilities';
+import { CriuEngine } from '../../src/checkpoint/criu';
+import { PF_KTHREAD, type ProcessInspection } from '../../src/checkpoint/inspection';
+import { checkProcessAndHosts, fileProblems, requiredFiles, traitsOf, treeRssKiB, type PreflightInput } from '../../src/migration/preflight';
+import { PIDS, caps, fixture, inspection, type InspectFixture } from './fixtures';
+
+const engine = new CriuEngine();
+
+function input(name: InspectFixture, overrides: Partial<PreflightInput> = {}): PreflightInput {
+  return {
+    from: 'src',
+    to: 'dst',
+    pid: PIDS[name],
+    source: caps('src'),
+    destination: caps('dst'),
+    engine,
+    inspection: inspection(name),
+    ...overrides,
+  };
+}
+
+function problemsOf(i: PreflightInput): string[] {
+  return checkProcessAndHosts(i).problems;
+}
+
+describe('checkProcessAndHosts', () => {
+  it('passes a plain process between two good hosts', () => {
+    const r = checkProcessAndHosts(input('sleep'));
+    assert.deepEqual(r.problems, []);
+    assert.deepEqual(r.traits, {});
+    assert.deepEqual(r.notes, []);
+  });
+
+  it('missing process', () => {
+    assert.deepEqual(problemsOf(input('missing')), ['Process 999999 does not exist on src; list processes with `procmig ps --host src`.']);
+    // Exists, but the tree vanished between the checks.
+    const gone: ProcessInspection = { ...inspection('sleep'), tasks: [] };
+    assert.deepEqual(problemsOf(input('sleep', { inspection: gone })), ['Process 27764 does not exist on src; list processes with `procmig ps --host src`.']);
+  });
+
+  it('PID 1', () => {
+    assert.deepEqual(problemsOf(input('pid1')), ['Process 1 is the init process of src; it cannot be migrated.']);
+  });
+
+  it('kernel thread (child of kthreadd)', () => {
+    assert.deepEqual(problemsOf(input('kernelThread')), [
+      'Process 14 on src is a kernel thread (ksoftirqd/0); only user processes can be migrated.',
+    ]);
+  });
+
+  it('kernel thread by PF_KTHREAD alone', () => {
+    const k = inspection('kernelThread');
+    k.tasks[0].ppid = 1234; // not kthreadd's child: the flag decides
+    assert.notEqual(k.tasks[0].flags & PF_KTHREAD, 0);
+    assert.deepEqual(problemsOf(input('kernelThread', { inspection: k })), [
+      'Process 14 on src is a kernel thread (ksoftirqd/0); only user processes can be migrated.',
+    ]);
+    const user = inspection('sleep');
+    user.tasks[0].flags |= PF_KTHREAD;
+    assert.match(problemsOf(input('sleep', { inspection: user }))[0], /is a kernel thread \(sleep\)/);
+  });
+
+  it('traced process', () => {
+    assert.deepEqual(problemsOf(input('traced')), [
+      'Process 2156 (sleep) on src is being traced by PID 2164 (a debugger or strace); detach it and retry.',
+    ]);
+  });
+
+  it('foreign uid when the helper is not root', () => {
+    assert.deepEqual(problemsOf(input('foreignUid')), [
+      'Process 27764 on src belongs to uid 0, not to you (uid 65534); migrate it as its owner or as root.',
+    ]);
+    // As root, any uid is fine.
+    const asRoot = inspection('sleep');
+    asRoot.tasks[0].uid = 1000;
+    assert.deepEqual(problemsOf(input('sleep', { inspection: asRoot })), []);
+  });
+
+  it('foreign namespaces', () => {
+    assert.deepEqual(problemsOf(input('ownNetns')), [
+      "Process 2154 on src runs in namespaces of its own (a container?); Process Migrator moves processes of the host's own namespaces only.",
+    ]);
+    // ipc/uts/user namespaces of its own do not matter.
+    const uts = inspection('sleep');
+    uts.tasks[0].ns.uts = 'uts:[1]';
+    assert.deepEqual(problemsOf(input('sleep', { inspection: uts })), []);
+  });
+
+  it('CRIU missing on a host', () => {
+    const noCriu = parseCapabilities('dst', fixture('caps-no-criu.txt'));
+    assert.deepEqual(problemsOf(input('sleep', { destination: noCriu })), [
+      'CRIU is not installed on dst: run scripts/install-criu.sh there (it builds CRIU 4.2+).',
+    ]);
+  });
+
+  it('CRIU too old on a host', () => {
+    assert.deepEqual(problemsOf(input('sleep', { source: caps('src', { criuVersion: '3.17.1' }) })), [
+      'src has CRIU 3.17.1, older than 4.2: run scripts/install-criu.sh there to install 4.2.1.',
+    ]);
+  });
+
+  it('no root for CRIU on a host', () => {
+    const unprivileged = parseCapabilities('dst', fixture('caps-unprivileged.txt'));
+    assert.deepEqual(problemsOf(input('sleep', { destination: unprivileged })), [
+      'CRIU needs root on dst: connect as root or allow passwordless sudo for criu there.',
+    ]);
+  });
+
+  it('failing `criu check` on a host', () => {
+    const broken = caps('dst', { criuCheck: 'Error (criu/cr-check.c:1): Kernel lacks something' });
+    assert.deepEqual(problemsOf(input('sleep', { destination: broken })), [
+      '`criu check` fails on dst (Error (criu/cr-check.c:1): Kernel lacks something); CRIU cannot work there until that is fixed.',
+    ]);
+  });
+
+  it('both hosts report their problems', () => {
+    const noCriu = parseCapabilities('x', fixture('caps-no-criu.txt'));
+    assert.equal(problemsOf(input('sleep', { source: { ...noCriu, host: 'src' }, destination: { ...noCriu, host: 'dst' } })).length, 2);
+  });
+
+  it('architecture mismatch', () => {
+    assert.deepEqual(problemsOf(input('sleep', { destination: caps('dst', { arch: 'aarch64' }) })), [
+      'src is x86_64 and dst is aarch64: a process can only move between machines of the same architecture.',
+    ]);
+  });
+
+  it('too little disk on the destination', () => {
+    assert.equal(treeRssKiB(inspection('python')), 10420);
+    assert.deepEqual(problemsOf(input('python', { destination: caps('dst', { diskAvailableKiB: 50 * 1024 }) })), [
+      'dst has 50 MiB free in /var/tmp/process-migrator but the checkpoint needs about 10 MiB; free some space there.',
+    ]);
+    // rss × 1.1 + 64 MiB is enough.
+    assert.deepEqual(problemsOf(input('python', { destination: caps('dst', { diskAvailableKiB: Math.ceil(10420 * 1.1) + 65536 }) })), []);
+  });
+
+  it('too little memory on the destination', () => {
+    assert.deepEqual(problemsOf(input('python', { destination: caps('dst', { memAvailableKiB: 20 * 1024 }) })), [
+      'dst has 20 MiB of memory available but the process uses 10 MiB; free memory there or pick another host.',
+    ]);
+    const big = inspection('python');
+    big.tasks[0].rssKiB = 3 * 1024 * 1024;
+    assert.deepEqual(problemsOf(input('python', { inspection: big, destination: caps('dst', { memAvailableKiB: 2 * 1024 * 1024 }) })), [
+      'dst has 2.0 GiB of memory available but the process uses 3.0 GiB; free memory there or pick another host.',
+    ]);
+  });
+
+  it('sums the whole tree', () => {
+    assert.equal(treeRssKiB(inspection('ttyJob')), 1708 + 1888 + 1808);
+  });
+
+  it('returns the traits along with no problems', () => {
+    const r = checkProcessAndHosts(input('python'));
+    assert.deepEqual(r.problems, []);
+    assert.deepEqual(Object.keys(r.traits).sort(), ['closeTcp', 'fileLocks', 'unlinkedFiles']);
+  });
+});
+
+describe('traitsOf', () => {
+  it('a detached sleep needs nothing', () => {
+    assert.deepEqual(traitsOf(inspection('sleep'), 'src'), {});
+  });
+
+  it('the python process: TCP, flock, deleted file', () => {
+    assert.deepEqual(traitsOf(inspection('python'), 'src'), {
+      closeTcp:
+        '2 established TCP connections (56154→127.0.0.1:36237, 36237→127.0.0.1:56154) cannot follow it to another host: they are closed and the process sees a reset',
+      fileLocks: 'it holds 1 FLOCK file lock',
+      // The memfd behind its mmap is no deleted file: CRIU carries memfds itself.
+      unlinkedFiles: 'it has 1 deleted file open (/tmp/pmfx/b-scratch)',
+    });
+  });
+
+  it('ignores listening sockets and sockets of other processes', () => {
+    const r = inspection('python');
+    r.fds = r.fds.filter((f) => f.target !== 'socket:[121047]' && f.target !== 'socket:[121048]');
+    assert.equal(traitsOf(r, 'src').closeTcp, undefined);
+  });
+
+  it('a job on a terminal is a shell job', () => {
+    assert.deepEqual(traitsOf(inspection('ttyJob'), 'src'), {
+      shellJob: 'it runs on the terminal /dev/pts/0, whose session belongs to a shell that stays on src',
+    });
+  });
+
+  it('a process whose session leader is outside the tree is a shell job', () => {
+    const r = inspection('sleep');
+    r.tasks[0].sid = 100;
+    assert.deepEqual(traitsOf(r, 'src'), { shellJob: 'its session or process group leader (100) is a process outside the migrated tree' });
+  });
+
+  it('counts and names several locks', () => {
+    const r = inspection('python');
+    r.locks.push({ pid: PIDS.python, kind: 'POSIX' });
+    assert.equal(traitsOf(r, 'src').fileLocks, 'it holds 2 FLOCK/POSIX file locks');
+  });
+});
+
+describe('requiredFiles', () => {
+  const files = new Map(requiredFiles(inspection('python')).map((f) => [f.path, f.compareSize]));
+
+  it('needs the executable, libraries and open files, with sizes', () => {
+    assert.equal(files.get('/usr/bin/python3.11'), true);
+    assert.equal(files.get('/usr/lib/x86_64-linux-gnu/libc.so.6'), true);
+    assert.equal(files.get('/tmp/pmfx/b.lock'), true);
+  });
+
+  it('needs the working directory without its size', () => {
+    assert.equal(files.get('/tmp/pmfx'), false);
+  });
+
+  it('does not compare sizes of O_APPEND files', () => {
+    assert.equal(files.get('/tmp/pmfx/b.log'), false);
+  });
+
+  it('does not compare sizes of directories held open', () => {
+    const r = inspection('python');
+    r.tasks[0].cwd = '/';
+    const sizes = new Map(requiredFiles(r).map((f) => [f.path, f.compareSize]));
+    assert.equal(sizes.get('/tmp/pmfx'), false); // fd 9, O_DIRECTORY
+  });
+
+  it('skips /proc, /dev, /sys, deleted files, sockets and memfds', () => {
+    for (const path of files.keys()) {
+      assert.ok(path.startsWith('/'), path);
+      assert.doesNotMatch(path, /^\/(proc|dev|sys)\/| \(deleted\)$|^\/memfd:/, path);
+    }
+    assert.equal(files.has('/tmp/pmfx/b-scratch'), false);
+    const r = inspection('python');
+    r.fds.push({ pid: PIDS.python, fd: 20, flags: 0, target: '/proc/1/status' }, { pid: PIDS.python, fd: 21, flags: 0, target: '/sys/kernel/mm/transparent_hugepage/enabled' });
+    r.maps.push({ pid: PIDS.python, path: '/SYSV00000000' }, { pid: PIDS.python, path: '/anon_hugepage' });
+    const paths = requiredFiles(r).map((f) => f.path);
+    assert.ok(!paths.some((p) => /^\/(proc|sys)\/|^\/SYSV|^\/anon_hugepage/.test(p)), paths.join(' '));
+  });
+
+  it('lists each path once, comparing its size if any use needs it', () => {
+    const r = inspection('python');
+    r.fds.push({ pid: PIDS.python, fd: 22, flags: 0o2001, target: '/usr/bin/python3.11' });
+    const again = requiredFiles(r).filter((f) => f.path === '/usr/bin/python3.11');
+    assert.deepEqual(again, [{ path: '/usr/bin/python3.11', compareSize: true }]);
+  });
+
+  it('a terminal job needs its executables and cwd only', () => {
+    assert.deepEqual(
+      requiredFiles(inspection('ttyJob')).filter((f) => !f.path.startsWith('/usr/lib/')),
+      [
+        { path: '/usr/bin/dash', compareSize: true },
+        { path: '/tmp/pmfx', compareSize: false },
+        { path: '/usr/bin/sleep', compareSize: true },
+      ],
+    );
+  });
+});
+
+describe('fileProblems', () => {
+  it('no problem when everything matches', () => {
+    assert.deepEqual(fileProblems('checked=1\n', 'dst'), []);
+  });
+
+  it('one missing file', () => {
+    assert.deepEqual(fileProblems('/opt/app/bin/server\tmissing\nchecked=1\n', 'dst'), [
+      'A file the process uses is missing on dst (/opt/app/bin/server); install the same software or copy it there under the same path.',
+    ]);
+  });
+
+  it('many missing files', () => {
+    const out = ['/a', '/b', '/c', '/d', '/e'].map((p) => `${p}\tmissing`).join('\n') + '\nchecked=1\n';
+    assert.deepEqual(fileProblems(out, 'dst'), [
+      '5 files the process uses are missing on dst (/a, /b, /c, and 2 more); install the same software or copy them there under the same paths.',
+    ]);
+  });
+
+  it('one file of another size', () => {
+    assert.deepEqual(fileProblems('/usr/lib/x86_64-linux-gnu/libc.so.6\tsize:1922136\nchecked=1\n', 'dst'), [
+      'A file the process uses differs in size on dst (/usr/lib/x86_64-linux-gnu/libc.so.6); install the same versions there.',
+    ]);
+  });
+
+  it('many files of another size, and missing ones', () => {
+    assert.deepEqual(fileProblems('/x\tsize:1\n/y\tsize:2\n/z\tmissing\nchecked=1\n', 'dst'), [
+      'A file the process uses is missing on dst (/z); install the same software or copy it there under the same path.',
+      '2 files the process uses differ in size on dst (/x, /y); install the same versions there.',
+    ]);
+  });
+});
