@@ -230,7 +230,10 @@ wait_ssh() {
 
 check_owner() {
 	if [ -r "$OWNER_FILE" ] && [ "$(cat "$OWNER_FILE")" != "$LAB" ] && ns_exists pm-lab-a; then
-		die "the lab namespaces belong to another checkout ($(cat "$OWNER_FILE")); run its 'lab.sh down' first"
+		# Namespace names are machine-wide. Another checkout's lab (a stale one, or a fresh clone such
+		# as CI's after a developer's session) is stopped and replaced, so that `up` always works.
+		say "taking over the lab from $(cat "$OWNER_FILE"): stopping its hosts"
+		cmd_down >/dev/null
 	fi
 }
 
