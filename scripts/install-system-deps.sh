@@ -15,8 +15,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 #   iproute2        ip netns / veth / bridge
 #   nftables        nft, needed by `criu --network-lock nftables` (there is no iptables binary)
 #   procps util-linux psmisc  ps/pgrep/sysctl, unshare/nsenter/setsid, fuser/killall for inspection
-#   python3 tmux    workloads and terminal sessions the product migrates (and the e2e tests use)
-PKGS="openssh-server openssh-client tini socat iproute2 nftables procps util-linux psmisc python3 tmux"
+#   python3 tmux curl  workloads and terminal sessions the product migrates; curl for the e2e tests
+PKGS="openssh-server openssh-client tini socat iproute2 nftables procps util-linux psmisc python3 tmux curl"
 
 installed() {
 	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
