@@ -19,6 +19,14 @@ const common = {
 const builds = [
   { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/procmig.js', banner: { js: '#!/usr/bin/env node' } },
+  // The mocha suite VS Code's extension host runs (test/vscode/run.ts, npm run test:electron);
+  // mocha stays external and resolves from the repository's node_modules.
+  {
+    ...common,
+    entryPoints: ['test/vscode/suite/index.ts'],
+    outfile: 'dist/test/vscode/suite/index.js',
+    external: [...common.external, 'mocha'],
+  },
 ];
 
 for (const options of builds) {

@@ -1,0 +1,81 @@
+// Builds the services (one engine, one model, one history, one log) and registers each UI feature.
+// Nothing else lives here: every feature is a `registerX(context, deps)` under src/ui/.
+import { homedir } from 'node:os';
+import * as vscode from 'vscode';
+import type { EngineOptions } from './migration/api';
+import { createEngine } from './migration/engine';
+import { listConfiguredHosts } from './transport/hostPool';
+import { defaultSshConfigFile } from './transport/sshConfig';
+import { expandHome, fullSettingKey, readSetting, SETTINGS_SECTION } from './ui/contributions';
+import { ReconfigurableEngine, type EngineFactory } from './ui/engineHost';
+import { MigrationHistory } from './ui/history';
+import { registerHostCommands } from './ui/hostCommands';
+import { createHostPrompts } from './ui/hostPrompts';
+import { registerMigration } from './ui/migrate';
+import { ProcessModel } from './ui/processModel';
+import { registerProcessView, type ProcessTreeProvider } from './ui/processTree';
+import { registerReport } from './ui/reportPanel';
+
+/** What `activate` returns: the services, for tests and other extensions. */
+export interface ProcessMigratorApi {
+  readonly engine: ReconfigurableEngine;
+  readonly model: ProcessModel;
+  readonly history: MigrationHistory;
+  readonly tree: ProcessTreeProvider;
+  readonly log: vscode.LogOutputChannel;
+}
+
+export interface ServiceFactories {
+  createEngine: EngineFactory;
+  listConfiguredHosts: (sshConfigFile?: string) => string[];
+}
+
+const defaultFactories: ServiceFactories = { createEngine: (options) => createEngine(options), listConfiguredHosts };
+
+export function activate(context: vscode.ExtensionContext): ProcessMigratorApi {
+  return activateWith(context, defaultFactories);
+}
+
+export function activateWith(context: vscode.ExtensionContext, factories: ServiceFactories): ProcessMigratorApi {
+  const log = vscode.window.createOutputChannel('Process Migrator', { log: true });
+  context.subscriptions.push(log);
+  const config = () => vscode.workspace.getConfiguration(SETTINGS_SECTION);
+  /** The setting, expanded; undefined means ~/.ssh/config. */
+  const configuredSshFile = () => {
+    const value = readSetting(config(), 'sshConfigFile').trim();
+    return value ? expandHome(value, homedir()) : undefined;
+  };
+
+  const prompts = createHostPrompts(context.secrets, log);
+  const engineOptions = (): EngineOptions => ({ ...prompts, sshConfigFile: configuredSshFile(), log: (line) => log.debug(line) });
+  const engine = new ReconfigurableEngine(factories.createEngine, engineOptions());
+  const model = new ProcessModel({
+    engine,
+    listHosts: () => [...factories.listConfiguredHosts(configuredSshFile()), ...readSetting(config(), 'hosts')],
+    myUid: process.getuid?.() ?? -1,
+    log: (line) => log.warn(line),
+  });
+  const history = new MigrationHistory(context.workspaceState);
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(fullSettingKey('sshConfigFile'))) {
+        engine.reconfigure(engineOptions());
+        void model.refresh();
+      }
+    }),
+    { dispose: () => model.dispose() },
+    { dispose: () => void engine.dispose() },
+  );
+
+  registerReport(context, { history });
+  const migrate = registerMigration(context, { engine, model, history, log });
+  const tree = registerProcessView(context, { model, migrate });
+  registerHostCommands(context, { model, log, sshConfigFile: () => configuredSshFile() ?? defaultSshConfigFile() });
+
+  log.info(`Activated; hosts: ${model.hostNames().join(', ')}`);
+  return { engine, model, history, tree, log };
+}
+
+export function deactivate(): void {
+  // Everything is in context.subscriptions.
+}

@@ -1,0 +1,81 @@
+// Every command ID, view ID, context key and setting key the extension contributes, in one place,
+// with typed access to the settings. package.json must agree with these names (a test checks it).
+import type { Strategy } from '../migration/api';
+
+export const EXTENSION_ID = 'process-migrator.process-migrator';
+
+export const enum Commands {
+  Migrate = 'processMigrator.migrate',
+  MigrateTo = 'processMigrator.migrateTo',
+  CheckHost = 'processMigrator.checkHost',
+  AddHost = 'processMigrator.addHost',
+  Refresh = 'processMigrator.refresh',
+  ShowReport = 'processMigrator.showReport',
+  ShowLog = 'processMigrator.showLog',
+  Filter = 'processMigrator.filter',
+  ClearFilter = 'processMigrator.clearFilter',
+  ToggleOnlyMine = 'processMigrator.toggleOnlyMine',
+  ToggleHideSystem = 'processMigrator.toggleHideSystem',
+}
+
+export const enum Views {
+  Container = 'processMigrator',
+  Processes = 'processMigrator.processes',
+}
+
+/** `contextValue`s of tree items (package.json menus match `viewItem == …`). */
+export const enum ItemContext {
+  Host = 'host',
+  HostUnreachable = 'host-unreachable',
+  Process = 'process',
+  Message = 'message',
+}
+
+/** Context keys set with `setContext` (package.json `when` clauses). */
+export const enum ContextKeys {
+  Filtered = 'processMigrator.filtered',
+  OnlyMine = 'processMigrator.onlyMine',
+  HideSystem = 'processMigrator.hideSystem',
+}
+
+export const SETTINGS_SECTION = 'processMigrator';
+
+export interface Settings {
+  /** Extra hosts (ssh_config aliases or `user@host[:port]`) shown besides `local` and ssh_config's. */
+  hosts: string[];
+  /** ssh_config to read instead of ~/.ssh/config (empty: the default). */
+  sshConfigFile: string;
+  /** Seconds between automatic refreshes of the process view; 0 turns it off. */
+  autoRefreshSeconds: number;
+  defaultStrategy: Strategy;
+}
+
+export type SettingKey = keyof Settings;
+
+export const SETTING_DEFAULTS: Settings = {
+  hosts: [],
+  sshConfigFile: '',
+  autoRefreshSeconds: 0,
+  defaultStrategy: 'auto',
+};
+
+/** The minimum a configuration source must offer (vscode.WorkspaceConfiguration satisfies it). */
+export interface ConfigurationLike {
+  get<T>(section: string): T | undefined;
+}
+
+export function readSetting<K extends SettingKey>(config: ConfigurationLike, key: K): Settings[K] {
+  const value = config.get<Settings[K]>(key);
+  return value === undefined || value === null ? SETTING_DEFAULTS[key] : value;
+}
+
+export function fullSettingKey(key: SettingKey): string {
+  return `${SETTINGS_SECTION}.${key}`;
+}
+
+/** Expands `~` and `${env:HOME}`-style prefixes users write in path settings. */
+export function expandHome(path: string, home: string): string {
+  if (path === '~') return home;
+  if (path.startsWith('~/')) return home + path.slice(1);
+  return path.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => process.env[name] ?? '');
+}

@@ -1,0 +1,59 @@
+// One Engine for the whole extension that is rebuilt when the settings it was made from change
+// (the ssh_config file). Callers keep a single reference; calls in flight finish on the old engine.
+import type {
+  BatchRequest,
+  BatchResult,
+  Engine,
+  EngineOptions,
+  HostReport,
+  MigrateOptions,
+  MigrationRequest,
+  MigrationResult,
+  ProcessInfo,
+} from '../migration/api';
+
+export type EngineFactory = (options: EngineOptions) => Engine;
+
+export class ReconfigurableEngine implements Engine {
+  private engine: Engine;
+  private retired: Promise<void>[] = [];
+
+  constructor(
+    private readonly factory: EngineFactory,
+    private options: EngineOptions,
+  ) {
+    this.engine = factory(options);
+  }
+
+  /** Replaces the engine with one made from `options`; the old one is disposed. */
+  reconfigure(options: EngineOptions): void {
+    const old = this.engine;
+    this.options = options;
+    this.engine = this.factory(options);
+    this.retired.push(old.dispose().catch(() => undefined));
+  }
+
+  get currentOptions(): EngineOptions {
+    return this.options;
+  }
+
+  listProcesses(host: string): Promise<ProcessInfo[]> {
+    return this.engine.listProcesses(host);
+  }
+
+  checkHost(host: string): Promise<HostReport> {
+    return this.engine.checkHost(host);
+  }
+
+  migrate(request: MigrationRequest, options?: MigrateOptions): Promise<MigrationResult> {
+    return this.engine.migrate(request, options);
+  }
+
+  migrateMany(request: BatchRequest, options?: MigrateOptions): Promise<BatchResult> {
+    return this.engine.migrateMany(request, options);
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all([...this.retired, this.engine.dispose()]);
+  }
+}

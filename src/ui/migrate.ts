@@ -1,0 +1,268 @@
+// Migrate Process…, Migrate to… and drag-and-drop all end in `runMigration`: a cancellable
+// notification that follows the engine's phases, then a success or failure notification.
+import * as vscode from 'vscode';
+import type { Engine, HostReport, MigrationProgress, MigrationRequest, MigrationResult, PhaseName, Strategy } from '../migration/api';
+import { Commands, readSetting, SETTINGS_SECTION } from './contributions';
+import type { MigrationHistory } from './history';
+import { compareProcesses, describeProcess, formatKiB, isKernelThread } from './processForest';
+import { errorMessage, type ProcessModel } from './processModel';
+import { hostOf, processRefOf, type ProcessRef } from './processTree';
+
+export interface MigrationDeps {
+  engine: Engine;
+  model: ProcessModel;
+  history: MigrationHistory;
+  log: vscode.LogOutputChannel;
+}
+
+/** Extra arguments for callers other than the UI (tests, other extensions). */
+export interface MigrateCommandOptions {
+  /** Aborts the migration like the notification's Cancel button. */
+  signal?: AbortSignal;
+  strategy?: Strategy;
+  /** Called with each phase, besides the notification. */
+  onProgress?: (progress: MigrationProgress) => void;
+}
+
+export const PHASE_LABELS: Record<PhaseName, string> = {
+  preflight: 'Checking both hosts',
+  connect: 'Connecting',
+  freeze: 'Freezing the process',
+  dump: 'Dumping',
+  transfer: 'Transferring',
+  restore: 'Restoring',
+  verify: 'Verifying',
+  pages: 'Moving the remaining memory pages',
+  cleanup: 'Cleaning up',
+};
+
+export const SHOW_REPORT = 'Show Report';
+export const SHOW_LOG = 'Show Log';
+
+/** Runs one migration with progress and the final notification; never rejects. */
+export async function runMigration(
+  deps: MigrationDeps,
+  request: MigrationRequest,
+  options: Pick<MigrateCommandOptions, 'signal' | 'onProgress'> = {},
+): Promise<MigrationResult> {
+  const { engine, model, history, log } = deps;
+  const name = model.findProcess(request.from, request.pid)?.name;
+  const what = `${name ?? 'process'} (PID ${request.pid})`;
+  log.info(`Migrating ${what} from ${request.from} to ${request.to} (strategy ${request.strategy ?? 'auto'})`);
+
+  const result = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Migrating ${what} to ${request.to}`, cancellable: true },
+    async (progress, token) => {
+      const abort = new AbortController();
+      const onCancel = token.onCancellationRequested(() => {
+        log.warn(`Migration of ${what} cancelled by the user`);
+        abort.abort();
+      });
+      const onExternalAbort = () => abort.abort();
+      options.signal?.addEventListener('abort', onExternalAbort, { once: true });
+      if (options.signal?.aborted) abort.abort();
+      try {
+        return await engine.migrate(request, {
+          signal: abort.signal,
+          onProgress: (p) => {
+            log.info(`[${p.phase}] ${p.message}`);
+            progress.report({ message: `${PHASE_LABELS[p.phase] ?? p.phase}: ${p.message}` });
+            options.onProgress?.(p);
+          },
+        });
+      } catch (err) {
+        return failedResult(request, errorMessage(err));
+      } finally {
+        onCancel.dispose();
+        options.signal?.removeEventListener('abort', onExternalAbort);
+      }
+    },
+  );
+
+  const entry = await history.add(result, name);
+  void model.refresh([request.from, request.to]);
+
+  if (result.ok) {
+    log.info(
+      `Migrated ${what} from ${result.from} to ${result.to} as PID ${result.destinationPid ?? '?'}: ` +
+        `${result.strategy}, frozen ${result.freezeMs} ms, ${result.bytes} bytes`,
+    );
+    void vscode.window
+      .showInformationMessage(
+        `Migrated ${what} to ${result.to}: now PID ${result.destinationPid ?? '?'} there.`,
+        SHOW_REPORT,
+      )
+      .then((choice) => choice === SHOW_REPORT && vscode.commands.executeCommand(Commands.ShowReport, entry.id));
+  } else {
+    log.error(`Migration of ${what} from ${result.from} to ${result.to} failed: ${result.error ?? 'no reason given'}`);
+    if (result.rolledBack) log.error('Rolled back: the source process kept running and the destination was cleaned.');
+    if (result.logs?.source) log.error(`CRIU log on ${result.from} (source):\n${result.logs.source}`);
+    if (result.logs?.destination) log.error(`CRIU log on ${result.to} (destination):\n${result.logs.destination}`);
+    void vscode.window
+      .showErrorMessage(result.error ?? `Migrating ${what} failed.`, SHOW_LOG, SHOW_REPORT)
+      .then((choice) => {
+        if (choice === SHOW_LOG) log.show(true);
+        else if (choice === SHOW_REPORT) void vscode.commands.executeCommand(Commands.ShowReport, entry.id);
+      });
+  }
+  return result;
+}
+
+function failedResult(request: MigrationRequest, error: string): MigrationResult {
+  return {
+    ok: false,
+    from: request.from,
+    to: request.to,
+    sourcePid: request.pid,
+    strategy: request.strategy && request.strategy !== 'auto' ? request.strategy : 'stop-and-copy',
+    strategyReason: 'The engine stopped before choosing.',
+    phases: {},
+    freezeMs: 0,
+    totalMs: 0,
+    bytes: 0,
+    options: [],
+    startedAt: new Date().toISOString(),
+    error,
+  };
+}
+
+interface ProcessPick extends vscode.QuickPickItem {
+  ref?: ProcessRef;
+}
+
+/** A quick pick that opens busy and fills in as each host's processes arrive. */
+export async function pickProcess(model: ProcessModel): Promise<ProcessRef | undefined> {
+  const qp = vscode.window.createQuickPick<ProcessPick>();
+  qp.title = 'Migrate Process: pick the process';
+  qp.placeholder = 'Type a name, PID or part of the command line';
+  qp.matchOnDescription = true;
+  qp.matchOnDetail = true;
+  qp.busy = true;
+  const hosts = model.hostNames();
+  const render = () => {
+    const items: ProcessPick[] = [];
+    for (const host of hosts) {
+      const state = model.host(host);
+      if (!state?.processes) continue;
+      items.push({ label: host, kind: vscode.QuickPickItemKind.Separator });
+      const nodes = state.processes
+        .filter((p) => !isKernelThread(p))
+        .map((info) => ({ info, mine: info.uid === model.myUid, children: [] }))
+        .sort(compareProcesses);
+      for (const { info } of nodes) {
+        items.push({ label: info.name, description: `${describeProcess(info)} · ${info.user}`, detail: info.command, ref: { host, pid: info.pid } });
+      }
+    }
+    const active = qp.activeItems[0]?.ref;
+    qp.items = items;
+    if (active) {
+      const again = items.find((i) => i.ref?.host === active.host && i.ref.pid === active.pid);
+      if (again) qp.activeItems = [again];
+    }
+  };
+  void Promise.all(hosts.map((h) => model.loadProcesses(h).then(render))).finally(() => {
+    qp.busy = false;
+  });
+  render();
+  return new Promise<ProcessRef | undefined>((resolve) => {
+    qp.onDidAccept(() => {
+      const ref = qp.selectedItems[0]?.ref;
+      if (!ref) return;
+      resolve(ref);
+      qp.hide();
+    });
+    qp.onDidHide(() => {
+      resolve(undefined);
+      qp.dispose();
+    });
+    qp.show();
+  });
+}
+
+interface HostPick extends vscode.QuickPickItem {
+  host: string;
+}
+
+export function describeReport(report: HostReport | undefined): { description: string; detail: string } {
+  if (!report) return { description: 'checking…', detail: '' };
+  if (!report.reachable) return { description: '$(error) unreachable', detail: report.problems[0] ?? '' };
+  const caps = report.capabilities;
+  const parts = caps
+    ? [`load ${caps.load1.toFixed(2)}/${caps.cpus}`, `${formatKiB(caps.memAvailableKiB)} free`, caps.criuVersion ? `CRIU ${caps.criuVersion}` : 'no CRIU']
+    : [];
+  const detail = report.problems.length ? `$(warning) ${report.problems.join(' ')}` : '$(check) ready';
+  return { description: parts.join(' · '), detail };
+}
+
+/** Destination hosts with their load, free memory and problems, filled in as checks return. */
+export async function pickDestination(model: ProcessModel, from: string, title: string): Promise<string | undefined> {
+  const candidates = model.hostNames().filter((h) => h !== from);
+  if (candidates.length === 0) {
+    void vscode.window.showWarningMessage(
+      'There is no other host to migrate to: add one with "Process Migrator: Add Host…" or the processMigrator.hosts setting.',
+    );
+    return undefined;
+  }
+  const qp = vscode.window.createQuickPick<HostPick>();
+  qp.title = title;
+  qp.placeholder = 'Destination host';
+  qp.matchOnDescription = true;
+  qp.busy = true;
+  const reports = new Map<string, HostReport>();
+  const render = () => {
+    const active = qp.activeItems[0]?.host;
+    qp.items = candidates.map((host) => ({ host, label: host, ...describeReport(reports.get(host)) }));
+    const again = qp.items.find((i) => i.host === active);
+    if (again) qp.activeItems = [again];
+  };
+  render();
+  void Promise.all(
+    candidates.map((host) =>
+      model.check(host).then((report) => {
+        reports.set(host, report);
+        render();
+      }),
+    ),
+  ).finally(() => {
+    qp.busy = false;
+  });
+  return new Promise<string | undefined>((resolve) => {
+    qp.onDidAccept(() => {
+      const host = qp.selectedItems[0]?.host;
+      if (!host) return;
+      resolve(host);
+      qp.hide();
+    });
+    qp.onDidHide(() => {
+      resolve(undefined);
+      qp.dispose();
+    });
+    qp.show();
+  });
+}
+
+/**
+ * `processMigrator.migrate` and `processMigrator.migrateTo`: (source?, destination?, options?).
+ * The source is a process row or `{host, pid}`; missing pieces are asked with pickers.
+ * Resolves to the result, or undefined when the user dismissed a picker.
+ */
+export function registerMigration(context: vscode.ExtensionContext, deps: MigrationDeps): (request: Omit<MigrationRequest, 'strategy'>) => Promise<MigrationResult> {
+  const migrate = async (source?: unknown, destination?: unknown, options: MigrateCommandOptions = {}) => {
+    const ref = processRefOf(source) ?? (await pickProcess(deps.model));
+    if (!ref) return undefined;
+    const name = deps.model.findProcess(ref.host, ref.pid)?.name ?? `PID ${ref.pid}`;
+    const to = hostOf(destination) ?? (await pickDestination(deps.model, ref.host, `Migrate ${name} (PID ${ref.pid}) from ${ref.host} to…`));
+    if (!to) return undefined;
+    const strategy = options.strategy ?? readSetting(vscode.workspace.getConfiguration(SETTINGS_SECTION), 'defaultStrategy');
+    return runMigration(deps, { pid: ref.pid, from: ref.host, to, strategy }, options);
+  };
+  context.subscriptions.push(
+    vscode.commands.registerCommand(Commands.Migrate, migrate),
+    vscode.commands.registerCommand(Commands.MigrateTo, migrate),
+    vscode.commands.registerCommand(Commands.ShowLog, () => deps.log.show(true)),
+  );
+  return (request) => {
+    const strategy = readSetting(vscode.workspace.getConfiguration(SETTINGS_SECTION), 'defaultStrategy');
+    return runMigration(deps, { ...request, strategy });
+  };
+}

@@ -1,0 +1,43 @@
+// Shared by the tests that run inside the extension host.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { ProcessMigratorApi } from '../../../src/extension';
+import { EXTENSION_ID } from '../../../src/ui/contributions';
+
+export async function activeApi(): Promise<ProcessMigratorApi> {
+  const ext = vscode.extensions.getExtension<ProcessMigratorApi>(EXTENSION_ID);
+  if (!ext) throw new Error(`Extension ${EXTENSION_ID} is not installed.`);
+  return ext.activate();
+}
+
+/** A `sleep` under a recognisable name (the process's comm is the file name). */
+export function spawnMarker(name = 'pmtest-sleep'): ChildProcess {
+  const dir = mkdtempSync(join(tmpdir(), 'pm-marker-'));
+  const file = join(dir, name);
+  copyFileSync('/bin/sleep', file);
+  const child = spawn(file, ['600'], { stdio: 'ignore', detached: true });
+  child.unref();
+  return child;
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
