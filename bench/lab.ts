@@ -1,0 +1,70 @@
+// How the bench reaches the two lab hosts: the OpenSSH client from the root namespace, exactly as
+// a user typing the commands by hand would (and independent of the product's own transport).
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+
+export const repo = path.resolve(__dirname, '..');
+export const sshConfig = path.join(repo, '.lab', 'ssh_config');
+export const labKey = path.join(repo, '.lab', 'id_ed25519');
+export const labKnownHosts = path.join(repo, '.lab', 'known_hosts');
+
+export const SOURCE = 'lab-a';
+export const DESTINATION = 'lab-b';
+/** lab-b as lab-a reaches it (host to host, not through the root namespace). */
+export const DESTINATION_ADDRESS = '10.77.0.12';
+export const CRIU = '/usr/local/sbin/criu';
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program; never throws for a non-zero exit (the caller decides). */
+export function exec(file: string, args: string[], options: { timeoutMs?: number; input?: string } = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(file, args, { maxBuffer: 64 << 20, timeout: options.timeoutMs ?? 0, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) || (err && code === -1 ? err.message : '') });
+    });
+    if (options.input !== undefined) child.stdin?.end(options.input);
+    else child.stdin?.end();
+  });
+}
+
+/** Runs a shell script on a lab host with `ssh -F .lab/ssh_config`. */
+export function ssh(host: string, script: string, options: { timeoutMs?: number; input?: string } = {}): Promise<Run> {
+  return exec('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', host, script], { timeoutMs: options.timeoutMs ?? 600_000, input: options.input });
+}
+
+/** Like ssh(), but throws with the host's stderr when the script fails; returns trimmed stdout. */
+export async function onHost(host: string, script: string, options: { timeoutMs?: number; input?: string } = {}): Promise<string> {
+  const r = await ssh(host, script, options);
+  if (r.code !== 0) throw new Error(`${host}: \`${oneLine(script)}\` exited ${r.code}: ${oneLine(r.stderr || r.stdout)}`);
+  return r.stdout.trim();
+}
+
+export function oneLine(text: string, max = 300): string {
+  const s = text.replace(/\s+/g, ' ').trim();
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
+/** Milliseconds since an arbitrary origin, sub-millisecond resolution. */
+export function now(): number {
+  return performance.now();
+}
+
+export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const t0 = now();
+  const value = await work();
+  return { value, ms: now() - t0 };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Single-quotes a string for sh. */
+export function q(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
