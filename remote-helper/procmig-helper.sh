@@ -14,7 +14,17 @@
 #   dump-lazy PID DIR ARGS…   post-copy dump: prints `ready PORT PID`, then serves pages until done
 #   lazy-pages DIR PORT       post-copy restore side: pulls pages from PORT; prints `ready PID`
 #   tar-out DIR / tar-in DIR  streams the small non-page images from one host to the other
-#   restore DIR ARGS…         criu restore -d from DIR; prints `pid=N`
+#   restore DIR [--file N PATH]… ARGS…
+#                             criu restore -d from DIR; prints `pid=N`. Each --file opens PATH
+#                             (created if missing, appended to) as fd N (4-9) for --inherit-fd;
+#                             --read N PATH opens PATH for reading
+#   restore-tty DIR NAME [--file N PATH]… ARGS…
+#                             criu restore -j in the foreground inside a new detached tmux
+#                             session (NAME, or NAME-2… if taken), so the process gets that
+#                             pane's terminal; prints `session=S` and `pid=N` once it runs
+#   places                    stdin: paths; prints `files_dir=D`, then path<TAB>same|cache:
+#                             whether the path's directory exists here
+#   tmux-kill NAME            ends a tmux session made by restore-tty
 #   tree PID                  the PIDs of the tree rooted at PID, root first
 #   state PID                 one word: running, stopped, zombie or gone
 #   verify PID                `running` if PID still runs after a moment, else its state
@@ -72,6 +82,8 @@ cmd_caps() {
 	echo "pipe_max_size=$(cat /proc/sys/fs/pipe-max-size 2>/dev/null || echo 0)"
 	priv=$(privilege)
 	echo "privilege=$priv"
+	# Processes on a terminal are restored inside a tmux session on the destination.
+	if command -v tmux >/dev/null 2>&1; then echo "tmux=$(tmux -V 2>/dev/null | sed 's/^tmux //')"; else echo "tmux="; fi
 	if ! command -v criu >/dev/null 2>&1; then echo "criu_version="; return 0; fi
 	echo "criu_path=$(command -v criu)"
 	echo "criu_version=$(criu_version)"
@@ -250,13 +262,83 @@ cmd_dump() {
 cmd_tar_out() { in_images_base "$1"; tar -C "$1" --exclude='*.log' --exclude='.ready' -cf - .; }
 cmd_tar_in() { in_images_base "$1"; tar -C "$1" -xf -; }
 
+# Where files that exist only on the source are recreated when their directory is missing here.
+files_dir() { echo "${XDG_CACHE_HOME:-$HOME/.cache}/process-migrator/files"; }
+
+cmd_places() {
+	echo "files_dir=$(files_dir)"
+	while read -r path; do
+		[ -n "$path" ] || continue
+		if [ -d "$(dirname "$path")" ]; then printf '%s\tsame\n' "$path"; else printf '%s\tcache\n' "$path"; fi
+	done
+}
+
+# Opens each `--file N PATH` as descriptor N (4-9: what POSIX sh can name) for CRIU's
+# --inherit-fd; a missing file is created (empty), an existing one appended to. `--read N PATH`
+# opens PATH for reading instead. Sets SHIFTED.
+open_files() {
+	SHIFTED=0
+	while [ "${1:-}" = --file ] || [ "${1:-}" = --read ]; do
+		mode=$1 n=$2 path=$3
+		case $n in [4-9]) ;; *) die "descriptor $n out of range 4-9" ;; esac
+		case $path in /*) ;; *) die "not an absolute path: $path" ;; esac
+		if [ "$mode" = --read ]; then
+			eval "exec $n<\"\$path\"" || die "cannot open $path on $(hostname)"
+		else
+			mkdir -p "$(dirname "$path")" || die "cannot create the directory of $path on $(hostname)"
+			eval "exec $n>>\"\$path\"" || die "cannot open $path on $(hostname)"
+		fi
+		shift 3; SHIFTED=$((SHIFTED + 3))
+	done
+}
+
 cmd_restore() {
 	dir=$1; shift; in_images_base "$dir"
+	open_files "$@"; shift $SHIFTED
 	rm -f "$dir/restore.pid"
 	run_criu restore -D "$dir" -d -o restore.log -v4 --pidfile "$dir/restore.pid" "$@"
 	rc=$?
 	if [ $rc -eq 0 ]; then echo "pid=$(cat "$dir/restore.pid")"; else log_errors "$dir/restore.log"; fi
 	return $rc
+}
+
+# Runs inside the tmux pane: CRIU stays in the foreground as the restored process's parent, and
+# the process inherits the pane's pty as its terminal (-j). The exit code lands in restore.rc.
+cmd_restore_fg() {
+	dir=$1; shift; in_images_base "$dir"
+	open_files "$@"; shift $SHIFTED
+	run_criu restore -D "$dir" -j -o restore.log -v4 --pidfile "$dir/restore.pid" "$@"
+	echo $? >"$dir/restore.rc.$$" && mv "$dir/restore.rc.$$" "$dir/restore.rc" 2>/dev/null
+}
+
+cmd_restore_tty() {
+	dir=$1 name=$2; shift 2; in_images_base "$dir"
+	command -v tmux >/dev/null 2>&1 || die "tmux is not installed on $(hostname)"
+	session=$name i=1
+	while tmux has-session -t "=$session" 2>/dev/null; do i=$((i + 1)); session=$name-$i; done
+	rm -f "$dir/restore.pid" "$dir/restore.rc"
+	# argv form (tmux >= 3.0): no shell parses the arguments.
+	tmux new-session -d -s "$session" -x 120 -y 40 sh "$0" restore-fg "$dir" "$@" || die "tmux could not start a session on $(hostname)"
+	# The pidfile appears once the process is restored; restore.rc once CRIU gave up.
+	tries=0
+	while [ ! -s "$dir/restore.pid" ] && [ ! -f "$dir/restore.rc" ]; do
+		tries=$((tries + 1))
+		[ $tries -gt 600 ] && { tmux kill-session -t "=$session" 2>/dev/null; die "CRIU did not finish restoring within 60 s on $(hostname)"; }
+		sleep 0.1
+	done
+	if [ -s "$dir/restore.pid" ]; then
+		echo "session=$session"
+		echo "pid=$(cat "$dir/restore.pid")"
+		return 0
+	fi
+	log_errors "$dir/restore.log"
+	return 1
+}
+
+cmd_tmux_kill() {
+	case $1 in procmig-*) ;; *) die "refusing to end tmux session $1" ;; esac
+	tmux kill-session -t "=$1" 2>/dev/null
+	return 0
 }
 
 cmd_state() {
@@ -309,6 +391,10 @@ dump) cmd_dump "$@" ;;
 tar-out) cmd_tar_out "$@" ;;
 tar-in) cmd_tar_in "$@" ;;
 restore) cmd_restore "$@" ;;
+restore-tty) cmd_restore_tty "$@" ;;
+restore-fg) cmd_restore_fg "$@" ;;
+places) cmd_places ;;
+tmux-kill) cmd_tmux_kill "$@" ;;
 tree) descendants "$1" ;;
 state) cmd_state "$@" ;;
 verify) cmd_verify "$@" ;;

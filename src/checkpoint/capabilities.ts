@@ -31,6 +31,7 @@ export function parseCapabilities(host: string, text: string): ParsedCapabilitie
     privilege: (kv.privilege as HostCapabilities['privilege']) ?? 'none',
     features,
     pipeMaxSize: num('pipe_max_size'),
+    ...(kv.tmux ? { tmux: kv.tmux } : {}),
   };
 }
 

@@ -2,13 +2,16 @@
 import type { ChosenOption } from '../migration/api';
 import { versionAtLeast, type ParsedCapabilities } from './capabilities';
 import { explainCriuFailure } from './criuLog';
-import { CheckpointError, type CheckpointEngine, type CheckpointPlan, type PageService, type ProcessTraits } from './engine';
+import { CheckpointError, type CheckpointEngine, type CheckpointPlan, type PageService, type ProcessTraits, type RestoredProcess } from './engine';
 
 type Context = Parameters<typeof explainCriuFailure>[1];
 import { HelperError, type HostHelper } from './hostHelper';
 
 /** 4.2 is the first CRIU that works on current kernels (vDSO layout, TCP socket options). */
 export const MINIMUM_CRIU = '4.2';
+
+/** Descriptors the helper can open for --inherit-fd: POSIX sh names 0-9, and 0-3 are taken. */
+export const INHERIT_FDS = [4, 5, 6, 7, 8, 9];
 
 export class CriuEngine implements CheckpointEngine {
   readonly name = 'criu';
@@ -24,8 +27,10 @@ export class CriuEngine implements CheckpointEngine {
     return [];
   }
 
-  plan(traits: ProcessTraits): CheckpointPlan {
+  plan(traits: ProcessTraits, name?: string): CheckpointPlan {
     const both = (option: string, reason: string | undefined): ChosenOption[] => (reason ? [{ option, reason }] : []);
+    const substitutes = (traits.substitutes ?? []).slice(0, INHERIT_FDS.length);
+    const inherit = substitutes.map((s, n) => ({ fd: INHERIT_FDS[n], path: s.path, mode: s.mode }));
     const shared = [
       ...both('--shell-job', traits.shellJob),
       ...both('--tcp-close', traits.closeTcp),
@@ -38,9 +43,17 @@ export class CriuEngine implements CheckpointEngine {
         ...both('--link-remap', traits.unlinkedFiles),
       ],
       restore: [
-        { option: '--restore-detached', reason: 'the restored process must outlive the SSH session that restored it' },
+        traits.terminal
+          ? {
+              option: `tmux new-session -d -s ${terminalSession(name)}`,
+              reason: `${traits.terminal}: it is restored in the foreground inside a new tmux session, whose terminal becomes its own and outlives the SSH session`,
+            }
+          : { option: '--restore-detached', reason: 'the restored process must outlive the SSH session that restored it' },
         ...shared,
+        ...inherit.map((i, n) => ({ option: `--inherit-fd fd[${i.fd}]:${substitutes[n].resource}`, reason: substitutes[n].reason })),
       ],
+      ...(traits.terminal ? { terminalSession: terminalSession(name) } : {}),
+      ...(inherit.length ? { inherit } : {}),
     };
   }
 
@@ -116,13 +129,21 @@ export class CriuEngine implements CheckpointEngine {
     await this.runCriu(helper, ['dump', String(pid), imagesDir, ...args], { action: 'dump', host: helper.host.name, pid });
   }
 
-  async restore(helper: HostHelper, imagesDir: string, plan: CheckpointPlan, options: { lazy?: boolean } = {}): Promise<number> {
-    const args = plan.restore.map((o) => o.option).filter((o) => o !== '--restore-detached');
+  async restore(helper: HostHelper, imagesDir: string, plan: CheckpointPlan, options: { lazy?: boolean } = {}): Promise<RestoredProcess> {
+    // -d and -j are the helper's to add (restore-tty runs CRIU in the foreground).
+    const helperAdds = plan.terminalSession ? ['--restore-detached', '--shell-job'] : ['--restore-detached'];
+    const args = plan.restore.filter((o) => o.option.startsWith('--') && !helperAdds.includes(o.option)).flatMap((o) => optionArgv(o.option));
     if (options.lazy) args.push('--lazy-pages');
-    const out = await this.runCriu(helper, ['restore', imagesDir, ...args], { action: 'restore', host: helper.host.name });
+    const files = (plan.inherit ?? []).flatMap((i) => [i.mode === 'read' ? '--read' : '--file', String(i.fd), i.path]);
+    const command = plan.terminalSession ? ['restore-tty', imagesDir, plan.terminalSession, ...files, ...args] : ['restore', imagesDir, ...files, ...args];
+    const out = await this.runCriu(helper, command, { action: 'restore', host: helper.host.name });
     const m = /^pid=(\d+)$/m.exec(out);
     if (!m) throw new CheckpointError(`CRIU restored on ${helper.host.name} but did not report the new PID.`, 'other', []);
-    return Number(m[1]);
+    return { pid: Number(m[1]), terminalSession: /^session=(.+)$/m.exec(out)?.[1] };
+  }
+
+  async discard(helper: HostHelper, restored: RestoredProcess): Promise<void> {
+    if (restored.terminalSession) await helper.run(['tmux-kill', restored.terminalSession]);
   }
 
   private async runCriu(helper: HostHelper, args: string[], ctx: Context): Promise<string> {
@@ -141,4 +162,15 @@ export class CriuEngine implements CheckpointEngine {
     const { kind, message } = explainCriuFailure([...log, ...own], ctx);
     return new CheckpointError(message, kind, log.length ? log : own, ctx.host);
   }
+}
+
+/** The tmux session a terminal process is restored into: `procmig-<source pid>`. */
+function terminalSession(name: string | undefined): string {
+  return `procmig-${(name ?? 'process').replace(/[^A-Za-z0-9_-]/g, '-')}`;
+}
+
+/** `--inherit-fd fd[4]:tmp/log` → two arguments (the value may hold spaces). */
+function optionArgv(option: string): string[] {
+  const space = option.indexOf(' ');
+  return space < 0 ? [option] : [option.slice(0, space), option.slice(space + 1)];
 }

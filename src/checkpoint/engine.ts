@@ -16,11 +16,38 @@ export interface ProcessTraits {
   fileLocks?: string;
   /** It has files open that were deleted. */
   unlinkedFiles?: string;
+  /** It runs on a terminal: on the destination it gets one of its own (a tmux session's). */
+  terminal?: string;
+  /** Descriptors given another file on the destination (CRIU's --inherit-fd). */
+  substitutes?: FileSubstitute[];
+}
+
+/** One open file of the dumped process replaced on restore by a file on the destination. */
+export interface FileSubstitute {
+  /** The engine's name for the dumped file: a path without its leading `/`, or `pipe:[INODE]`. */
+  resource: string;
+  /** The destination file opened in its place: for writing (created if missing, appended to),
+   * or for reading (the read end of a pipe fed from outside the tree). */
+  path: string;
+  mode: 'append' | 'read';
+  /** Shown next to the option. */
+  reason: string;
 }
 
 export interface CheckpointPlan {
   dump: ChosenOption[];
   restore: ChosenOption[];
+  /** Restore in the foreground inside a new tmux session named this (terminal processes). */
+  terminalSession?: string;
+  /** Files opened on the destination as descriptor `fd` of the restoring engine. */
+  inherit?: { fd: number; path: string; mode: 'append' | 'read' }[];
+}
+
+/** What a restore started on the destination. */
+export interface RestoredProcess {
+  pid: number;
+  /** The tmux session holding its terminal, for a terminal process. */
+  terminalSession?: string;
 }
 
 /** A long-running engine process that moves memory: a receiver of dumped pages on the
@@ -40,7 +67,8 @@ export interface CheckpointEngine {
   hostProblems(caps: ParsedCapabilities): string[];
   /** Why post-copy cannot run from `source` to `destination`, or undefined if it can. */
   postCopyProblem(source: ParsedCapabilities, destination: ParsedCapabilities): string | undefined;
-  plan(traits: ProcessTraits): CheckpointPlan;
+  /** `name` names what the destination may create for the process (its terminal session). */
+  plan(traits: ProcessTraits, name?: string): CheckpointPlan;
 
   // Stop-and-copy: memory streams to the destination while the dump runs.
   receivePages(helper: HostHelper, imagesDir: string): Promise<PageService>;
@@ -54,8 +82,11 @@ export interface CheckpointEngine {
   /** Starts the destination's page-fault server, fed from `sourcePort` on its loopback. */
   fetchPagesLazily(helper: HostHelper, imagesDir: string, sourcePort: number): Promise<PageService>;
 
-  /** Restores from `imagesDir`, detached; resolves with the restored root's PID. */
-  restore(helper: HostHelper, imagesDir: string, plan: CheckpointPlan, options?: { lazy?: boolean }): Promise<number>;
+  /** Restores from `imagesDir` so that it outlives the connection (detached, or inside a tmux
+   * session for a terminal process); resolves with the restored root's PID. */
+  restore(helper: HostHelper, imagesDir: string, plan: CheckpointPlan, options?: { lazy?: boolean }): Promise<RestoredProcess>;
+  /** Ends what a restore left besides the process (its tmux session); for rollback. */
+  discard?(helper: HostHelper, restored: RestoredProcess): Promise<void>;
 }
 
 export type CheckpointFailureKind =

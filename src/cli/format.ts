@@ -40,6 +40,9 @@ export function formatMigration(r: MigrationResult): string {
   const lines: string[] = [];
   if (r.ok) lines.push(`Moved process ${r.sourcePid} from ${r.from} to ${r.to}: it runs there as PID ${r.destinationPid}.`);
   else lines.push(`Migration failed: ${r.error}`, r.rolledBack ? `The process keeps running on ${r.from}.` : '');
+  if (r.ok && r.terminal) lines.push(`Its terminal: ${attachCommand(r.terminal)}`);
+  if (r.ok && r.listeningPorts?.length) lines.push(`Listening on TCP port${r.listeningPorts.length > 1 ? 's' : ''} ${r.listeningPorts.join(', ')} on ${r.to}'s loopback.`);
+  if (r.ok && r.closedConnections?.length) lines.push(`Closed TCP connections: ${r.closedConnections.join(', ')}.`);
   lines.push(`Strategy: ${r.strategy}${r.strategyReason ? ` (${r.strategyReason})` : ''}`);
   lines.push('Timeline:');
   for (const phase of order) {
@@ -77,4 +80,10 @@ export function size(bytes: number): string {
   if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
   if (bytes >= 1 << 10) return `${(bytes / (1 << 10)).toFixed(1)} KiB`;
   return `${bytes} B`;
+}
+
+/** The command that reaches a migrated process's terminal from this machine. */
+export function attachCommand(terminal: { host: string; attach: string[] }): string {
+  const attach = terminal.attach.join(' ');
+  return terminal.host === 'local' ? attach : `ssh -t ${terminal.host} ${attach}`;
 }

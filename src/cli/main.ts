@@ -2,7 +2,7 @@
 // end-to-end tests drive it.
 import { Command, Option } from 'commander';
 import * as readline from 'node:readline/promises';
-import type { Engine, HostReport, MigrationProgress, ProcessInfo, Strategy } from '../migration/api';
+import type { Engine, HostReport, MigrationProgress, MigrationResult, ProcessInfo, Strategy } from '../migration/api';
 import { createEngine } from '../migration/engine';
 import type { HostKeyDecision, UnknownHostKey } from '../transport/host';
 import { formatBatch, formatHostReport, formatMigration, formatProcessTree } from './format';
@@ -81,7 +81,8 @@ program
   .option('--from <host>', 'source host', 'local')
   .addOption(new Option('--strategy <strategy>', 'how the processes move').choices(['auto', 'stop-and-copy', 'pre-copy', 'post-copy']).default('auto'))
   .option('--json', 'print one JSON object')
-  .action(async (pids: number[], opts: { to: string; from: string; strategy: Strategy; json?: boolean }) => {
+  .option('--forward-ports', "after the move, keep forwarding the source's 127.0.0.1 ports the processes listen on to the destination, until Ctrl-C")
+  .action(async (pids: number[], opts: { to: string; from: string; strategy: Strategy; json?: boolean; forwardPorts?: boolean }) => {
     const controller = new AbortController();
     // Ctrl-C rolls back instead of leaving a frozen process behind.
     const onSigint = () => controller.abort();
@@ -93,20 +94,50 @@ program
     const { from, to, strategy } = opts;
     try {
       await withEngine(program.opts(), async (e) => {
+        let moved: MigrationResult[];
         if (pids.length === 1) {
           const result = await e.migrate({ pid: pids[0], from, to, strategy }, migrateOptions);
           process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : formatMigration(result));
           process.exitCode = result.ok ? 0 : 1;
+          moved = [result];
         } else {
           const batch = await e.migrateMany({ pids, from, to, strategy }, migrateOptions);
           process.stdout.write(opts.json ? `${JSON.stringify(batch)}\n` : formatBatch(batch));
           process.exitCode = batch.ok ? 0 : 1;
+          moved = batch.processes;
         }
+        if (opts.forwardPorts) await forwardUntilInterrupted(e, from, to, moved);
       });
     } finally {
       process.off('SIGINT', onSigint);
     }
   });
+
+/** `--forward-ports`: forwards the ports the moved processes listen on from the source to the
+ * destination and keeps running until SIGINT or SIGTERM. Status lines go to stderr. */
+async function forwardUntilInterrupted(engine: Engine, from: string, to: string, moved: MigrationResult[]): Promise<void> {
+  const ports = [...new Set(moved.filter((r) => r.ok).flatMap((r) => r.listeningPorts ?? []))];
+  if (!ports.length) {
+    process.stderr.write('No ports to forward: the moved processes listen on no TCP port.\n');
+    return;
+  }
+  if (!engine.forwardPorts) throw new Error('this engine cannot forward ports');
+  const forwarding = await engine.forwardPorts(from, to, ports);
+  for (const f of forwarding.failed) process.stderr.write(`Not forwarding port ${f.port}: ${f.error}\n`);
+  if (!forwarding.ports.length) {
+    process.exitCode = 1;
+    return;
+  }
+  process.stderr.write(
+    `Forwarding 127.0.0.1:${forwarding.ports.join(', ')} on ${from} to the same port${forwarding.ports.length > 1 ? 's' : ''} on ${to}; Ctrl-C stops.\n`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await forwarding.dispose();
+  process.stderr.write(`Stopped forwarding after ${forwarding.connections} connection${forwarding.connections === 1 ? '' : 's'}.\n`);
+}
 
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`procmig: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -39,6 +39,8 @@ export interface HostCapabilities {
   features: Record<string, boolean>;
   /** fs.pipe-max-size in bytes (post-copy needs ≥ 4 MiB on the dumping host). */
   pipeMaxSize: number;
+  /** tmux version, if installed: a process on a terminal is restored inside a tmux session. */
+  tmux?: string;
 }
 
 export interface HostReport {
@@ -91,6 +93,27 @@ export interface MigrationResult {
   rolledBack?: boolean;
   /** CRIU's log lines that explain a failure, per side. */
   logs?: { source?: string; destination?: string };
+  /** A process that ran on a terminal runs on the destination inside a tmux session: run
+   * `attach` on `host` with a pty (`ssh -t HOST …`) to reach its terminal. */
+  terminal?: { host: string; attach: string[] };
+  /** TCP ports the tree listens on (they listen on the destination's loopback afterwards). */
+  listeningPorts?: number[];
+  /** Established TCP connections closed by the move (`local→remote`). */
+  closedConnections?: string[];
+}
+
+/** Forwards `origin`'s 127.0.0.1:PORT to the destination's 127.0.0.1:PORT for each port, until
+ * disposed; see `Engine.forwardPorts`. */
+export interface PortForwarding {
+  origin: string;
+  destination: string;
+  /** Ports forwarded. */
+  ports: number[];
+  /** Ports that could not be bound on the origin, each with one sentence why. */
+  failed: { port: number; error: string }[];
+  /** Connections forwarded so far. */
+  readonly connections: number;
+  dispose(): Promise<void>;
 }
 
 export interface MigrationProgress {
@@ -134,6 +157,9 @@ export interface Engine {
   checkHost(host: string): Promise<HostReport>;
   migrate(request: MigrationRequest, options?: MigrateOptions): Promise<MigrationResult>;
   migrateMany(request: BatchRequest, options?: MigrateOptions): Promise<BatchResult>;
+  /** Keeps `origin`'s loopback ports reaching a migrated process on `destination` (optional:
+   * engines without a transport of their own leave it out). */
+  forwardPorts?(origin: string, destination: string, ports: number[]): Promise<PortForwarding>;
   dispose(): Promise<void>;
 }
 

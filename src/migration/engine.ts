@@ -14,10 +14,12 @@ import type {
   MigrateOptions,
   MigrationRequest,
   MigrationResult,
+  PortForwarding,
   ProcessInfo,
   Strategy,
 } from './api';
 import { Barrier } from './barrier';
+import { forwardPorts } from './portForwarding';
 import { sentenceFor } from './errors';
 import { MigrationSession, type HostSource } from './session';
 import { postCopy } from './strategies/postCopy';
@@ -99,6 +101,11 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
         processes,
         error: failed.length ? failed.map((p) => `Process ${p.sourcePid}: ${p.error}`).join(' ') : undefined,
       };
+    },
+
+    async forwardPorts(origin: string, destination: string, ports: number[]): Promise<PortForwarding> {
+      const [o, d] = await Promise.all([pool.get(origin), pool.get(destination)]);
+      return forwardPorts(o, d, ports);
     },
 
     dispose: async () => {

@@ -1,8 +1,8 @@
 // Preflight: everything that can be known before the process is touched. Pure functions over
 // what the helpers reported, so every rule is unit-tested without hosts.
 import type { ParsedCapabilities } from '../checkpoint/capabilities';
-import type { CheckpointEngine, ProcessTraits } from '../checkpoint/engine';
-import { PF_KTHREAD, TCP_ESTABLISHED, socketInodes, type ProcessInspection } from '../checkpoint/inspection';
+import type { CheckpointEngine, FileSubstitute, ProcessTraits } from '../checkpoint/engine';
+import { PF_KTHREAD, TCP_ESTABLISHED, TCP_LISTEN, socketInodes, type ProcessInspection } from '../checkpoint/inspection';
 
 export interface PreflightInput {
   from: string;
@@ -87,7 +87,13 @@ export function checkProcessAndHosts(input: PreflightInput): PreflightResult {
     );
   }
 
-  return { problems, traits: traitsOf(inspection, from), notes };
+  const traits = traitsOf(inspection, from);
+  if (traits.terminal && !destination.tmux) {
+    problems.push(
+      `${to} has no tmux, which it needs to give the process a terminal of its own (it runs on a terminal on ${from}); install tmux on ${to} (e.g. \`apt-get install tmux\`) and retry.`,
+    );
+  }
+  return { problems, traits, notes };
 }
 
 export function treeRssKiB(inspection: ProcessInspection): number {
@@ -104,6 +110,7 @@ export function traitsOf(inspection: ProcessInspection, from: string): ProcessTr
   const sessionOutside = inspection.tasks.some((t) => !pids.has(t.sid) || !pids.has(t.pgid));
   if (ttys.length || root.ttyNr !== 0) {
     traits.shellJob = `it runs on the terminal ${ttys[0] ?? 'of its session'}, whose session belongs to a shell that stays on ${from}`;
+    if (ttys.length) traits.terminal = `it runs on the terminal ${ttys[0]} of ${from}, which cannot move`;
   } else if (sessionOutside) {
     traits.shellJob = `its session or process group leader (${root.sid}) is a process outside the migrated tree`;
   }
@@ -125,6 +132,112 @@ export function traitsOf(inspection: ProcessInspection, from: string): ProcessTr
     traits.unlinkedFiles = `it has ${deleted.length} deleted file${deleted.length > 1 ? 's' : ''} open (${deleted[0].target.replace(/ \(deleted\)$/, '')})`;
   }
   return traits;
+}
+
+const O_ACCMODE = 3;
+const O_WRONLY = 1;
+const O_RDWR = 2;
+
+/** Pipes whose other end is held by a process outside the tree, which stays on the source. CRIU
+ * would restore such a pipe with no peer: the writer dies of SIGPIPE on its next write. Its
+ * output goes to a file in `filesDir` on the destination instead, and a reader reads end-of-file. */
+export function externalPipes(inspection: ProcessInspection, to: string, filesDir: string): FileSubstitute[] {
+  const ends = new Map<number, { pid: number; fd: number; write: boolean }[]>();
+  for (const f of inspection.fds) {
+    const m = /^pipe:\[(\d+)\]$/.exec(f.target);
+    if (!m) continue;
+    const ino = Number(m[1]);
+    ends.set(ino, [...(ends.get(ino) ?? []), { pid: f.pid, fd: f.fd, write: (f.flags & O_ACCMODE) === O_WRONLY }]);
+  }
+  const out: FileSubstitute[] = [];
+  for (const [ino, list] of ends) {
+    const writers = list.filter((e) => e.write).length;
+    if (writers && writers < list.length) continue; // both ends inside: CRIU restores it whole
+    const first = list[0];
+    const what = `descriptor ${first.fd} of process ${first.pid}`;
+    if (writers) {
+      const path = `${filesDir}/pipe-${inspection.pid}-${ino}.out`;
+      out.push({
+        resource: `pipe:[${ino}]`,
+        path,
+        mode: 'append',
+        reason: `${what} writes into a pipe read by a process that stays behind: on ${to} that output goes to ${path}`,
+      });
+    } else {
+      out.push({
+        resource: `pipe:[${ino}]`,
+        path: '/dev/null',
+        mode: 'read',
+        reason: `${what} reads from a pipe fed by a process that stays behind: on ${to} it reads end-of-file`,
+      });
+    }
+  }
+  return out;
+}
+
+/** Regular files the tree only writes to (write-only, or read-write for appending), by path:
+ * those that do not exist on the destination can be recreated there, empty. */
+export function outputOnlyFiles(inspection: ProcessInspection): Map<string, { pid: number; fd: number }[]> {
+  const needed = new Set<string>();
+  for (const t of inspection.tasks) needed.add(t.exe).add(t.cwd);
+  for (const m of inspection.maps) needed.add(m.path);
+  const out = new Map<string, { pid: number; fd: number }[]>();
+  const readers = new Set<string>();
+  for (const f of inspection.fds) {
+    if (!f.target.startsWith('/') || /^\/(proc|sys|dev)\//.test(f.target) || f.target.endsWith(' (deleted)')) continue;
+    const mode = f.flags & O_ACCMODE;
+    const writesOnly = mode === O_WRONLY || (mode === O_RDWR && (f.flags & O_APPEND) !== 0);
+    if (!writesOnly || (f.flags & O_DIRECTORY_ANY) !== 0) readers.add(f.target);
+    else out.set(f.target, [...(out.get(f.target) ?? []), { pid: f.pid, fd: f.fd }]);
+  }
+  for (const path of [...out.keys()]) if (readers.has(path) || needed.has(path)) out.delete(path);
+  return out;
+}
+
+/** Splits the destination's `check-files` answer: missing output-only files become substitutes
+ * (placed per the helper's `places` answer), the rest stays for `fileProblems`. */
+export function substituteMissingOutputs(
+  checkOutput: string,
+  outputs: Map<string, { pid: number; fd: number }[]>,
+  placesOutput: string,
+  to: string,
+): { remaining: string; substitutes: FileSubstitute[] } {
+  const filesDir = /^files_dir=(.+)$/m.exec(placesOutput)?.[1] ?? '';
+  const sameDir = new Set(placesOutput.split('\n').filter((l) => l.endsWith('\tsame')).map((l) => l.slice(0, -5)));
+  const substitutes: FileSubstitute[] = [];
+  const remaining: string[] = [];
+  for (const line of checkOutput.split('\n')) {
+    const [path, status] = line.split('\t');
+    const users = outputs.get(path);
+    if (status !== 'missing' || !users || (!sameDir.has(path) && !filesDir)) {
+      remaining.push(line);
+      continue;
+    }
+    const place = sameDir.has(path) ? path : `${filesDir}${path}`;
+    const where = place === path ? `a new file at the same path on ${to}` : `${place} on ${to} (${path.slice(0, path.lastIndexOf('/')) || '/'} does not exist there)`;
+    substitutes.push({
+      resource: path.slice(1),
+      path: place,
+      mode: 'append',
+      reason: `${path}, which process ${users[0].pid} writes to (descriptor ${users[0].fd}), exists only on the source: its output now goes to ${where}`,
+    });
+  }
+  return { remaining: remaining.join('\n'), substitutes };
+}
+
+/** TCP ports the tree listens on. */
+export function listeningPorts(inspection: ProcessInspection): number[] {
+  const sockets = socketInodes(inspection);
+  const ports = inspection.inet.filter((s) => s.proto.startsWith('tcp') && s.state === TCP_LISTEN && sockets.has(s.inode)).map((s) => s.localPort);
+  return [...new Set(ports)].sort((a, b) => a - b);
+}
+
+/** Established TCP connections of the tree, as `local:port→remote:port`. */
+export function establishedConnections(inspection: ProcessInspection): string[] {
+  const sockets = socketInodes(inspection);
+  return inspection.inet
+    .filter((s) => s.proto.startsWith('tcp') && s.state === TCP_ESTABLISHED && sockets.has(s.inode))
+    .map((s) => `${s.localAddress}:${s.localPort}→${s.remoteAddress}:${s.remotePort}`);
 }
 
 /** Files the destination must have: executables, mapped files, open regular files, working

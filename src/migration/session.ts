@@ -3,13 +3,24 @@
 // rolls back. Nothing is lost: the source is killed only after the destination runs the
 // process; any failure before that resumes the source and removes the destination's copy.
 import { parseCapabilities, type ParsedCapabilities } from '../checkpoint/capabilities';
-import { CheckpointError, type CheckpointEngine, type CheckpointPlan } from '../checkpoint/engine';
+import { CheckpointError, type CheckpointEngine, type CheckpointPlan, type FileSubstitute, type RestoredProcess } from '../checkpoint/engine';
 import { HostHelper } from '../checkpoint/hostHelper';
 import { parseInspection, type ProcessInspection } from '../checkpoint/inspection';
 import type { ByteCounter } from '../transport/bridge';
 import type { MigrateOptions, MigrationRequest, MigrationResult, PhaseName } from './api';
 import { CancelledError, PreflightError, sentenceFor, throwIfAborted } from './errors';
-import { checkProcessAndHosts, fileProblems, requiredFiles, treeRssKiB } from './preflight';
+import { INHERIT_FDS } from '../checkpoint/criu';
+import {
+  checkProcessAndHosts,
+  establishedConnections,
+  externalPipes,
+  fileProblems,
+  listeningPorts,
+  outputOnlyFiles,
+  requiredFiles,
+  substituteMissingOutputs,
+  treeRssKiB,
+} from './preflight';
 import { chooseStrategy, type StrategyChoice } from './strategy';
 import { Rollback } from './rollback';
 import { Timeline } from './timeline';
@@ -38,6 +49,7 @@ export class MigrationSession {
   /** PIDs of the source tree, root first, as frozen by the dump. */
   sourceTree: number[] = [];
   destinationPid?: number;
+  restored?: RestoredProcess;
   /** Post-copy: settles when the last page has moved. */
   pagesDone?: Promise<void>;
 
@@ -102,10 +114,29 @@ export class MigrationSession {
       const sizes = await this.source.run(['stat-files'], { stdin: files.map((f) => f.path).join('\n') + '\n' });
       const sizeOf = new Map(sizes.split('\n').map((l) => l.split('\t') as [string, string]));
       const query = files.map((f) => `${f.path}\t${f.compareSize ? sizeOf.get(f.path) ?? '-' : '-'}`).join('\n') + '\n';
-      const problems = fileProblems(await this.destination.run(['check-files'], { stdin: query }), to);
+      const checkedFiles = await this.destination.run(['check-files'], { stdin: query });
+      // Files the process only writes to and that the destination lacks are recreated there, and
+      // pipes to processes that stay behind are given a file there (CRIU's --inherit-fd).
+      const outputs = outputOnlyFiles(inspection);
+      const missingOutputs = [...outputs.keys()].filter((p) => checkedFiles.split('\n').includes(`${p}\tmissing`));
+      const hasPipes = externalPipes(inspection, to, '').length > 0;
+      const places = missingOutputs.length || hasPipes ? await this.destination.run(['places'], { stdin: missingOutputs.map((p) => `${p}\n`).join('') }) : '';
+      const { remaining, substitutes } = substituteMissingOutputs(checkedFiles, outputs, places, to);
+      const problems = fileProblems(remaining, to);
+      const filesDir = /^files_dir=(.+)$/m.exec(places)?.[1] ?? '';
+      const all: FileSubstitute[] = [...externalPipes(inspection, to, filesDir), ...substitutes];
+      const traits = { ...checked.traits, substitutes: all.length ? all : undefined };
+      if (all.length > INHERIT_FDS.length) {
+        problems.push(
+          `The process has ${all.length} descriptors (files only on ${from}, pipes to processes that stay there) that must be given new files on ${to}, more than the ${INHERIT_FDS.length} supported; close some or create the files on ${to}.`,
+        );
+      }
       if (problems.length) throw new PreflightError(problems);
 
-      this.plan = this.deps.checkpoint.plan(checked.traits);
+      this.result.listeningPorts = listeningPorts(inspection);
+      const closed = traits.closeTcp ? establishedConnections(inspection) : [];
+      if (closed.length) this.result.closedConnections = closed;
+      this.plan = this.deps.checkpoint.plan(traits, String(pid));
       this.result.options = [
         ...this.plan.dump.map((o) => ({ option: `dump ${o.option}`, reason: o.reason })),
         ...this.plan.restore.map((o) => ({ option: `restore ${o.option}`, reason: o.reason })),
@@ -143,6 +174,10 @@ export class MigrationSession {
     await this.options.beforeFreeze?.();
     this.checkCancelled();
     this.sourceTree = this.inspection.tasks.map((t) => t.pid);
+    const closed = this.result.closedConnections ?? [];
+    if (closed.length) {
+      this.progress('freeze', `closing ${closed.length} established TCP connection${closed.length > 1 ? 's' : ''}, which cannot move: ${closed.join(', ')}`);
+    }
     this.rollback.add(`resume the process on ${this.request.from}`, () => this.resumeSource());
     this.timeline.freeze();
   }
@@ -155,12 +190,15 @@ export class MigrationSession {
   }
 
   /** The restored process must run (not exit, not stay stopped) on the destination. */
-  async verify(pid: number): Promise<void> {
+  async verify(restored: RestoredProcess): Promise<void> {
+    const { pid } = restored;
     this.destinationPid = pid;
+    this.restored = restored;
     const destination = this.destination;
     this.rollback.add(`stop the half-migrated copy on ${this.request.to}`, async () => {
       const tree = await destination.run(['tree', String(pid)]);
       await destination.run(['signal', 'KILL', ...tree.split('\n').filter(Boolean)]);
+      await this.deps.checkpoint.discard?.(destination, restored);
     });
     this.progress('verify', `checking that process ${pid} runs on ${this.request.to}`);
     await this.timeline.phase('verify', async () => {
@@ -184,6 +222,9 @@ export class MigrationSession {
     });
     this.result.ok = true;
     this.result.destinationPid = this.destinationPid;
+    if (this.restored?.terminalSession) {
+      this.result.terminal = { host: this.request.to, attach: ['tmux', 'attach', '-t', this.restored.terminalSession] };
+    }
   }
 
   /** Removes image directories after success (they hold process memory). */

@@ -1,16 +1,24 @@
 // Moves bytes between two hosts through this machine, over their SSH connections: no temp files,
 // both legs encrypted, and every byte counted for the migration report.
 import type { Readable, Writable } from 'node:stream';
-import type { Host, Listener, RunningCommand } from './host';
+import type { Host, Listener, ListenOptions, RunningCommand } from './host';
 
 export interface ByteCounter {
   bytes: number;
 }
 
 /** A port on `from`'s loopback whose connections reach `toPort` on `to`'s loopback. Bytes are
- * counted both ways (stop-and-copy pushes pages, post-copy pulls them). */
-export async function bridgePort(from: Host, to: Host, toPort: number, counter: ByteCounter): Promise<Listener> {
+ * counted both ways (stop-and-copy pushes pages, post-copy pulls them). `options.port` fixes
+ * the port on `from`; `onConnection` hears of each connection. */
+export async function bridgePort(
+  from: Host,
+  to: Host,
+  toPort: number,
+  counter: ByteCounter,
+  options: ListenOptions & { onConnection?: () => void } = {},
+): Promise<Listener> {
   const listener = await from.listen((socket) => {
+    options.onConnection?.();
     to.connect(toPort).then(
       (remote) => {
         countInto(socket, counter);
@@ -22,7 +30,7 @@ export async function bridgePort(from: Host, to: Host, toPort: number, counter: 
       },
       () => socket.destroy(),
     );
-  });
+  }, { port: options.port });
   return listener;
 }
 

@@ -11,9 +11,10 @@ export interface Host {
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   /** Starts a command with its streams open, for long-running or streaming work. */
   spawn(argv: readonly string[], options?: SpawnOptions): RunningCommand;
-  /** Listens on the host's loopback (127.0.0.1, port chosen by the host); every connection made
-   * to it there is handed to `onConnection`. */
-  listen(onConnection: (socket: Duplex) => void): Promise<Listener>;
+  /** Listens on the host's loopback (127.0.0.1, on `options.port`, else a port chosen by the
+   * host); every connection made to it there is handed to `onConnection`. Rejects with a
+   * TransportError when the port cannot be bound (in use, say). */
+  listen(onConnection: (socket: Duplex) => void, options?: ListenOptions): Promise<Listener>;
   /** Opens a TCP connection to `port` on the host's loopback. */
   connect(port: number): Promise<Duplex>;
   /** Frees the connection (idempotent). */
@@ -52,6 +53,11 @@ export interface RunningCommand {
   kill(signal?: NodeJS.Signals): void;
   /** Resizes the pty, when one was allocated. */
   resize?(rows: number, cols: number): void;
+}
+
+export interface ListenOptions {
+  /** A fixed port instead of one the host picks. */
+  port?: number;
 }
 
 export interface Listener {

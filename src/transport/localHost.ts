@@ -5,7 +5,7 @@ import type { Duplex, Readable } from 'node:stream';
 
 // execa is ESM-only; a lazy import keeps this module loadable from CommonJS (tsx tests, the CLI).
 const loadExeca = () => import('execa').then((m) => m.execa);
-import { TransportError, type ExecOptions, type ExecResult, type Host, type HostOptions, type Listener, type RunningCommand, type SpawnOptions } from './host';
+import { TransportError, type ExecOptions, type ExecResult, type Host, type HostOptions, type Listener, type ListenOptions, type RunningCommand, type SpawnOptions } from './host';
 
 export class LocalHost implements Host {
   readonly name = 'local';
@@ -59,11 +59,13 @@ export class LocalHost implements Host {
     };
   }
 
-  async listen(onConnection: (socket: Duplex) => void): Promise<Listener> {
+  async listen(onConnection: (socket: Duplex) => void, options: ListenOptions = {}): Promise<Listener> {
     const server = createServer((socket) => onConnection(socket));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.once('error', (err) =>
+        reject(new TransportError(`Cannot listen on 127.0.0.1:${options.port ?? 0} on this machine: ${err.message}.`, 'config', { cause: err })),
+      );
+      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
     });
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : 0;

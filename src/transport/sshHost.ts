@@ -3,7 +3,7 @@
 // code null and `connectionLost`.
 import { PassThrough, Transform, type Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
-import { TransportError, type ExecOptions, type ExecResult, type Host, type HostOptions, type Listener, type RunningCommand, type SpawnOptions } from './host';
+import { TransportError, type ExecOptions, type ExecResult, type Host, type HostOptions, type Listener, type ListenOptions, type RunningCommand, type SpawnOptions } from './host';
 import { checkArgv } from './localHost';
 import { openClient } from './sshConnect';
 import { resolveSshHost, type ResolvedHost } from './sshConfig';
@@ -199,13 +199,22 @@ export class SshHost implements Host {
     };
   }
 
-  async listen(onConnection: (socket: Duplex) => void): Promise<Listener> {
+  async listen(onConnection: (socket: Duplex) => void, options: ListenOptions = {}): Promise<Listener> {
     const conn = await this.connection();
+    const wanted = options.port ?? 0;
     const port = await new Promise<number>((resolve, reject) =>
-      conn.client.forwardIn('127.0.0.1', 0, (err, bound) =>
+      conn.client.forwardIn('127.0.0.1', wanted, (err, bound) =>
         err
-          ? reject(new TransportError(`Cannot listen on 127.0.0.1 on ${this.name}: ${err.message}; check AllowTcpForwarding in its sshd_config.`, 'config', { cause: err }))
-          : resolve(bound),
+          ? reject(
+              new TransportError(
+                wanted
+                  ? `Cannot listen on 127.0.0.1:${wanted} on ${this.name}: ${err.message} (the port may be in use there, or AllowTcpForwarding is off in its sshd_config).`
+                  : `Cannot listen on 127.0.0.1 on ${this.name}: ${err.message}; check AllowTcpForwarding in its sshd_config.`,
+                'config',
+                { cause: err },
+              ),
+            )
+          : resolve(bound || wanted),
       ),
     );
     conn.forwards.set(port, onConnection);

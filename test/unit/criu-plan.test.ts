@@ -52,11 +52,28 @@ describe('CriuEngine.plan', () => {
     assert.equal(reason('--link-remap'), 'it has 1 deleted file open (/tmp/pmfx/b-scratch)');
   });
 
-  it('the terminal job (fixture): --shell-job on both sides', () => {
-    const plan = engine.plan(traitsOf(inspection('ttyJob'), 'src'));
+  it('the terminal job (fixture): --shell-job on both sides, restored inside a tmux session', () => {
+    const plan = engine.plan(traitsOf(inspection('ttyJob'), 'src'), '123');
     assert.deepEqual(options(plan, 'dump'), ['--leave-stopped', '--shell-job']);
-    assert.deepEqual(options(plan, 'restore'), ['--restore-detached', '--shell-job']);
+    assert.deepEqual(options(plan, 'restore'), ['tmux new-session -d -s procmig-123', '--shell-job']);
+    assert.equal(plan.terminalSession, 'procmig-123');
+    assert.match(plan.restore[0].reason, /^it runs on the terminal \/dev\/pts\/0 of src, which cannot move: .*tmux session/);
     assert.equal(plan.restore[1].reason, 'it runs on the terminal /dev/pts/0, whose session belongs to a shell that stays on src');
+  });
+
+  it('substitutes become --inherit-fd on restore, on descriptors 4 and up', () => {
+    const plan = engine.plan({
+      substitutes: [
+        { resource: 'tmp/log', path: '/tmp/log', mode: 'append', reason: 'r1' },
+        { resource: 'pipe:[77]', path: '/dev/null', mode: 'read', reason: 'r2' },
+      ],
+    });
+    assert.deepEqual(options(plan, 'restore'), ['--restore-detached', '--inherit-fd fd[4]:tmp/log', '--inherit-fd fd[5]:pipe:[77]']);
+    assert.deepEqual(plan.inherit, [
+      { fd: 4, path: '/tmp/log', mode: 'append' },
+      { fd: 5, path: '/dev/null', mode: 'read' },
+    ]);
+    assert.equal(plan.terminalSession, undefined);
   });
 
   it('an empty reason is no trait', () => {

@@ -179,9 +179,10 @@ describe('traitsOf', () => {
     assert.equal(traitsOf(r, 'src').closeTcp, undefined);
   });
 
-  it('a job on a terminal is a shell job', () => {
+  it('a job on a terminal is a shell job that needs a terminal on the destination', () => {
     assert.deepEqual(traitsOf(inspection('ttyJob'), 'src'), {
       shellJob: 'it runs on the terminal /dev/pts/0, whose session belongs to a shell that stays on src',
+      terminal: 'it runs on the terminal /dev/pts/0 of src, which cannot move',
     });
   });
 

@@ -39,14 +39,14 @@ export async function postCopy(session: MigrationSession): Promise<void> {
   session.checkCancelled();
 
   session.progress('restore', `restoring the process on ${to}; its memory follows on demand`);
-  const newPid = await session.timeline.phase('restore', async () => {
+  const restored = await session.timeline.phase('restore', async () => {
     const pager = await checkpoint.fetchPagesLazily(session.destination, destinationDir, tunnel.port);
     session.rollback.add(`stop the lazy-pages daemon on ${to}`, () => pager.stop());
     const restored = await checkpoint.restore(session.destination, destinationDir, session.plan, { lazy: true });
     session.pagesDone = Promise.all([pager.done, pageSource.done]).then(() => undefined);
     return restored;
   });
-  await session.verify(newPid);
+  await session.verify(restored);
 
   session.progress('pages', `the process runs on ${to}; moving the rest of its memory from ${from}`);
   try {

@@ -39,8 +39,8 @@ export async function stopAndCopy(session: MigrationSession): Promise<void> {
   session.checkCancelled();
 
   session.progress('restore', `restoring the process on ${to}`);
-  const newPid = await session.timeline.phase('restore', () => checkpoint.restore(session.destination, destinationDir, session.plan));
-  await session.verify(newPid);
+  const restored = await session.timeline.phase('restore', () => checkpoint.restore(session.destination, destinationDir, session.plan));
+  await session.verify(restored);
   await session.commit();
   await session.removeImages([
     { side: 'source', dir: sourceDir },
