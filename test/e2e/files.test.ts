@@ -1,0 +1,48 @@
+// Files that exist only on the source: output files are recreated on the destination, inputs stop the preflight.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ensureLab, kill, onHost, procmig, startDetached, stateOf, waitFor } from './support/lab';
+
+const A = 'lab-a';
+const B = 'lab-b';
+const cleanup: (() => Promise<void>)[] = [];
+
+before(() => ensureLab());
+after(async () => {
+  for (const c of cleanup) await c().catch(() => undefined);
+});
+
+const lastLine = async (host: string, file: string) => Number((await onHost(host, `tail -n1 ${file} 2>/dev/null`)) || 0);
+
+describe('files only on the source', () => {
+  it('a Python process appending a counter to /tmp/e2e-log keeps writing, into a new /tmp/e2e-log on lab-b', async () => {
+    const py = 'import time\nf = open("/tmp/e2e-log", "a")\ni = 0\nwhile True:\n    i += 1; f.write(f"{i}\\n"); f.flush(); time.sleep(0.1)\n';
+    for (const h of [A, B]) await onHost(h, `cat > /tmp/e2e-logger.py <<'PY'\n${py}PY\nrm -f /tmp/e2e-log`);
+    const pid = await startDetached(A, 'python3 /tmp/e2e-logger.py');
+    cleanup.push(() => kill(A, pid), () => kill(B, pid));
+    await waitFor(async () => (await lastLine(A, '/tmp/e2e-log')) > 2);
+
+    const r = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const option = r.json.options.find((o: { option: string }) => o.option.startsWith('restore --inherit-fd') && o.option.endsWith(':tmp/e2e-log'));
+    assert.ok(option, JSON.stringify(r.json.options));
+    assert.match(option.reason, /\/tmp\/e2e-log.*exists only on the source.*new file at the same path on lab-b/);
+    const lastOnA = await lastLine(A, '/tmp/e2e-log');
+    // The counter continues (in memory) into lab-b's own, new file.
+    await waitFor(async () => (await lastLine(B, '/tmp/e2e-log')) > lastOnA + 2);
+    assert.equal(await stateOf(B, pid), 'running');
+    assert.ok(Number(await onHost(B, 'head -n1 /tmp/e2e-log')) > lastOnA - 1, 'the new file starts where A left off');
+  });
+
+  it('a file it only reads, missing on lab-b, stops the preflight with one sentence; the source keeps running', async () => {
+    await onHost(A, 'echo data > /tmp/e2e-input');
+    await onHost(B, 'rm -f /tmp/e2e-input');
+    const pid = await startDetached(A, `sh -c 'exec 5</tmp/e2e-input; while :; do sleep 0.2; done'`);
+    cleanup.push(() => kill(A, pid));
+    await waitFor(async () => (await onHost(A, `ls -l /proc/${pid}/fd | grep -c e2e-input || true`)) === '1');
+    const r = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.json.error, /missing on lab-b \(\/tmp\/e2e-input\)/);
+    assert.equal(await stateOf(A, pid), 'running');
+  });
+});
