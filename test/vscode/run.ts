@@ -9,7 +9,7 @@
 // Usage: node --import tsx test/vscode/run.ts [--mocha-only | --ui-only] [--keep]
 // Environment: PM_TEST_GREP limits the mocha tests; PM_NO_LAB=1 skips the lab even when it answers.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -126,6 +126,7 @@ async function main(): Promise<number> {
   };
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
   mkdirSync(artifacts, { recursive: true });
+  for (const old of readdirSync(artifacts)) if (/^(ui-|mocha-).*\.png$/.test(old)) rmSync(join(artifacts, old));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     XDG_CONFIG_HOME: dirs.xdgConfig,
@@ -158,6 +159,7 @@ async function main(): Promise<number> {
     JSON.stringify(
       {
         'processMigrator.autoRefreshSeconds': 0,
+        'workbench.startupEditor': 'none',
         ...(lab ? { 'processMigrator.sshConfigFile': lab.sshConfig } : { 'processMigrator.hosts': ['no-such-host.invalid'] }),
       },
       null,

@@ -1,12 +1,199 @@
-import type { Page } from 'playwright-core';
+// Playwright tests of the extension's UI in the real workbench (run by test/vscode/run.ts after the
+// mocha suite). What a user does: open the Processes view, find a process, right-click → Migrate to…,
+// pick the other host, read the notification, open the report. Screenshots go to .test-artifacts/.
+// With the lab a real process moves from lab-a to lab-b; without it the process is local and the
+// destination does not exist, so the failure notification and its Show Log are exercised instead.
+import { execFile, spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { FrameLocator, Locator, Page } from 'playwright-core';
 
 export interface UiTestContext {
   url: string;
   artifacts: string;
+  /** The lab's ssh config when lab-a and lab-b answer. */
   lab?: string;
   say: (message: string) => void;
 }
 
-export async function runUiTests(_page: Page, _ctx: UiTestContext): Promise<number> {
-  return 0;
+const sh = promisify(execFile);
+
+interface Scenario {
+  /** Host the process starts on; `to` is where it is sent. */
+  from: string;
+  to: string;
+  name: string;
+  pid: number;
+  expectSuccess: boolean;
+  cleanup: (destinationPid?: number) => Promise<void>;
+}
+
+async function startScenario(ctx: UiTestContext): Promise<Scenario> {
+  if (ctx.lab) {
+    const ssh = async (host: string, command: string) =>
+      (await sh('ssh', ['-F', ctx.lab!, '-o', 'BatchMode=yes', host, command], { timeout: 30_000 })).stdout.trim();
+    const program = '/tmp/pmtest-lab';
+    for (const host of ['lab-a', 'lab-b']) await ssh(host, `[ -x ${program} ] || cp /bin/sleep ${program}`);
+    const pid = Number(await ssh('lab-a', `{ setsid ${program} 900 </dev/null >/dev/null 2>&1 & echo $!; }`));
+    return {
+      from: 'lab-a',
+      to: 'lab-b',
+      name: 'pmtest-lab',
+      pid,
+      expectSuccess: true,
+      cleanup: async (destinationPid) => {
+        await ssh('lab-a', `kill ${pid} 2>/dev/null; true`);
+        if (destinationPid) await ssh('lab-b', `kill ${destinationPid} 2>/dev/null; true`);
+      },
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'pm-ui-'));
+  const file = join(dir, 'pmtest-ui');
+  copyFileSync('/bin/sleep', file);
+  const child = spawn(file, ['900'], { stdio: 'ignore', detached: true });
+  child.unref();
+  return {
+    from: 'local',
+    to: 'no-such-host.invalid',
+    name: 'pmtest-ui',
+    pid: child.pid!,
+    expectSuccess: false,
+    cleanup: async () => {
+      child.kill('SIGKILL');
+    },
+  };
+}
+
+async function runCommand(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(`>${title}`);
+  await page.locator(`.quick-input-widget .monaco-list-row:has-text("${title.split(': ').pop()}")`).first().waitFor();
+  await input.press('Enter');
+}
+
+/** The notification matching `filter` (a `:has…` selector suffix): a visible toast, else the entry in the notification center. */
+async function findNotification(page: Page, filter: string, timeoutMs: number): Promise<Locator> {
+  const deadline = Date.now() + timeoutMs;
+  const toast = page.locator(`.notifications-toasts .notification-list-item${filter}`).last();
+  const inCenter = page.locator(`.notifications-center .notification-list-item${filter}`).last();
+  while (Date.now() < deadline) {
+    if (await toast.isVisible().catch(() => false)) return toast;
+    if (await inCenter.isVisible().catch(() => false)) return inCenter;
+    // Open the center once nothing migrating is left in the toasts (toasts of info messages time out).
+    const progressVisible = await page.locator('.notifications-toasts .notification-list-item:has-text("Migrating")').isVisible().catch(() => false);
+    if (!progressVisible && !(await page.locator('.notifications-center.visible').isVisible().catch(() => false))) {
+      await runCommand(page, 'Notifications: Show Notifications').catch(() => undefined);
+    }
+    await page.waitForTimeout(500);
+  }
+  throw new Error(`No notification ${filter} within ${timeoutMs / 1000} s.`);
+}
+
+/** Moves the mouse off the tree so a row's hover does not cover the rows below it. */
+async function dismissHover(page: Page): Promise<void> {
+  await page.mouse.move(700, 850);
+  await page.keyboard.press('Escape');
+  await page.locator('.monaco-hover').first().waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+}
+
+function reportFrame(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+}
+
+export async function runUiTests(page: Page, ctx: UiTestContext): Promise<number> {
+  const shot = (name: string) => page.screenshot({ path: join(ctx.artifacts, name) });
+  const step = (message: string) => ctx.say(`ui: ${message}`);
+  const scenario = await startScenario(ctx);
+  let destinationPid: number | undefined;
+  try {
+    step(`process ${scenario.name} (PID ${scenario.pid}) on ${scenario.from}; migrating to ${scenario.to}`);
+    await page.goto(ctx.url);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+
+    // Open the view from the activity bar.
+    const container = page.locator('.activitybar [aria-label^="Process Migrator"]').first();
+    await container.waitFor({ timeout: 60_000 });
+    await container.click();
+    // A container with one view shows it without a pane header ("Process Migrator: Processes").
+    await page.locator('.part.sidebar .monaco-list-row[aria-level="1"]:has-text("local")').first().waitFor();
+    step('Processes view open');
+
+    // Narrow the tree to the process, as a user would with the filter button.
+    await runCommand(page, 'Process Migrator: Filter Processes…');
+    const filterInput = page.locator('.quick-input-widget input');
+    await filterInput.fill(scenario.name);
+    await filterInput.press('Enter');
+
+    const hostRow = page.locator(`.part.sidebar .monaco-list-row[aria-level="1"]:has-text("${scenario.from}")`).first();
+    await hostRow.waitFor();
+    if ((await hostRow.getAttribute('aria-expanded')) === 'false') await hostRow.click();
+    const processRow: Locator = page.locator(`.monaco-list-row[aria-label="${scenario.name}, PID ${scenario.pid}, on ${scenario.from}"]`);
+    await processRow.waitFor({ timeout: 60_000 });
+    await dismissHover(page);
+    await shot('ui-1-processes.png');
+    step(`sees ${scenario.name} under ${scenario.from} (.test-artifacts/ui-1-processes.png)`);
+
+    // Right-click → Migrate to… → the other host.
+    await dismissHover(page);
+    await processRow.click({ button: 'right' });
+    const menuItem = page.locator('.monaco-menu .action-item:has-text("Migrate to…")').first();
+    await menuItem.waitFor().catch(async (err: unknown) => {
+      await shot('ui-context-menu.png');
+      throw err;
+    });
+    // Menus act on mouse up over a hovered item: hover first.
+    await menuItem.hover();
+    await menuItem.locator('.action-menu-item').click();
+    const destination = page.locator(`.quick-input-widget .monaco-list-row:has-text("${scenario.to}")`).first();
+    await destination.waitFor();
+    // Wait for the host check so the picker shows load and free memory (or why it is unreachable).
+    await page.locator('.quick-input-widget .monaco-list-row:has-text("checking…")').first().waitFor({ state: 'detached', timeout: 60_000 }).catch(() => undefined);
+    await shot('ui-2-destination-picker.png');
+    await destination.click();
+    step(`picked ${scenario.to}`);
+
+    // The outcome notification: a toast, or (when the toast already timed out) the notification center.
+    // Either outcome is taken, so a failure still gets its Show Log and report screenshots.
+    const toast = await findNotification(page, `:is(:has-text("Migrated ${scenario.name}"), :has(.codicon-error))`, 180_000);
+    const succeeded = !(await toast.locator('.codicon-error').count());
+    const message = (await toast.locator('.notification-list-item-message').innerText()).trim();
+    await shot('ui-3-notification.png');
+    step(`notification: ${message}`);
+    destinationPid = Number(/now PID (\d+)/.exec(message)?.[1]) || undefined;
+    if (succeeded && !destinationPid) throw new Error(`The success notification has no new PID: ${message}`);
+
+    if (!succeeded) {
+      await toast.locator('.monaco-button:has-text("Show Log")').click();
+      await page.locator('.part.panel .monaco-editor:has-text("failed")').first().waitFor({ timeout: 30_000 });
+      await shot('ui-4-log.png');
+      step('Show Log opened the output channel with the failure');
+      await runCommand(page, 'Process Migrator: Show Migration Report');
+    } else {
+      await toast.locator('.monaco-button:has-text("Show Report")').click();
+    }
+
+    // The report webview.
+    const frame = reportFrame(page);
+    await frame.locator('h1:has-text("Migration Report")').waitFor({ timeout: 30_000 });
+    if (succeeded) await frame.locator('svg.chart rect.bar').first().waitFor();
+    await frame.locator(`text=${scenario.name}`).first().waitFor();
+    await page.waitForTimeout(500);
+    await shot('ui-5-report.png');
+    step('report open (.test-artifacts/ui-5-report.png)');
+    if (succeeded !== scenario.expectSuccess) {
+      step(`FAILED: expected the migration to ${scenario.expectSuccess ? 'succeed' : 'fail'}; notification: ${message}`);
+      return 1;
+    }
+    return 0;
+  } catch (err) {
+    await shot('ui-failure.png').catch(() => undefined);
+    step(`FAILED: ${(err as Error).message.split('\n')[0]} (.test-artifacts/ui-failure.png)`);
+    return 1;
+  } finally {
+    await scenario.cleanup(destinationPid).catch(() => undefined);
+  }
 }

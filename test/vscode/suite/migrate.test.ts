@@ -34,11 +34,15 @@ const labConfig = process.env.PM_LAB_SSH_CONFIG;
   // Async with a time limit: a blocking call would freeze the extension host.
   const ssh = async (host: string, command: string) =>
     (await promisify(execFile)('ssh', ['-F', labConfig!, '-o', 'BatchMode=yes', host, command], { timeout: 30_000 })).stdout.trim();
-  const startOnLabA = async () =>
-    Number(await ssh('lab-a', 'f=/tmp/pmtest-lab-$$; cp /bin/sleep $f && { setsid $f 900 </dev/null >/dev/null 2>&1 & echo $!; }'));
+  // CRIU restores the same executable path on the destination, so the program exists on both hosts.
+  const program = '/tmp/pmtest-lab';
+  const install = (host: string) => ssh(host, `[ -x ${program} ] || cp /bin/sleep ${program}`);
+  const startOnLabA = async () => Number(await ssh('lab-a', `{ setsid ${program} 900 </dev/null >/dev/null 2>&1 & echo $!; }`));
   const running = async (host: string, pid: number) => (await ssh(host, `kill -0 ${pid} 2>/dev/null && echo yes || echo no`)) === 'yes';
 
   before(async () => {
+    await install('lab-a');
+    await install('lab-b');
     const config = vscode.workspace.getConfiguration('processMigrator');
     await config.update('sshConfigFile', labConfig, vscode.ConfigurationTarget.Workspace);
     const api = await activeApi();
