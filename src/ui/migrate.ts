@@ -135,6 +135,7 @@ export async function pickProcess(model: ProcessModel): Promise<ProcessRef | und
   const qp = vscode.window.createQuickPick<ProcessPick>();
   qp.title = 'Migrate Process: pick the process';
   qp.placeholder = 'Type a name, PID or part of the command line';
+  qp.ignoreFocusOut = true;
   qp.matchOnDescription = true;
   qp.matchOnDetail = true;
   qp.busy = true;
@@ -206,6 +207,7 @@ export async function pickDestination(model: ProcessModel, from: string, title: 
   const qp = vscode.window.createQuickPick<HostPick>();
   qp.title = title;
   qp.placeholder = 'Destination host';
+  qp.ignoreFocusOut = true; // host checks can take seconds; a stray click must not lose the choice
   qp.matchOnDescription = true;
   qp.busy = true;
   const reports = new Map<string, HostReport>();

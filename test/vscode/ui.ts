@@ -148,6 +148,7 @@ export async function runUiTests(page: Page, ctx: UiTestContext): Promise<number
     // Menus act on mouse up over a hovered item: hover first.
     await menuItem.hover();
     await menuItem.locator('.action-menu-item').click();
+    await page.mouse.move(700, 850); // off the tree, so no hover opens over the picker
     const destination = page.locator(`.quick-input-widget .monaco-list-row:has-text("${scenario.to}")`).first();
     await destination.waitFor();
     // Wait for the host check so the picker shows load and free memory (or why it is unreachable).
