@@ -64,8 +64,8 @@ export async function describeEnvironment(cli: string): Promise<Environment> {
 
 /**
  * Builds the procmig under test into its own file, so another engineer rebuilding dist/ during
- * the run cannot change it midway. `head` (default) bundles the committed tree, `worktree` the
- * files as they are now; a path to a .js file is used as it is.
+ * the run cannot change it midway. `head` (default) bundles the committed tree (or a given commit),
+ * `worktree` the files as they are now; a path to a .js file is used as it is.
  */
 export async function buildCli(which: string): Promise<{ path: string; description: string; cleanup: () => void }> {
   if (which.endsWith('.js')) return { path: path.resolve(which), description: which, cleanup: () => undefined };
@@ -75,14 +75,15 @@ export async function buildCli(which: string): Promise<{ path: string; descripti
   const root = path.join(dir, 'tree');
   let copy: string;
   let description: string;
-  if (which === 'head') {
-    copy = `git -C ${repo} archive HEAD src remote-helper tsconfig.json | tar -x -C ${root}`;
-    description = `HEAD ${await out('git', ['-C', repo, 'rev-parse', '--short=12', 'HEAD'])}`;
+  if (which === 'head' || /^[0-9a-f]{7,40}$/.test(which)) {
+    const rev = which === 'head' ? 'HEAD' : which;
+    copy = `git -C ${repo} archive ${rev} src remote-helper tsconfig.json | tar -x -C ${root}`;
+    description = `${which === 'head' ? 'HEAD' : 'commit'} ${await out('git', ['-C', repo, 'rev-parse', '--short=12', rev])}`;
   } else if (which === 'worktree') {
     copy = `cp -r ${repo}/src ${repo}/remote-helper ${repo}/tsconfig.json ${root}/`;
     description = `the working tree at ${await out('git', ['-C', repo, 'rev-parse', '--short=12', 'HEAD'])}`;
   } else {
-    throw new Error(`--cli must be head, worktree or a path to procmig.js (got ${which})`);
+    throw new Error(`--cli must be head, a commit, worktree or a path to procmig.js (got ${which})`);
   }
   const r = await exec('sh', ['-c', `mkdir -p ${root} && ${copy}`]);
   if (r.code !== 0) throw new Error(`copying the sources failed: ${oneLine(r.stderr)}`);

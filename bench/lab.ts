@@ -32,9 +32,23 @@ export function exec(file: string, args: string[], options: { timeoutMs?: number
   });
 }
 
-/** Runs a shell script on a lab host with `ssh -F .lab/ssh_config`. */
-export function ssh(host: string, script: string, options: { timeoutMs?: number; input?: string } = {}): Promise<Run> {
-  return exec('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', host, script], { timeoutMs: options.timeoutMs ?? 600_000, input: options.input });
+/** How often a host refused the connection so far (other engineers' tests stop a host's sshd). */
+export const reconnects = { count: 0 };
+
+/**
+ * Runs a shell script on a lab host with `ssh -F .lab/ssh_config`. When the connection itself is
+ * refused (the script never ran), waits and tries again for up to two minutes.
+ */
+export async function ssh(host: string, script: string, options: { timeoutMs?: number; input?: string } = {}): Promise<Run> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const r = await exec('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', host, script], { timeoutMs: options.timeoutMs ?? 600_000, input: options.input });
+    if (r.code !== 255 || !/Connection refused|kex_exchange_identification|Connection closed by UNKNOWN|Connection reset by peer|connect to host/.test(r.stderr) || Date.now() > deadline) {
+      return r;
+    }
+    reconnects.count++;
+    await sleep(1000);
+  }
 }
 
 /** Like ssh(), but throws with the host's stderr when the script fails; returns trimmed stdout. */

@@ -35,6 +35,8 @@ export interface Cell {
   mib: number;
   count: number;
   methods: MethodResult[];
+  /** The run that measured this cell, when it was kept from an interrupted run (--resume). */
+  measuredIn?: string;
 }
 
 export interface Stat {

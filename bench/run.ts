@@ -6,18 +6,19 @@
 //   --reps 3              repetitions of every cell                        (BENCH_REPS)
 //   --methods baseline,stop-and-copy,post-copy,auto                        (BENCH_METHODS)
 //   --verify all|first    memory checksum on every run, or the first of each cell (BENCH_VERIFY)
-//   --cli head|worktree|path/to/procmig.js  the procmig under test (default: built from HEAD)
+//   --cli head|<commit>|worktree|path/to/procmig.js  the procmig under test (default: built from HEAD)
 //   --quick               64 and 512 MiB, 1 and 4 processes, 2 repetitions, checksum on first
 //   --name latest         output bench/results/<name>.{json,md,svg} (--quick: quick)
+//   --resume              keep the cells an interrupted run of the same --name finished
 //   --render [file.json]  only re-render the .md and .svg of a finished run (default latest.json)
 //
 // Benchmarks are not tests: nothing here asserts on timings.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildCli, describeEnvironment, type Environment } from './env';
-import { DESTINATION, SOURCE, oneLine, repo } from './lab';
+import { DESTINATION, SOURCE, oneLine, reconnects, repo } from './lab';
 import { MethodError, baseline, cliTakesSeveralPids, rawSshHostToHost, rawSshViaRoot, viaCli, type MigrationMethod } from './methods';
 import { markdownTable, notes, phaseTable, stat, svgChart, type Cell, type MethodResult, type SampleRecord } from './report';
 import { BenchRun } from './workload';
@@ -36,6 +37,8 @@ interface Config {
   name: string;
   outDir: string;
   quick: boolean;
+  resume: boolean;
+  cliGiven: boolean;
 }
 
 function parseArgs(argv: string[]): Config {
@@ -51,15 +54,17 @@ function parseArgs(argv: string[]): Config {
     }
     if (!a.startsWith('--')) throw new Error(`unexpected argument '${a}'`);
     const [k, inline] = a.slice(2).split('=', 2);
-    if (k === 'quick') flags.set(k, '1');
+    if (k === 'quick' || k === 'resume') flags.set(k, '1');
     else flags.set(k, inline ?? argv[++i] ?? '');
   }
   const env = (k: string) => process.env[`BENCH_${k.toUpperCase().replace(/-/g, '_')}`];
   const get = (k: string) => flags.get(k) ?? env(k);
   const quick = get('quick') === '1' || get('quick') === 'true';
-  const list = (k: string, d: number[]) => (get(k) ? get(k)!.split(',').map((x) => Number(x.trim())) : d);
+  const list = (k: string, d: number[]) => (get(k) === 'none' ? [] : get(k) ? get(k)!.split(',').map((x) => Number(x.trim())) : d);
   const cfg: Config = {
     quick,
+    resume: get('resume') === '1',
+    cliGiven: get('cli') !== undefined,
     sizes: list('sizes', quick ? [64, 512] : [64, 512, 2048]),
     counts: list('counts', quick ? [1, 4] : [1, 4, 8]),
     countSize: Number(get('count-size') ?? 64),
@@ -111,6 +116,12 @@ async function main(): Promise<void> {
   }
   const cfg = parseArgs(process.argv.slice(2));
   const t0 = Date.now();
+  // --resume: cells finished by an interrupted run of the same name are kept, not measured again,
+  // and the procmig under test is built from the same commit as theirs.
+  const partialFile = path.join(cfg.outDir, `${cfg.name}.partial.json`);
+  const previous = cfg.resume && existsSync(partialFile) ? (JSON.parse(readFileSync(partialFile, 'utf8')) as Results & { startedAt: string }) : undefined;
+  const previousCommit = /(?:HEAD|commit) ([0-9a-f]{7,40})/.exec(previous?.environment.cli ?? '')?.[1];
+  if (previousCommit && !cfg.cliGiven) cfg.cli = previousCommit;
   log(`lab: ${execFileSync('sh', [path.join(repo, 'scripts', 'lab.sh'), 'up'], { encoding: 'utf8' }).trim().split('\n').pop()}`);
   const cli = await buildCli(cfg.cli);
   const run = new BenchRun();
@@ -129,6 +140,16 @@ async function main(): Promise<void> {
     const severalPids = await cliTakesSeveralPids(cli.path);
     log(`run ${run.id}: ${environment.cores} cores, kernel ${environment.kernel}, CRIU ${environment.criu[SOURCE]}, ${cli.description}; several PIDs per call: ${severalPids ? 'yes' : 'no'}`);
     const cells = planCells(cfg);
+    let resumedFrom: Results['resumedFrom'];
+    if (previous) {
+      const done = previous.cells.filter((c) => c.methods.some((m) => m.kind === 'reference' && m.samples.length));
+      for (const [i, cell] of cells.entries()) {
+        const prev = done.find((c) => c.id === cell.id);
+        if (prev) cells[i] = { ...prev, measuredIn: prev.measuredIn ?? previous.runId };
+      }
+      resumedFrom = previous.resumedFrom ?? { runId: previous.runId, startedAt: previous.startedAt };
+      log(`resuming ${previous.runId}: keeping ${done.map((c) => c.label).join(', ')}`);
+    }
     const methodFns: Record<MigrationMethodName, MigrationMethod> = {
       baseline,
       'stop-and-copy': viaCli(cli.path, 'stop-and-copy'),
@@ -138,6 +159,7 @@ async function main(): Promise<void> {
     let seq = 0;
     for (const cell of cells) {
       if (interrupted) break;
+      if (cell.measuredIn) continue;
       const results = new Map<MigrationMethodName, MethodResult>();
       for (const m of cfg.methods) {
         const r: MethodResult = { method: m, kind: 'migration', available: true, samples: [] };
@@ -176,10 +198,10 @@ async function main(): Promise<void> {
           }
         }
       }
-      writeResults(cfg, run, environment, cells, t0, true);
+      writeResults(cfg, run, environment, cells, t0, true, resumedFrom);
     }
     environment.load.end = os.loadavg().map((l) => l.toFixed(2)).join(' ');
-    const md = writeResults(cfg, run, environment, cells, t0, false);
+    const md = writeResults(cfg, run, environment, cells, t0, false, resumedFrom);
     process.stdout.write(`\n${md}\n`);
   } finally {
     if (!interrupted) {
@@ -200,6 +222,7 @@ async function measure(run: BenchRun, cell: Cell, r: MethodResult, fn: Migration
       await Promise.all([run.kill(SOURCE, pids), run.kill(DESTINATION, [...pids, ...extra])]);
       run.forget(pids);
     };
+    const refusedBefore = reconnects.count;
     let outcome;
     try {
       outcome = await fn(run, workers, nextSeq());
@@ -224,6 +247,13 @@ async function measure(run: BenchRun, cell: Cell, r: MethodResult, fn: Migration
       r.note = `procmig moved it with ${outcome.strategy ?? 'another strategy'} instead: ${outcome.strategyReason ?? 'no reason given'}`;
       log(`${tag}: post-copy unavailable — ${r.note}`);
       return;
+    }
+    if (reconnects.count !== refusedBefore) {
+      // A host was unreachable for a while during this sample (someone stopped its sshd): the
+      // timings include the wait, so measure again.
+      retried.push('a lab host refused SSH connections during the run (its sshd was stopped by someone else); measured again');
+      log(`${tag}: a lab host refused connections meanwhile; measuring again`);
+      continue;
     }
     const sample: SampleRecord = {
       rep,
@@ -250,6 +280,8 @@ async function measure(run: BenchRun, cell: Cell, r: MethodResult, fn: Migration
 }
 
 interface Results {
+  runId: string;
+  resumedFrom?: { runId: string; startedAt: string };
   config: { reps: number };
   environment: Environment;
   cells: Cell[];
@@ -264,6 +296,12 @@ function render(json: Results): { md: string; svg: string; table: string } {
     `# Benchmarks: procmig vs. CRIU by hand`,
     '',
     `${env.date.slice(0, 10)} · ${env.cores} cores (${env.cpuModel}), ${Math.round(env.memTotalMiB / 1024)} GiB RAM · kernel ${env.kernel} · CRIU ${env.criu[SOURCE]} · ${env.openssh} · ${env.cli} · ${json.config.reps} runs per cell · ssh round trip ${env.sshRoundTripMs} ms · load ${env.load.start}${env.load.end ? ` → ${env.load.end}` : ''}`,
+    ...(json.resumedFrom
+      ? [
+          '',
+          `Resumed run: ${cells.filter((c) => c.measuredIn).map((c) => c.label).join(', ')} measured by run ${json.resumedFrom.runId} (started ${json.resumedFrom.startedAt}), which was cut short; the rest by run ${json.runId}, same build and machine.`,
+        ]
+      : []),
     '',
     table,
     '',
@@ -286,12 +324,14 @@ function render(json: Results): { md: string; svg: string; table: string } {
   return { md, svg, table };
 }
 
-function writeResults(cfg: Config, run: BenchRun, environment: Environment, cells: Cell[], t0: number, partial: boolean): string {
+function writeResults(cfg: Config, run: BenchRun, environment: Environment, cells: Cell[], t0: number, partial: boolean, resumedFrom?: Results['resumedFrom']): string {
   mkdirSync(cfg.outDir, { recursive: true });
   const base = path.join(cfg.outDir, partial ? `${cfg.name}.partial` : cfg.name);
   const json = {
     schema: 1,
     runId: run.id,
+    /** Set when --resume kept cells measured by an earlier, interrupted run (their `measuredIn`). */
+    resumedFrom,
     partial,
     startedAt: new Date(t0).toISOString(),
     finishedAt: new Date().toISOString(),
