@@ -183,6 +183,9 @@ cmd_stat_files() {
 
 cmd_mkimages() {
 	mkdir -p "$IMAGES_BASE" && chmod 700 "$IMAGES_BASE" || die "cannot create $IMAGES_BASE on $(hostname)"
+	# Images hold process memory. A migration that lost this host mid-way (SSH gone) could not
+	# delete its directory; no migration runs for hours, so sweep those left over.
+	find "$IMAGES_BASE" -maxdepth 1 -type d -name 'img.*' -mmin +360 -exec rm -rf {} + 2>/dev/null
 	d=$(mktemp -d "$IMAGES_BASE/img.XXXXXXXX") || die "cannot create an image directory in $IMAGES_BASE on $(hostname)"
 	chmod 700 "$d"
 	echo "dir=$d"

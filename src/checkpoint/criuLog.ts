@@ -79,7 +79,7 @@ export function explainCriuFailure(log: string[], ctx: Context): Explanation {
   }
   const errors = lines.filter((l) => /Error/.test(l));
   const last = errors.filter((l) => !closing.test(l)).pop() ?? errors.pop() ?? lines.pop();
-  const detail = last ? `: ${last.replace(/^.*?Error \([^)]*\):\s*/, '').trim()}` : '';
+  const detail = last ? `: ${last.replace(/^.*?Error \([^)]*\):\s*/, '').trim().replace(/[.;:,\s]+$/, '')}` : '';
   return {
     kind: 'other',
     message: `CRIU failed to ${c(ctx)} on ${ctx.host}${detail}; see the CRIU log (Show Log, or --json) for details.`,

@@ -243,6 +243,9 @@ export class MigrationSession {
     const wasFrozen = this.timeline.frozen;
     const failures = await this.rollback.run();
     for (const f of failures) this.deps.log(`rollback: ${f}`);
+    // Images hold process memory: if they could not be deleted, say where they are.
+    const kept = failures.filter((f) => f.startsWith('remove ')).map((f) => f.slice('remove '.length).split(':')[0]);
+    if (kept.length) this.result.error += ` Checkpoint images could not be deleted (${kept.join(', ')}); delete them by hand, or the next migration there removes them after 6 hours.`;
     this.timeline.thaw();
     // Before the freeze nothing was touched; after it, confirm the source runs again.
     if (!wasFrozen) {

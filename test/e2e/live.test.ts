@@ -50,7 +50,7 @@ describe('live-migration strategies', () => {
   });
 
   it('auto picks post-copy for a large process and stop-and-copy for a small one, and says why', async () => {
-    const big = await startMemoryHolder(96, 'e2e-auto-big');
+    const big = await startMemoryHolder(160, 'e2e-auto-big');
     const bigResult = await procmig(['migrate', String(big.pid), '--from', A, '--to', B, '--json']);
     assert.equal(bigResult.code, 0, bigResult.stdout);
     assert.equal(bigResult.json.strategy, 'post-copy');
