@@ -24,11 +24,15 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SELF="$ROOT/scripts/lab.sh"
 LAB="$ROOT/.lab"
-HOSTS_DIR="$LAB/hosts"
+# What a host itself reads once its own /tmp, /var/tmp and /root/.cache are mounted (its init's
+# files, sshd config and keys) must not live under those paths, or a checkout in /tmp (as a CI
+# clone may be) would hide it from the host. Like the namespace names, it is machine-wide.
+STATE=/var/lib/process-migrator-lab
+HOSTS_DIR="$STATE/hosts"
+AUTH_KEYS="$STATE/authorized_keys"
 SSH_CONFIG="$LAB/ssh_config"
 KNOWN_HOSTS="$LAB/known_hosts"
 CLIENT_KEY="$LAB/id_ed25519"
-AUTH_KEYS="$LAB/authorized_keys"
 BR_NS=pm-lab-br
 SUBNET_PREFIX=10.77.0
 # Namespace names are global to the machine; remember which checkout owns them so a second
@@ -264,7 +268,7 @@ cmd_up() {
 		say "raised fs.pipe-max-size from $cur to $want (needed by CRIU lazy pages)"
 	fi
 	mkdir -p /run/sshd && chmod 0755 /run/sshd # sshd's privilege-separation directory
-	mkdir -p "$HOSTS_DIR"
+	mkdir -p "$HOSTS_DIR" && chmod 0700 "$STATE"
 	write_client_files
 	for h in $HOSTS; do
 		[ -n "$(init_pid "$h")" ] || write_host_files "$h"
