@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
@@ -104,8 +105,14 @@ test('/tmp, /var/tmp and ~/.cache are host-local', () => {
 });
 
 test('hosts reach each other directly, by address and by name', () => {
-  const key = path.join(repo, '.lab', 'id_ed25519');
-  const knownHosts = path.join(repo, '.lab', 'known_hosts');
+  // The checkout may sit under a path each host mounts over (a clone in /tmp): hand the key and
+  // known_hosts to each host's own /tmp instead of pointing at the checkout.
+  const key = '/tmp/lab-test-key';
+  const knownHosts = '/tmp/lab-test-known_hosts';
+  for (const h of [hosts.a.name, hosts.b.name]) {
+    execFileSync('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', h, `umask 077; cat > ${key}`], { input: readFileSync(path.join(repo, '.lab', 'id_ed25519')) });
+    execFileSync('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', h, `cat > ${knownHosts}`], { input: readFileSync(path.join(repo, '.lab', 'known_hosts')) });
+  }
   const opts = `-i ${key} -o IdentitiesOnly=yes -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes -o BatchMode=yes`;
   assert.equal(ssh(hosts.a.name, `ssh ${opts} root@${hosts.b.addr} hostname`), 'lab-b');
   assert.equal(ssh(hosts.b.name, `ssh ${opts} root@lab-a hostname`), 'lab-a');
