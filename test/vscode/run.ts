@@ -139,7 +139,7 @@ async function main(): Promise<number> {
   // 3. Build, package, install.
   await quiet(process.execPath, ['esbuild.config.mjs'], { cwd: root });
   const vsix = join(work, 'process-migrator.vsix');
-  await quiet('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '-o', vsix], { cwd: root });
+  await quiet('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '-o', vsix], { cwd: root });
   await quiet(node24, [
     join(codeServer, 'out', 'node', 'entry.js'),
     '--user-data-dir', dirs.userData,
