@@ -25,10 +25,10 @@
 #   places                    stdin: paths; prints `files_dir=D`, then path<TAB>same|cache:
 #                             whether the path's directory exists here
 #   tmux-kill NAME            ends a tmux session made by restore-tty
-#   tree PID                  the PIDs of the tree rooted at PID, root first
 #   state PID                 one word: running, stopped, zombie or gone
 #   verify PID                `running` if PID still runs after a moment, else its state
 #   signal SIG PID…           sends SIG to each PID that still exists
+#   signal-tree SIG ROOT PID… sends SIG to the tree under ROOT (as it is now) and to the PIDs given
 #   rmimages DIR              deletes an image directory made by mkimages
 set -u
 umask 077
@@ -372,6 +372,12 @@ cmd_signal() {
 	return 0
 }
 
+# The tree is read on the host, in the same call: no round trip between reading and signalling.
+cmd_signal_tree() {
+	sig=$1 root=$2; shift 2
+	cmd_signal "$sig" $(descendants "$root") "$@"
+}
+
 cmd_rmimages() {
 	in_images_base "$1"
 	[ -d "$1" ] || return 0
@@ -398,10 +404,10 @@ restore-tty) cmd_restore_tty "$@" ;;
 restore-fg) cmd_restore_fg "$@" ;;
 places) cmd_places ;;
 tmux-kill) cmd_tmux_kill "$@" ;;
-tree) descendants "$1" ;;
 state) cmd_state "$@" ;;
 verify) cmd_verify "$@" ;;
 signal) cmd_signal "$@" ;;
+signal-tree) cmd_signal_tree "$@" ;;
 rmimages) cmd_rmimages "$@" ;;
 version) echo "helper_version=$PROCMIG_HELPER_VERSION" ;;
 *) die "procmig-helper: unknown command '$cmd'" ;;

@@ -6,7 +6,7 @@ import { parseCapabilities, type ParsedCapabilities } from '../checkpoint/capabi
 import { CheckpointError, type CheckpointEngine, type CheckpointPlan, type FileSubstitute, type RestoredProcess } from '../checkpoint/engine';
 import { HostHelper } from '../checkpoint/hostHelper';
 import { parseInspection, type ProcessInspection } from '../checkpoint/inspection';
-import type { ByteCounter } from '../transport/bridge';
+import { pipeCommands, type ByteCounter } from '../transport/bridge';
 import type { MigrateOptions, MigrationRequest, MigrationResult, PhaseName } from './api';
 import { CancelledError, PreflightError, sentenceFor, throwIfAborted } from './errors';
 import { INHERIT_FDS } from '../checkpoint/criu';
@@ -183,10 +183,13 @@ export class MigrationSession {
   }
 
   async resumeSource(): Promise<void> {
-    // The dump may have seen a different tree than the inspection (children come and go).
-    const tree = await this.source.run(['tree', String(this.request.pid)]).catch(() => '');
-    const pids = new Set([...this.sourceTree, ...tree.split('\n').filter(Boolean).map(Number)]);
-    await this.source.run(['signal', 'CONT', ...[...pids].map(String)]);
+    await this.signalSourceTree('CONT');
+  }
+
+  /** Signals the source tree as the host sees it now and as it was frozen: the dump may have
+   * seen a different tree than the inspection (children come and go). */
+  private async signalSourceTree(signal: 'CONT' | 'KILL'): Promise<void> {
+    await this.source.run(['signal-tree', signal, String(this.request.pid), ...this.sourceTree.map(String)]);
   }
 
   /** The restored process must run (not exit, not stay stopped) on the destination. */
@@ -196,8 +199,7 @@ export class MigrationSession {
     this.restored = restored;
     const destination = this.destination;
     this.rollback.add(`stop the half-migrated copy on ${this.request.to}`, async () => {
-      const tree = await destination.run(['tree', String(pid)]);
-      await destination.run(['signal', 'KILL', ...tree.split('\n').filter(Boolean)]);
+      await destination.run(['signal-tree', 'KILL', String(pid)]);
       await this.deps.checkpoint.discard?.(destination, restored);
     });
     this.progress('verify', `checking that process ${pid} runs on ${this.request.to}`);
@@ -215,15 +217,20 @@ export class MigrationSession {
     this.checkCancelled();
     this.rollback.clear();
     this.progress('cleanup', `stopping the frozen original on ${this.request.from}`);
-    await this.timeline.phase('cleanup', async () => {
-      const tree = await this.source.run(['tree', String(this.request.pid)]).catch(() => '');
-      const pids = new Set([...this.sourceTree, ...tree.split('\n').filter(Boolean).map(Number)]);
-      await this.source.run(['signal', 'KILL', ...[...pids].map(String)]);
-    });
+    await this.timeline.phase('cleanup', () => this.signalSourceTree('KILL'));
     this.result.ok = true;
     this.result.destinationPid = this.destinationPid;
     if (this.restored?.terminalSession) {
       this.result.terminal = { host: this.request.to, attach: ['tmux', 'attach', '-t', this.restored.terminalSession] };
+    }
+  }
+
+  /** Streams the non-memory images from the source's directory into the destination's. */
+  async copyImages(sourceDir: string, destinationDir: string): Promise<void> {
+    const { from, to } = this.request;
+    const codes = await pipeCommands(this.source.spawn(['tar-out', sourceDir]), this.destination.spawn(['tar-in', destinationDir]), this.transferred);
+    if (codes.producer !== 0 || codes.consumer !== 0) {
+      throw new Error(`Copying the checkpoint images from ${from} to ${to} failed (tar exit ${codes.producer}/${codes.consumer}); check free disk space on ${to}.`);
     }
   }
 

@@ -6,7 +6,7 @@
 // still stopped, its memory intact — is resumed as it was when frozen, and what the process did
 // on the destination in the meantime is lost. The preflight makes that rare: both page servers
 // are CRIU's own, checked before the freeze, and the tunnel is the already-working SSH link.
-import { bridgePort, pipeCommands } from '../../transport/bridge';
+import { bridgePort } from '../../transport/bridge';
 import type { MigrationSession } from '../session';
 
 export async function postCopy(session: MigrationSession): Promise<void> {
@@ -26,15 +26,15 @@ export async function postCopy(session: MigrationSession): Promise<void> {
 
   session.progress('transfer', `sending the non-memory state to ${to}`);
   const tunnel = await session.timeline.phase('transfer', async () => {
-    const [codes, tunnel] = await Promise.all([
-      pipeCommands(session.source.spawn(['tar-out', sourceDir]), session.destination.spawn(['tar-in', destinationDir]), session.transferred),
+    // Both run side by side; wait for both, so a tunnel that opened is always closed on rollback.
+    const [copy, opening] = await Promise.allSettled([
+      session.copyImages(sourceDir, destinationDir),
       bridgePort(session.destination.host, session.source.host, pageSource.port, session.transferred),
     ]);
-    session.rollback.add('close the page tunnel', () => tunnel.close());
-    if (codes.producer !== 0 || codes.consumer !== 0) {
-      throw new Error(`Copying the checkpoint images from ${from} to ${to} failed (tar exit ${codes.producer}/${codes.consumer}); check free disk space on ${to}.`);
-    }
-    return tunnel;
+    if (opening.status === 'fulfilled') session.rollback.add('close the page tunnel', () => opening.value.close());
+    if (copy.status === 'rejected') throw copy.reason;
+    if (opening.status === 'rejected') throw opening.reason;
+    return opening.value;
   });
   session.checkCancelled();
 

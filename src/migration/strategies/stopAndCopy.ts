@@ -6,7 +6,7 @@
 // over a disk copy. Measured (bench/results/latest.md): relayed through this machine by ssh2,
 // the stream tops out at 60–80 MiB/s, so today this is ~2× the by-hand dump + scp + restore;
 // streaming host to host when the hosts reach each other is the known next step.
-import { bridgePort, pipeCommands } from '../../transport/bridge';
+import { bridgePort } from '../../transport/bridge';
 import type { MigrationSession } from '../session';
 
 export async function stopAndCopy(session: MigrationSession): Promise<void> {
@@ -33,10 +33,7 @@ export async function stopAndCopy(session: MigrationSession): Promise<void> {
   await session.timeline.phase('transfer', async () => {
     await receiver.done;
     await bridge.close();
-    const codes = await pipeCommands(session.source.spawn(['tar-out', sourceDir]), session.destination.spawn(['tar-in', destinationDir]), session.transferred);
-    if (codes.producer !== 0 || codes.consumer !== 0) {
-      throw new Error(`Copying the checkpoint images from ${from} to ${to} failed (tar exit ${codes.producer}/${codes.consumer}); check free disk space on ${to}.`);
-    }
+    await session.copyImages(sourceDir, destinationDir);
   });
   session.checkCancelled();
 
