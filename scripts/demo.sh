@@ -4,12 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-[ "$(id -u)" -eq 0 ] || { echo "npm run demo needs root (namespaces for the lab hosts, CRIU)" >&2; exit 1; }
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-	npm ci --no-audit --no-fund --loglevel=error
-fi
-sh scripts/install-system-deps.sh
-node esbuild.config.mjs >/dev/null
+sh scripts/prepare.sh "npm run demo"
 sh scripts/lab.sh up
 
 ssh_lab() { ssh -F .lab/ssh_config -o BatchMode=yes "$@"; }

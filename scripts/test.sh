@@ -6,14 +6,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-[ "$(id -u)" -eq 0 ] || { echo "npm test needs root (namespaces for the lab hosts, CRIU)" >&2; exit 1; }
-
-# package-lock.json is newer than the last install, or there was none: install exactly it.
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-	npm ci --no-audit --no-fund --loglevel=error
-fi
-sh scripts/install-system-deps.sh
-node esbuild.config.mjs >/dev/null
+sh scripts/prepare.sh "npm test"
 
 lab_was_up=0
 sh scripts/lab.sh status >/dev/null 2>&1 && lab_was_up=1
