@@ -1,16 +1,11 @@
 // Files that exist only on the source: output files are recreated on the destination, inputs stop the preflight.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { ensureLab, kill, onHost, procmig, startDetached, stateOf, waitFor } from './support/lab';
+import { describe, it } from 'node:test';
+import { kill, onHost, procmig, startDetached, stateOf, waitFor, useLab } from './support/lab';
 
 const A = 'lab-a';
 const B = 'lab-b';
-const cleanup: (() => Promise<void>)[] = [];
-
-before(() => ensureLab());
-after(async () => {
-  for (const c of cleanup) await c().catch(() => undefined);
-});
+const cleanup = useLab();
 
 const lastLine = async (host: string, file: string) => Number((await onHost(host, `tail -n1 ${file} 2>/dev/null`)) || 0);
 

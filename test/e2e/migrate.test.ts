@@ -1,16 +1,11 @@
 // A real process moves between two real hosts (the lab) and keeps its state.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { ensureLab, kill, onHost, procmig, readNumber, startDetached, startTicker, stateOf, tickerAdvances, waitFor } from './support/lab';
+import { describe, it } from 'node:test';
+import { kill, onHost, procmig, readNumber, startDetached, startTicker, stateOf, tickerAdvances, waitFor, useLab } from './support/lab';
 
 const A = 'lab-a';
 const B = 'lab-b';
-const cleanup: (() => Promise<void>)[] = [];
-
-before(() => ensureLab());
-after(async () => {
-  for (const c of cleanup) await c();
-});
+const cleanup = useLab();
 
 function assertMigrated(result: Awaited<ReturnType<typeof procmig>>, pid: number) {
   assert.equal(result.code, 0, `procmig failed: ${result.stdout}${result.stderr}`);

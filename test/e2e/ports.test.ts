@@ -2,17 +2,12 @@
 // from the destination.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
-import { cli, ensureLab, kill, onHost, sshConfig, startDetached, waitFor } from './support/lab';
+import { describe, it } from 'node:test';
+import { cli, kill, onHost, sshConfig, startDetached, waitFor, useLab } from './support/lab';
 
 const A = 'lab-a';
 const B = 'lab-b';
-const cleanup: (() => Promise<void>)[] = [];
-
-before(() => ensureLab());
-after(async () => {
-  for (const c of cleanup) await c().catch(() => undefined);
-});
+const cleanup = useLab();
 
 describe('ports', () => {
   it('a Node HTTP server moved from lab-a still answers on lab-a 127.0.0.1:PORT through the forwarder, its counter continuing', async () => {

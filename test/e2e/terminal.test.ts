@@ -1,16 +1,11 @@
 // Processes on a terminal, without one, and writing into a pipe whose reader stays behind.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { ensureLab, kill, onHost, procmig, startDetached, stateOf, waitFor } from './support/lab';
+import { describe, it } from 'node:test';
+import { kill, onHost, procmig, startDetached, stateOf, waitFor, useLab } from './support/lab';
 
 const A = 'lab-a';
 const B = 'lab-b';
-const cleanup: (() => Promise<void>)[] = [];
-
-before(() => ensureLab());
-after(async () => {
-  for (const c of cleanup) await c().catch(() => undefined);
-});
+const cleanup = useLab();
 
 describe('terminals', () => {
   it('a read loop on a tmux pane on lab-a: typed input reaches it in a tmux session on lab-b, its count kept', async () => {

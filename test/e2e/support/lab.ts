@@ -3,6 +3,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { after, before } from 'node:test';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -15,6 +16,17 @@ export const cli = path.join(repo, 'dist', 'procmig.js');
 export function ensureLab(): void {
   execFileSync('sh', [path.join(repo, 'scripts', 'lab.sh'), 'up'], { stdio: 'inherit' });
   if (!existsSync(cli)) execFileSync('node', [path.join(repo, 'esbuild.config.mjs')], { cwd: repo, stdio: 'inherit' });
+}
+
+/** For a test file: the lab is up before its tests, and what they push onto the returned list
+ * runs after them (errors ignored: cleanup must not hide a test's own failure). */
+export function useLab(): (() => Promise<void>)[] {
+  const cleanup: (() => Promise<void>)[] = [];
+  before(() => ensureLab());
+  after(async () => {
+    for (const c of cleanup) await c().catch(() => undefined);
+  });
+  return cleanup;
 }
 
 /** Runs a shell script on a lab host and returns its stdout. */
