@@ -100,6 +100,37 @@ async function dismissHover(page: Page): Promise<void> {
   await page.locator('.monaco-hover').first().waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
 }
 
+/**
+ * Right-clicks `row`, chooses `item` and waits for `expected`. Retried: a tree refresh (a host check
+ * finishing) can re-render the row under the mouse and close the menu before the click lands.
+ */
+async function chooseFromContextMenu(page: Page, row: Locator, item: string, expected: Locator, shot: (name: string) => Promise<unknown>): Promise<void> {
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      await dismissHover(page);
+      await row.click({ button: 'right' });
+      const menuItem = page.locator(`.monaco-menu .action-item:has-text("${item}")`).first();
+      await menuItem.waitFor({ timeout: 10_000 }).catch((err: unknown) => {
+        throw new Error(`the context menu has no "${item}" (${(err as Error).message.split('\n')[0]})`);
+      });
+      // Menus act on mouse up over a hovered item: hover first.
+      await menuItem.hover();
+      await menuItem.locator('.action-menu-item').click();
+      await page.mouse.move(700, 850); // off the tree, so no hover opens over what comes next
+      await expected.waitFor({ timeout: 15_000 }).catch((err: unknown) => {
+        throw new Error(`"${item}" did not open what was expected (${(err as Error).message.split('\n')[0]})`);
+      });
+      return;
+    } catch (err) {
+      lastError = err;
+      await shot(`ui-context-menu-${attempt}.png`).catch(() => undefined);
+      await page.keyboard.press('Escape');
+    }
+  }
+  throw lastError;
+}
+
 function reportFrame(page: Page): FrameLocator {
   return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
 }
@@ -138,19 +169,8 @@ export async function runUiTests(page: Page, ctx: UiTestContext): Promise<number
     step(`sees ${scenario.name} under ${scenario.from} (.test-artifacts/ui-1-processes.png)`);
 
     // Right-click → Migrate to… → the other host.
-    await dismissHover(page);
-    await processRow.click({ button: 'right' });
-    const menuItem = page.locator('.monaco-menu .action-item:has-text("Migrate to…")').first();
-    await menuItem.waitFor().catch(async (err: unknown) => {
-      await shot('ui-context-menu.png');
-      throw err;
-    });
-    // Menus act on mouse up over a hovered item: hover first.
-    await menuItem.hover();
-    await menuItem.locator('.action-menu-item').click();
-    await page.mouse.move(700, 850); // off the tree, so no hover opens over the picker
     const destination = page.locator(`.quick-input-widget .monaco-list-row:has-text("${scenario.to}")`).first();
-    await destination.waitFor();
+    await chooseFromContextMenu(page, processRow, 'Migrate to…', destination, shot);
     // Wait for the host check so the picker shows load and free memory (or why it is unreachable).
     await page.locator('.quick-input-widget .monaco-list-row:has-text("checking…")').first().waitFor({ state: 'detached', timeout: 60_000 }).catch(() => undefined);
     await shot('ui-2-destination-picker.png');
