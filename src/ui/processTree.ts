@@ -13,6 +13,7 @@ import {
 } from './contributions';
 import { describeProcess, formatKiB, isFilterActive, isKernelThread, type ProcessNode } from './processForest';
 import { LOCAL_HOST, type HostState, type ProcessModel } from './processModel';
+import { workspaceOwners, type WorkspaceOwner } from './workspaceProcesses';
 
 export interface HostTreeNode {
   readonly kind: 'host';
@@ -67,6 +68,8 @@ export class ProcessTreeProvider
   readonly dropMimeTypes = [DRAG_MIME];
   private readonly hostNodes = new Map<string, HostTreeNode>();
   private readonly subscription: { dispose(): void };
+  /** Local processes started from this workspace (its terminals…), by PID. */
+  private owners = new Map<number, WorkspaceOwner>();
 
   constructor(
     private readonly model: ProcessModel,
@@ -95,6 +98,7 @@ export class ProcessTreeProvider
     const state = this.model.host(element.host);
     if (!state?.processes && !state?.error) await this.model.loadProcesses(element.host);
     const after = this.model.host(element.host);
+    if (element.host === LOCAL_HOST) this.owners = await workspaceOwners(after?.processes ?? []);
     if (after?.error) return [{ kind: 'message', host: element.host, text: after.error, parent: element }];
     const forest = this.model.forest(element.host);
     if (forest.length === 0) {
@@ -113,7 +117,7 @@ export class ProcessTreeProvider
       case 'host':
         return hostItem(this.model.host(element.host) ?? { name: element.host, reachability: 'unknown', checking: false });
       case 'process':
-        return processItem(element.host, element.node);
+        return processItem(element.host, element.node, element.host === LOCAL_HOST ? this.owners.get(element.node.info.pid) : undefined);
       case 'message': {
         const item = new vscode.TreeItem(element.text, vscode.TreeItemCollapsibleState.None);
         item.id = `message:${element.host}`;
@@ -216,28 +220,30 @@ function reachabilityText(state: HostState): string {
   }
 }
 
-function processItem(host: string, node: ProcessNode): vscode.TreeItem {
+function processItem(host: string, node: ProcessNode, owner?: WorkspaceOwner): vscode.TreeItem {
   const p = node.info;
   const item = new vscode.TreeItem(
     p.name,
     node.children.length > 0 ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
   );
   item.id = `process:${host}:${p.pid}`;
-  item.description = describeProcess(p);
+  item.description = owner ? `${describeProcess(p)} · ${owner.label}` : describeProcess(p);
   item.contextValue = ItemContext.Process;
-  item.iconPath = new vscode.ThemeIcon(isKernelThread(p) ? 'gear' : node.mine ? 'account' : p.tty ? 'terminal' : 'symbol-event');
-  item.tooltip = processTooltip(host, p);
+  const icon = owner?.icon ?? (isKernelThread(p) ? 'gear' : node.mine ? 'account' : p.tty ? 'terminal' : 'symbol-event');
+  item.iconPath = new vscode.ThemeIcon(icon);
+  item.tooltip = processTooltip(host, p, owner);
   item.accessibilityInformation = { label: `${p.name}, PID ${p.pid}, on ${host}` };
   return item;
 }
 
-function processTooltip(host: string, p: ProcessInfo): vscode.MarkdownString {
+function processTooltip(host: string, p: ProcessInfo, owner?: WorkspaceOwner): vscode.MarkdownString {
   const md = new vscode.MarkdownString();
   md.appendCodeblock(p.command || p.name, 'shellscript');
   md.appendMarkdown(
     `PID ${p.pid} (parent ${p.ppid}) on **${escapeMd(host)}** · user ${escapeMd(p.user)} (${p.uid}) · state ${escapeMd(p.state)}` +
       (p.tty ? ` · ${escapeMd(p.tty)}` : '') +
-      `\n\nCPU ${p.cpu.toFixed(1)}% · memory ${formatKiB(p.rssKiB)}`,
+      `\n\nCPU ${p.cpu.toFixed(1)}% · memory ${formatKiB(p.rssKiB)}` +
+      (owner ? `\n\nStarted ${escapeMd(owner.label)} of this workspace.` : ''),
   );
   return md;
 }
@@ -325,6 +331,9 @@ export function registerProcessView(context: vscode.ExtensionContext, deps: Proc
       }
     }),
     { dispose: () => timer && clearInterval(timer) },
+    // A terminal opened or closed changes which local processes the workspace owns.
+    vscode.window.onDidOpenTerminal(() => void model.loadProcesses(LOCAL_HOST, true)),
+    vscode.window.onDidCloseTerminal(() => void model.loadProcesses(LOCAL_HOST, true)),
   );
   return provider;
 }
