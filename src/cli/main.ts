@@ -4,7 +4,8 @@ import { Command, Option } from 'commander';
 import * as readline from 'node:readline/promises';
 import type { Engine, HostReport, MigrationProgress, MigrationResult, ProcessInfo, Strategy } from '../migration/api';
 import { createEngine } from '../migration/engine';
-import type { HostKeyDecision, UnknownHostKey } from '../transport/host';
+import type { HostKeyDecision, PassphraseRequest, UnknownHostKey } from '../transport/host';
+import { askOncePerSession } from '../transport/knownHosts';
 import { formatBatch, formatHostReport, formatMigration, formatProcessTree } from './format';
 
 interface GlobalOptions {
@@ -13,10 +14,54 @@ interface GlobalOptions {
 }
 
 function engineFor(options: GlobalOptions): Engine {
+  // Without a terminal nothing is asked: an unknown key or a locked key fails with a sentence
+  // saying how to trust it (ssh-keyscan) or unlock it (ssh-add).
+  const tty = process.stdin.isTTY && process.stderr.isTTY;
   return createEngine({
     sshConfigFile: options.sshConfig,
     log: options.verbose ? (line) => process.stderr.write(`${line}\n`) : undefined,
-    onUnknownHostKey: process.stdin.isTTY ? askHostKey : undefined,
+    onUnknownHostKey: tty ? askOncePerSession(askHostKey) : undefined,
+    askPassphrase: tty ? askPassphrase : undefined,
+  });
+}
+
+const MAX_PASSPHRASE_ATTEMPTS = 3;
+
+/** Like ssh: `Enter passphrase for key '…':` without echo, three tries. */
+async function askPassphrase({ keyFile, unlocks }: PassphraseRequest): Promise<string | undefined> {
+  for (let attempt = 1; attempt <= MAX_PASSPHRASE_ATTEMPTS; attempt++) {
+    const passphrase = await readHidden(`Enter passphrase for key '${keyFile}': `);
+    if (passphrase === undefined) return undefined;
+    if (passphrase && unlocks(passphrase)) return passphrase;
+    process.stderr.write(attempt < MAX_PASSPHRASE_ATTEMPTS ? 'Bad passphrase, try again.\n' : 'Bad passphrase.\n');
+  }
+  return undefined;
+}
+
+/** Reads one line from the terminal without echoing it; undefined on Ctrl-C or Ctrl-D. */
+function readHidden(prompt: string): Promise<string | undefined> {
+  const stdin = process.stdin;
+  process.stderr.write(prompt);
+  stdin.setRawMode(true);
+  stdin.resume();
+  return new Promise((resolve) => {
+    let typed = '';
+    const done = (value: string | undefined) => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+      resolve(value);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return done(typed);
+        if (ch === '\u0003' || (ch === '\u0004' && !typed)) return done(undefined);
+        if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
+        else if (ch >= ' ') typed += ch;
+      }
+    };
+    stdin.on('data', onData);
   });
 }
 
@@ -24,7 +69,7 @@ async function askHostKey(key: UnknownHostKey): Promise<HostKeyDecision> {
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = await rl.question(
-      `The authenticity of host '${key.host}' (port ${key.port}) can't be established.\n` +
+      `The authenticity of host '${key.name}' (${key.host} port ${key.port}) can't be established.\n` +
         `${key.keyType} key fingerprint is ${key.fingerprint}.\n` +
         `Trust it once, always (add to ${key.knownHostsFile}), or no? [once/always/no] `,
     );

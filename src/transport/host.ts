@@ -67,6 +67,9 @@ export interface Listener {
 
 /** What the user is asked when a host presents a key that known_hosts does not list. */
 export interface UnknownHostKey {
+  /** The name the user gave (ssh_config alias or `user@host[:port]`). */
+  name: string;
+  /** The name the key is looked up under: HostName, or HostKeyAlias. */
   host: string;
   port: number;
   keyType: string;
@@ -75,8 +78,16 @@ export interface UnknownHostKey {
   knownHostsFile: string;
 }
 
-/** `once` trusts the key for this connection, `always` also records it in known_hosts. */
+/** `once` trusts the key without recording it (for the session, with askOncePerSession), `always` also records it in known_hosts. */
 export type HostKeyDecision = 'once' | 'always' | 'reject';
+
+/** An encrypted private key to unlock. The answer is a passphrase `unlocks` accepted, or undefined
+ * when the user gave up (the key is then skipped). */
+export interface PassphraseRequest {
+  keyFile: string;
+  /** Decrypts the key with `passphrase`, locally: true when it is the right one. */
+  unlocks(passphrase: string): boolean;
+}
 
 export interface HostOptions {
   /** ssh_config to read instead of ~/.ssh/config. */
@@ -84,8 +95,8 @@ export interface HostOptions {
   /** Asked for an unknown key when StrictHostKeyChecking is `ask` (the default). Without it, the
    * key is refused with the fingerprint and how to trust it. */
   onUnknownHostKey?: (key: UnknownHostKey) => Promise<HostKeyDecision>;
-  /** Asked for a private key's passphrase when the agent does not hold the key. */
-  askPassphrase?: (keyFile: string) => Promise<string | undefined>;
+  /** Asked for the passphrase of an encrypted IdentityFile the agent does not hold. */
+  askPassphrase?: (request: PassphraseRequest) => Promise<string | undefined>;
   /** Log lines (never secrets). */
   log?: (line: string) => void;
 }

@@ -128,6 +128,12 @@ export function readKnownHostsFiles(files: readonly string[]): KnownHostEntry[] 
   return entries;
 }
 
+/** True when the file already names its hosts hashed (`ssh-keygen -H`, HashKnownHosts), so a new
+ * line keeps its style and does not reveal the name next to hashed ones. */
+export function usesHashedNames(file: string): boolean {
+  return readKnownHostsFiles([file]).some((e) => e.hosts.startsWith('|1|'));
+}
+
 /** Appends one line, creating the file 0600 and its directory 0700 like ssh does. */
 export function appendKnownHost(file: string, name: string, key: Buffer, hashed: boolean): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -140,6 +146,28 @@ export function appendKnownHost(file: string, name: string, key: Buffer, hashed:
   }
   const host = hashed ? hashHostName(name) : name;
   appendFileSync(file, `${prefix}${host} ${keyTypeOf(key)} ${key.toString('base64')}\n`, { mode: 0o600 });
+}
+
+/**
+ * Wraps the unknown-key question for one session (the extension's life, one CLI run): a key
+ * trusted once is not asked about again, and connections racing to the same host (a batch opens
+ * several) share one question instead of stacking dialogs.
+ */
+export function askOncePerSession(ask: (key: UnknownHostKey) => Promise<HostKeyDecision>): (key: UnknownHostKey) => Promise<HostKeyDecision> {
+  const trusted = new Set<string>();
+  const pending = new Map<string, Promise<HostKeyDecision>>();
+  return async (key) => {
+    const id = `${key.host}:${key.port} ${key.fingerprint}`;
+    if (trusted.has(id)) return 'once';
+    let question = pending.get(id);
+    if (!question) {
+      question = ask(key).finally(() => pending.delete(id));
+      pending.set(id, question);
+    }
+    const decision = await question;
+    if (decision !== 'reject') trusted.add(id);
+    return decision;
+  };
 }
 
 export type StrictHostKeyChecking = 'yes' | 'accept-new' | 'ask';
@@ -184,8 +212,9 @@ export async function verifyHostKey(policy: HostKeyPolicy, key: Buffer): Promise
     case 'changed': {
       const { file, line } = result.entry;
       const fileArg = file === defaultUserKnownHosts() ? '' : ` -f ${tilde(file)}`;
+      // OpenSSH's words, in one sentence; there is deliberately no way to accept it from here.
       throw new TransportError(
-        `WARNING: the ${type} host key of ${where} has CHANGED (now ${fp}) from the one recorded in ${tilde(file)} line ${line}; someone may be intercepting the connection, or the host was reinstalled — if you are sure the new key is right, run \`ssh-keygen${fileArg} -R '${name}'\` and connect again.`,
+        `WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for ${where}: its ${type} host key is now ${fp}, not the one in ${tilde(file)} line ${line}, so someone may be intercepting the connection (man-in-the-middle) or the host was reinstalled; if you are sure the new key is right, run \`ssh-keygen${fileArg} -R '${name}'\` and connect again.`,
         'host-key-changed',
       );
     }
@@ -194,7 +223,9 @@ export async function verifyHostKey(policy: HostKeyPolicy, key: Buffer): Promise
   }
   const userFile = policy.userKnownHostsFiles[0] ?? defaultUserKnownHosts();
   const record = () => {
-    appendKnownHost(userFile, name, key, policy.hashKnownHosts);
+    // Another connection may have recorded it while the user was being asked.
+    if (checkHostKey(readKnownHostsFiles([userFile]), name, key).status === 'known') return;
+    appendKnownHost(userFile, name, key, policy.hashKnownHosts || usesHashedNames(userFile));
     policy.log?.(`recorded ${type} ${fp} for ${name} in ${tilde(userFile)}`);
   };
   if (policy.strict === 'accept-new') {
@@ -203,6 +234,7 @@ export async function verifyHostKey(policy: HostKeyPolicy, key: Buffer): Promise
   }
   if (policy.strict === 'ask' && policy.onUnknownHostKey) {
     const decision = await policy.onUnknownHostKey({
+      name: policy.displayName,
       host: policy.hostKeyAlias ?? policy.host,
       port: policy.port,
       keyType: type,
@@ -211,7 +243,7 @@ export async function verifyHostKey(policy: HostKeyPolicy, key: Buffer): Promise
     });
     if (decision === 'always') record();
     if (decision === 'once' || decision === 'always') return;
-    throw new TransportError(`The host key of ${where} (${type} ${fp}) was not trusted; connection refused.`, 'host-key-unknown');
+    throw new TransportError(`Not connected to ${where}: its ${type} host key ${fp} was not trusted.`, 'host-key-unknown');
   }
   const scanPort = policy.port === 22 ? '' : `-p ${policy.port} `;
   throw new TransportError(

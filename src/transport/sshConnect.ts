@@ -197,6 +197,7 @@ function mapConnectError(err: Error & { level?: string; code?: string }, r: Reso
 class AuthSequence {
   private readonly tried: string[] = [];
   private readonly locked: string[] = [];
+  private agent?: OpenSSHAgentFiltered;
   private steps: (() => Promise<Parameters<NextAuthHandler>[0] | undefined>)[];
 
   constructor(private readonly r: ResolvedHost, private readonly options: HostOptions, private readonly log: (line: string) => void) {
@@ -209,7 +210,8 @@ class AuthSequence {
         if (allowed && !allowed.length) return undefined;
         this.tried.push('agent');
         this.log('trying ssh-agent keys');
-        return { type: 'agent', username: r.user, agent: new OpenSSHAgentFiltered(agentSock, allowed) };
+        this.agent = new OpenSSHAgentFiltered(agentSock, allowed);
+        return { type: 'agent', username: r.user, agent: this.agent };
       });
     }
     for (const file of r.identityFiles) {
@@ -241,19 +243,28 @@ class AuthSequence {
       return undefined;
     }
     let key = utils.parseKey(data);
-    if (key instanceof Error && /passphrase|encrypted/i.test(key.message)) {
-      const passphrase = await this.options.askPassphrase?.(file);
-      if (passphrase === undefined) {
-        this.locked.push(tilde(file));
-        this.log(`skipping ${tilde(file)}: it needs a passphrase`);
+    if (key instanceof Error && /no passphrase given/i.test(key.message)) {
+      // The agent already offered this key (and the server refused it): no point unlocking it.
+      const blob = readPublicBlob(file);
+      if (blob && this.agent?.offered.some((k) => k.equals(blob))) {
+        this.log(`skipping ${tilde(file)}: ssh-agent holds it and it was tried`);
         return undefined;
       }
-      key = utils.parseKey(data, passphrase);
-      if (key instanceof Error) {
+      let unlocked: ParsedKey | undefined;
+      const unlocks = (passphrase: string) => {
+        const parsed = utils.parseKey(data, passphrase);
+        if (parsed instanceof Error) return false;
+        unlocked = Array.isArray(parsed) ? parsed[0] : parsed;
+        return true;
+      };
+      const passphrase = await this.options.askPassphrase?.({ keyFile: file, unlocks });
+      if (passphrase !== undefined && !unlocked) unlocks(passphrase); // a caller that did not check
+      if (!unlocked) {
         this.locked.push(tilde(file));
-        this.log(`wrong passphrase for ${tilde(file)}`);
+        this.log(`skipping ${tilde(file)}: ${passphrase === undefined ? 'it needs a passphrase' : 'wrong passphrase'}`);
         return undefined;
       }
+      return unlocked;
     }
     if (key instanceof Error) {
       this.log(`skipping ${tilde(file)}: ${key.message}`);
@@ -265,7 +276,7 @@ class AuthSequence {
   failure(): TransportError {
     const r = this.r;
     const tried = this.tried.length ? `tried ${this.tried.join(', ')}` : 'no key to try (no agent, no readable IdentityFile)';
-    const locked = this.locked.length ? ` (${this.locked.join(', ')} needs a passphrase: load it with ssh-add)` : '';
+    const locked = this.locked.length ? ` (${this.locked.join(', ')} stayed locked: unlock it when asked, or load it into ssh-agent with ssh-add)` : '';
     return new TransportError(
       `Authentication as ${r.user} on ${r.name} (${r.hostName}:${r.port}) failed: ${tried}${locked}; add your public key to ${r.user}'s ~/.ssh/authorized_keys on ${r.name} (ssh-copy-id ${r.name}) or set User/IdentityFile in ~/.ssh/config.`,
       'auth-failed',

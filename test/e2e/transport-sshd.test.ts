@@ -104,7 +104,8 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
     keygen(join(dir, 'id_ed25519'));
     keygen(join(dir, 'other_ed25519'));
     keygen(join(dir, 'impostor_ed25519'));
-    writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'id_ed25519.pub')));
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'open sesame', '-C', 'pm-test', '-f', join(dir, 'locked_ed25519')], { stdio: 'ignore' });
+    writeFileSync(join(dir, 'authorized_keys'), [readFileSync(join(dir, 'id_ed25519.pub')), readFileSync(join(dir, 'locked_ed25519.pub'))].join(''));
     port = await freePort();
     deadPort = await freePort();
     writeFileSync(
@@ -172,6 +173,8 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
         common({ user: 'nosuchuser' }),
         'Host wrongkey',
         common({ key: join(dir, 'other_ed25519') }),
+        'Host lockedkey',
+        common({ key: join(dir, 'locked_ed25519') }),
         'Host nothinglistening',
         common({ port: deadPort }),
         '',
@@ -325,6 +328,26 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
       assert.equal(err.code, 'auth-failed', err.message);
       assert.match(err.message, /tried .*_ed25519/);
       assert.match(err.message, /authorized_keys/);
+    }
+  });
+
+  test('an encrypted IdentityFile is unlocked through askPassphrase; left locked, auth fails naming it', async () => {
+    const tried: boolean[] = [];
+    const host = await pool({
+      askPassphrase: async ({ keyFile, unlocks }) => {
+        assert.equal(keyFile, join(dir, 'locked_ed25519'));
+        tried.push(unlocks('wrong'), unlocks('open sesame'));
+        return 'open sesame';
+      },
+    }).get('lockedkey');
+    assert.equal((await host.exec(['echo', 'unlocked'])).stdout, 'unlocked\n');
+    assert.deepEqual(tried, [false, true]);
+    assert.ok(!logs.some((l) => l.includes('open sesame')), 'the passphrase is never logged');
+
+    for (const extra of [{}, { askPassphrase: async () => undefined }, { askPassphrase: async () => 'wrong' }]) {
+      const err = await rejection(pool(extra).get('lockedkey'));
+      assert.equal(err.code, 'auth-failed', err.message);
+      assert.match(err.message, /locked_ed25519 stayed locked: unlock it when asked, or load it into ssh-agent with ssh-add/);
     }
   });
 

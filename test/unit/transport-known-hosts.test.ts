@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  askOncePerSession,
   checkHostKey,
   entryMatchesHost,
   fingerprintSha256,
@@ -166,4 +167,55 @@ test('global file and HostKeyAlias are honoured', withDir(async (dir) => {
   await refusal(verifyHostKey(policy(dir, { strict: 'yes' }), A));
   const revoked = await refusal((writeFileSync(join(dir, 'global'), `@revoked ${line('*', A)}\n`), verifyHostKey(policy(dir, { strict: 'accept-new' }), A)));
   assert.match(revoked.message, /@revoked/);
+}));
+
+test('a new line keeps the file\'s style: hashed next to hashed names, plain next to plain', withDir(async (dir) => {
+  const file = join(dir, 'ssh', 'known_hosts');
+  mkdirSync(join(dir, 'ssh'), { mode: 0o700 });
+  writeFileSync(file, `${line(hashHostName('other'), B)}\n`, { mode: 0o600 });
+  await verifyHostKey(policy(dir, { onUnknownHostKey: async () => 'always' }), A);
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+  assert.equal(lines.length, 2);
+  assert.match(lines[1]!, /^\|1\|/);
+  assert.ok(!lines[1]!.includes('10.1.2.3'));
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  await verifyHostKey(policy(dir, { strict: 'yes' }), A);
+
+  writeFileSync(file, `${line('plain', B)}\n`);
+  await verifyHostKey(policy(dir, { onUnknownHostKey: async () => 'always' }), A);
+  assert.equal(readFileSync(file, 'utf8').trimEnd().split('\n')[1], line('[10.1.2.3]:2222', A));
+}));
+
+test('a changed key is refused with the OpenSSH warning, without asking', withDir(async (dir) => {
+  mkdirSync(join(dir, 'ssh'));
+  writeFileSync(join(dir, 'ssh', 'known_hosts'), `${line('[10.1.2.3]:2222', B)}\n`);
+  let asked = 0;
+  const err = await refusal(verifyHostKey(policy(dir, { onUnknownHostKey: async () => (asked++, 'always') }), A));
+  assert.equal(err.code, 'host-key-changed');
+  assert.equal(asked, 0);
+  assert.match(err.message, /^WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for box \(10\.1\.2\.3:2222\)/);
+  assert.ok(err.message.includes(fingerprintSha256(A)));
+}));
+
+test('once per session: a key trusted once is not asked again; racing connections share one question', withDir(async (dir) => {
+  const file = join(dir, 'ssh', 'known_hosts');
+  let asked = 0;
+  let answer!: (d: 'once' | 'always' | 'reject') => void;
+  const ask = askOncePerSession(() => (asked++, new Promise((r) => (answer = r))));
+  const racing = [1, 2, 3].map(() => verifyHostKey(policy(dir, { onUnknownHostKey: ask }), A));
+  await new Promise((r) => setImmediate(r));
+  answer('always');
+  await Promise.all(racing);
+  assert.equal(asked, 1);
+  assert.equal(readFileSync(file, 'utf8').trimEnd().split('\n').length, 1, 'recorded once');
+
+  const other = askOncePerSession(async () => (asked++, 'once'));
+  await verifyHostKey(policy(dir, { userKnownHostsFiles: [join(dir, 'none')], onUnknownHostKey: other }), B);
+  await verifyHostKey(policy(dir, { userKnownHostsFiles: [join(dir, 'none')], onUnknownHostKey: other }), B);
+  assert.equal(asked, 2);
+  const rejecting = askOncePerSession(async () => (asked++, 'reject'));
+  const cancelled = await refusal(verifyHostKey(policy(dir, { userKnownHostsFiles: [join(dir, 'none')], onUnknownHostKey: rejecting }), B));
+  assert.match(cancelled.message, /^Not connected to box \(10\.1\.2\.3:2222\): its ssh-ed25519 host key SHA256:\S+ was not trusted\.$/);
+  await refusal(verifyHostKey(policy(dir, { userKnownHostsFiles: [join(dir, 'none')], onUnknownHostKey: rejecting }), B));
+  assert.equal(asked, 4, 'a cancel is asked again next time');
 }));
