@@ -24,6 +24,8 @@
 #                             pane's terminal; prints `session=S` and `pid=N` once it runs
 #   places                    stdin: paths; prints `files_dir=D`, then path<TAB>same|cache:
 #                             whether the path's directory exists here
+#   tty-attach NAME           attaches the caller's pty to a session made by restore-tty; exits
+#                             with the process's exit code once it ends
 #   tmux-kill NAME            ends a tmux session made by restore-tty
 #   state PID                 one word: running, stopped, zombie or gone
 #   verify PID                `running` if PID still runs after a moment, else its state
@@ -307,11 +309,20 @@ cmd_restore() {
 
 # Runs inside the tmux pane: CRIU stays in the foreground as the restored process's parent, and
 # the process inherits the pane's pty as its terminal (-j). The exit code lands in restore.rc.
+# CRIU itself reaps the process without a word, so where perl is (Debian's perl-base is
+# essential) CRIU execs a perl that waits for it: then the exit code is the process's, and
+# tty-attach passes it on through $IMAGES_BASE/tty-exit.SESSION.
 cmd_restore_fg() {
-	dir=$1; shift; in_images_base "$dir"
+	dir=$1 session=$2; shift 2; in_images_base "$dir"
 	open_files "$@"; shift $SHIFTED
+	if command -v perl >/dev/null 2>&1; then
+		set -- "$@" --exec-cmd -- perl -e 'wait; exit($? & 127 ? 128 + ($? & 127) : $? >> 8)'
+	fi
 	run_criu restore -D "$dir" -j -o restore.log -v4 --pidfile "$dir/restore.pid" "$@"
-	echo $? >"$dir/restore.rc.$$" && mv "$dir/restore.rc.$$" "$dir/restore.rc" 2>/dev/null
+	rc=$?
+	# Not in $dir: the images are deleted long before the process ends.
+	echo $rc >"$IMAGES_BASE/tty-exit.$session"
+	{ echo $rc >"$dir/restore.rc.$$" && mv "$dir/restore.rc.$$" "$dir/restore.rc"; } 2>/dev/null
 }
 
 cmd_restore_tty() {
@@ -320,8 +331,9 @@ cmd_restore_tty() {
 	session=$name i=1
 	while tmux has-session -t "=$session" 2>/dev/null; do i=$((i + 1)); session=$name-$i; done
 	rm -f "$dir/restore.pid" "$dir/restore.rc"
+	rm -f "$IMAGES_BASE/tty-exit.$session"
 	# argv form (tmux >= 3.0): no shell parses the arguments.
-	tmux new-session -d -s "$session" -x 120 -y 40 sh "$0" restore-fg "$dir" "$@" || die "tmux could not start a session on $(hostname)"
+	tmux new-session -d -s "$session" -x 120 -y 40 sh "$0" restore-fg "$dir" "$session" "$@" || die "tmux could not start a session on $(hostname)"
 	# The pidfile appears once the process is restored; restore.rc once CRIU gave up.
 	tries=0
 	while [ ! -s "$dir/restore.pid" ] && [ ! -f "$dir/restore.rc" ]; do
@@ -336,6 +348,21 @@ cmd_restore_tty() {
 	fi
 	log_errors "$dir/restore.log"
 	return 1
+}
+
+# Runs on a pty of the caller's (ssh -t): shows the session's terminal until the process ends,
+# then exits with its exit code; when the client was detached instead, says so and exits 0.
+cmd_tty_attach() {
+	case $1 in procmig-*) ;; *) die "refusing to attach to tmux session $1" ;; esac
+	tmux attach-session -t "=$1" || exit 1
+	if tmux has-session -t "=$1" 2>/dev/null; then
+		printf 'Detached: the process still runs in tmux session %s on %s.\r\n' "$1" "$(hostname)"
+		exit 0
+	fi
+	f=$IMAGES_BASE/tty-exit.$1
+	[ -f "$f" ] || exit 0
+	rc=$(cat "$f"); rm -f "$f"
+	exit "$rc"
 }
 
 cmd_tmux_kill() {
@@ -403,6 +430,7 @@ restore) cmd_restore "$@" ;;
 restore-tty) cmd_restore_tty "$@" ;;
 restore-fg) cmd_restore_fg "$@" ;;
 places) cmd_places ;;
+tty-attach) cmd_tty_attach "$@" ;;
 tmux-kill) cmd_tmux_kill "$@" ;;
 state) cmd_state "$@" ;;
 verify) cmd_verify "$@" ;;

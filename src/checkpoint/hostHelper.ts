@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { ExecOptions, ExecResult, Host, RunningCommand } from '../transport/host';
+import type { ExecOptions, ExecResult, Host, RunningCommand, SpawnOptions } from '../transport/host';
 
 const MISSING = '__PROCMIG_HELPER_MISSING__';
 
@@ -112,8 +112,8 @@ export class HostHelper {
 
   /** Starts a long-running helper command (page server, image streams). The helper must
    * already be installed: call `ensureInstalled()` first. */
-  spawn(args: readonly string[]): RunningCommand {
-    return this.host.spawn(this.argv(args));
+  spawn(args: readonly string[], options?: SpawnOptions): RunningCommand {
+    return this.host.spawn(this.argv(args), options);
   }
 
   async ensureInstalled(): Promise<void> {

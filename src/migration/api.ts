@@ -1,5 +1,5 @@
 // What the CLI and the extension see of the engine. Host-free: no vscode, no ssh2 here.
-import type { HostOptions } from '../transport/host';
+import type { HostOptions, RunningCommand } from '../transport/host';
 
 export interface ProcessInfo {
   pid: number;
@@ -95,11 +95,19 @@ export interface MigrationResult {
   logs?: { source?: string; destination?: string };
   /** A process that ran on a terminal runs on the destination inside a tmux session: run
    * `attach` on `host` with a pty (`ssh -t HOST …`) to reach its terminal. */
-  terminal?: { host: string; attach: string[] };
+  terminal?: TerminalRef;
   /** TCP ports the tree listens on (they listen on the destination's loopback afterwards). */
   listeningPorts?: number[];
   /** Established TCP connections closed by the move (`local→remote`). */
   closedConnections?: string[];
+}
+
+/** Where a terminal process's terminal is after the move: `attach`, run on `host` with a pty. */
+export interface TerminalRef {
+  host: string;
+  /** The tmux session there (`procmig-…`). */
+  session: string;
+  attach: string[];
 }
 
 /** Forwards `origin`'s 127.0.0.1:PORT to the destination's 127.0.0.1:PORT for each port, until
@@ -160,6 +168,10 @@ export interface Engine {
   /** Keeps `origin`'s loopback ports reaching a migrated process on `destination` (optional:
    * engines without a transport of their own leave it out). */
   forwardPorts?(origin: string, destination: string, ports: number[]): Promise<PortForwarding>;
+  /** Reaches the terminal of a process `migrate` restored in a tmux session (`result.terminal`)
+   * on a remote host: runs the attach there on a pty of `size`. The command ends with the
+   * process's exit code once the process ends. */
+  attachTerminal?(terminal: TerminalRef, size: { rows: number; cols: number }): Promise<RunningCommand>;
   dispose(): Promise<void>;
 }
 

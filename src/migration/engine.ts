@@ -4,6 +4,7 @@ import { CriuEngine } from '../checkpoint/criu';
 import type { CheckpointEngine } from '../checkpoint/engine';
 import { HostHelper } from '../checkpoint/hostHelper';
 import { parseProcessList } from '../checkpoint/processList';
+import type { RunningCommand } from '../transport/host';
 import { HostPool } from '../transport/hostPool';
 import type {
   BatchRequest,
@@ -17,6 +18,7 @@ import type {
   PortForwarding,
   ProcessInfo,
   Strategy,
+  TerminalRef,
 } from './api';
 import { Barrier } from './barrier';
 import { forwardPorts } from './portForwarding';
@@ -101,6 +103,15 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
         processes,
         error: failed.length ? failed.map((p) => `Process ${p.sourcePid}: ${p.error}`).join(' ') : undefined,
       };
+    },
+
+    async attachTerminal(terminal: TerminalRef, size: { rows: number; cols: number }): Promise<RunningCommand> {
+      const host = await pool.get(terminal.host);
+      // Here the caller has a terminal of its own to run `terminal.attach` in; a pty needs SSH.
+      if (host.isLocal) throw new Error(`The process runs in tmux session ${terminal.session} on this machine: run \`${terminal.attach.join(' ')}\` in a terminal.`);
+      const h = HostHelper.for(host);
+      await h.ensureInstalled();
+      return h.spawn(['tty-attach', terminal.session], { pty: { ...size, term: 'xterm-256color' } });
     },
 
     async forwardPorts(origin: string, destination: string, ports: number[]): Promise<PortForwarding> {

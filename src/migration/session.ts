@@ -221,7 +221,8 @@ export class MigrationSession {
     this.result.ok = true;
     this.result.destinationPid = this.destinationPid;
     if (this.restored?.terminalSession) {
-      this.result.terminal = { host: this.request.to, attach: ['tmux', 'attach', '-t', this.restored.terminalSession] };
+      const session = this.restored.terminalSession;
+      this.result.terminal = { host: this.request.to, session, attach: ['tmux', 'attach', '-t', session] };
     }
   }
 

@@ -22,7 +22,7 @@ describe('terminals', () => {
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(r.json.ok, true, r.json.error);
     const session = `procmig-${pid}`;
-    assert.deepEqual(r.json.terminal, { host: B, attach: ['tmux', 'attach', '-t', session] });
+    assert.deepEqual(r.json.terminal, { host: B, session, attach: ['tmux', 'attach', '-t', session] });
     cleanup.push(() => onHost(B, `tmux kill-session -t ${session} 2>/dev/null; true`).then(() => undefined));
     assert.ok(r.json.options.some((o: { option: string }) => o.option.startsWith('restore tmux new-session')));
     assert.equal(await stateOf(A, pid), 'gone');
