@@ -13,6 +13,11 @@ export function run(): Promise<void> {
   require('./hosts.test');
   require('./report.test');
   require('./migrate.test');
+  require('./ports.test');
+  require('./multi.test');
+  require('./debug.test');
+  require('./terminal.test');
+  require('./hostTrust.test');
   return new Promise((resolve, reject) => {
     mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} test(s) failed.`)) : resolve()));
   });

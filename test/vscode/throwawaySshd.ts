@@ -1,0 +1,136 @@
+// A real OpenSSH sshd on 127.0.0.1 that nobody trusts yet: its own host key, key-only root login
+// with a passphrase-protected client key, and an ssh_config whose hosts each have their own
+// (missing) known_hosts file. Used by the host-trust tests in the extension host (mocha) and in
+// the workbench (Playwright). Everything is async: the extension host must not block.
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface ThrowawaySshd {
+  dir: string;
+  port: number;
+  sshConfig: string;
+  /** The encrypted IdentityFile and its passphrase. */
+  identityFile: string;
+  passphrase: string;
+  /** `ssh-ed25519 AAAA…` of the server's host key, and its `SHA256:…` fingerprint. */
+  hostKey: string;
+  hostFingerprint: string;
+  /** The UserKnownHostsFile of `alias` (not created). */
+  knownHosts(alias: string): string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, sshd: ChildProcess, log: () => string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (sshd.exitCode !== null) throw new Error(`sshd exited (${sshd.exitCode}): ${log()}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const sock = connect({ host: '127.0.0.1', port });
+      sock.once('connect', () => (sock.destroy(), resolve(true)));
+      sock.once('error', () => (sock.destroy(), resolve(false)));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`sshd did not listen on ${port}: ${log()}`);
+}
+
+export async function startThrowawaySshd(aliases: readonly string[], passphrase = 'correct horse battery'): Promise<ThrowawaySshd> {
+  const dir = mkdtempSync(join(tmpdir(), 'pm-trust-sshd-'));
+  const keygen = (file: string, pass: string) => run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', pass, '-C', 'pm-trust-test', '-f', file]);
+  await keygen(join(dir, 'host_ed25519'), '');
+  const identityFile = join(dir, 'id_locked');
+  await keygen(identityFile, passphrase);
+  writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${identityFile}.pub`));
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const port = await freePort();
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${join(dir, 'host_ed25519')}`,
+      'PermitRootLogin prohibit-password',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'StrictModes no',
+      'PidFile none',
+      'AllowTcpForwarding yes',
+      'LogLevel VERBOSE',
+      '',
+    ].join('\n'),
+  );
+  const knownHosts = (alias: string) => join(dir, alias, 'ssh', 'known_hosts');
+  const sshConfig = join(dir, 'ssh_config');
+  writeFileSync(
+    sshConfig,
+    aliases
+      .map((alias) =>
+        [
+          `Host ${alias}`,
+          '  HostName 127.0.0.1',
+          `  Port ${port}`,
+          '  User root',
+          `  IdentityFile ${identityFile}`,
+          '  IdentitiesOnly yes',
+          `  UserKnownHostsFile ${knownHosts(alias)}`,
+          '  GlobalKnownHostsFile /dev/null',
+          '  ConnectTimeout 10',
+          '',
+        ].join('\n'),
+      )
+      .join(''),
+  );
+
+  let log = '';
+  const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  sshd.stderr!.on('data', (d: Buffer) => {
+    log = (log + d.toString()).slice(-10_000);
+  });
+  const stop = async () => {
+    if (sshd.exitCode === null && sshd.signalCode === null) {
+      const exited = new Promise((r) => sshd.once('exit', r));
+      sshd.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      if (sshd.exitCode === null && sshd.signalCode === null) sshd.kill('SIGKILL');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForPort(port, sshd, () => log);
+    const hostKey = readFileSync(join(dir, 'host_ed25519.pub'), 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+    const hostFingerprint = (await run('ssh-keygen', ['-l', '-f', join(dir, 'host_ed25519.pub')])).stdout.split(/\s+/)[1]!;
+    return { dir, port, sshConfig, identityFile, passphrase, hostKey, hostFingerprint, knownHosts, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** `ssh-keygen -F`: does OpenSSH itself find `key` for the host in `file`? */
+export async function openSshFinds(file: string, port: number, key: string): Promise<boolean> {
+  try {
+    const { stdout } = await run('ssh-keygen', ['-F', `[127.0.0.1]:${port}`, '-f', file]);
+    return stdout.split('\n').some((line) => line.trim().endsWith(key));
+  } catch {
+    return false; // exit 1: not found
+  }
+}
