@@ -11,7 +11,9 @@ import { ReconfigurableEngine, type EngineFactory } from './ui/engineHost';
 import { MigrationHistory } from './ui/history';
 import { registerHostCommands } from './ui/hostCommands';
 import { createHostPrompts } from './ui/hostPrompts';
+import { registerBringBack } from './ui/bringBack';
 import { registerMigration } from './ui/migrate';
+import { PortForwards, registerPortForwards } from './ui/portForwards';
 import { ProcessModel } from './ui/processModel';
 import { registerProcessView, type ProcessTreeProvider } from './ui/processTree';
 import { registerReport } from './ui/reportPanel';
@@ -23,6 +25,8 @@ export interface ProcessMigratorApi {
   readonly history: MigrationHistory;
   readonly tree: ProcessTreeProvider;
   readonly log: vscode.LogOutputChannel;
+  /** Ports of migrated processes forwarded from where they came from. */
+  readonly forwards: PortForwards;
 }
 
 export interface ServiceFactories {
@@ -56,24 +60,30 @@ export function activateWith(context: vscode.ExtensionContext, factories: Servic
     log: (line) => log.warn(line),
   });
   const history = new MigrationHistory(context.workspaceState);
+  const forwards = new PortForwards({ engine, memento: context.workspaceState, log: (line) => log.info(line) });
+  void forwards.restore(); // those of the previous window, to processes still where they went
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(fullSettingKey('sshConfigFile'))) {
         engine.reconfigure(engineOptions());
+        void forwards.reestablish(); // they ran over the old engine's connections
         void model.refresh();
       }
     }),
     { dispose: () => model.dispose() },
+    forwards,
     { dispose: () => void engine.dispose() },
   );
 
   registerReport(context, { history });
-  const migrate = registerMigration(context, { engine, model, history, log });
-  const tree = registerProcessView(context, { model, migrate });
+  const migrate = registerMigration(context, { engine, model, history, log, forwards });
+  registerPortForwards(context, { forwards });
+  registerBringBack(context, { engine, model, history, log, forwards });
+  const tree = registerProcessView(context, { model, migrate: migrate.one, migrateMany: migrate.many, forwards, history });
   registerHostCommands(context, { model, log, sshConfigFile: () => configuredSshFile() ?? defaultSshConfigFile() });
 
   log.info(`Activated; hosts: ${model.hostNames().join(', ')}`);
-  return { engine, model, history, tree, log };
+  return { engine, model, history, tree, log, forwards };
 }
 
 export function deactivate(): void {

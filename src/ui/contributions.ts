@@ -16,6 +16,8 @@ export const enum Commands {
   ClearFilter = 'processMigrator.clearFilter',
   ToggleOnlyMine = 'processMigrator.toggleOnlyMine',
   ToggleHideSystem = 'processMigrator.toggleHideSystem',
+  StopForwarding = 'processMigrator.stopForwarding',
+  BringBack = 'processMigrator.bringBack',
 }
 
 export const enum Views {
@@ -28,7 +30,11 @@ export const enum ItemContext {
   Host = 'host',
   HostUnreachable = 'host-unreachable',
   Process = 'process',
+  /** A process this workspace migrated here: it can be brought back. */
+  MigratedProcess = 'process-migrated',
   Message = 'message',
+  Forwards = 'forwards',
+  Forward = 'forward',
 }
 
 /** Context keys set with `setContext` (package.json `when` clauses). */
@@ -47,7 +53,10 @@ export interface Settings {
   sshConfigFile: string;
   /** Seconds between automatic refreshes of the process view; 0 turns it off. */
   autoRefreshSeconds: number;
-  defaultStrategy: Strategy;
+  /** How processes move unless a migration asks otherwise (the migrate picker can change it). */
+  strategy: Strategy;
+  /** Forward the ports a migrated process listened on from its origin's loopback to it. */
+  forwardPorts: boolean;
 }
 
 export type SettingKey = keyof Settings;
@@ -56,7 +65,8 @@ export const SETTING_DEFAULTS: Settings = {
   hosts: [],
   sshConfigFile: '',
   autoRefreshSeconds: 0,
-  defaultStrategy: 'auto',
+  strategy: 'auto',
+  forwardPorts: true,
 };
 
 /** The minimum a configuration source must offer (vscode.WorkspaceConfiguration satisfies it). */

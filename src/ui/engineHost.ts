@@ -9,8 +9,11 @@ import type {
   MigrateOptions,
   MigrationRequest,
   MigrationResult,
+  PortForwarding,
   ProcessInfo,
+  TerminalRef,
 } from '../migration/api';
+import type { RunningCommand } from '../transport/host';
 
 export type EngineFactory = (options: EngineOptions) => Engine;
 
@@ -51,6 +54,16 @@ export class ReconfigurableEngine implements Engine {
 
   migrateMany(request: BatchRequest, options?: MigrateOptions): Promise<BatchResult> {
     return this.engine.migrateMany(request, options);
+  }
+
+  forwardPorts(origin: string, destination: string, ports: number[]): Promise<PortForwarding> {
+    if (!this.engine.forwardPorts) return Promise.reject(new Error('This engine cannot forward ports.'));
+    return this.engine.forwardPorts(origin, destination, ports);
+  }
+
+  attachTerminal(terminal: TerminalRef, size: { rows: number; cols: number }): Promise<RunningCommand> {
+    if (!this.engine.attachTerminal) return Promise.reject(new Error('This engine cannot reach terminals.'));
+    return this.engine.attachTerminal(terminal, size);
   }
 
   async dispose(): Promise<void> {

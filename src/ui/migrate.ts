@@ -1,18 +1,32 @@
 // Migrate Process…, Migrate to… and drag-and-drop all end in `runMigration`: a cancellable
 // notification that follows the engine's phases, then a success or failure notification.
 import * as vscode from 'vscode';
-import type { Engine, HostReport, MigrationProgress, MigrationRequest, MigrationResult, PhaseName, Strategy } from '../migration/api';
+import type {
+  BatchRequest,
+  BatchResult,
+  Engine,
+  HostReport,
+  MigrationProgress,
+  MigrationRequest,
+  MigrationResult,
+  PhaseName,
+  Strategy,
+} from '../migration/api';
 import { Commands, readSetting, SETTINGS_SECTION } from './contributions';
 import type { MigrationHistory } from './history';
 import { compareProcesses, describeProcess, formatKiB, isKernelThread } from './processForest';
 import { errorMessage, type ProcessModel } from './processModel';
-import { hostOf, processRefOf, type ProcessRef } from './processTree';
+import { hostOf, selectedRefs, type ProcessRef } from './processTree';
+import { forwardNotice, forwardPortsEnabled, type PortForwards } from './portForwards';
+import { runBatchMigration } from './batchMigration';
+import { StrategyChoice, treeRssKiB } from './strategyPick';
 
 export interface MigrationDeps {
   engine: Engine;
   model: ProcessModel;
   history: MigrationHistory;
   log: vscode.LogOutputChannel;
+  forwards?: PortForwards;
 }
 
 /** Extra arguments for callers other than the UI (tests, other extensions). */
@@ -22,6 +36,8 @@ export interface MigrateCommandOptions {
   strategy?: Strategy;
   /** Called with each phase, besides the notification. */
   onProgress?: (progress: MigrationProgress) => void;
+  /** Forward the ports it listened on from its origin (default: the forwardPorts setting). */
+  forwardPorts?: boolean;
 }
 
 export const PHASE_LABELS: Record<PhaseName, string> = {
@@ -43,7 +59,7 @@ export const SHOW_LOG = 'Show Log';
 export async function runMigration(
   deps: MigrationDeps,
   request: MigrationRequest,
-  options: Pick<MigrateCommandOptions, 'signal' | 'onProgress'> = {},
+  options: Pick<MigrateCommandOptions, 'signal' | 'onProgress' | 'forwardPorts'> = {},
 ): Promise<MigrationResult> {
   const { engine, model, history, log } = deps;
   const name = model.findProcess(request.from, request.pid)?.name;
@@ -79,7 +95,8 @@ export async function runMigration(
     },
   );
 
-  const entry = await history.add(result, name);
+  const forwards = deps.forwards && (options.forwardPorts ?? forwardPortsEnabled()) ? await deps.forwards.afterMigration(result, name) : undefined;
+  const entry = await history.add(result, name, { forwards, requestedStrategy: request.strategy });
   void model.refresh([request.from, request.to]);
 
   if (result.ok) {
@@ -89,7 +106,7 @@ export async function runMigration(
     );
     void vscode.window
       .showInformationMessage(
-        `Migrated ${what} to ${result.to}: now PID ${result.destinationPid ?? '?'} there.`,
+        `Migrated ${what} to ${result.to}: now PID ${result.destinationPid ?? '?'} there.${forwardNotice(result, forwards)}`,
         SHOW_REPORT,
       )
       .then((choice) => choice === SHOW_REPORT && vscode.commands.executeCommand(Commands.ShowReport, entry.id));
@@ -196,7 +213,7 @@ export function describeReport(report: HostReport | undefined): { description: s
 }
 
 /** Destination hosts with their load, free memory and problems, filled in as checks return. */
-export async function pickDestination(model: ProcessModel, from: string, title: string): Promise<string | undefined> {
+export async function pickDestination(model: ProcessModel, from: string, title: string, strategy?: StrategyChoice): Promise<string | undefined> {
   const candidates = model.hostNames().filter((h) => h !== from);
   if (candidates.length === 0) {
     void vscode.window.showWarningMessage(
@@ -206,7 +223,18 @@ export async function pickDestination(model: ProcessModel, from: string, title: 
   }
   const qp = vscode.window.createQuickPick<HostPick>();
   qp.title = title;
-  qp.placeholder = 'Destination host';
+  qp.placeholder = strategy ? `Destination host · ${strategy.summary()}` : 'Destination host';
+  let choosingStrategy = false; // the strategy picker hides this one for a moment
+  if (strategy) {
+    qp.buttons = [strategy.button];
+    qp.onDidTriggerButton(async () => {
+      choosingStrategy = true;
+      await strategy.choose();
+      choosingStrategy = false;
+      qp.placeholder = `Destination host · ${strategy.summary()}`;
+      qp.show();
+    });
+  }
   qp.ignoreFocusOut = true; // host checks can take seconds; a stray click must not lose the choice
   qp.matchOnDescription = true;
   qp.busy = true;
@@ -236,6 +264,7 @@ export async function pickDestination(model: ProcessModel, from: string, title: 
       qp.hide();
     });
     qp.onDidHide(() => {
+      if (choosingStrategy) return;
       resolve(undefined);
       qp.dispose();
     });
@@ -243,28 +272,51 @@ export async function pickDestination(model: ProcessModel, from: string, title: 
   });
 }
 
+/** Runs migrations without asking anything (drag and drop): one process, or several at once. */
+export interface MigrationRunner {
+  one(request: Omit<MigrationRequest, 'strategy'>): Promise<MigrationResult>;
+  many(request: Omit<BatchRequest, 'strategy'>): Promise<BatchResult>;
+}
+
+function configuredStrategy(): Strategy {
+  return readSetting(vscode.workspace.getConfiguration(SETTINGS_SECTION), 'strategy');
+}
+
 /**
  * `processMigrator.migrate` and `processMigrator.migrateTo`: (source?, destination?, options?).
- * The source is a process row or `{host, pid}`; missing pieces are asked with pickers.
- * Resolves to the result, or undefined when the user dismissed a picker.
+ * The source is a process row, `{host, pid}` or an array of them; from a context menu on a
+ * multi-selection VS Code passes (clicked row, selected rows), and the selection moves in one
+ * request. Missing pieces are asked with pickers (the destination picker can change the strategy).
+ * Resolves to the result (a BatchResult for several), or undefined when a picker was dismissed.
  */
-export function registerMigration(context: vscode.ExtensionContext, deps: MigrationDeps): (request: Omit<MigrationRequest, 'strategy'>) => Promise<MigrationResult> {
+export function registerMigration(context: vscode.ExtensionContext, deps: MigrationDeps): MigrationRunner {
   const migrate = async (source?: unknown, destination?: unknown, options: MigrateCommandOptions = {}) => {
-    const ref = processRefOf(source) ?? (await pickProcess(deps.model));
+    const selection = selectedRefs(source, destination);
+    if (Array.isArray(destination)) destination = undefined; // it was the selection
+    const refs = selection.length ? selection : [await pickProcess(deps.model)].filter((r): r is ProcessRef => r !== undefined);
+    const [ref] = refs;
     if (!ref) return undefined;
+    const choice = new StrategyChoice(options.strategy ?? configuredStrategy(), treeRssKiB(deps.model.host(ref.host)?.processes ?? [], ref.pid));
     const name = deps.model.findProcess(ref.host, ref.pid)?.name ?? `PID ${ref.pid}`;
-    const to = hostOf(destination) ?? (await pickDestination(deps.model, ref.host, `Migrate ${name} (PID ${ref.pid}) from ${ref.host} to…`));
+    const what = refs.length > 1 ? `${refs.length} processes` : `${name} (PID ${ref.pid})`;
+    const to = hostOf(destination) ?? (await pickDestination(deps.model, ref.host, `Migrate ${what} from ${ref.host} to…`, options.strategy ? undefined : choice));
     if (!to) return undefined;
-    const strategy = options.strategy ?? readSetting(vscode.workspace.getConfiguration(SETTINGS_SECTION), 'defaultStrategy');
-    return runMigration(deps, { pid: ref.pid, from: ref.host, to, strategy }, options);
+    if (refs.length === 1) return runMigration(deps, { pid: ref.pid, from: ref.host, to, strategy: choice.strategy }, options);
+    const results: BatchResult[] = [];
+    for (const from of new Set(refs.map((r) => r.host))) {
+      if (from === to) continue; // already there
+      const pids = refs.filter((r) => r.host === from).map((r) => r.pid);
+      results.push(await runBatchMigration(deps, { pids, from, to, strategy: choice.strategy }, options));
+    }
+    return results.length === 1 ? results[0] : results;
   };
   context.subscriptions.push(
     vscode.commands.registerCommand(Commands.Migrate, migrate),
     vscode.commands.registerCommand(Commands.MigrateTo, migrate),
     vscode.commands.registerCommand(Commands.ShowLog, () => deps.log.show(true)),
   );
-  return (request) => {
-    const strategy = readSetting(vscode.workspace.getConfiguration(SETTINGS_SECTION), 'defaultStrategy');
-    return runMigration(deps, { ...request, strategy });
+  return {
+    one: (request) => runMigration(deps, { ...request, strategy: configuredStrategy() }),
+    many: (request) => runBatchMigration(deps, { ...request, strategy: configuredStrategy() }),
   };
 }

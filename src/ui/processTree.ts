@@ -1,7 +1,7 @@
 // The Processes view: maps the model's hosts and process trees to tree items, lets the user drag a
 // process onto another host, and keeps the view's filter and auto-refresh. No I/O of its own.
 import * as vscode from 'vscode';
-import type { MigrationRequest, ProcessInfo } from '../migration/api';
+import type { BatchRequest, MigrationRequest, ProcessInfo } from '../migration/api';
 import {
   Commands,
   ContextKeys,
@@ -11,6 +11,17 @@ import {
   SETTINGS_SECTION,
   Views,
 } from './contributions';
+import type { HistoryEntry, MigrationHistory } from './history';
+import {
+  FORWARDS_NODE,
+  forwardedPortsText,
+  forwardItem,
+  forwardNodes,
+  forwardsItem,
+  type ForwardsTreeNode,
+  type ForwardTreeNode,
+  type PortForwards,
+} from './portForwards';
 import { describeProcess, formatKiB, isFilterActive, isKernelThread, type ProcessNode } from './processForest';
 import { LOCAL_HOST, type HostState, type ProcessModel } from './processModel';
 import { workspaceOwners, type WorkspaceOwner } from './workspaceProcesses';
@@ -34,7 +45,7 @@ export interface MessageTreeNode {
   readonly parent: HostTreeNode;
 }
 
-export type TreeNode = HostTreeNode | ProcessTreeNode | MessageTreeNode;
+export type TreeNode = HostTreeNode | ProcessTreeNode | MessageTreeNode | ForwardsTreeNode | ForwardTreeNode;
 
 /** What a command handler receives from a process row or from a caller (tests, other commands). */
 export interface ProcessRef {
@@ -48,6 +59,13 @@ export function processRefOf(arg: unknown): ProcessRef | undefined {
   if (node.kind === 'process' && node.node) return { host: node.host as string, pid: node.node.info.pid };
   if (typeof node.host === 'string' && typeof node.pid === 'number') return { host: node.host, pid: node.pid };
   return undefined;
+}
+
+/** The processes a command acts on: VS Code passes (clicked row, selected rows) from a context
+ * menu on a multi-selection; callers may pass one ref or an array of them. */
+export function selectedRefs(source: unknown, selection?: unknown): ProcessRef[] {
+  const all = Array.isArray(selection) && selection.length > 1 ? selection : Array.isArray(source) ? source : [source];
+  return all.map(processRefOf).filter((r): r is ProcessRef => r !== undefined);
 }
 
 export function hostOf(arg: unknown): string | undefined {
@@ -67,17 +85,20 @@ export class ProcessTreeProvider
   readonly dragMimeTypes = [DRAG_MIME];
   readonly dropMimeTypes = [DRAG_MIME];
   private readonly hostNodes = new Map<string, HostTreeNode>();
-  private readonly subscription: { dispose(): void };
+  private readonly subscriptions: { dispose(): void }[];
   /** Local processes started from this workspace (its terminals…), by PID. */
   private owners = new Map<number, WorkspaceOwner>();
 
   constructor(
     private readonly model: ProcessModel,
     private readonly migrate: (request: Omit<MigrationRequest, 'strategy'>) => Thenable<unknown>,
+    private readonly extras: TreeExtras = {},
   ) {
-    this.subscription = model.onDidChange((host) => {
-      this.changeEmitter.fire(host === undefined ? undefined : this.hostNode(host));
-    });
+    this.subscriptions = [
+      model.onDidChange((host) => this.changeEmitter.fire(host === undefined ? undefined : this.hostNode(host))),
+      // Forwards and arrivals show on the root and on the rows of migrated processes.
+      ...[extras.forwards, extras.history].filter((s) => s !== undefined).map((s) => s.onDidChange(() => this.changeEmitter.fire(undefined))),
+    ];
   }
 
   hostNode(host: string): HostTreeNode {
@@ -90,8 +111,12 @@ export class ProcessTreeProvider
   }
 
   async getChildren(element?: TreeNode): Promise<TreeNode[]> {
-    if (!element) return this.model.hostNames().map((h) => this.hostNode(h));
-    if (element.kind === 'message') return [];
+    if (!element) {
+      const hosts: TreeNode[] = this.model.hostNames().map((h) => this.hostNode(h));
+      return this.extras.forwards?.list().length ? [...hosts, FORWARDS_NODE] : hosts;
+    }
+    if (element.kind === 'forwards') return this.extras.forwards ? forwardNodes(this.extras.forwards) : [];
+    if (element.kind === 'message' || element.kind === 'forward') return [];
     if (element.kind === 'process') {
       return element.node.children.map((node) => ({ kind: 'process', host: element.host, node, parent: element }));
     }
@@ -109,7 +134,7 @@ export class ProcessTreeProvider
   }
 
   getParent(element: TreeNode): TreeNode | undefined {
-    return element.kind === 'host' ? undefined : element.parent;
+    return element.kind === 'host' || element.kind === 'forwards' ? undefined : element.parent;
   }
 
   getTreeItem(element: TreeNode): vscode.TreeItem {
@@ -117,7 +142,15 @@ export class ProcessTreeProvider
       case 'host':
         return hostItem(this.model.host(element.host) ?? { name: element.host, reachability: 'unknown', checking: false });
       case 'process':
-        return processItem(element.host, element.node, element.host === LOCAL_HOST ? this.owners.get(element.node.info.pid) : undefined);
+        return this.decorateMigrated(
+          processItem(element.host, element.node, element.host === LOCAL_HOST ? this.owners.get(element.node.info.pid) : undefined),
+          element.host,
+          element.node.info,
+        );
+      case 'forwards':
+        return forwardsItem(this.extras.forwards?.list().length ?? 0);
+      case 'forward':
+        return forwardItem(element.forward);
       case 'message': {
         const item = new vscode.TreeItem(element.text, vscode.TreeItemCollapsibleState.None);
         item.id = `message:${element.host}`;
@@ -135,19 +168,32 @@ export class ProcessTreeProvider
   }
 
   async handleDrop(target: TreeNode | undefined, dataTransfer: vscode.DataTransfer): Promise<void> {
-    if (!target) return;
+    const to = target && 'host' in target ? target.host : undefined; // not onto the forwards
+    if (!to) return;
     const item = dataTransfer.get(DRAG_MIME);
     if (!item) return;
     const raw: unknown = typeof item.value === 'string' ? JSON.parse(item.value) : item.value;
     const refs = (Array.isArray(raw) ? raw : []).map(processRefOf).filter((r): r is ProcessRef => r !== undefined);
-    for (const ref of refs) {
-      if (ref.host === target.host) continue; // dropped on its own host: nothing to do
-      await this.migrate({ pid: ref.pid, from: ref.host, to: target.host });
+    // Dropped on its own host: nothing to do. Several from one host move in one request.
+    for (const from of new Set(refs.map((r) => r.host).filter((h) => h !== to))) {
+      const pids = refs.filter((r) => r.host === from).map((r) => r.pid);
+      if (pids.length > 1 && this.extras.migrateMany) await this.extras.migrateMany({ pids, from, to });
+      else for (const pid of pids) await this.migrate({ pid, from, to });
     }
   }
 
+  /** A process that arrived by a migration says where from (and can be brought back). */
+  private decorateMigrated(item: vscode.TreeItem, host: string, info: ProcessInfo): vscode.TreeItem {
+    const entry: HistoryEntry | undefined = this.extras.history?.arrivedAt(host, info.pid);
+    if (!entry || (entry.name && entry.name !== info.name)) return item; // PID reused by another program
+    item.contextValue = ItemContext.MigratedProcess;
+    const ports = forwardedPortsText(this.extras.forwards?.forProcess(host, info.pid) ?? []);
+    item.description = [item.description, `from ${entry.result.from}`, ports].filter(Boolean).join(' · ');
+    return item;
+  }
+
   dispose(): void {
-    this.subscription.dispose();
+    for (const s of this.subscriptions) s.dispose();
     this.changeEmitter.dispose();
   }
 }
@@ -252,7 +298,15 @@ function escapeMd(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
 }
 
-export interface ProcessViewDeps {
+/** What the view shows and does besides hosts and processes (all optional for view tests). */
+export interface TreeExtras {
+  forwards?: PortForwards;
+  history?: MigrationHistory;
+  /** Several processes dropped together move in one request. */
+  migrateMany?: (request: Omit<BatchRequest, 'strategy'>) => Thenable<unknown>;
+}
+
+export interface ProcessViewDeps extends TreeExtras {
   model: ProcessModel;
   migrate: (request: Omit<MigrationRequest, 'strategy'>) => Thenable<unknown>;
 }
@@ -260,12 +314,12 @@ export interface ProcessViewDeps {
 /** Registers the Processes view with its filter, refresh and auto-refresh. */
 export function registerProcessView(context: vscode.ExtensionContext, deps: ProcessViewDeps): ProcessTreeProvider {
   const { model } = deps;
-  const provider = new ProcessTreeProvider(model, deps.migrate);
+  const provider = new ProcessTreeProvider(model, deps.migrate, deps);
   const view = vscode.window.createTreeView(Views.Processes, {
     treeDataProvider: provider,
     dragAndDropController: provider,
     showCollapseAll: true,
-    canSelectMany: false,
+    canSelectMany: true,
   });
   context.subscriptions.push(provider, view);
 

@@ -12,6 +12,8 @@ const FROZEN_PHASES: ReadonlySet<PhaseName> = new Set(['freeze', 'dump', 'transf
 export interface ReportPage {
   /** The entry shown in detail; undefined shows an empty state. */
   selected?: HistoryEntry;
+  /** The entries moved in the same request as `selected` (itself included), when more than one. */
+  batch?: readonly HistoryEntry[];
   history: readonly HistoryEntry[];
   nonce: string;
   /** `webview.cspSource`. */
@@ -78,10 +80,66 @@ function summary(entry: HistoryEntry): string {
   );
 }
 
-function details(entry: HistoryEntry): string {
+/** What ran and why; "auto" when the engine chose. */
+export function strategyText(entry: HistoryEntry): string {
+  const r = entry.result;
+  const requested = entry.requestedStrategy ?? 'auto';
+  if (requested === 'auto') return `${r.strategy} — chosen automatically: ${r.strategyReason}`;
+  return `${r.strategy} — ${r.strategyReason === 'requested' ? `${requested} was requested` : r.strategyReason}`;
+}
+
+/** Listening ports and their forwards, and the established connections the move closed. */
+function network(entry: HistoryEntry): string {
+  const r = entry.result;
+  const ports = r.listeningPorts ?? [];
+  const closed = r.closedConnections ?? [];
+  if (!r.ok || (ports.length === 0 && closed.length === 0)) return '';
+  const origin = r.from === 'local' ? 'localhost' : `${r.from} localhost`;
+  const portRows = ports
+    .map((port) => {
+      const record = entry.forwards?.find((f) => f.port === port);
+      const state = !record
+        ? 'not forwarded (processMigrator.forwardPorts is off)'
+        : record.error
+          ? `not forwarded: ${record.error}`
+          : `forwarded: ${origin}:${port} → ${r.to}:${port}`;
+      return `<tr data-port="${port}"><td>${port}</td><td>${escapeHtml(state)}</td></tr>`;
+    })
+    .join('');
+  const parts: string[] = [];
+  if (ports.length) {
+    parts.push(`<table class="ports"><thead><tr><th>Listening port</th><th>From ${escapeHtml(r.from)}</th></tr></thead><tbody>${portRows}</tbody></table>`);
+  }
+  if (closed.length) {
+    parts.push(
+      `<p>Established connections closed by the move (the process saw a reset and may reconnect):</p><ul class="closed">` +
+        closed.map((c) => `<li><code>${escapeHtml(c)}</code></li>`).join('') +
+        '</ul>',
+    );
+  }
+  return `<section><h2>Network</h2>${parts.join('')}</section>`;
+}
+
+function batchTable(batch: readonly HistoryEntry[], selectedId: string): string {
+  const rows = batch
+    .map((e) => {
+      const r = e.result;
+      const name = `${e.name ?? 'process'} (PID ${r.sourcePid})`;
+      const cell = e.id === selectedId ? `<b>${escapeHtml(name)}</b>` : `<a href="#" data-entry="${escapeHtml(e.id)}">${escapeHtml(name)}</a>`;
+      const outcome = r.ok ? `now PID ${r.destinationPid ?? '?'}` : `failed: ${r.error ?? 'no reason given'}`;
+      return `<tr><td>${cell}</td><td>${escapeHtml(r.strategy)}</td><td>${escapeHtml(formatMs(r.freezeMs))}</td><td>${escapeHtml(outcome)}</td></tr>`;
+    })
+    .join('');
+  return (
+    `<section><h2>Moved together (${batch.length} processes)</h2><table class="batch"><thead><tr><th>Process</th><th>Strategy</th>` +
+    `<th>Frozen</th><th>Result</th></tr></thead><tbody>${rows}</tbody></table></section>`
+  );
+}
+
+function details(entry: HistoryEntry, batch: readonly HistoryEntry[] = []): string {
   const r = entry.result;
   const facts: [string, string][] = [
-    ['Strategy', `${r.strategy} — ${r.strategyReason}`],
+    ['Strategy', strategyText(entry)],
     ['Freeze time', formatMs(r.freezeMs)],
     ['Total time', formatMs(r.totalMs)],
     ['Data moved', formatBytes(r.bytes)],
@@ -97,10 +155,14 @@ function details(entry: HistoryEntry): string {
     : '<p class="muted">No CRIU options were recorded.</p>';
   return [
     summary(entry),
+    batch.length > 1 ? batchTable(batch, entry.id) : '',
     `<section><h2>Phases</h2>${phaseChartSvg(r)}<p class="legend"><span class="swatch frozen"></span> process frozen</p></section>`,
     `<section><h2>Numbers</h2><table class="facts">${factRows}</table></section>`,
+    network(entry),
     `<section><h2>CRIU options</h2>${options}</section>`,
-  ].join('\n');
+  ]
+    .filter(Boolean)
+    .join('\n');
 }
 
 function historyTable(history: readonly HistoryEntry[], selectedId: string | undefined): string {
@@ -131,7 +193,7 @@ export function renderReportHtml(page: ReportPage): string {
     `style-src ${cspSource} 'nonce-${nonce}'`,
     `script-src 'nonce-${nonce}'`,
   ].join('; ');
-  const body = page.selected ? details(page.selected) : '<p class="muted">No migration to show yet. Migrate a process first.</p>';
+  const body = page.selected ? details(page.selected, page.batch) : '<p class="muted">No migration to show yet. Migrate a process first.</p>';
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

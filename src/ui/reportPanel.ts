@@ -66,6 +66,7 @@ export class MigrationReportPanel {
     this.panel.title = selected ? `Migration Report: ${selected.name ?? selected.result.sourcePid}` : 'Migration Report';
     webview.html = renderReportHtml({
       selected,
+      batch: selected && this.history.batchOf(selected),
       history: this.history.entries(),
       nonce: randomBytes(16).toString('base64'),
       cspSource: webview.cspSource,
