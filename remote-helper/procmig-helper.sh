@@ -57,6 +57,15 @@ run_criu() {
 	esac
 }
 
+# CRIU with the privilege it needs, as words for a simple command (sudo relays signals to it).
+criu_command() {
+	case $(privilege) in
+	root) echo criu ;;
+	sudo) echo 'sudo -n criu' ;;
+	*) die "CRIU needs root on $(hostname): log in as root or allow passwordless sudo for criu" ;;
+	esac
+}
+
 criu_version() { criu --version 2>/dev/null | sed -n 's/^Version: *//p'; }
 
 # The last error lines of a CRIU log, for the caller to turn into one sentence.
@@ -199,7 +208,10 @@ start_criu_ready() {
 	dir=$1; shift
 	ready=$dir/.ready
 	rm -f "$ready"; mkfifo "$ready"
-	run_criu "$@" --status-fd 3 3>"$ready" &
+	# A simple command, not run_criu: a function in the background runs in a subshell, so $!
+	# would be that subshell and stopping it (kill $CRIU_PID) would leave CRIU running orphaned.
+	criu=$(criu_command) || exit 1
+	$criu "$@" --status-fd 3 3>"$ready" &
 	CRIU_PID=$!
 	# One NUL byte once ready; end of file if CRIU exits before that.
 	got=$(head -c 1 "$ready" | od -An -c | tr -d ' ')
