@@ -233,6 +233,7 @@ export async function pickDestination(model: ProcessModel, from: string, title: 
       choosingStrategy = false;
       qp.placeholder = `Destination host · ${strategy.summary()}`;
       qp.show();
+      render(); // a quick pick shown again comes back empty
     });
   }
   qp.ignoreFocusOut = true; // host checks can take seconds; a stray click must not lose the choice

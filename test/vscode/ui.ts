@@ -174,6 +174,16 @@ export async function runUiTests(page: Page, ctx: UiTestContext): Promise<number
     // Wait for the host check so the picker shows load and free memory (or why it is unreachable).
     await page.locator('.quick-input-widget .monaco-list-row:has-text("checking…")').first().waitFor({ state: 'detached', timeout: 60_000 }).catch(() => undefined);
     await shot('ui-2-destination-picker.png');
+
+    // The picker's gear button chooses the strategy for this move, then the picker comes back.
+    await page.locator('.quick-input-widget :is([aria-label^="Choose the migration strategy"], .codicon-settings-gear)').first().click();
+    const input = page.locator('.quick-input-widget input');
+    await page.locator('.quick-input-widget .monaco-list-row:has-text("pre-copy")').first().waitFor();
+    await input.fill('stop-and-copy');
+    await input.press('Enter');
+    await page.locator('.quick-input-widget input[placeholder*="strategy: stop-and-copy"]').waitFor({ timeout: 15_000 });
+    await destination.waitFor();
+    step('chose stop-and-copy with the picker\'s strategy button');
     await destination.click();
     step(`picked ${scenario.to}`);
 
@@ -200,11 +210,26 @@ export async function runUiTests(page: Page, ctx: UiTestContext): Promise<number
     // The report webview.
     const frame = reportFrame(page);
     await frame.locator('h1:has-text("Migration Report")').waitFor({ timeout: 30_000 });
-    if (succeeded) await frame.locator('svg.chart rect.bar').first().waitFor();
+    if (succeeded) {
+      await frame.locator('svg.chart rect.bar').first().waitFor();
+      await frame.locator('td[data-fact="Strategy"]:has-text("stop-and-copy was requested")').waitFor();
+    }
     await frame.locator(`text=${scenario.name}`).first().waitFor();
     await page.waitForTimeout(500);
     await shot('ui-5-report.png');
     step('report open (.test-artifacts/ui-5-report.png)');
+
+    if (succeeded) {
+      // The process now shows under its new host, saying where it came from.
+      const toRow = page.locator(`.part.sidebar .monaco-list-row[aria-level="1"]:has-text("${scenario.to}")`).first();
+      if ((await toRow.getAttribute('aria-expanded')) === 'false') await toRow.click();
+      const arrived = page.locator(`.monaco-list-row[aria-label="${scenario.name}, PID ${destinationPid}, on ${scenario.to}"]`);
+      await arrived.waitFor({ timeout: 60_000 });
+      await arrived.locator(`.label-description:has-text("from ${scenario.from}")`).waitFor();
+      await dismissHover(page);
+      await shot('ui-6-under-destination.png');
+      step(`sees ${scenario.name} under ${scenario.to}, from ${scenario.from} (.test-artifacts/ui-6-under-destination.png)`);
+    }
     if (succeeded !== scenario.expectSuccess) {
       step(`FAILED: expected the migration to ${scenario.expectSuccess ? 'succeed' : 'fail'}; notification: ${message}`);
       return 1;
