@@ -16,6 +16,7 @@ export const enum Commands {
   ClearFilter = 'processMigrator.clearFilter',
   ToggleOnlyMine = 'processMigrator.toggleOnlyMine',
   ToggleHideSystem = 'processMigrator.toggleHideSystem',
+  MigrateDebugSession = 'processMigrator.migrateDebugSession',
   StopForwarding = 'processMigrator.stopForwarding',
   BringBack = 'processMigrator.bringBack',
 }

@@ -29,6 +29,17 @@ export async function terminalRoots(): Promise<Map<number, WorkspaceOwner>> {
 
 export const ROOT_SOURCES: RootSource[] = [terminalRoots];
 
+/** Adds a source that needs a service (debug sessions: debugSessions.ts), until disposed. */
+export function addRootSource(source: RootSource): { dispose(): void } {
+  ROOT_SOURCES.push(source);
+  return {
+    dispose: () => {
+      const i = ROOT_SOURCES.indexOf(source);
+      if (i >= 0) ROOT_SOURCES.splice(i, 1);
+    },
+  };
+}
+
 /** Local PID → owner for every process under a workspace root (the roots included). */
 export async function workspaceOwners(processes: readonly ProcessInfo[]): Promise<Map<number, WorkspaceOwner>> {
   const roots = new Map<number, WorkspaceOwner>();

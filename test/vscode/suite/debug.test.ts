@@ -1,0 +1,117 @@
+// Migrate Debug Session… in the real VS Code with its built-in JavaScript debugger (js-debug): a
+// Node.js program on this machine (host "local"), paused at a breakpoint, moves to lab-b; a new
+// session "<name> @ lab-b" attaches through the forwarded inspector port, stops at the same
+// breakpoint, and the counter it shows continues from where it was. Needs the lab (PM_LAB_SSH_CONFIG).
+import * as assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import * as vscode from 'vscode';
+import type { DebugSessionMove } from '../../../src/ui/debugSessionMigration';
+import { Commands } from '../../../src/ui/contributions';
+import { activeApi, alive, until } from './helpers';
+
+const labConfig = process.env.PM_LAB_SSH_CONFIG;
+
+/** The counter program; the breakpoint is on `return n` where the local `n` is the counter. */
+const PROGRAM = ['function step(n) {', '  return n;', '}', 'let counter = 0;', 'setInterval(() => step(++counter), 100);', ''].join('\n');
+const BREAKPOINT_LINE = 1; // zero-based: `  return n;`
+
+interface Stop {
+  session: vscode.DebugSession;
+  threadId: number;
+}
+
+/** Reads the local `n` of the top frame through DAP requests, as the Variables view does. */
+async function counterAt(stop: Stop): Promise<number> {
+  const { stackFrames } = await stop.session.customRequest('stackTrace', { threadId: stop.threadId, startFrame: 0, levels: 1 });
+  const { scopes } = await stop.session.customRequest('scopes', { frameId: stackFrames[0].id });
+  const local = (scopes as { name: string; variablesReference: number }[]).find((s) => /local/i.test(s.name));
+  assert.ok(local, `no Local scope in ${JSON.stringify(scopes)}`);
+  const { variables } = await stop.session.customRequest('variables', { variablesReference: local.variablesReference });
+  const n = (variables as { name: string; value: string }[]).find((v) => v.name === 'n');
+  assert.ok(n, `no variable n in ${JSON.stringify(variables)}`);
+  return Number(n.value);
+}
+
+(labConfig ? describe : describe.skip)('Migrate Debug Session', function () {
+  this.timeout(180_000);
+  const ssh = async (host: string, command: string) =>
+    (await promisify(execFile)('ssh', ['-F', labConfig!, '-o', 'BatchMode=yes', host, command], { timeout: 30_000 })).stdout.trim();
+  const stops: Stop[] = [];
+  const disposables: vscode.Disposable[] = [];
+  let program: ChildProcess | undefined;
+  let moved: DebugSessionMove | undefined;
+  let breakpoint: vscode.SourceBreakpoint | undefined;
+
+  before(async () => {
+    await vscode.workspace.getConfiguration('processMigrator').update('sshConfigFile', labConfig, vscode.ConfigurationTarget.Workspace);
+    disposables.push(
+      vscode.debug.registerDebugAdapterTrackerFactory('*', {
+        createDebugAdapterTracker: (session) => ({
+          onDidSendMessage: (m: { type?: string; event?: string; body?: { threadId?: number } }) => {
+            if (m.type === 'event' && m.event === 'stopped' && m.body?.threadId !== undefined) stops.push({ session, threadId: m.body.threadId });
+          },
+        }),
+      }),
+    );
+  });
+
+  after(async () => {
+    for (const s of [moved?.session].filter((s): s is vscode.DebugSession => !!s)) await vscode.debug.stopDebugging(s);
+    await vscode.debug.stopDebugging();
+    if (breakpoint) vscode.debug.removeBreakpoints([breakpoint]);
+    const destinationPid = moved?.result.destinationPid;
+    if (destinationPid) await ssh('lab-b', `kill -9 ${destinationPid} 2>/dev/null; true`).catch(() => undefined);
+    if (program?.pid && alive(program.pid)) program.kill('SIGKILL');
+    const api = await activeApi();
+    for (const f of api.forwards.list()) await api.forwards.stop(f.id);
+    for (const d of disposables) d.dispose();
+  });
+
+  it('moves a Node program paused at a breakpoint to lab-b; the new session stops there again and its counter continues', async () => {
+    const api = await activeApi();
+    // Outside /tmp: the lab hosts share this machine's filesystem except /tmp and /var/tmp.
+    const dir = join(resolve(__dirname, '..', '..', '..', '..'), '.test-artifacts', 'debug-vscode');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'counter.js');
+    writeFileSync(file, PROGRAM);
+    const port = 19339;
+    // As from a terminal: the machine's Node 20 (CRIU 4.2 cannot checkpoint the io_uring instances
+    // of Node 22+, like the extension host's Node 24), without the VS Code server's log files that
+    // the extension host's children inherit (more write-only files than a move gives new ones).
+    const closeInherited = 'for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done 2>/dev/null';
+    program = spawn('bash', ['-c', `${closeInherited}; exec /usr/bin/node --inspect=127.0.0.1:${port} ${file}`], { cwd: dir, detached: true, stdio: 'ignore' });
+    program.unref();
+    const pid = program.pid!;
+
+    breakpoint = new vscode.SourceBreakpoint(new vscode.Location(vscode.Uri.file(file), new vscode.Position(BREAKPOINT_LINE, 0)));
+    vscode.debug.addBreakpoints([breakpoint]);
+    await until('the inspector to listen', async () => (await fetch(`http://127.0.0.1:${port}/json/version`).then((r) => r.ok).catch(() => false)) || undefined);
+    assert.ok(await vscode.debug.startDebugging(undefined, { type: 'node', request: 'attach', name: 'counter', address: '127.0.0.1', port }), 'the debugger did not start');
+    const first = await until('the breakpoint to be hit', () => stops[0]);
+    // A jump only this process's heap knows: a restarted program would count from 1 again.
+    const { stackFrames } = await first.session.customRequest('stackTrace', { threadId: first.threadId, startFrame: 0, levels: 1 });
+    await first.session.customRequest('evaluate', { expression: 'counter += 1000', frameId: stackFrames[0].id, context: 'repl' });
+    const before = (await counterAt(first)) + 1000;
+    assert.ok((await api.debugSessions.roots()).has(pid), 'the debuggee is marked as this workspace’s in the Processes view');
+
+    moved = await vscode.commands.executeCommand<DebugSessionMove>(Commands.MigrateDebugSession, first.session, 'lab-b');
+    assert.ok(moved, 'the command moved nothing');
+    assert.equal(moved.result.ok, true, moved.result.error);
+    assert.equal(moved.debuggee.pid, pid);
+    assert.equal(moved.debuggee.port, port);
+    assert.ok(moved.session, 'no debug session attached on lab-b');
+    assert.equal(moved.session.name, 'counter @ lab-b');
+    assert.equal(await ssh('lab-b', `kill -0 ${moved.result.destinationPid} && echo running`), 'running');
+    assert.ok(!alive(pid), 'the program still runs here');
+    assert.ok(api.forwards.list().some((f) => f.port === port && f.destination === 'lab-b'), 'the inspector port is forwarded');
+    assert.ok(vscode.debug.breakpoints.includes(breakpoint), 'the breakpoint stays');
+
+    const root = moved.session;
+    const again = await until('the breakpoint to be hit on lab-b', () => stops.find((s) => s.session.id === root.id || s.session.parentSession?.id === root.id));
+    const after = await counterAt(again);
+    assert.ok(after > before, `the counter continues: ${before} before the move, ${after} after (a restart would count from 1)`);
+  });
+});
