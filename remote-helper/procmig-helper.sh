@@ -11,9 +11,18 @@
 #   mkimages                  a new private (0700) image directory; prints its path
 #   page-server DIR           receives dumped pages into DIR; prints `ready PORT PID` once listening
 #   dump PID DIR ARGS…        criu dump --leave-stopped into DIR (never kills the source)
-#   dump-lazy PID DIR ARGS…   post-copy dump: prints `ready PORT PID`, then serves pages until done
+#   dump-lazy PID DIR [--fixed-port P] ARGS…
+#                             post-copy dump: prints `ready PORT PID`, then serves pages until done
 #   lazy-pages DIR PORT       post-copy restore side: pulls pages from PORT; prints `ready PID`
 #   tar-out DIR / tar-in DIR  streams the small non-page images from one host to the other
+#   direct-client DIR ADDR    direct transfer, client side: a one-time key pair; prints `pubkey=`, `via=`
+#   direct-server DIR TOPORT PUBKEY [VIA]
+#                             a one-time sshd that lets PUBKEY forward to 127.0.0.1:TOPORT only;
+#                             prints `hostkey=`, `user=`, then `ready PORT PID`; runs until TERM
+#   direct-tunnel DIR ADDR PORT USER HOSTKEY TOPORT
+#                             ssh -L from a free loopback port to that sshd; prints `ready LPORT
+#                             PID`, and `bytes=N` once stdin ended and the forward closed
+#   free-port                 a TCP port nobody listens on here
 #   restore DIR [--file N PATH]… ARGS…
 #                             criu restore -d from DIR; prints `pid=N`. Each --file opens PATH
 #                             (created if missing, appended to) as fd N (4-9) for --inherit-fd;
@@ -232,13 +241,14 @@ serve_on_free_port() {
 	tries=0
 	while [ $tries -lt 20 ]; do
 		tries=$((tries + 1))
-		port=$(awk -v s=$$ -v t=$tries 'BEGIN { srand(); print 20000 + int(rand() * 40000 + s * 31 + t * 7919) % 40000 }')
+		port=${FIXED_PORT:-$(awk -v s=$$ -v t=$tries 'BEGIN { srand(); print 20000 + int(rand() * 40000 + s * 31 + t * 7919) % 40000 }')}
 		if start_criu_ready "$dir" "$@" --address 127.0.0.1 --port "$port" -o "$log" -v4; then
 			echo "ready $port $CRIU_PID"
 			finish_criu "$dir/$log"; return
 		fi
 		wait "$CRIU_PID"
 		grep -q 'Address already in use' "$dir/$log" 2>/dev/null || { log_errors "$dir/$log"; return 1; }
+		[ -z "${FIXED_PORT:-}" ] || die "port $FIXED_PORT, chosen for the direct transfer, was taken on $(hostname) meanwhile; try again"
 	done
 	die "no free port for CRIU on $(hostname)"
 }
@@ -252,6 +262,9 @@ cmd_page_server() {
 # destination has them all. The process stays stopped here (--leave-stopped) until then.
 cmd_dump_lazy() {
 	pid=$1 dir=$2; shift 2; in_images_base "$dir"
+	# --fixed-port P: the port a direct tunnel, opened before the freeze, already points at.
+	FIXED_PORT=
+	if [ "${1:-}" = --fixed-port ]; then FIXED_PORT=$2; shift 2; fi
 	serve_on_free_port "$dir" dump.log dump -t "$pid" -D "$dir" --leave-stopped --lazy-pages "$@"
 }
 
@@ -276,8 +289,160 @@ cmd_dump() {
 	return $rc
 }
 
-cmd_tar_out() { in_images_base "$1"; tar -C "$1" --exclude='*.log' --exclude='.ready' -cf - .; }
+cmd_tar_out() { in_images_base "$1"; tar -C "$1" --exclude='*.log' --exclude='.ready' --exclude=./direct -cf - .; }
 cmd_tar_in() { in_images_base "$1"; tar -C "$1" -xf -; }
+
+# Direct transfer. Memory relayed through the orchestrator crosses two SSH links and a
+# user-space process there; instead the host whose CRIU connects (the client) runs OpenSSH's
+# `ssh -L` straight to a private sshd started on the other host (the server) for this migration
+# only. Both keys are made where they are used and only their public halves travel, over the
+# orchestrator's verified connections: the server accepts that one client key (from the
+# client's address), for nothing but a forward to one loopback port and no shell; the client
+# trusts that one host key. Both end with the migration, or when the orchestrator's channel
+# closes (stdin ends); the keys are deleted with the image directory.
+
+# A TCP port nobody listens on here (per /proc/net/tcp*), for a server started shortly after.
+free_port() {
+	used=" $(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); printf "%d ", ("0x" a[2]) + 0 }') "
+	tries=0
+	while :; do
+		tries=$((tries + 1))
+		port=$(awk -v s=$$ -v t=$tries 'BEGIN { srand(); print 20000 + int(rand() * 40000 + s * 31 + t * 7919) % 40000 }')
+		case $used in *" $port "*) [ $tries -lt 50 ] && continue ;; esac
+		echo "$port"
+		return 0
+	done
+}
+
+# Ends this helper (and so what it started) once the orchestrator's channel closes. Needs the
+# helper's stdin on fd 3: a background job's own stdin is /dev/null.
+watch_stdin() {
+	{ cat >/dev/null; kill -TERM $$ 2>/dev/null; } <&3 >/dev/null 2>&1 &
+	WATCH_PID=$!
+}
+
+# direct-client DIR ADDR: the client's key pair. Prints `pubkey=TYPE KEY` and `via=IP`, this
+# host's source address toward ADDR when `ip` can tell (the server accepts the key from there).
+cmd_direct_client() {
+	dir=$1 addr=$2; in_images_base "$dir"
+	command -v ssh >/dev/null 2>&1 || die "there is no OpenSSH client (ssh) on $(hostname)"
+	command -v ssh-keygen >/dev/null 2>&1 || die "there is no ssh-keygen on $(hostname)"
+	mkdir -p "$dir/direct" && chmod 700 "$dir/direct" || die "cannot create $dir/direct on $(hostname)"
+	rm -f "$dir/direct/key" "$dir/direct/key.pub"
+	ssh-keygen -q -t ed25519 -N '' -C procmig-direct -f "$dir/direct/key" </dev/null >/dev/null || die "ssh-keygen failed on $(hostname)"
+	echo "pubkey=$(cut -d' ' -f1-2 "$dir/direct/key.pub")"
+	ip=$(getent ahosts "$addr" 2>/dev/null | awk 'NR == 1 { print $1 }')
+	echo "via=$(ip -o route get "${ip:-$addr}" 2>/dev/null | sed -n 's/.* src \([^ ]*\).*/\1/p')"
+}
+
+# direct-server DIR TOPORT PUBKEY [VIA]: a private sshd on a free port of every address that
+# accepts only PUBKEY (from VIA, if given) and allows only forwarding to 127.0.0.1:TOPORT.
+# Prints `hostkey=TYPE KEY`, `user=NAME`, then `ready PORT PID`; runs until TERM or stdin ends.
+cmd_direct_server() {
+	dir=$1 toport=$2 pubkey=$3 via=${4:-}; in_images_base "$dir"
+	case $toport in '' | *[!0-9]*) die "bad port '$toport'" ;; esac
+	case $pubkey in 'ssh-ed25519 '*) ;; *) die "unexpected client key type" ;; esac
+	case "$pubkey$via" in *[!A-Za-z0-9+/=.:\ _-]*) die "unexpected characters in the client key or address" ;; esac
+	sshd=$(command -v sshd 2>/dev/null || echo /usr/sbin/sshd)
+	[ -x "$sshd" ] || die "there is no sshd on $(hostname)"
+	d=$dir/direct
+	mkdir -p "$d" && chmod 700 "$d" || die "cannot create $d on $(hostname)"
+	rm -f "$d/host_key" "$d/host_key.pub"
+	ssh-keygen -q -t ed25519 -N '' -C procmig-direct -f "$d/host_key" </dev/null >/dev/null || die "ssh-keygen failed on $(hostname)"
+	from=
+	[ -n "$via" ] && from="from=\"$via\","
+	printf 'restrict,port-forwarding,permitopen="127.0.0.1:%s",%scommand="cat >/dev/null" %s\n' "$toport" "$from" "$pubkey" >"$d/authorized_keys"
+	user=$(id -un)
+	echo "hostkey=$(cut -d' ' -f1-2 "$d/host_key.pub")"
+	echo "user=$user"
+	exec 3<&0
+	watch_stdin
+	SSHD_PID=
+	trap '[ -n "$SSHD_PID" ] && kill "$SSHD_PID" 2>/dev/null; kill "$WATCH_PID" 2>/dev/null; exit 0' TERM INT HUP
+	tries=0
+	while [ $tries -lt 10 ]; do
+		tries=$((tries + 1))
+		port=$(free_port)
+		# StrictModes no: the directory is ours and 0700, but /var/tmp above it is world-writable.
+		cat >"$d/sshd_config" <<EOF
+ListenAddress 0.0.0.0:$port
+ListenAddress [::]:$port
+HostKey $d/host_key
+PidFile none
+UsePAM no
+StrictModes no
+AuthorizedKeysFile $d/authorized_keys
+AuthenticationMethods publickey
+PermitRootLogin prohibit-password
+AllowUsers $user
+AllowTcpForwarding local
+PermitOpen 127.0.0.1:$toport
+AllowAgentForwarding no
+AllowStreamLocalForwarding no
+X11Forwarding no
+PermitTunnel no
+PermitTTY no
+PermitUserRC no
+ForceCommand cat >/dev/null
+MaxAuthTries 2
+MaxSessions 1
+LoginGraceTime 20
+ClientAliveInterval 15
+EOF
+		"$sshd" -D -e -f "$d/sshd_config" 2>"$d/sshd.log" &
+		SSHD_PID=$!
+		while kill -0 "$SSHD_PID" 2>/dev/null && ! grep -q 'Server listening' "$d/sshd.log"; do sleep 0.02; done
+		if grep -q 'Server listening' "$d/sshd.log"; then
+			echo "ready $port $$"
+			wait "$SSHD_PID"
+			kill "$WATCH_PID" 2>/dev/null
+			return 0
+		fi
+		wait "$SSHD_PID"
+		grep -q 'Address already in use' "$d/sshd.log" || break
+	done
+	kill "$WATCH_PID" 2>/dev/null
+	die "sshd did not start on $(hostname): $(grep -v '^Server listening' "$d/sshd.log" | tail -n 1)"
+}
+
+# direct-tunnel DIR ADDR PORT USER HOSTKEY TOPORT: `ssh -L` from a free port on this host's
+# loopback to 127.0.0.1:TOPORT behind the sshd at ADDR:PORT, trusting only HOSTKEY. Prints
+# `ready LPORT PID` once the port listens; ends when stdin ends (after the forwarded connections
+# closed; then prints `bytes=N`, the SSH bytes sent and received) or on TERM.
+cmd_direct_tunnel() {
+	dir=$1 addr=$2 port=$3 user=$4 hostkey=$5 toport=$6; in_images_base "$dir"
+	d=$dir/direct
+	[ -f "$d/key" ] || die "no client key in $d (run direct-client first)"
+	printf 'procmig-direct %s\n' "$hostkey" >"$d/known_hosts"
+	# AES-GCM where the CPU has AES instructions: ~1.4x chacha20 here (bench/throughput.ts).
+	ciphers=
+	grep -qw aes /proc/cpuinfo 2>/dev/null && ciphers=aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com
+	exec 3<&0
+	SSH_PID=
+	trap '[ -n "$SSH_PID" ] && kill "$SSH_PID" 2>/dev/null; exit 1' TERM INT HUP
+	tries=0
+	while [ $tries -lt 10 ]; do
+		tries=$((tries + 1))
+		lport=$(free_port)
+		ssh -F /dev/null -i "$d/key" -o IdentitiesOnly=yes -o IdentityAgent=none -o BatchMode=yes \
+			-o StrictHostKeyChecking=yes -o UserKnownHostsFile="$d/known_hosts" -o GlobalKnownHostsFile=/dev/null \
+			-o HostKeyAlias=procmig-direct -o ConnectTimeout=4 -o ServerAliveInterval=15 -o ExitOnForwardFailure=yes \
+			${ciphers:+-o Ciphers=$ciphers} -o Compression=no -o LogLevel=VERBOSE \
+			-o PermitLocalCommand=yes -o "LocalCommand=echo ready $lport $$" \
+			-L "127.0.0.1:$lport:127.0.0.1:$toport" -p "$port" -l "$user" "$addr" 'cat >/dev/null' <&3 2>"$d/ssh.log" &
+		SSH_PID=$!
+		wait "$SSH_PID"
+		rc=$?
+		grep -q 'Address already in use' "$d/ssh.log" || break
+	done
+	sent=$(sed -n 's/.*Transferred: sent \([0-9]*\), received \([0-9]*\) bytes.*/\1 \2/p' "$d/ssh.log" | tail -n 1)
+	if [ -n "$sent" ]; then
+		set -- $sent
+		echo "bytes=$(($1 + $2))"
+		return 0
+	fi
+	die "$(grep -v -e '^Authenticated' -e '^Transferred' -e '^Killed' -e '^Warning: Permanently' "$d/ssh.log" | tail -n 1 | tr -d '\r') (ssh exit $rc)"
+}
 
 # Where files that exist only on the source are recreated when their directory is missing here.
 files_dir() { echo "${XDG_CACHE_HOME:-$HOME/.cache}/process-migrator/files"; }
@@ -346,6 +511,8 @@ cmd_restore_tty() {
 	rm -f "$IMAGES_BASE/tty-exit.$session"
 	# argv form (tmux >= 3.0): no shell parses the arguments.
 	tmux new-session -d -s "$session" -x 120 -y 40 sh "$0" restore-fg "$dir" "$session" "$@" || die "tmux could not start a session on $(hostname)"
+	# The whole terminal is the process's: no status line.
+	tmux set-option -t "=$session" status off 2>/dev/null
 	# The pidfile appears once the process is restored; restore.rc once CRIU gave up.
 	tries=0
 	while [ ! -s "$dir/restore.pid" ] && [ ! -f "$dir/restore.rc" ]; do
@@ -436,6 +603,10 @@ page-server) cmd_page_server "$@" ;;
 dump-lazy) cmd_dump_lazy "$@" ;;
 lazy-pages) cmd_lazy_pages "$@" ;;
 dump) cmd_dump "$@" ;;
+direct-client) cmd_direct_client "$@" ;;
+direct-server) cmd_direct_server "$@" ;;
+direct-tunnel) cmd_direct_tunnel "$@" ;;
+free-port) free_port ;;
 tar-out) cmd_tar_out "$@" ;;
 tar-in) cmd_tar_in "$@" ;;
 restore) cmd_restore "$@" ;;

@@ -72,9 +72,10 @@ export class CriuEngine implements CheckpointEngine {
     return this.service(helper, ['page-server', imagesDir], 'page-server');
   }
 
-  async dumpLazily(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan): Promise<PageService> {
+  async dumpLazily(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, port?: number): Promise<PageService> {
     const args = plan.dump.map((o) => o.option).filter((o) => o !== '--leave-stopped');
-    return this.service(helper, ['dump-lazy', String(pid), imagesDir, ...args], 'dump', pid);
+    const fixed = port ? ['--fixed-port', String(port)] : [];
+    return this.service(helper, ['dump-lazy', String(pid), imagesDir, ...fixed, ...args], 'dump', pid);
   }
 
   fetchPagesLazily(helper: HostHelper, imagesDir: string, sourcePort: number): Promise<PageService> {

@@ -77,8 +77,9 @@ export interface CheckpointEngine {
   dump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesPort: number): Promise<void>;
 
   // Post-copy: everything but memory moves first; pages follow on demand.
-  /** Resolves once `imagesDir` holds all but memory; the service then serves the pages. */
-  dumpLazily(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan): Promise<PageService>;
+  /** Resolves once `imagesDir` holds all but memory; the service then serves the pages, on
+   * `port` of the host's loopback if given (a tunnel already points there). */
+  dumpLazily(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, port?: number): Promise<PageService>;
   /** Starts the destination's page-fault server, fed from `sourcePort` on its loopback. */
   fetchPagesLazily(helper: HostHelper, imagesDir: string, sourcePort: number): Promise<PageService>;
 

@@ -50,7 +50,7 @@ export function formatMigration(r: MigrationResult): string {
     if (ms !== undefined) lines.push(`  ${phase.padEnd(10)} ${String(ms).padStart(7)} ms`);
   }
   lines.push(`  ${'frozen'.padEnd(10)} ${String(r.freezeMs).padStart(7)} ms`, `  ${'total'.padEnd(10)} ${String(r.totalMs).padStart(7)} ms`);
-  lines.push(`Moved ${size(r.bytes)}.`);
+  lines.push(`Moved ${size(r.bytes)}${r.transfer ? ` (${r.transfer})` : ''}.`);
   if (r.options.length) {
     lines.push('CRIU options:');
     for (const o of r.options) lines.push(`  ${o.option}: ${o.reason}`);

@@ -86,6 +86,9 @@ export interface MigrationResult {
   /** Bytes of checkpoint data moved between the hosts. */
   bytes: number;
   options: ChosenOption[];
+  /** How the memory travelled: direct host to host over OpenSSH, or relayed through this
+   * machine and why. */
+  transfer?: string;
   startedAt: string;
   /** On failure: one sentence saying what failed and what to do. */
   error?: string;

@@ -21,6 +21,7 @@ import {
   substituteMissingOutputs,
   treeRssKiB,
 } from './preflight';
+import { openPageTunnel, type PageTunnel } from './pageTunnel';
 import { chooseStrategy, type StrategyChoice } from './strategy';
 import { Rollback } from './rollback';
 import { Timeline } from './timeline';
@@ -224,6 +225,24 @@ export class MigrationSession {
       const session = this.restored.terminalSession;
       this.result.terminal = { host: this.request.to, session, attach: ['tmux', 'attach', '-t', session] };
     }
+  }
+
+  /** A port on `clientSide`'s loopback reaching `port` on the other side's, for the memory
+   * pages: direct host to host when it can; the report says which way they went and why. */
+  async pageTunnel(clientSide: 'source' | 'destination', port: number | Promise<number>, dirs: { source: string; destination: string }): Promise<PageTunnel> {
+    const serverSide = clientSide === 'source' ? 'destination' : 'source';
+    const [client, server] = [this[clientSide], this[serverSide]];
+    const tunnel = await openPageTunnel({ helper: client, dir: dirs[clientSide] }, { helper: server, dir: dirs[serverSide] }, port, this.transferred);
+    this.rollback.add('close the page tunnel', () => tunnel.abort());
+    const { from, to } = this.request;
+    const remote = this.source.host.isLocal ? to : from;
+    this.result.transfer = {
+      direct: `memory direct ${from} → ${to} over OpenSSH`,
+      local: `memory over this machine's SSH connection to ${remote}`,
+      relayed: `memory relayed through this machine: ${client.host.name} cannot reach ${server.host.name} directly (${tunnel.relayedBecause})`,
+    }[tunnel.route];
+    this.progress('connect', this.result.transfer);
+    return tunnel;
   }
 
   /** Streams the non-memory images from the source's directory into the destination's. */

@@ -6,6 +6,9 @@ export interface Host {
   /** The name the user gave: `local`, an ssh_config alias, or `user@host[:port]`. */
   readonly name: string;
   readonly isLocal: boolean;
+  /** The address this machine connects to (ssh_config HostName), once connected; another host
+   * may reach it there too (direct transfers try). Undefined for `local`. */
+  readonly address?: string;
   /** Runs a command and collects its output. Resolves on any exit code; rejects only when the
    * command could not be run at all (connection lost, spawn failure). */
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;

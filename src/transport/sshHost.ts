@@ -38,6 +38,7 @@ export function commandLine(argv: readonly string[]): string {
 export class SshHost implements Host {
   readonly isLocal = false;
   private pending?: Promise<Connection>;
+  private resolved?: ResolvedHost;
   private closed = false;
   private readonly disconnectListeners = new Set<(error?: Error) => void>();
 
@@ -54,6 +55,10 @@ export class SshHost implements Host {
   onDisconnect(listener: (error?: Error) => void): () => void {
     this.disconnectListeners.add(listener);
     return () => this.disconnectListeners.delete(listener);
+  }
+
+  get address(): string | undefined {
+    return this.resolved?.hostName;
   }
 
   /** True once `close()` was called: the object will not reconnect. */
@@ -86,6 +91,7 @@ export class SshHost implements Host {
 
   private async open(): Promise<Connection> {
     const resolved = resolveSshHost(this.name, { sshConfigFile: this.options.sshConfigFile });
+    this.resolved = resolved;
     const { client, dispose } = await openClient(resolved, this.options);
     const conn: Connection = { client, resolved, alive: true, forwards: new Map(), dispose };
     let lastError: Error | undefined;

@@ -5,37 +5,36 @@
 // destination it depends on the source until the last page arrived. If that fails, the source —
 // still stopped, its memory intact — is resumed as it was when frozen, and what the process did
 // on the destination in the meantime is lost. The preflight makes that rare: both page servers
-// are CRIU's own, checked before the freeze, and the tunnel is the already-working SSH link.
-import { bridgePort } from '../../transport/bridge';
+// are CRIU's own, checked before the freeze, and the tunnel is open before it. The tunnel goes
+// host to host over OpenSSH when the destination reaches the source (pageTunnel.ts): relayed
+// through this machine the pages trickled in at 30–40 MiB/s (bench/results).
 import type { MigrationSession } from '../session';
 
 export async function postCopy(session: MigrationSession): Promise<void> {
   const { checkpoint } = session.deps;
   const { pid, from, to } = session.request;
 
-  session.progress('connect', `preparing image directories on ${from} and ${to}`);
-  const [sourceDir, destinationDir] = await session.timeline.phase('connect', () =>
-    Promise.all([session.imageDirectory('source'), session.imageDirectory('destination')]),
-  );
+  session.progress('connect', `preparing image directories on ${from} and ${to}, and the page tunnel`);
+  const { sourceDir, destinationDir, pagePort, tunnel } = await session.timeline.phase('connect', async () => {
+    // The source's page server will listen on a port chosen now, so that the tunnel to it is
+    // open before the freeze and costs the frozen process nothing.
+    const [sourceDir, destinationDir, pagePort] = await Promise.all([
+      session.imageDirectory('source'),
+      session.imageDirectory('destination'),
+      session.source.run(['free-port']).then((out) => Number(out.trim())),
+    ]);
+    const tunnel = await session.pageTunnel('destination', pagePort, { source: sourceDir, destination: destinationDir });
+    return { sourceDir, destinationDir, pagePort, tunnel };
+  });
   session.checkCancelled();
 
   session.progress('dump', `freezing process ${pid} on ${from} and checkpointing all but its memory`);
   await session.freeze();
-  const pageSource = await session.timeline.phase('dump', () => checkpoint.dumpLazily(session.source, pid, sourceDir, session.plan));
+  const pageSource = await session.timeline.phase('dump', () => checkpoint.dumpLazily(session.source, pid, sourceDir, session.plan, pagePort));
   session.rollback.add(`stop serving pages on ${from}`, () => pageSource.stop());
 
   session.progress('transfer', `sending the non-memory state to ${to}`);
-  const tunnel = await session.timeline.phase('transfer', async () => {
-    // Both run side by side; wait for both, so a tunnel that opened is always closed on rollback.
-    const [copy, opening] = await Promise.allSettled([
-      session.copyImages(sourceDir, destinationDir),
-      bridgePort(session.destination.host, session.source.host, pageSource.port, session.transferred),
-    ]);
-    if (opening.status === 'fulfilled') session.rollback.add('close the page tunnel', () => opening.value.close());
-    if (copy.status === 'rejected') throw copy.reason;
-    if (opening.status === 'rejected') throw opening.reason;
-    return opening.value;
-  });
+  await session.timeline.phase('transfer', () => session.copyImages(sourceDir, destinationDir));
   session.checkCancelled();
 
   session.progress('restore', `restoring the process on ${to}; its memory follows on demand`);

@@ -1,0 +1,86 @@
+// npm run bench:throughput [-- MiB] — how fast bytes get from lab-a to lab-b on each path the
+// engine can take, and how fast zstd -1 compresses on lab-a: the numbers behind the transfer
+// route (relayed through this machine or direct host to host) and the compression decision.
+//
+//   relay, exec pipe     ssh2: `head` on lab-a → this machine → `cat` on lab-b (the tar stream's path)
+//   relay, port bridge   ssh2: a TCP stream on lab-a's loopback → this machine → lab-b's loopback
+//                        (the page server's path: bridgePort, forwardIn + forwardOut)
+//   direct, OpenSSH      lab-a runs `ssh` to lab-b with a one-time key (the direct route's path)
+//   zstd -1              on lab-a, of process-memory-like data (compressible and random halves)
+//
+// Nothing here asserts; it prints MiB/s.
+import { bridgePort, pipeCommands } from '../src/transport/bridge';
+import { SshHost } from '../src/transport/sshHost';
+import { DESTINATION, DESTINATION_ADDRESS, SOURCE, now, sshConfig } from './lab';
+
+const mib = Number(process.argv[2] ?? 512);
+const bytes = mib << 20;
+
+async function run(host: SshHost, script: string): Promise<string> {
+  const r = await host.exec(['sh', '-c', script]);
+  if (r.code !== 0) throw new Error(`${host.name}: ${script}: exit ${r.code}: ${r.stderr.trim()}`);
+  return r.stdout.trim();
+}
+
+const rate = (ms: number, n = bytes) => `${((n / (1 << 20)) / (ms / 1000)).toFixed(0)} MiB/s (${(ms / 1000).toFixed(2)} s)`;
+
+async function main(): Promise<void> {
+  const [a, b] = await Promise.all([SshHost.connect(SOURCE, { sshConfigFile: sshConfig }), SshHost.connect(DESTINATION, { sshConfigFile: sshConfig })]);
+  try {
+    // 1. exec pipe through this machine.
+    let t = now();
+    await pipeCommands(a.spawn(['head', '-c', String(bytes), '/dev/zero']), b.spawn(['sh', '-c', 'cat >/dev/null']), { bytes: 0 });
+    console.log(`relay, exec pipe:    ${rate(now() - t)}`);
+
+    // 2. port bridge through this machine: socat sink on lab-b, socat source on lab-a.
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const sink = b.spawn(['sh', '-c', `exec socat -u TCP-LISTEN:${port},bind=127.0.0.1 OPEN:/dev/null`]);
+    await new Promise((r) => setTimeout(r, 300));
+    const bridge = await bridgePort(a, b, port, { bytes: 0 });
+    t = now();
+    await run(a, `head -c ${bytes} /dev/zero | socat -u - TCP:127.0.0.1:${bridge.port}`);
+    await sink.exited;
+    console.log(`relay, port bridge:  ${rate(now() - t)}`);
+    await bridge.close();
+
+    // 3. OpenSSH host to host with a throwaway key, the way the direct route goes.
+    const dir = `/tmp/throughput-${process.pid}`;
+    const pub = await run(a, `mkdir -p ${dir} && ssh-keygen -q -t ed25519 -N '' -f ${dir}/key && cat ${dir}/key.pub`);
+    await run(b, `mkdir -p ${dir} && ssh-keygen -q -t ed25519 -N '' -f ${dir}/host && printf '%s\\n' '${pub}' > ${dir}/auth && cat > ${dir}/cfg <<EOF
+ListenAddress ${DESTINATION_ADDRESS}:2299
+HostKey ${dir}/host
+AuthorizedKeysFile ${dir}/auth
+StrictModes no
+PidFile none
+UsePAM no
+EOF`);
+    const hostKey = await run(b, `cat ${dir}/host.pub`);
+    const sshd = b.spawn(['sh', '-c', `exec /usr/sbin/sshd -D -e -f ${dir}/cfg`]);
+    await new Promise((r) => setTimeout(r, 300));
+    await run(a, `printf 'p %s\\n' '${hostKey}' | cut -d' ' -f1-3 > ${dir}/kh`);
+    const ssh = `ssh -F /dev/null -i ${dir}/key -o IdentitiesOnly=yes -o BatchMode=yes -o HostKeyAlias=p -o UserKnownHostsFile=${dir}/kh -o StrictHostKeyChecking=yes -p 2299 ${DESTINATION_ADDRESS}`;
+    for (const cipher of ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com']) {
+      const ms = Number(await run(a, `s=$(date +%s%N); head -c ${bytes} /dev/zero | ${ssh} -c ${cipher} 'cat >/dev/null' || exit 1; e=$(date +%s%N); echo $(( (e - s) / 1000000 ))`));
+      console.log(`direct, OpenSSH ${cipher.replace(/@.*/, '')}: ${rate(ms)}`);
+    }
+    sshd.kill('SIGTERM');
+    await run(b, `pkill -f "sshd -D -e -f ${dir}/cfg"; rm -rf ${dir}`).catch(() => undefined);
+
+    // 4. zstd -1 on data like process memory: half text/code from /usr/lib, half random.
+    const out = await run(
+      a,
+      `cat /usr/lib/x86_64-linux-gnu/*.so* 2>/dev/null | head -c ${bytes / 2} > ${dir}/m && head -c ${bytes / 2} /dev/urandom >> ${dir}/m && ` +
+        `s=$(date +%s%N); zstd -1 -q -c ${dir}/m | wc -c; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); ` +
+        `s=$(date +%s%N); zstd -1 -T0 -q -c ${dir}/m >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); rm -rf ${dir}`,
+    );
+    const [size, ms1, msT] = out.split('\n').map(Number);
+    console.log(`zstd -1:             ${rate(ms1)}, ratio ${(bytes / size).toFixed(2)}; -T0: ${rate(msT)}`);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
