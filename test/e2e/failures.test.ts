@@ -30,6 +30,8 @@ async function assertRolledBack(result: CliResult, expected: RegExp) {
   assert.ok(await tickerAdvances(A, file), 'the source keeps running with its state');
   assert.equal(await onHost(B, 'ls /var/tmp/process-migrator 2>/dev/null | grep -c img. || true'), '0', 'no images left on the destination');
   assert.equal(await onHost(A, 'ls /var/tmp/process-migrator 2>/dev/null | grep -c img. || true'), '0', 'no images left on the source');
+  // Page servers and lazy dumps are stopped too, not orphaned.
+  for (const host of [A, B]) assert.equal(await onHost(host, 'pgrep -xc criu || true'), '0', `a CRIU process is left on ${host}`);
 }
 
 const lab = (...args: string[]) => execFileSync('sh', [path.join(repo, 'scripts', 'lab.sh'), ...args], { stdio: 'pipe' });
