@@ -26,7 +26,9 @@
 #   restore DIR [--file N PATH]… ARGS…
 #                             criu restore -d from DIR; prints `pid=N`. Each --file opens PATH
 #                             (created if missing, appended to) as fd N (4-9) for --inherit-fd;
-#                             --read N PATH opens PATH for reading
+#                             --read N PATH opens PATH for reading. When a PID of the dumped
+#                             tree is in use here, restores into a new PID namespace instead
+#                             and also prints `taken=P` and `nspid=N` (its PID inside)
 #   restore-tty DIR NAME [--file N PATH]… ARGS…
 #                             criu restore -j in the foreground inside a new detached tmux
 #                             session (NAME, or NAME-2… if taken), so the process gets that
@@ -477,11 +479,81 @@ open_files() {
 cmd_restore() {
 	dir=$1; shift; in_images_base "$dir"
 	open_files "$@"; shift $SHIFTED
-	rm -f "$dir/restore.pid"
+	rm -f "$dir/restore.pid" "$dir/restore.rc"
+	if taken=$(taken_pid "$dir"); then
+		restore_in_new_pid_namespace "$dir" "$@" || return 1
+		echo "taken=$taken"
+		return 0
+	fi
 	run_criu restore -D "$dir" -d -o restore.log -v4 --pidfile "$dir/restore.pid" "$@"
 	rc=$?
 	if [ $rc -eq 0 ]; then echo "pid=$(cat "$dir/restore.pid")"; else log_errors "$dir/restore.log"; fi
 	return $rc
+}
+
+# The first PID (or thread ID) of the dumped tree that a process here already uses: CRIU
+# restores every task under its own ID, and one in use fails the restore ("File exists").
+taken_pid() {
+	for f in "$1"/core-*.img; do
+		p=${f##*/core-}; p=${p%.img}
+		case $p in '' | *[!0-9]*) continue ;; esac
+		[ -d "/proc/$p" ] && { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# As criu-ns does: the tree gets a PID namespace of its own, where its IDs are free. CRIU runs
+# in the foreground under the namespace's first process (a shell, which reaps orphans) and ends
+# with the restored process; the namespace ends with them. Prints `pid=` (as this host sees it)
+# and `nspid=` (inside).
+restore_in_new_pid_namespace() {
+	dir=$1; shift
+	command -v unshare >/dev/null 2>&1 || die "PID $taken is in use on $(hostname) and there is no unshare (util-linux) to restore into a new PID namespace"
+	sudo=
+	[ "$(privilege)" = sudo ] && sudo='sudo -n'
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	$sudo setsid unshare --pid --fork --mount-proc sh -c 'criu "$@"; echo $? >"$0/restore.rc"' "$dir" \
+		restore -D "$dir" -o restore.log -v4 --pidfile "$dir/restore.pid" "$@" </dev/null >/dev/null 2>&1 &
+	wait_restored "$dir" || return 1
+	nspid=$(cat "$dir/restore.pid")
+	pid=$(outer_pid "$dir" "$nspid")
+	[ -n "$pid" ] || die "CRIU restored PID $nspid in a new PID namespace on $(hostname), but it could not be found from outside"
+	echo "pid=$pid"
+	echo "nspid=$nspid"
+}
+
+# Waits for the pidfile (restored) or restore.rc (CRIU gave up); on failure prints the log's errors.
+wait_restored() {
+	tries=0
+	while [ ! -s "$1/restore.pid" ] && [ ! -f "$1/restore.rc" ]; do
+		tries=$((tries + 1))
+		[ $tries -gt 600 ] && die "CRIU did not finish restoring within 60 s on $(hostname)"
+		sleep 0.1
+	done
+	[ -s "$1/restore.pid" ] && return 0
+	log_errors "$1/restore.log"
+	return 1
+}
+
+# The host's PID of the task that is NSPID inside a new PID namespace and descends from the
+# restore from DIR (an ID inside a namespace may repeat across namespaces).
+outer_pid() {
+	dir=$1 nspid=$2
+	for status in /proc/[0-9]*/status; do
+		ids=$(sed -n 's/^NSpid:[[:space:]]*//p' "$status" 2>/dev/null)
+		case $ids in *[[:space:]]"$nspid") ;; *) continue ;; esac
+		# shellcheck disable=SC2086 # split into the IDs, outermost first
+		set -- $ids
+		[ $# -eq 2 ] || continue
+		p=$1 up=0
+		while [ $up -lt 3 ]; do
+			up=$((up + 1))
+			p=$(sed -n 's/^PPid:[[:space:]]*//p' "/proc/$p/status" 2>/dev/null)
+			[ -n "$p" ] && [ "$p" -gt 1 ] || break
+			tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "-D $dir " && { echo "$1"; return 0; }
+		done
+	done
+	return 1
 }
 
 # Runs inside the tmux pane: CRIU stays in the foreground as the restored process's parent, and
@@ -495,7 +567,15 @@ cmd_restore_fg() {
 	if command -v perl >/dev/null 2>&1; then
 		set -- "$@" --exec-cmd -- perl -e 'wait; exit($? & 127 ? 128 + ($? & 127) : $? >> 8)'
 	fi
-	run_criu restore -D "$dir" -j -o restore.log -v4 --pidfile "$dir/restore.pid" "$@"
+	if taken=$(taken_pid "$dir"); then
+		# See restore_in_new_pid_namespace; here CRIU itself is the namespace's first process.
+		echo "$taken" >"$dir/restore.taken"
+		sudo=
+		[ "$(privilege)" = sudo ] && sudo='sudo -n'
+		$sudo unshare --pid --fork --mount-proc criu restore -D "$dir" -j -o restore.log -v4 --pidfile "$dir/restore.pid" "$@"
+	else
+		run_criu restore -D "$dir" -j -o restore.log -v4 --pidfile "$dir/restore.pid" "$@"
+	fi
 	rc=$?
 	# Not in $dir: the images are deleted long before the process ends.
 	echo $rc >"$IMAGES_BASE/tty-exit.$session"
@@ -507,12 +587,12 @@ cmd_restore_tty() {
 	command -v tmux >/dev/null 2>&1 || die "tmux is not installed on $(hostname)"
 	session=$name i=1
 	while tmux has-session -t "=$session" 2>/dev/null; do i=$((i + 1)); session=$name-$i; done
-	rm -f "$dir/restore.pid" "$dir/restore.rc"
+	rm -f "$dir/restore.pid" "$dir/restore.rc" "$dir/restore.taken"
 	rm -f "$IMAGES_BASE/tty-exit.$session"
 	# argv form (tmux >= 3.0): no shell parses the arguments.
 	tmux new-session -d -s "$session" -x 120 -y 40 sh "$0" restore-fg "$dir" "$session" "$@" || die "tmux could not start a session on $(hostname)"
 	# The whole terminal is the process's: no status line.
-	tmux set-option -t "=$session" status off 2>/dev/null
+	tmux set-option -t "$session" status off 2>/dev/null
 	# The pidfile appears once the process is restored; restore.rc once CRIU gave up.
 	tries=0
 	while [ ! -s "$dir/restore.pid" ] && [ ! -f "$dir/restore.rc" ]; do
@@ -522,7 +602,16 @@ cmd_restore_tty() {
 	done
 	if [ -s "$dir/restore.pid" ]; then
 		echo "session=$session"
-		echo "pid=$(cat "$dir/restore.pid")"
+		if [ -f "$dir/restore.taken" ]; then
+			nspid=$(cat "$dir/restore.pid")
+			pid=$(outer_pid "$dir" "$nspid")
+			[ -n "$pid" ] || die "CRIU restored PID $nspid in a new PID namespace on $(hostname), but it could not be found from outside"
+			echo "pid=$pid"
+			echo "nspid=$nspid"
+			echo "taken=$(cat "$dir/restore.taken")"
+		else
+			echo "pid=$(cat "$dir/restore.pid")"
+		fi
 		return 0
 	fi
 	log_errors "$dir/restore.log"

@@ -140,7 +140,13 @@ export class CriuEngine implements CheckpointEngine {
     const out = await this.runCriu(helper, command, { action: 'restore', host: helper.host.name });
     const m = /^pid=(\d+)$/m.exec(out);
     if (!m) throw new CheckpointError(`CRIU restored on ${helper.host.name} but did not report the new PID.`, 'other', []);
-    return { pid: Number(m[1]), terminalSession: /^session=(.+)$/m.exec(out)?.[1] };
+    const taken = /^taken=(\d+)$/m.exec(out)?.[1];
+    const inside = /^nspid=(\d+)$/m.exec(out)?.[1];
+    return {
+      pid: Number(m[1]),
+      terminalSession: /^session=(.+)$/m.exec(out)?.[1],
+      ...(taken && inside ? { newPidNamespace: { takenPid: Number(taken), pidInside: Number(inside) } } : {}),
+    };
   }
 
   async discard(helper: HostHelper, restored: RestoredProcess): Promise<void> {

@@ -48,6 +48,10 @@ export interface RestoredProcess {
   pid: number;
   /** The tmux session holding its terminal, for a terminal process. */
   terminalSession?: string;
+  /** Set when a PID of the tree was in use on the destination, so the tree was restored into a
+   * new PID namespace: `takenPid` is the PID in use, `pidInside` the root's PID in there (its
+   * original one); `pid` is then the PID the host sees. */
+  newPidNamespace?: { takenPid: number; pidInside: number };
 }
 
 /** A long-running engine process that moves memory: a receiver of dumped pages on the

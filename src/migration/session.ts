@@ -198,6 +198,13 @@ export class MigrationSession {
     const { pid } = restored;
     this.destinationPid = pid;
     this.restored = restored;
+    if (restored.newPidNamespace) {
+      const { takenPid, pidInside } = restored.newPidNamespace;
+      this.result.options.push({
+        option: 'restore in a new PID namespace (unshare --pid)',
+        reason: `PID ${takenPid} is in use on ${this.request.to}; in its own namespace the process keeps PID ${pidInside}, and ${this.request.to} sees it as PID ${pid}`,
+      });
+    }
     const destination = this.destination;
     this.rollback.add(`stop the half-migrated copy on ${this.request.to}`, async () => {
       await destination.run(['signal-tree', 'KILL', String(pid)]);

@@ -77,24 +77,27 @@ SH`,
     }
   });
 
-  it('PID taken on the destination: never loses the process', async () => {
+  it('PID taken on the destination: restored into a new PID namespace, where it keeps its PID', async () => {
     // Occupy the source's PID on lab-b: the next fork after ns_last_pid = pid-1 gets pid.
-    await onHost(B, `echo ${pid - 1} > /proc/sys/kernel/ns_last_pid; setsid sleep 600 </dev/null >/dev/null 2>&1 & echo $!`);
+    const squatter = Number(await onHost(B, `echo ${pid - 1} > /proc/sys/kernel/ns_last_pid; setsid sleep 600 </dev/null >/dev/null 2>&1 & echo $!`));
     try {
-      assert.equal(await stateOf(B, pid), 'running', 'the PID is taken on lab-b');
+      assert.equal(squatter, pid, 'the PID is taken on lab-b');
+      const before = Number(await onHost(A, `cat ${file}`));
       const result = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
-      if (result.json?.ok) {
-        // Restored in a fresh PID namespace: it runs on B under another PID, and A's copy is gone.
-        assert.notEqual(result.json.destinationPid, pid);
-        assert.equal(await stateOf(B, result.json.destinationPid), 'running');
-        assert.equal(await stateOf(A, pid), 'gone');
-        await kill(B, result.json.destinationPid);
-        pid = await startTicker(A, file);
-      } else {
-        await assertRolledBack(result, new RegExp(`PID ${pid} is already used on lab-b`));
-      }
+      assert.equal(result.json?.ok, true, result.stdout + result.stderr);
+      const moved = result.json.destinationPid as number;
+      assert.notEqual(moved, pid, 'lab-b sees it under another PID');
+      assert.equal(await stateOf(B, moved), 'running');
+      assert.equal(await stateOf(B, pid), 'running', 'the process that had the PID is untouched');
+      assert.equal(await stateOf(A, pid), 'gone');
+      assert.match(await onHost(B, `sed -n 's/^NSpid:[[:space:]]*//p' /proc/${moved}/status`), new RegExp(`^${moved}\\s+${pid}$`), 'inside its namespace it keeps its PID');
+      assert.ok(result.json.options.some((o: { option: string; reason: string }) => /new PID namespace/.test(o.option) && o.reason.includes(`PID ${pid} is in use`)), 'the report says why');
+      assert.ok(await tickerAdvances(B, file), 'it runs on lab-b');
+      assert.ok(Number(await onHost(B, `cat ${file}`)) > before, 'with its counter carried over');
+      await kill(B, moved);
+      pid = await startTicker(A, file);
     } finally {
-      await onHost(B, `kill ${pid} 2>/dev/null; true`);
+      await onHost(B, `kill ${squatter} 2>/dev/null; true`);
     }
   });
 
