@@ -91,11 +91,13 @@ async function detach(sessions: DebugSessions, session: vscode.DebugSession): Pr
 
 /** Starts a `node` attach session on 127.0.0.1:port; resolves to it (undefined if it did not start). */
 async function attach(original: vscode.DebugSession, port: number, name: string): Promise<vscode.DebugSession | undefined> {
-  const config: vscode.DebugConfiguration = { type: 'node', request: 'attach', name, address: '127.0.0.1', port, continueOnAttach: true };
+  // VS Code renames a session whose name is taken ("name 2"): the marker finds it.
+  const marker = `${Date.now()}:${port}`;
+  const config: vscode.DebugConfiguration = { type: 'node', request: 'attach', name, address: '127.0.0.1', port, continueOnAttach: true, processMigratorAttach: marker };
   for (const key of CARRIED) if (original.configuration[key] !== undefined) config[key] = original.configuration[key];
   let started: vscode.DebugSession | undefined;
   const listener = vscode.debug.onDidStartDebugSession((s) => {
-    if (!started && s.name === name && !s.parentSession) started = s;
+    if (!started && s.configuration.processMigratorAttach === marker && !s.parentSession) started = s;
   });
   try {
     const ok = await vscode.debug.startDebugging(original.workspaceFolder, config);

@@ -115,3 +115,48 @@ async function counterAt(stop: Stop): Promise<number> {
     assert.ok(after > before, `the counter continues: ${before} before the move, ${after} after (a restart would count from 1)`);
   });
 });
+
+(labConfig ? describe : describe.skip)('Migrate Debug Session of a launched program', function () {
+  this.timeout(180_000);
+  it('detaches without ending it, and when the move fails the program runs on here and the debugger stops at the breakpoint again', async () => {
+    const dir = join(resolve(__dirname, '..', '..', '..', '..'), '.test-artifacts', 'debug-vscode');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'counter-launch.js');
+    writeFileSync(file, PROGRAM);
+    const bp = new vscode.SourceBreakpoint(new vscode.Location(vscode.Uri.file(file), new vscode.Position(BREAKPOINT_LINE, 0)));
+    vscode.debug.addBreakpoints([bp]);
+    const stops: Stop[] = [];
+    const tracker = vscode.debug.registerDebugAdapterTrackerFactory('*', {
+      createDebugAdapterTracker: (session) => ({
+        onDidSendMessage: (m: { type?: string; event?: string; body?: { threadId?: number } }) => {
+          if (m.type === 'event' && m.event === 'stopped' && m.body?.threadId !== undefined) stops.push({ session, threadId: m.body.threadId });
+        },
+      }),
+    });
+    let pid: number | undefined;
+    try {
+      // Its working directory is the test workspace, under this machine's /tmp, which lab-b lacks:
+      // the preflight stops the move (launch sessions are otherwise moved like attach ones).
+      const config = { type: 'node', request: 'launch', name: 'launched', program: file, cwd: vscode.workspace.workspaceFolders![0].uri.fsPath, runtimeExecutable: '/usr/bin/node' };
+      assert.ok(await vscode.debug.startDebugging(undefined, config), 'the debugger did not start');
+      const first = await until('the breakpoint to be hit', () => stops[0]);
+      const before = await counterAt(first);
+
+      const moved = await vscode.commands.executeCommand<DebugSessionMove>(Commands.MigrateDebugSession, first.session, 'lab-b');
+      assert.ok(moved, 'the command moved nothing');
+      pid = moved.debuggee.pid;
+      assert.equal(moved.result.ok, false, 'the move was expected to stop in the preflight');
+      assert.match(moved.result.error ?? '', /missing on lab-b/);
+      assert.ok(alive(pid), 'the launched program ended: js-debug terminated it instead of detaching');
+      assert.ok(moved.session, 'the debugger did not attach to the program here again');
+      const root = moved.session;
+      const again = await until('the breakpoint to be hit again', () => stops.find((s) => s.session.id === root.id || s.session.parentSession?.id === root.id));
+      assert.ok((await counterAt(again)) > before, 'the same program, still counting');
+    } finally {
+      await vscode.debug.stopDebugging();
+      vscode.debug.removeBreakpoints([bp]);
+      tracker.dispose();
+      if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+});
