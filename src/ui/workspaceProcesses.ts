@@ -20,11 +20,16 @@ export async function terminalRoots(): Promise<Map<number, WorkspaceOwner>> {
   const roots = new Map<number, WorkspaceOwner>();
   await Promise.all(
     vscode.window.terminals.map(async (terminal) => {
-      const pid = await Promise.resolve(terminal.processId).catch(() => undefined);
+      // A terminal still starting may take its time: the view must not wait on it.
+      const pid = await Promise.race([Promise.resolve(terminal.processId), delay(2000)]).catch(() => undefined);
       if (pid) roots.set(pid, { kind: 'terminal', label: `in terminal '${terminal.name}'`, icon: 'terminal' });
     }),
   );
   return roots;
+}
+
+function delay(ms: number): Promise<undefined> {
+  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms));
 }
 
 export const ROOT_SOURCES: RootSource[] = [terminalRoots];
