@@ -11,12 +11,16 @@ import { ReconfigurableEngine, type EngineFactory } from './ui/engineHost';
 import { MigrationHistory } from './ui/history';
 import { registerHostCommands } from './ui/hostCommands';
 import { createHostPrompts } from './ui/hostPrompts';
+import { registerDebugSessionMigration } from './ui/debugSessionMigration';
+import { DebugSessions } from './ui/debugSessions';
 import { registerBringBack } from './ui/bringBack';
 import { registerMigration } from './ui/migrate';
 import { PortForwards, registerPortForwards } from './ui/portForwards';
 import { ProcessModel } from './ui/processModel';
 import { registerProcessView, type ProcessTreeProvider } from './ui/processTree';
 import { registerReport } from './ui/reportPanel';
+import { TerminalMoves } from './ui/terminalMoves';
+import { addRootSource } from './ui/workspaceProcesses';
 
 /** What `activate` returns: the services, for tests and other extensions. */
 export interface ProcessMigratorApi {
@@ -27,6 +31,10 @@ export interface ProcessMigratorApi {
   readonly log: vscode.LogOutputChannel;
   /** Ports of migrated processes forwarded from where they came from. */
   readonly forwards: PortForwards;
+  /** Moved terminal processes' new terminals. */
+  readonly terminals: TerminalMoves;
+  /** This window's debug sessions and the programs they debug. */
+  readonly debugSessions: DebugSessions;
 }
 
 export interface ServiceFactories {
@@ -76,14 +84,19 @@ export function activateWith(context: vscode.ExtensionContext, factories: Servic
   );
 
   registerReport(context, { history });
-  const migrate = registerMigration(context, { engine, model, history, log, forwards });
+  const terminals = new TerminalMoves(engine, log);
+  context.subscriptions.push(terminals);
+  const migrate = registerMigration(context, { engine, model, history, log, terminals, forwards });
   registerPortForwards(context, { forwards });
-  registerBringBack(context, { engine, model, history, log, forwards });
+  registerBringBack(context, { engine, model, history, log, terminals, forwards });
+  const debugSessions = new DebugSessions();
+  context.subscriptions.push(debugSessions, addRootSource(() => debugSessions.roots()));
+  registerDebugSessionMigration(context, { engine, model, history, log, forwards, sessions: debugSessions });
   const tree = registerProcessView(context, { model, migrate: migrate.one, migrateMany: migrate.many, forwards, history });
   registerHostCommands(context, { model, log, sshConfigFile: () => configuredSshFile() ?? defaultSshConfigFile() });
 
   log.info(`Activated; hosts: ${model.hostNames().join(', ')}`);
-  return { engine, model, history, tree, log, forwards };
+  return { engine, model, history, tree, log, terminals, forwards, debugSessions };
 }
 
 export function deactivate(): void {

@@ -20,6 +20,7 @@ import { hostOf, selectedRefs, type ProcessRef } from './processTree';
 import { forwardNotice, forwardPortsEnabled, type PortForwards } from './portForwards';
 import { runBatchMigration } from './batchMigration';
 import { StrategyChoice, treeRssKiB } from './strategyPick';
+import type { TerminalMoves } from './terminalMoves';
 
 export interface MigrationDeps {
   engine: Engine;
@@ -27,6 +28,8 @@ export interface MigrationDeps {
   history: MigrationHistory;
   log: vscode.LogOutputChannel;
   forwards?: PortForwards;
+  /** Opens a moved terminal process's new terminal. */
+  terminals?: TerminalMoves;
 }
 
 /** Extra arguments for callers other than the UI (tests, other extensions). */
@@ -62,7 +65,8 @@ export async function runMigration(
   options: Pick<MigrateCommandOptions, 'signal' | 'onProgress' | 'forwardPorts'> = {},
 ): Promise<MigrationResult> {
   const { engine, model, history, log } = deps;
-  const name = model.findProcess(request.from, request.pid)?.name;
+  const source = model.findProcess(request.from, request.pid);
+  const name = source?.name;
   const what = `${name ?? 'process'} (PID ${request.pid})`;
   log.info(`Migrating ${what} from ${request.from} to ${request.to} (strategy ${request.strategy ?? 'auto'})`);
 
@@ -98,6 +102,7 @@ export async function runMigration(
   const forwards = deps.forwards && (options.forwardPorts ?? forwardPortsEnabled()) ? await deps.forwards.afterMigration(result, name) : undefined;
   const entry = await history.add(result, name, { forwards, requestedStrategy: request.strategy });
   void model.refresh([request.from, request.to]);
+  if (result.ok && result.terminal) await deps.terminals?.follow(result, source, () => model.loadProcesses(request.from, true));
 
   if (result.ok) {
     log.info(
