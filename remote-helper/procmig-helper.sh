@@ -42,6 +42,9 @@
 #   verify PID                `running` if PID still runs after a moment, else its state
 #   signal SIG PID…           sends SIG to each PID that still exists
 #   signal-tree SIG ROOT PID… sends SIG to the tree under ROOT (as it is now) and to the PIDs given
+#   guard                     undoes a migration whose orchestrator went away: stdin lines
+#                             `tree ROOT PID…` (resumed), `restored PID [SESSION]` (ended),
+#                             `images DIR` (removed); `done` ends it with nothing undone
 #   rmimages DIR              deletes an image directory made by mkimages
 set -u
 umask 077
@@ -673,6 +676,48 @@ cmd_signal_tree() {
 	cmd_signal "$sig" $(descendants "$root") "$@"
 }
 
+# The host's half of "nothing is lost" when the orchestrator cannot roll back: it died, or its
+# connection dropped, while the source was frozen or a restored copy was not yet committed. Its
+# stdin is the orchestrator's channel; the end of it without `done` undoes what it was told:
+# a frozen source tree resumes, a restored copy ends, image directories (process memory) go.
+cmd_guard() {
+	trap '' HUP PIPE INT
+	set -f
+	tree= restored= session= images=
+	while IFS= read -r line; do
+		# shellcheck disable=SC2086 # words of the line
+		set -- $line
+		case ${1:-} in
+		tree) shift; tree="$tree $*" ;;
+		restored) restored=${2:-} session=${3:-} ;;
+		images) case ${2:-} in "$IMAGES_BASE"/img.*) images="$images $2" ;; esac ;;
+		done) return 0 ;;
+		esac
+	done
+	[ -n "$restored" ] && cmd_signal_tree KILL "$restored"
+	# A dump still running would leave the tree stopped after we resumed it: CRIU goes first.
+	for dir in $images; do stop_criu_in "$dir"; done
+	# shellcheck disable=SC2086
+	[ -n "$tree" ] && cmd_signal_tree CONT $tree
+	case $session in procmig-*) tmux kill-session -t "=$session" 2>/dev/null ;; esac
+	for dir in $images; do cmd_rmimages "$dir"; done
+	return 0
+}
+
+# Ends the CRIU processes working in DIR (TERM, then KILL after 5 s) and waits for them.
+stop_criu_in() {
+	pids=$(ps -eo pid=,args= | awk -v d="-D $1" '($2 == "criu" || $4 == "criu") && index($0 " ", " " d " ") { print $1 }')
+	[ -n "$pids" ] || return 0
+	# shellcheck disable=SC2086
+	cmd_signal TERM $pids
+	tries=0
+	for p in $pids; do
+		while [ -d "/proc/$p" ] && [ $tries -lt 50 ]; do tries=$((tries + 1)); sleep 0.1; done
+	done
+	# shellcheck disable=SC2086
+	cmd_signal KILL $pids
+}
+
 cmd_rmimages() {
 	in_images_base "$1"
 	[ -d "$1" ] || return 0
@@ -709,6 +754,7 @@ verify) cmd_verify "$@" ;;
 signal) cmd_signal "$@" ;;
 signal-tree) cmd_signal_tree "$@" ;;
 rmimages) cmd_rmimages "$@" ;;
+guard) cmd_guard "$@" ;;
 version) echo "helper_version=$PROCMIG_HELPER_VERSION" ;;
 *) die "procmig-helper: unknown command '$cmd'" ;;
 esac

@@ -21,6 +21,7 @@ import {
   substituteMissingOutputs,
   treeRssKiB,
 } from './preflight';
+import { HostGuard } from './guard';
 import { openPageTunnel, type PageTunnel } from './pageTunnel';
 import { chooseStrategy, type StrategyChoice } from './strategy';
 import { Rollback } from './rollback';
@@ -53,6 +54,8 @@ export class MigrationSession {
   restored?: RestoredProcess;
   /** Post-copy: settles when the last page has moved. */
   pagesDone?: Promise<void>;
+  /** Undo on each host what the rollback here could not, should this machine go away. */
+  private readonly guards: { source?: HostGuard; destination?: HostGuard } = {};
 
   constructor(
     readonly deps: SessionDeps,
@@ -152,7 +155,16 @@ export class MigrationSession {
     const dir = /^dir=(.+)$/m.exec(out)?.[1];
     if (!dir) throw new Error(`Could not create an image directory on ${helper.host.name}.`);
     this.rollback.add(`remove ${dir} on ${helper.host.name}`, () => helper.run(['rmimages', dir]));
+    this.guard(side).images(dir);
     return dir;
+  }
+
+  private guard(side: 'source' | 'destination'): HostGuard {
+    return (this.guards[side] ??= HostGuard.start(this[side], this.deps.log));
+  }
+
+  private async releaseGuards(): Promise<void> {
+    await Promise.all([this.guards.source?.release(), this.guards.destination?.release()]);
   }
 
   /** Picks the strategy now that the process and both hosts are known. */
@@ -175,6 +187,7 @@ export class MigrationSession {
     await this.options.beforeFreeze?.();
     this.checkCancelled();
     this.sourceTree = this.inspection.tasks.map((t) => t.pid);
+    this.guard('source').frozen(this.request.pid, this.sourceTree);
     const closed = this.result.closedConnections ?? [];
     if (closed.length) {
       this.progress('freeze', `closing ${closed.length} established TCP connection${closed.length > 1 ? 's' : ''}, which cannot move: ${closed.join(', ')}`);
@@ -206,6 +219,7 @@ export class MigrationSession {
       });
     }
     const destination = this.destination;
+    this.guard('destination').restored(pid, restored.terminalSession);
     this.rollback.add(`stop the half-migrated copy on ${this.request.to}`, async () => {
       await destination.run(['signal-tree', 'KILL', String(pid)]);
       await this.deps.checkpoint.discard?.(destination, restored);
@@ -223,9 +237,14 @@ export class MigrationSession {
   /** The point of no return: the destination runs the process, so the source copy goes. */
   async commit(): Promise<void> {
     this.checkCancelled();
+    // The destination's guard first: once the source is gone, nothing may end the new copy.
+    if (this.guards.destination && !(await this.guards.destination.release())) {
+      throw new Error(`The connection to ${this.request.to} was lost just before the end of the migration; the process keeps running on ${this.request.from}.`);
+    }
     this.rollback.clear();
     this.progress('cleanup', `stopping the frozen original on ${this.request.from}`);
     await this.timeline.phase('cleanup', () => this.signalSourceTree('KILL'));
+    await this.guards.source?.release();
     this.result.ok = true;
     this.result.destinationPid = this.destinationPid;
     if (this.restored?.terminalSession) {
@@ -277,6 +296,7 @@ export class MigrationSession {
     const wasFrozen = this.timeline.frozen;
     const failures = await this.rollback.run();
     for (const f of failures) this.deps.log(`rollback: ${f}`);
+    await this.releaseGuards();
     // Images hold process memory: if they could not be deleted, say where they are.
     const kept = failures.filter((f) => f.startsWith('remove ')).map((f) => f.slice('remove '.length).split(':')[0]);
     if (kept.length) this.result.error += ` Checkpoint images could not be deleted (${kept.join(', ')}); delete them by hand, or the next migration there removes them after 6 hours.`;
