@@ -275,10 +275,17 @@ class AuthSequence {
 
   failure(): TransportError {
     const r = this.r;
+    const who = `Authentication as ${r.user} on ${r.name} (${r.hostName}:${r.port}) failed`;
+    if (!this.tried.length && this.locked.length) {
+      return new TransportError(
+        `${who}: ${this.locked.join(', ')} is passphrase-protected and stayed locked; type its passphrase when asked, or load it into ssh-agent with ssh-add.`,
+        'auth-failed',
+      );
+    }
     const tried = this.tried.length ? `tried ${this.tried.join(', ')}` : 'no key to try (no agent, no readable IdentityFile)';
     const locked = this.locked.length ? ` (${this.locked.join(', ')} stayed locked: unlock it when asked, or load it into ssh-agent with ssh-add)` : '';
     return new TransportError(
-      `Authentication as ${r.user} on ${r.name} (${r.hostName}:${r.port}) failed: ${tried}${locked}; add your public key to ${r.user}'s ~/.ssh/authorized_keys on ${r.name} (ssh-copy-id ${r.name}) or set User/IdentityFile in ~/.ssh/config.`,
+      `${who}: ${tried}${locked}; add your public key to ${r.user}'s ~/.ssh/authorized_keys on ${r.name} (ssh-copy-id ${r.name}) or set User/IdentityFile in ~/.ssh/config.`,
       'auth-failed',
     );
   }

@@ -57,7 +57,7 @@ export function createHostPrompts(
       [TRUST_ONCE, TRUST_ALWAYS],
     );
     const decision: HostKeyDecision = choice === TRUST_ALWAYS ? 'always' : choice === TRUST_ONCE ? 'once' : 'reject';
-    log.info(`Host key of ${where} (${key.keyType} ${key.fingerprint}): ${decision}`);
+    log.info(`Host key ${key.keyType} ${key.fingerprint} of ${where}: ${decision}`);
     return decision;
   };
 

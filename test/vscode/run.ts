@@ -4,9 +4,9 @@
 //   2. serves VS Code's bundled server (Node 24) with --enable-smoke-test-driver;
 //   3. opens the workbench in headless Chromium (playwright-core) with extensionTestsPath pointing at
 //      the mocha suite, forwards its log to stdout and takes its exit code;
-//   4. drives the UI with Playwright (test/vscode/ui.ts), screenshots into .test-artifacts/;
+//   4. drives the UI with Playwright (test/vscode/ui.ts, uiHostTrust.ts), screenshots into .test-artifacts/;
 //   5. stops the server by process group, always.
-// Usage: node --import tsx test/vscode/run.ts [--mocha-only | --ui-only] [--keep]
+// Usage: node --import tsx test/vscode/run.ts [--mocha-only | --ui-only | --host-trust-only] [--keep]
 // Environment: PM_TEST_GREP limits the mocha tests; PM_NO_LAB=1 skips the lab even when it answers.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { format, promisify } from 'node:util';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { runUiTests } from './ui';
+import { runHostTrustUiTests } from './uiHostTrust';
 
 const run = promisify(execFile);
 const root = resolve(__dirname, '..', '..');
@@ -222,7 +223,7 @@ async function main(): Promise<number> {
     const folderUrl = `${base}/?folder=${encodeURIComponent(dirs.workspace)}`;
     const results: string[] = [];
 
-    if (!args.has('--ui-only')) {
+    if (!args.has('--ui-only') && !args.has('--host-trust-only')) {
       const suite = join(root, 'dist', 'test', 'vscode', 'suite', 'index.js');
       const payload = JSON.stringify([
         ['extensionDevelopmentPath', remote(installed)],
@@ -237,9 +238,14 @@ async function main(): Promise<number> {
 
     if (!args.has('--mocha-only')) {
       const page = await context.newPage();
-      const uiCode = await runUiTests(page, { url: folderUrl, artifacts, lab: lab?.sshConfig, say });
-      results.push(`UI tests: exit ${uiCode}`);
-      code = code || uiCode;
+      if (!args.has('--host-trust-only')) {
+        const uiCode = await runUiTests(page, { url: folderUrl, artifacts, lab: lab?.sshConfig, say });
+        results.push(`UI tests: exit ${uiCode}`);
+        code = code || uiCode;
+      }
+      const trustCode = await runHostTrustUiTests(page, { url: folderUrl, artifacts, workspace: dirs.workspace, say });
+      results.push(`UI host trust tests: exit ${trustCode}`);
+      code = code || trustCode;
     }
     say(results.join('; '));
   } catch (err) {

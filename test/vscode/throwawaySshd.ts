@@ -51,7 +51,14 @@ async function waitForPort(port: number, sshd: ChildProcess, log: () => string):
   throw new Error(`sshd did not listen on ${port}: ${log()}`);
 }
 
-export async function startThrowawaySshd(aliases: readonly string[], passphrase = 'correct horse battery'): Promise<ThrowawaySshd> {
+export interface ThrowawaySshdOptions {
+  passphrase?: string;
+  /** All aliases share one UserKnownHostsFile, as ~/.ssh/known_hosts is shared. */
+  sharedKnownHosts?: boolean;
+}
+
+export async function startThrowawaySshd(aliases: readonly string[], options: ThrowawaySshdOptions = {}): Promise<ThrowawaySshd> {
+  const passphrase = options.passphrase ?? 'correct horse battery';
   const dir = mkdtempSync(join(tmpdir(), 'pm-trust-sshd-'));
   const keygen = (file: string, pass: string) => run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', pass, '-C', 'pm-trust-test', '-f', file]);
   await keygen(join(dir, 'host_ed25519'), '');
@@ -78,7 +85,7 @@ export async function startThrowawaySshd(aliases: readonly string[], passphrase 
       '',
     ].join('\n'),
   );
-  const knownHosts = (alias: string) => join(dir, alias, 'ssh', 'known_hosts');
+  const knownHosts = (alias: string) => join(dir, options.sharedKnownHosts ? 'shared' : alias, 'ssh', 'known_hosts');
   const sshConfig = join(dir, 'ssh_config');
   writeFileSync(
     sshConfig,

@@ -158,7 +158,7 @@ describe('Host trust and key passphrases (a real sshd with an unknown key)', fun
     }
     const report = await checked;
     assert.equal(report.reachable, false);
-    assert.match(report.problems[0] ?? '', /^Authentication as root on locked \(127\.0\.0\.1:\d+\) failed: .*id_locked stayed locked: unlock it when asked, or load it into ssh-agent with ssh-add\)/);
+    assert.match(report.problems[0] ?? '', /^Authentication as root on locked \(127\.0\.0\.1:\d+\) failed: \S+id_locked is passphrase-protected and stayed locked; type its passphrase when asked, or load it into ssh-agent with ssh-add\.$/);
     assert.ok(!report.problems[0]!.includes('\n'));
     assert.equal(asked.infos.length, 0, 'nothing to remember');
     assert.ok(!existsSync(sshd.knownHosts('locked')), 'Trust Once writes nothing');
