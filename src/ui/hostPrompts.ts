@@ -120,10 +120,14 @@ function askUntilUnlocked(window: PromptWindow, keyFile: string, unlocks: (passp
     box.onDidHide(() => finish(undefined));
     box.onDidAccept(async () => {
       const passphrase = box.value;
+      if (!passphrase) {
+        box.validationMessage = 'Type the passphrase, or press Escape to skip this key.';
+        return; // an Enter on an empty box is not a try
+      }
       box.busy = true;
       box.enabled = false;
       await new Promise((r) => setTimeout(r, 0)); // let the box show it is busy: decrypting takes a moment
-      const ok = passphrase !== '' && unlocks(passphrase);
+      const ok = unlocks(passphrase);
       box.busy = false;
       box.enabled = true;
       if (ok) return finish(passphrase);

@@ -351,6 +351,29 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
     }
   });
 
+  test('an encrypted IdentityFile held by ssh-agent is used from the agent, without asking', async () => {
+    const sock = join(dir, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+      // ssh-add reads the passphrase from SSH_ASKPASS when told to, as a desktop session does.
+      writeFileSync(join(dir, 'askpass'), "#!/bin/sh\necho 'open sesame'\n", { mode: 0o700 });
+      execFileSync('ssh-add', [join(dir, 'locked_ed25519')], {
+        env: { ...process.env, SSH_AUTH_SOCK: sock, SSH_ASKPASS: join(dir, 'askpass'), SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' },
+        stdio: 'ignore',
+      });
+      process.env.SSH_AUTH_SOCK = sock;
+      const seen = logs.length;
+      const host = await pool({ askPassphrase: async () => assert.fail('asked for a passphrase the agent holds') }).get('lockedkey');
+      assert.equal((await host.exec(['echo', 'via agent'])).stdout, 'via agent\n');
+      const lines = logs.slice(seen);
+      assert.ok(lines.includes('ssh lockedkey: trying ssh-agent keys') && !lines.some((l) => l.includes('trying key')), lines.join('\n'));
+    } finally {
+      delete process.env.SSH_AUTH_SOCK;
+      agent.kill('SIGTERM');
+    }
+  });
+
   test('nothing listening: the unreachable sentence', async () => {
     const err = await rejection(pool().get('nothinglistening'));
     assert.equal(err.code, 'unreachable');
