@@ -131,6 +131,22 @@ async function chooseFromContextMenu(page: Page, row: Locator, item: string, exp
   throw lastError;
 }
 
+/**
+ * Expands `parent` until `child` shows. A refresh (a host check finishing, the filter applying)
+ * can re-render the tree and collapse the row again, so this keeps at it instead of clicking once.
+ */
+async function expandUntilVisible(page: Page, parent: Locator, child: Locator, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  await parent.waitFor({ timeout: timeoutMs });
+  while (!(await child.isVisible().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`no such row under ${await parent.getAttribute('aria-label').catch(() => '?')} within ${timeoutMs / 1000} s`);
+    if ((await parent.getAttribute('aria-expanded').catch(() => null)) === 'false') {
+      await parent.locator('.monaco-tl-twistie').click().catch(() => undefined);
+    }
+    await child.waitFor({ timeout: 2_000 }).catch(() => undefined);
+  }
+}
+
 function reportFrame(page: Page): FrameLocator {
   return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
 }
@@ -160,10 +176,8 @@ export async function runUiTests(page: Page, ctx: UiTestContext): Promise<number
     await filterInput.press('Enter');
 
     const hostRow = page.locator(`.part.sidebar .monaco-list-row[aria-level="1"]:has-text("${scenario.from}")`).first();
-    await hostRow.waitFor();
-    if ((await hostRow.getAttribute('aria-expanded')) === 'false') await hostRow.click();
     const processRow: Locator = page.locator(`.monaco-list-row[aria-label="${scenario.name}, PID ${scenario.pid}, on ${scenario.from}"]`);
-    await processRow.waitFor({ timeout: 60_000 });
+    await expandUntilVisible(page, hostRow, processRow, 60_000);
     await dismissHover(page);
     await shot('ui-1-processes.png');
     step(`sees ${scenario.name} under ${scenario.from} (.test-artifacts/ui-1-processes.png)`);
