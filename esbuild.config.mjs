@@ -1,6 +1,7 @@
 // Bundles the extension and the CLI. Both are CommonJS for Node 20+: the extension host loads
 // `main` with require(), and one format keeps the CLI and the extension on identical engine code.
 import * as esbuild from 'esbuild';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 const common = {
@@ -32,4 +33,13 @@ const builds = [
 for (const options of builds) {
   if (watch) await (await esbuild.context(options)).watch();
   else await esbuild.build(options);
+}
+
+// ssh2 loads its compiled crypto binding from `./crypto/build/Release/` next to the bundle when
+// it is there: a copy doubles the relay's throughput (bench/throughput.ts). Not packaged (the
+// extension host's ABI differs); where it is missing or will not load, ssh2 uses Node's crypto.
+const binding = 'node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node';
+if (existsSync(binding)) {
+  mkdirSync('dist/crypto/build/Release', { recursive: true });
+  copyFileSync(binding, 'dist/crypto/build/Release/sshcrypto.node');
 }

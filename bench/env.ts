@@ -1,5 +1,5 @@
 // What the numbers were measured on, and the procmig build under test.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CRIU, DESTINATION, SOURCE, exec, now, oneLine, repo, ssh } from './lab';
@@ -101,5 +101,11 @@ export async function buildCli(which: string): Promise<{ path: string; descripti
     nodePaths: [path.join(repo, 'node_modules')],
     logLevel: 'warning',
   });
+  // As esbuild.config.mjs does: ssh2's compiled crypto binding next to the bundle, when built.
+  const binding = path.join(repo, 'node_modules', 'ssh2', 'lib', 'protocol', 'crypto', 'build', 'Release', 'sshcrypto.node');
+  if (existsSync(binding)) {
+    mkdirSync(path.join(root, 'dist', 'crypto', 'build', 'Release'), { recursive: true });
+    copyFileSync(binding, path.join(root, 'dist', 'crypto', 'build', 'Release', 'sshcrypto.node'));
+  }
   return { path: outfile, description: `procmig built from ${description}`, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -6,7 +6,8 @@
 //   relay, port bridge   ssh2: a TCP stream on lab-a's loopback → this machine → lab-b's loopback
 //                        (the page server's path: bridgePort, forwardIn + forwardOut)
 //   direct, OpenSSH      lab-a runs `ssh` to lab-b with a one-time key (the direct route's path)
-//   zstd -1              on lab-a, of process-memory-like data (compressible and random halves)
+//   zstd -1              on lab-a, alone and in the direct pipe, on the bench's memory and a
+//                        mix of code and random data
 //
 // Nothing here asserts; it prints MiB/s.
 import { bridgePort, pipeCommands } from '../src/transport/bridge';
@@ -59,22 +60,30 @@ EOF`);
     await new Promise((r) => setTimeout(r, 300));
     await run(a, `printf 'p %s\\n' '${hostKey}' | cut -d' ' -f1-3 > ${dir}/kh`);
     const ssh = `ssh -F /dev/null -i ${dir}/key -o IdentitiesOnly=yes -o BatchMode=yes -o HostKeyAlias=p -o UserKnownHostsFile=${dir}/kh -o StrictHostKeyChecking=yes -p 2299 ${DESTINATION_ADDRESS}`;
+    const timedOnA = async (pipeline: string) =>
+      Number(await run(a, `s=$(date +%s%N); ${pipeline} || exit 1; e=$(date +%s%N); echo $(( (e - s) / 1000000 ))`));
     for (const cipher of ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com']) {
-      const ms = Number(await run(a, `s=$(date +%s%N); head -c ${bytes} /dev/zero | ${ssh} -c ${cipher} 'cat >/dev/null' || exit 1; e=$(date +%s%N); echo $(( (e - s) / 1000000 ))`));
+      const ms = await timedOnA(`head -c ${bytes} /dev/zero | ${ssh} -c ${cipher} 'cat >/dev/null'`);
       console.log(`direct, OpenSSH ${cipher.replace(/@.*/, '')}: ${rate(ms)}`);
+    }
+
+    // 4. zstd -1, alone and in the direct pipe, on two kinds of memory: the bench's workload (1 MiB
+    // of random bytes repeated) and a mix of code and data (half /usr/lib, half random).
+    await run(
+      a,
+      `head -c 1048576 /dev/urandom > ${dir}/r && i=0; while [ $i -lt ${mib} ]; do cat ${dir}/r; i=$((i + 1)); done > ${dir}/bench && ` +
+        `cat /usr/lib/x86_64-linux-gnu/*.so* 2>/dev/null | head -c ${bytes / 2} > ${dir}/mixed && head -c ${bytes / 2} /dev/urandom >> ${dir}/mixed`,
+    );
+    for (const data of ['bench', 'mixed']) {
+      const size = Number(await run(a, `zstd -1 -q -c ${dir}/${data} | wc -c`));
+      const alone = await timedOnA(`zstd -1 -q -c ${dir}/${data} >/dev/null`);
+      const plain = await timedOnA(`${ssh} 'cat >/dev/null' < ${dir}/${data}`);
+      const zstd = await timedOnA(`zstd -1 -q -c ${dir}/${data} | ${ssh} 'zstd -d -q >/dev/null'`);
+      console.log(`${data} memory: zstd -1 alone ${rate(alone)}, ratio ${(bytes / size).toFixed(2)}; direct plain ${rate(plain)}; direct + zstd -1 ${rate(zstd)}`);
     }
     sshd.kill('SIGTERM');
     await run(b, `pkill -f "sshd -D -e -f ${dir}/cfg"; rm -rf ${dir}`).catch(() => undefined);
-
-    // 4. zstd -1 on data like process memory: half text/code from /usr/lib, half random.
-    const out = await run(
-      a,
-      `cat /usr/lib/x86_64-linux-gnu/*.so* 2>/dev/null | head -c ${bytes / 2} > ${dir}/m && head -c ${bytes / 2} /dev/urandom >> ${dir}/m && ` +
-        `s=$(date +%s%N); zstd -1 -q -c ${dir}/m | wc -c; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); ` +
-        `s=$(date +%s%N); zstd -1 -T0 -q -c ${dir}/m >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); rm -rf ${dir}`,
-    );
-    const [size, ms1, msT] = out.split('\n').map(Number);
-    console.log(`zstd -1:             ${rate(ms1)}, ratio ${(bytes / size).toFixed(2)}; -T0: ${rate(msT)}`);
+    await run(a, `rm -rf ${dir}`);
   } finally {
     await Promise.all([a.close(), b.close()]);
   }

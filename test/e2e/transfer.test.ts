@@ -1,0 +1,85 @@
+// How the memory travels: host to host over OpenSSH when the source reaches the destination,
+// relayed through this machine when it cannot; either way the memory arrives intact and the
+// one-time sshd and keys of a direct transfer are gone afterwards.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { kill, onHost, procmig, sshConfig, startDetached, useLab, waitFor } from './support/lab';
+
+const A = 'lab-a';
+const B = 'lab-b';
+const cleanup = useLab();
+
+/** A Python process holding 64 MiB that writes its memory's checksum on start and on SIGUSR1. */
+async function startMemoryHolder(tag: string): Promise<{ pid: number; before: string }> {
+  const script = [
+    'import hashlib, os, signal, sys, time',
+    'data = bytearray(os.urandom(1 << 20)) * 64',
+    `open("/tmp/e2e-${tag}-before", "w").write(hashlib.sha256(data).hexdigest())`,
+    `def check(*_): open("/tmp/e2e-${tag}-after", "w").write(hashlib.sha256(data).hexdigest())`,
+    'signal.signal(signal.SIGUSR1, check)',
+    'while True: time.sleep(1)',
+  ].join('\n');
+  await onHost(A, `rm -f /tmp/e2e-${tag}-*; cat > /tmp/e2e-${tag}.py <<'PY'\n${script}\nPY`);
+  await onHost(B, `rm -f /tmp/e2e-${tag}-*; cp /dev/null /tmp/e2e-${tag}.py`);
+  const pid = await startDetached(A, `/usr/bin/python3 /tmp/e2e-${tag}.py`);
+  cleanup.push(() => kill(A, pid), () => kill(B, pid));
+  await waitFor(async () => (await onHost(A, `cat /tmp/e2e-${tag}-before 2>/dev/null || true`)).length === 64, 30_000);
+  return { pid, before: await onHost(A, `cat /tmp/e2e-${tag}-before`) };
+}
+
+async function assertIntact(tag: string, pid: number, before: string): Promise<void> {
+  await onHost(B, `kill -USR1 ${pid}`);
+  await waitFor(async () => (await onHost(B, `cat /tmp/e2e-${tag}-after 2>/dev/null || true`)).length === 64, 30_000);
+  assert.equal(await onHost(B, `cat /tmp/e2e-${tag}-after`), before, 'the memory checksum matches on the destination');
+}
+
+/** No one-time sshd or ssh tunnel of a direct transfer runs on either host any more. */
+async function assertNoTunnelLeft(): Promise<void> {
+  for (const host of [A, B]) {
+    await waitFor(async () => (await onHost(host, "pgrep -f 'direct/(sshd_config|key)' || true")) === '', 10_000).catch(() => {
+      assert.fail(`a direct-transfer sshd or ssh is still running on ${host}`);
+    });
+  }
+}
+
+describe('memory transfer between the hosts', () => {
+  for (const strategy of ['stop-and-copy', 'post-copy']) {
+    it(`${strategy}: goes host to host over OpenSSH, arrives intact, and leaves no tunnel behind`, async () => {
+      const tag = `direct-${strategy}`;
+      const { pid, before } = await startMemoryHolder(tag);
+      const result = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--strategy', strategy, '--json']);
+      assert.equal(result.code, 0, `procmig failed: ${result.stdout}${result.stderr}`);
+      assert.equal(result.json.strategy, strategy);
+      assert.match(result.json.transfer, /direct lab-a → lab-b over OpenSSH/);
+      assert.ok(result.json.bytes > 64 * 1024 * 1024, 'the 64 MiB of memory was counted');
+      cleanup.push(() => kill(B, result.json.destinationPid));
+      await assertIntact(tag, result.json.destinationPid, before);
+      await assertNoTunnelLeft();
+    });
+  }
+
+  it('is relayed through this machine when the source cannot reach the destination, and says why', async () => {
+    // lab-b under an address lab-a cannot reach; this machine still gets there (its proxy goes
+    // to the real address) and checks the real host key under the alias lab-b.
+    const dir = mkdtempSync(path.join(tmpdir(), 'procmig-e2e-'));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const config = readFileSync(sshConfig, 'utf8').replace(
+      /Host lab-b\n(\s+)HostName 10\.77\.0\.12\n/,
+      'Host lab-b\n$1HostName 10.77.0.99\n$1HostKeyAlias lab-b\n',
+    ).replace(/(Host lab-b[\s\S]*?ProxyCommand .*?TCP:)%h(:%p)/, '$110.77.0.12$2');
+    assert.match(config, /HostName 10\.77\.0\.99/);
+    writeFileSync(path.join(dir, 'config'), config);
+
+    const tag = 'relayed';
+    const { pid, before } = await startMemoryHolder(tag);
+    const result = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--strategy', 'stop-and-copy', '--json'], { sshConfig: path.join(dir, 'config') });
+    assert.equal(result.code, 0, `procmig failed: ${result.stdout}${result.stderr}`);
+    assert.match(result.json.transfer, /relayed through this machine: lab-a cannot reach lab-b directly \(.+\)/);
+    cleanup.push(() => kill(B, result.json.destinationPid));
+    await assertIntact(tag, result.json.destinationPid, before);
+    await assertNoTunnelLeft();
+  });
+});
