@@ -4,13 +4,13 @@
 // breakpoint, and the counter it shows continues from where it was. Needs the lab (PM_LAB_SSH_CONFIG).
 import * as assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { DebugSessionMove } from '../../../src/ui/debugSessionMigration';
 import { Commands } from '../../../src/ui/contributions';
-import { activeApi, alive, until } from './helpers';
+import { activeApi, alive, labSharedDir, until } from './helpers';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;
 
@@ -72,9 +72,7 @@ async function counterAt(stop: Stop): Promise<number> {
 
   it('moves a Node program paused at a breakpoint to lab-b; the new session stops there again and its counter continues', async () => {
     const api = await activeApi();
-    // Outside /tmp: the lab hosts share this machine's filesystem except /tmp and /var/tmp.
-    const dir = join(resolve(__dirname, '..', '..', '..', '..'), '.test-artifacts', 'debug-vscode');
-    mkdirSync(dir, { recursive: true });
+    const dir = labSharedDir('debug-vscode');
     const file = join(dir, 'counter.js');
     writeFileSync(file, PROGRAM);
     const port = 19339;
@@ -119,8 +117,7 @@ async function counterAt(stop: Stop): Promise<number> {
 (labConfig ? describe : describe.skip)('Migrate Debug Session of a launched program', function () {
   this.timeout(180_000);
   it('detaches without ending it, and when the move fails the program runs on here and the debugger stops at the breakpoint again', async () => {
-    const dir = join(resolve(__dirname, '..', '..', '..', '..'), '.test-artifacts', 'debug-vscode');
-    mkdirSync(dir, { recursive: true });
+    const dir = labSharedDir('debug-vscode');
     const file = join(dir, 'counter-launch.js');
     writeFileSync(file, PROGRAM);
     const bp = new vscode.SourceBreakpoint(new vscode.Location(vscode.Uri.file(file), new vscode.Position(BREAKPOINT_LINE, 0)));

@@ -1,6 +1,6 @@
 // Shared by the tests that run inside the extension host.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -40,4 +40,15 @@ export async function until<T>(what: string, probe: () => T | undefined | Promis
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/**
+ * A directory at the same path here and on both lab hosts, for programs a test migrates: CRIU
+ * needs a program's files at the same paths on the destination, and the lab hosts share this
+ * machine's files except /tmp, /var/tmp and ~/.cache (so not a checkout under /tmp either).
+ */
+export function labSharedDir(name: string): string {
+  const dir = join('/var/lib/process-migrator-test', name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }

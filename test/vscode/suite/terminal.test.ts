@@ -4,7 +4,7 @@
 // it left shows a notice. Needs the lab (PM_LAB_SSH_CONFIG, set by test/vscode/run.ts).
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as vscode from 'vscode';
@@ -12,7 +12,7 @@ import type { MigrationResult } from '../../../src/migration/api';
 import { Commands } from '../../../src/ui/contributions';
 import { findProcess } from '../../../src/ui/processForest';
 import type { MovedTerminal } from '../../../src/ui/terminalMoves';
-import { activeApi, until } from './helpers';
+import { activeApi, labSharedDir, until } from './helpers';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;
 (labConfig ? describe : describe.skip)('Terminal processes (local → lab-b)', function () {
@@ -26,11 +26,7 @@ const labConfig = process.env.PM_LAB_SSH_CONFIG;
 
   before(async () => {
     await vscode.workspace.getConfiguration('processMigrator').update('sshConfigFile', labConfig, vscode.ConfigurationTarget.Workspace);
-    // In the checkout (this file runs from dist/test/vscode/suite), not under /tmp or ~/.cache: CRIU
-    // needs the program and its working directory at the same paths on lab-b, and the lab hosts
-    // share this machine's files except /tmp, /var/tmp and ~/.cache.
-    const base = join(__dirname, '..', '..', '..', '..', '.test-artifacts');
-    mkdirSync(base, { recursive: true });
+    const base = labSharedDir('terminal');
     dir = mkdtempSync(join(base, 'terminal-'));
   });
 
