@@ -25,7 +25,7 @@
 #   free-port                 a TCP port nobody listens on here
 #   restore DIR [--file N PATH]… ARGS…
 #                             criu restore -d from DIR; prints `pid=N`. Each --file opens PATH
-#                             (created if missing, appended to) as fd N (4-9) for --inherit-fd;
+#                             (created if missing, appended to) as fd N (> 3) for --inherit-fd;
 #                             --read N PATH opens PATH for reading. When a PID of the dumped
 #                             tree is in use here, restores into a new PID namespace instead
 #                             and also prints `taken=P` and `nspid=N` (its PID inside)
@@ -42,6 +42,8 @@
 #   verify PID                `running` if PID still runs after a moment, else its state
 #   signal SIG PID…           sends SIG to each PID that still exists
 #   signal-tree SIG ROOT PID… sends SIG to the tree under ROOT (as it is now) and to the PIDs given
+#   untrace PID TRACER        stops TRACER, the ptrace tracer of PID (gdb, strace), waits until PID
+#                             is detached and continues it if that left it stopped
 #   guard                     undoes a migration whose orchestrator went away: stdin lines
 #                             `tree ROOT PID…` (resumed), `restored PID [SESSION]` (ended),
 #                             `images DIR` (removed); `done` ends it with nothing undone
@@ -109,6 +111,7 @@ cmd_caps() {
 	echo "privilege=$priv"
 	# Processes on a terminal are restored inside a tmux session on the destination.
 	if command -v tmux >/dev/null 2>&1; then echo "tmux=$(tmux -V 2>/dev/null | sed 's/^tmux //')"; else echo "tmux="; fi
+	echo "inherit_fds_max=$(inherit_fds_max)"
 	if ! command -v criu >/dev/null 2>&1; then echo "criu_version="; return 0; fi
 	echo "criu_path=$(command -v criu)"
 	echo "criu_version=$(criu_version)"
@@ -158,8 +161,11 @@ cmd_inspect() {
 		st=$(sed 's/^[0-9]* (.*) //' "/proc/$p/stat" 2>/dev/null) || continue
 		set -- $st
 		# state ppid pgrp session tty_nr tpgid flags
+		# TracerPid of any thread: a tracer may hold one thread only (strace -p TID, a native debugger).
+		tracer=$(tracer_of "$p")
 		printf 'task\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$1" "$2" "$3" "$4" "$5" "$7" \
-			"$(awk '/^Uid:/ {u = $2} /^TracerPid:/ {t = $2} /^VmRSS:/ {r = $2} END {print u "\t" t "\t" (r ? r : 0)}' "/proc/$p/status")"
+			"$(awk -v t="${tracer:-0}" '/^Uid:/ {u = $2} /^VmRSS:/ {r = $2} END {print u "\t" t "\t" (r ? r : 0)}' "/proc/$p/status")"
+		[ -n "$tracer" ] && printf 'tracer\t%s\t%s\n' "$tracer" "$(cat "/proc/$tracer/comm" 2>/dev/null)"
 		printf 'comm\t%s\t%s\n' "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"
 		printf 'exe\t%s\t%s\n' "$p" "$(readlink "/proc/$p/exe" 2>/dev/null)"
 		printf 'cwd\t%s\t%s\n' "$p" "$(readlink "/proc/$p/cwd" 2>/dev/null)"
@@ -460,28 +466,85 @@ cmd_places() {
 	done
 }
 
-# Opens each `--file N PATH` as descriptor N (4-9: what POSIX sh can name) for CRIU's
-# --inherit-fd; a missing file is created (empty), an existing one appended to. `--read N PATH`
-# opens PATH for reading instead. Sets SHIFTED.
+# Descriptors for CRIU's --inherit-fd. CRIU matches each `fd[N]:RESOURCE` to a file of the images
+# by name and takes its descriptor N over at its start, so any N above 3 serves, one per resource.
+# POSIX sh can only name descriptors 0-9, so it opens 4-9 itself; for more, a small opener that
+# names any descriptor (bash, else perl) opens them all and runs the helper command again.
+wide_opener() {
+	if command -v bash >/dev/null 2>&1; then echo bash
+	elif command -v perl >/dev/null 2>&1; then echo perl
+	fi
+}
+
+# How many files `restore --file` can open here (CRIU needs the other descriptors).
+inherit_fds_max() {
+	[ -n "$(wide_opener)" ] || { echo 6; return 0; }
+	n=$(ulimit -n 2>/dev/null)
+	case $n in '' | *[!0-9]*) n=1024 ;; esac
+	echo $((n > 128 ? n - 64 : 6))
+}
+
+# The opener, in each language: opens the `--file N PATH` (appending) and `--read N PATH`
+# triples that follow the command's own arguments as descriptor N, then runs `sh HELPER ARGS…`.
+# shellcheck disable=SC2016 # bash's, not ours
+BASH_OPENER='helper=$1; shift; a=("$@"); i=0
+while [ $i -lt ${#a[@]} ] && [ "${a[i]}" != --file ] && [ "${a[i]}" != --read ]; do i=$((i + 1)); done
+while [ "${a[i]:-}" = --file ] || [ "${a[i]:-}" = --read ]; do
+	if [ "${a[i]}" = --read ]; then eval "exec ${a[i + 1]}<\"\${a[i + 2]}\"" || exit 1
+	else eval "exec ${a[i + 1]}>>\"\${a[i + 2]}\"" || exit 1; fi
+	i=$((i + 3))
+done
+exec sh "$helper" "$@"'
+# shellcheck disable=SC2016 # perl's
+PERL_OPENER='use POSIX (); my ($helper, @a) = @ARGV; my ($i, @keep) = (0);
+$i++ while $i < @a && $a[$i] !~ /^--(file|read)$/;
+while ($i < @a && $a[$i] =~ /^--(file|read)$/) {
+	my ($mode, $n, $path) = @a[$i .. $i + 2];
+	open(my $fh, $mode eq "--read" ? "<" : ">>", $path) or die "cannot open $path: $!\n";
+	if (fileno($fh) == $n) { fcntl($fh, POSIX::F_SETFD(), 0); push @keep, $fh }
+	else { defined POSIX::dup2(fileno($fh), $n) or die "cannot open $path as descriptor $n: $!\n" }
+	$i += 3;
+}
+exec("sh", $helper, @a) or die "cannot run sh: $!\n";'
+
+# Opens each `--file N PATH` as descriptor N (N > 3) for CRIU's --inherit-fd; a missing file is
+# created (empty), an existing one appended to. `--read N PATH` opens PATH for reading instead.
+# Sets SHIFTED. Returns 1 when a descriptor above 9 needs the opener: `|| exec_opener CMD ARGS…`.
 open_files() {
-	SHIFTED=0
+	SHIFTED=0 wide=
 	while [ "${1:-}" = --file ] || [ "${1:-}" = --read ]; do
-		mode=$1 n=$2 path=$3
-		case $n in [4-9]) ;; *) die "descriptor $n out of range 4-9" ;; esac
+		mode=$1 n=${2:-} path=${3:-}
+		case $n in '' | *[!0-9]* | 0* | [0-3]) die "descriptor '$n' for $path: not a number above 3" ;; esac
 		case $path in /*) ;; *) die "not an absolute path: $path" ;; esac
-		if [ "$mode" = --read ]; then
-			eval "exec $n<\"\$path\"" || die "cannot open $path on $(hostname)"
+		if [ -n "${PROCMIG_FILES_OPEN:-}" ]; then
+			[ -e "/proc/$$/fd/$n" ] || die "the opener did not open $path as descriptor $n on $(hostname)"
 		else
-			mkdir -p "$(dirname "$path")" || die "cannot create the directory of $path on $(hostname)"
-			eval "exec $n>>\"\$path\"" || die "cannot open $path on $(hostname)"
+			if [ "$mode" = --file ]; then mkdir -p "$(dirname "$path")" || die "cannot create the directory of $path on $(hostname)"; fi
+			if [ "$n" -gt 9 ]; then wide=1
+			elif [ "$mode" = --read ]; then eval "exec $n<\"\$path\"" || die "cannot open $path on $(hostname)"
+			else eval "exec $n>>\"\$path\"" || die "cannot open $path on $(hostname)"
+			fi
 		fi
 		shift 3; SHIFTED=$((SHIFTED + 3))
 	done
+	unset PROCMIG_FILES_OPEN
+	[ -z "$wide" ]
+}
+
+# Runs this helper's command CMD ARGS… again through the opener, with PROCMIG_FILES_OPEN set.
+exec_opener() {
+	PROCMIG_FILES_OPEN=1; export PROCMIG_FILES_OPEN
+	case $(wide_opener) in
+	bash) exec bash -c "$BASH_OPENER" opener "$0" "$@" ;;
+	perl) exec perl -e "$PERL_OPENER" -- "$0" "$@" ;;
+	esac
+	die "more than 6 files to open for CRIU and neither bash nor perl on $(hostname)"
 }
 
 cmd_restore() {
 	dir=$1; shift; in_images_base "$dir"
-	open_files "$@"; shift $SHIFTED
+	open_files "$@" || exec_opener restore "$dir" "$@"
+	shift $SHIFTED
 	rm -f "$dir/restore.pid" "$dir/restore.rc"
 	if taken=$(taken_pid "$dir"); then
 		restore_in_new_pid_namespace "$dir" "$@" || return 1
@@ -566,7 +629,8 @@ outer_pid() {
 # tty-attach passes it on through $IMAGES_BASE/tty-exit.SESSION.
 cmd_restore_fg() {
 	dir=$1 session=$2; shift 2; in_images_base "$dir"
-	open_files "$@"; shift $SHIFTED
+	open_files "$@" || exec_opener restore-fg "$dir" "$session" "$@"
+	shift $SHIFTED
 	if command -v perl >/dev/null 2>&1; then
 		set -- "$@" --exec-cmd -- perl -e 'wait; exit($? & 127 ? 128 + ($? & 127) : $? >> 8)'
 	fi
@@ -676,6 +740,25 @@ cmd_signal_tree() {
 	cmd_signal "$sig" $(descendants "$root") "$@"
 }
 
+# Which task traces a thread of PID now (empty: none).
+tracer_of() { awk '/^TracerPid:/ && $2 != 0 { print $2; exit }' /proc/"$1"/task/*/status 2>/dev/null; }
+
+# SIGKILL: a tracer cannot react to it, so it cannot take its tracee down with it; the kernel
+# detaches the tracee as the tracer exits, and a tracee left in a stop is continued.
+cmd_untrace() {
+	pid=$1 tracer=$2
+	[ "$(tracer_of "$pid")" = "$tracer" ] || die "process $pid is not traced by $tracer on $(hostname)"
+	kill -KILL "$tracer" 2>/dev/null || die "cannot stop process $tracer, the tracer of $pid, on $(hostname)"
+	tries=0
+	while [ -n "$(tracer_of "$pid")" ]; do
+		tries=$((tries + 1))
+		[ $tries -gt 50 ] && die "process $pid is still traced on $(hostname) 5 s after its tracer $tracer was stopped"
+		sleep 0.1
+	done
+	[ "$(cmd_state "$pid")" = stopped ] && kill -CONT "$pid"
+	echo "state=$(cmd_state "$pid")"
+}
+
 # The host's half of "nothing is lost" when the orchestrator cannot roll back: it died, or its
 # connection dropped, while the source was frozen or a restored copy was not yet committed. Its
 # stdin is the orchestrator's channel; the end of it without `done` undoes what it was told:
@@ -753,6 +836,7 @@ state) cmd_state "$@" ;;
 verify) cmd_verify "$@" ;;
 signal) cmd_signal "$@" ;;
 signal-tree) cmd_signal_tree "$@" ;;
+untrace) cmd_untrace "$@" ;;
 rmimages) cmd_rmimages "$@" ;;
 guard) cmd_guard "$@" ;;
 version) echo "helper_version=$PROCMIG_HELPER_VERSION" ;;

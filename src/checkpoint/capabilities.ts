@@ -6,6 +6,8 @@ export interface ParsedCapabilities extends HostCapabilities {
   helperVersion: string;
   /** `ok`, or the error line of a failing `criu check`. */
   criuCheck?: string;
+  /** How many files the helper can open here for a restore to inherit (6 with POSIX sh alone). */
+  inheritFdsMax: number;
 }
 
 export function parseCapabilities(host: string, text: string): ParsedCapabilities {
@@ -31,6 +33,7 @@ export function parseCapabilities(host: string, text: string): ParsedCapabilitie
     privilege: (kv.privilege as HostCapabilities['privilege']) ?? 'none',
     features,
     pipeMaxSize: num('pipe_max_size'),
+    inheritFdsMax: num('inherit_fds_max') || 6,
     ...(kv.tmux ? { tmux: kv.tmux } : {}),
   };
 }

@@ -10,11 +10,17 @@ import { HelperError, type HostHelper } from './hostHelper';
 /** 4.2 is the first CRIU that works on current kernels (vDSO layout, TCP socket options). */
 export const MINIMUM_CRIU = '4.2';
 
-/** Descriptors the helper can open for --inherit-fd: POSIX sh names 0-9, and 0-3 are taken. */
-export const INHERIT_FDS = [4, 5, 6, 7, 8, 9];
+/** The first descriptor the helper opens for --inherit-fd (0-3 are taken); the Nth substitute is
+ * FIRST_INHERIT_FD + N. CRIU takes each over by number at its start, so any number serves; how
+ * many a host can open is its `inheritFdsMax` (6 where the helper has POSIX sh alone). */
+export const FIRST_INHERIT_FD = 4;
 
 export class CriuEngine implements CheckpointEngine {
   readonly name = 'criu';
+  /** CRIU 4.2's dump_one_file; any other kind (io_uring, perf_event, userfaultfd, bpf programs
+   * and links, …) fails the dump with "Can't dump file N of that type". bpf-map needs a CRIU
+   * built with libbpf. */
+  readonly anonInodeKinds = ['eventfd', 'eventpoll', 'inotify', 'fanotify', 'signalfd', 'timerfd', 'pidfd', 'bpf-map'] as const;
 
   hostProblems(caps: ParsedCapabilities): string[] {
     const h = caps.host;
@@ -29,8 +35,8 @@ export class CriuEngine implements CheckpointEngine {
 
   plan(traits: ProcessTraits, name?: string): CheckpointPlan {
     const both = (option: string, reason: string | undefined): ChosenOption[] => (reason ? [{ option, reason }] : []);
-    const substitutes = (traits.substitutes ?? []).slice(0, INHERIT_FDS.length);
-    const inherit = substitutes.map((s, n) => ({ fd: INHERIT_FDS[n], path: s.path, mode: s.mode }));
+    const substitutes = traits.substitutes ?? [];
+    const inherit = substitutes.map((s, n) => ({ fd: FIRST_INHERIT_FD + n, path: s.path, mode: s.mode }));
     const shared = [
       ...both('--shell-job', traits.shellJob),
       ...both('--tcp-close', traits.closeTcp),

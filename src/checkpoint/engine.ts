@@ -69,6 +69,9 @@ export interface CheckpointEngine {
   readonly name: string;
   /** Each problem that prevents this host from dumping or restoring, as one sentence. */
   hostProblems(caps: ParsedCapabilities): string[];
+  /** Kinds of anonymous-inode descriptors it can checkpoint (`eventfd`, `inotify`, …; see
+   * `anonInodes`): a process holding any other kind cannot move. */
+  readonly anonInodeKinds: readonly string[];
   /** Why post-copy cannot run from `source` to `destination`, or undefined if it can. */
   postCopyProblem(source: ParsedCapabilities, destination: ParsedCapabilities): string | undefined;
   /** `name` names what the destination may create for the process (its terminal session). */

@@ -73,6 +73,8 @@ export interface ProcessInspection {
   unix: UnixSocket[];
   /** Locks held by tasks of the tree. */
   locks: FileLock[];
+  /** Short names (comm) of the tasks that trace tasks of the tree, by PID. */
+  tracers: Record<number, string>;
 }
 
 export const PF_KTHREAD = 0x00200000;
@@ -93,6 +95,7 @@ export function parseInspection(pid: number, text: string): ProcessInspection {
     inet: [],
     unix: [],
     locks: [],
+    tracers: {},
   };
   for (const [k, v] of Object.entries(kv)) if (k.startsWith('host_ns.')) result.hostNs[k.slice(8)] = v;
 
@@ -128,6 +131,7 @@ export function parseInspection(pid: number, text: string): ProcessInspection {
       }
       case 'net.unix': { const s = parseUnixLine(f[1]); if (s) result.unix.push(s); break; }
       case 'lock': lockLines.push(f[1]); break;
+      case 'tracer': result.tracers[Number(f[1])] = f.slice(2).join('\t'); break;
     }
   }
   for (const line of lockLines) {
@@ -180,6 +184,17 @@ export function socketInodes(inspection: ProcessInspection): Map<number, FdInfo>
   for (const fd of inspection.fds) {
     const m = /^socket:\[(\d+)\]$/.exec(fd.target);
     if (m) out.set(Number(m[1]), fd);
+  }
+  return out;
+}
+
+/** Descriptors on anonymous inodes (`anon_inode:[eventfd]`, `anon_inode:inotify`, …) by kind,
+ * without the brackets: `eventfd`, `inotify`, `io_uring`, … */
+export function anonInodes(inspection: ProcessInspection): Map<string, FdInfo[]> {
+  const out = new Map<string, FdInfo[]>();
+  for (const fd of inspection.fds) {
+    const m = /^anon_inode:\[?([^\]]+)\]?$/.exec(fd.target);
+    if (m) out.set(m[1], [...(out.get(m[1]) ?? []), fd]);
   }
   return out;
 }

@@ -2,7 +2,7 @@
 // what the helpers reported, so every rule is unit-tested without hosts.
 import type { ParsedCapabilities } from '../checkpoint/capabilities';
 import type { CheckpointEngine, FileSubstitute, ProcessTraits } from '../checkpoint/engine';
-import { PF_KTHREAD, TCP_ESTABLISHED, TCP_LISTEN, socketInodes, type ProcessInspection } from '../checkpoint/inspection';
+import { PF_KTHREAD, TCP_ESTABLISHED, TCP_LISTEN, anonInodes, socketInodes, type ProcessInspection, type TaskInfo } from '../checkpoint/inspection';
 
 export interface PreflightInput {
   from: string;
@@ -49,12 +49,15 @@ export function checkProcessAndHosts(input: PreflightInput): PreflightResult {
   }
   if (problems.length) return { problems, traits: {}, notes };
 
-  const traced = inspection.tasks.find((t) => t.tracerPid !== 0);
+  const traced = tracedTask(inspection);
   if (traced) {
-    problems.push(
-      `Process ${traced.pid} (${traced.comm}) on ${from} is being traced by PID ${traced.tracerPid} (a debugger or strace); detach it and retry.`,
-    );
+    const name = inspection.tracers[traced.tracerPid];
+    const inTree = inspection.tasks.some((t) => t.pid === traced.tracerPid);
+    const who = name ? `${name} (PID ${traced.tracerPid}${inTree ? ', in the same tree' : ''})` : `PID ${traced.tracerPid} (a debugger or strace)`;
+    const fix = inTree ? `run the program without ${name ?? 'it'} to migrate it` : name ? `detach ${name} or stop it, and retry` : 'detach it and retry';
+    problems.push(`Process ${traced.pid} (${traced.comm}) on ${from} is traced by ${who}, and CRIU cannot checkpoint a traced process; ${fix}.`);
   }
+  problems.push(...anonInodeProblems(inspection, input.engine, from));
   if (inspection.selfUid !== 0) {
     const foreign = inspection.tasks.find((t) => t.uid !== inspection.selfUid);
     if (foreign) {
@@ -94,6 +97,49 @@ export function checkProcessAndHosts(input: PreflightInput): PreflightResult {
     );
   }
   return { problems, traits, notes };
+}
+
+/** The first task of the tree that a ptrace tracer (gdb, strace) holds. */
+export function tracedTask(inspection: ProcessInspection): TaskInfo | undefined {
+  return inspection.tasks.find((t) => t.tracerPid !== 0);
+}
+
+/** Descriptors on anonymous inodes the engine cannot checkpoint, one sentence per kind. */
+export function anonInodeProblems(inspection: ProcessInspection, engine: Pick<CheckpointEngine, 'anonInodeKinds'>, from: string): string[] {
+  const problems: string[] = [];
+  for (const [kind, fds] of anonInodes(inspection)) {
+    if (engine.anonInodeKinds.includes(kind)) continue;
+    const task = inspection.tasks.find((t) => t.pid === fds[0].pid);
+    const who = `Process ${fds[0].pid}${task ? ` (${task.comm})` : ''} on ${from}`;
+    const count = fds.length > 1 ? `${fds.length} ${kind} instances` : `${kind} (descriptor ${fds[0].fd})`;
+    if (kind === 'io_uring' && task && isNode(task)) {
+      // libuv 1.50+ (Node.js 22.x and 24 here) always batches epoll through io_uring, and
+      // UV_USE_IO_URING no longer turns that off; with io_uring disabled it falls back to epoll.
+      problems.push(
+        `${who} is Node.js, whose io_uring (${count}) CRIU cannot checkpoint yet, and UV_USE_IO_URING=0 does not turn it off in Node.js 22 and later; to migrate it, restart it after \`sysctl kernel.io_uring_disabled=2\` on ${from} (Linux 6.6+; Node.js then uses epoll), or run it with Node.js 20.`,
+      );
+    } else if (kind === 'io_uring') {
+      problems.push(
+        `${who} uses io_uring (${count}), which CRIU cannot checkpoint yet; to migrate it, restart it without io_uring (\`sysctl kernel.io_uring_disabled=2\` on ${from}, Linux 6.6+, makes programs that can do without it fall back).`,
+      );
+    } else {
+      problems.push(`${who} holds ${count}, a kind of descriptor CRIU cannot checkpoint; it can only be migrated once it has closed ${fds.length > 1 ? 'them' : 'it'}.`);
+    }
+  }
+  return problems;
+}
+
+function isNode(task: TaskInfo): boolean {
+  return task.comm === 'node' || /(^|\/)node(js)?[0-9.]*$/.test(task.exe);
+}
+
+/** The helper opens one descriptor per substitute on the destination, as many as it can there. */
+export function substitutesProblem(count: number, destination: ParsedCapabilities, from: string): string | undefined {
+  const max = destination.inheritFdsMax;
+  if (count <= max) return undefined;
+  const to = destination.host;
+  const why = max <= 6 ? `the 6 that ${to} can open without bash or perl (install either there)` : `the ${max} that ${to} can open at once`;
+  return `The process has ${count} descriptors (files only on ${from}, pipes to processes that stay there) that must be given new files on ${to}, more than ${why}; close some or create the files on ${to}.`;
 }
 
 export function treeRssKiB(inspection: ProcessInspection): number {
@@ -219,10 +265,18 @@ export function substituteMissingOutputs(
       resource: path.slice(1),
       path: place,
       mode: 'append',
-      reason: `${path}, which process ${users[0].pid} writes to (descriptor ${users[0].fd}), exists only on the source: its output now goes to ${where}`,
+      reason: `${path}, which ${writers(users)}, exists only on the source: its output now goes to ${where}`,
     });
   }
   return { remaining: remaining.join('\n'), substitutes };
+}
+
+/** "process 12 writes to (descriptor 5)", "processes 12, 14 write to (descriptors 5, 5)": one
+ * substitute serves every descriptor of the file, as CRIU matches them by path. */
+function writers(users: { pid: number; fd: number }[]): string {
+  const pids = [...new Set(users.map((u) => u.pid))];
+  const fds = `${users.length > 1 ? 'descriptors' : 'descriptor'} ${users.map((u) => u.fd).join(', ')}`;
+  return pids.length > 1 ? `processes ${pids.join(', ')} write to (${fds})` : `process ${pids[0]} writes to (${fds})`;
 }
 
 /** TCP ports the tree listens on. */

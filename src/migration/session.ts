@@ -9,7 +9,6 @@ import { parseInspection, type ProcessInspection } from '../checkpoint/inspectio
 import { pipeCommands, type ByteCounter } from '../transport/bridge';
 import type { MigrateOptions, MigrationRequest, MigrationResult, PhaseName } from './api';
 import { CancelledError, PreflightError, sentenceFor, throwIfAborted } from './errors';
-import { INHERIT_FDS } from '../checkpoint/criu';
 import {
   checkProcessAndHosts,
   establishedConnections,
@@ -19,6 +18,7 @@ import {
   outputOnlyFiles,
   requiredFiles,
   substituteMissingOutputs,
+  substitutesProblem,
   treeRssKiB,
 } from './preflight';
 import { HostGuard } from './guard';
@@ -130,11 +130,8 @@ export class MigrationSession {
       const filesDir = /^files_dir=(.+)$/m.exec(places)?.[1] ?? '';
       const all: FileSubstitute[] = [...externalPipes(inspection, to, filesDir), ...substitutes];
       const traits = { ...checked.traits, substitutes: all.length ? all : undefined };
-      if (all.length > INHERIT_FDS.length) {
-        problems.push(
-          `The process has ${all.length} descriptors (files only on ${from}, pipes to processes that stay there) that must be given new files on ${to}, more than the ${INHERIT_FDS.length} supported; close some or create the files on ${to}.`,
-        );
-      }
+      const tooMany = substitutesProblem(all.length, destinationCaps, from);
+      if (tooMany) problems.push(tooMany);
       if (problems.length) throw new PreflightError(problems);
 
       this.result.listeningPorts = listeningPorts(inspection);

@@ -23,6 +23,8 @@ describe('parseCapabilities', () => {
       privilege: 'root',
       features: { mem_dirty_track: false, uffd: true, 'uffd-noncoop': true },
       pipeMaxSize: 4194304,
+      tmux: '3.3a',
+      inheritFdsMax: 960,
     });
   });
 

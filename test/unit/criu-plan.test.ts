@@ -76,6 +76,14 @@ describe('CriuEngine.plan', () => {
     assert.equal(plan.terminalSession, undefined);
   });
 
+  it('past descriptor 9 (a process started from VS Code holds ~9 of its logs): one descriptor each, counting on', () => {
+    const substitutes = Array.from({ length: 12 }, (_, n) => ({ resource: `logs/${n}.log`, path: `/c/logs/${n}.log`, mode: 'append' as const, reason: `r${n}` }));
+    const plan = engine.plan({ substitutes });
+    assert.deepEqual(plan.inherit?.map((i) => i.fd), [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    assert.equal(options(plan, 'restore').at(-1), '--inherit-fd fd[15]:logs/11.log');
+    assert.equal(plan.restore.at(-1)?.reason, 'r11');
+  });
+
   it('an empty reason is no trait', () => {
     assert.deepEqual(options(engine.plan({ closeTcp: '' }), 'dump'), ['--leave-stopped']);
   });

@@ -140,7 +140,9 @@ describe('parseInspection', () => {
   });
 
   it('reads the tracer and a foreign network namespace', () => {
-    assert.equal(inspection('traced').tasks[0].tracerPid, 2164);
+    assert.equal(inspection('traced').tasks[0].tracerPid, 28778);
+    assert.deepEqual(inspection('traced').tracers, { 28778: 'strace' });
+    assert.deepEqual(inspection('sleep').tracers, {});
     const own = inspection('ownNetns');
     assert.equal(own.tasks[0].ns.net, 'net:[4026532397]');
     assert.notEqual(own.tasks[0].ns.net, own.hostNs.net);

@@ -26,6 +26,7 @@ function withFds(fds: Omit<FdInfo, 'pid'>[], pid = 4242): ProcessInspection {
     inet: [],
     unix: [],
     locks: [],
+    tracers: {},
   };
 }
 
@@ -71,6 +72,13 @@ describe('substituteMissingOutputs', () => {
       '/tmp/e2e-log, which process 7 writes to (descriptor 3), exists only on the source: its output now goes to a new file at the same path on b',
     );
     assert.match(substitutes[1].reason, /\/root\/\.cache\/process-migrator\/files\/home\/me\/gone\/run\.log on b \(\/home\/me\/gone does not exist there\)/);
+  });
+
+  it('one substitute serves every descriptor of a file (CRIU matches them by path), and its reason lists them', () => {
+    const shared = new Map([['/tmp/e2e-log', [{ pid: 7, fd: 3 }, { pid: 7, fd: 5 }, { pid: 9, fd: 3 }]]]);
+    const { substitutes } = substituteMissingOutputs('/tmp/e2e-log\tmissing\nchecked=1\n', shared, places, 'b');
+    assert.equal(substitutes.length, 1);
+    assert.match(substitutes[0].reason, /^\/tmp\/e2e-log, which processes 7, 9 write to \(descriptors 3, 5, 3\), exists only on the source/);
   });
 
   it('an output present on the destination, or one of another size, stays a matter for fileProblems', () => {

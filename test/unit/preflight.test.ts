@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseCapabilities } from '../../src/checkpoint/capabilities';
 import { CriuEngine } from '../../src/checkpoint/criu';
-import { PF_KTHREAD, type ProcessInspection } from '../../src/checkpoint/inspection';
-import { checkProcessAndHosts, fileProblems, requiredFiles, traitsOf, treeRssKiB, type PreflightInput } from '../../src/migration/preflight';
+import { PF_KTHREAD, anonInodes, type ProcessInspection } from '../../src/checkpoint/inspection';
+import { checkProcessAndHosts, fileProblems, requiredFiles, substitutesProblem, traitsOf, treeRssKiB, type PreflightInput } from '../../src/migration/preflight';
 import { PIDS, caps, fixture, inspection, type InspectFixture } from './fixtures';
 
 const engine = new CriuEngine();
@@ -63,9 +63,47 @@ describe('checkProcessAndHosts', () => {
     assert.match(problemsOf(input('sleep', { inspection: user }))[0], /is a kernel thread \(sleep\)/);
   });
 
-  it('traced process', () => {
+  it('traced process: names the tracer', () => {
     assert.deepEqual(problemsOf(input('traced')), [
-      'Process 2156 (sleep) on src is being traced by PID 2164 (a debugger or strace); detach it and retry.',
+      'Process 28726 (sleep) on src is traced by strace (PID 28778), and CRIU cannot checkpoint a traced process; detach strace or stop it, and retry.',
+    ]);
+    const unnamed = inspection('traced');
+    unnamed.tracers = {};
+    assert.deepEqual(problemsOf(input('traced', { inspection: unnamed })), [
+      'Process 28726 (sleep) on src is traced by PID 28778 (a debugger or strace), and CRIU cannot checkpoint a traced process; detach it and retry.',
+    ]);
+    // `strace prog`: stopping the tracer would end the tree's own root.
+    const inTree = inspection('traced');
+    inTree.tasks.push({ ...inTree.tasks[0], pid: 28778, tracerPid: 0, comm: 'strace' });
+    assert.deepEqual(problemsOf(input('traced', { inspection: inTree })), [
+      'Process 28726 (sleep) on src is traced by strace (PID 28778, in the same tree), and CRIU cannot checkpoint a traced process; run the program without strace to migrate it.',
+    ]);
+  });
+
+  it('Node.js with io_uring: says why and what really turns it off', () => {
+    assert.deepEqual(problemsOf(input('nodeIoUring')), [
+      'Process 28914 (MainThread) on src is Node.js, whose io_uring (3 io_uring instances) CRIU cannot checkpoint yet, and UV_USE_IO_URING=0 does not turn it off in Node.js 22 and later; ' +
+        'to migrate it, restart it after `sysctl kernel.io_uring_disabled=2` on src (Linux 6.6+; Node.js then uses epoll), or run it with Node.js 20.',
+    ]);
+    // Its eventfd and eventpoll descriptors are fine: only io_uring is named.
+    assert.deepEqual([...anonInodes(inspection('nodeIoUring')).keys()].sort(), ['eventfd', 'eventpoll', 'io_uring']);
+  });
+
+  it('other programs with io_uring, and other anonymous inodes CRIU cannot dump', () => {
+    const uring = inspection('sleep');
+    uring.fds.push({ pid: PIDS.sleep, fd: 7, flags: 0o2000002, target: 'anon_inode:[io_uring]' });
+    assert.deepEqual(problemsOf(input('sleep', { inspection: uring })), [
+      'Process 27764 (sleep) on src uses io_uring (io_uring (descriptor 7)), which CRIU cannot checkpoint yet; to migrate it, restart it without io_uring (`sysctl kernel.io_uring_disabled=2` on src, Linux 6.6+, makes programs that can do without it fall back).',
+    ]);
+    const perf = inspection('sleep');
+    perf.fds.push({ pid: PIDS.sleep, fd: 9, flags: 0o2000002, target: 'anon_inode:[perf_event]' });
+    perf.fds.push({ pid: PIDS.sleep, fd: 10, flags: 0o2000002, target: 'anon_inode:[timerfd]' });
+    perf.fds.push({ pid: PIDS.sleep, fd: 11, flags: 0o2000002, target: 'anon_inode:inotify' });
+    perf.fds.push({ pid: PIDS.sleep, fd: 12, flags: 0o2000002, target: 'anon_inode:bpf-prog' });
+    perf.fds.push({ pid: PIDS.sleep, fd: 13, flags: 0o2000002, target: 'anon_inode:bpf-prog' });
+    assert.deepEqual(problemsOf(input('sleep', { inspection: perf })), [
+      'Process 27764 (sleep) on src holds perf_event (descriptor 9), a kind of descriptor CRIU cannot checkpoint; it can only be migrated once it has closed it.',
+      'Process 27764 (sleep) on src holds 2 bpf-prog instances, a kind of descriptor CRIU cannot checkpoint; it can only be migrated once it has closed them.',
     ]);
   });
 
@@ -284,5 +322,17 @@ describe('fileProblems', () => {
       'A file the process uses is missing on dst (/z); install the same software or copy it there under the same path.',
       '2 files the process uses differ in size on dst (/x, /y); install the same versions there.',
     ]);
+  });
+});
+
+describe('substitutesProblem', () => {
+  it('allows what the destination helper can open, and says why not beyond', () => {
+    assert.equal(substitutesProblem(6, caps('dst', { inheritFdsMax: 6 }), 'src'), undefined);
+    assert.equal(
+      substitutesProblem(9, caps('dst', { inheritFdsMax: 6 }), 'src'),
+      'The process has 9 descriptors (files only on src, pipes to processes that stay there) that must be given new files on dst, more than the 6 that dst can open without bash or perl (install either there); close some or create the files on dst.',
+    );
+    assert.equal(substitutesProblem(40, caps('dst', { inheritFdsMax: 960 }), 'src'), undefined);
+    assert.match(substitutesProblem(961, caps('dst', { inheritFdsMax: 960 }), 'src') ?? '', /more than the 960 that dst can open at once;/);
   });
 });
