@@ -29,6 +29,46 @@ describe('files only on the source', () => {
     assert.ok(Number(await onHost(B, 'head -n1 /tmp/e2e-log')) > lastOnA - 1, 'the new file starts where A left off');
   });
 
+  it('ten write-only files only on lab-a (past the 6 POSIX sh can open) each get a new file on lab-b, named in the report', async () => {
+    // As a program started from VS Code's extension host holds ~9 of its logs. Half in a directory
+    // lab-b has too (same path there), half in one it lacks (under the helper's cache there); one
+    // opened without O_APPEND.
+    const paths = [0, 1, 2, 3, 4].map((n) => `/tmp/e2e-many/f${n}.log`).concat([5, 6, 7, 8, 9].map((n) => `/tmp/e2e-only-a/f${n}.log`));
+    const py =
+      `import time\nfs = [open(p, "w" if i == 9 else "a") for i, p in enumerate(${JSON.stringify(paths)})]\ni = 0\n` +
+      'while True:\n    i += 1\n    for f in fs: f.write(f"{i}\\n"); f.flush()\n    time.sleep(0.1)\n';
+    await onHost(A, `rm -rf /tmp/e2e-many /tmp/e2e-only-a; mkdir -p /tmp/e2e-many /tmp/e2e-only-a; cat > /tmp/e2e-many.py <<'PY'\n${py}PY`);
+    await onHost(B, `rm -rf /tmp/e2e-many /tmp/e2e-only-a ~/.cache/process-migrator/files/tmp/e2e-only-a; mkdir -p /tmp/e2e-many; cat > /tmp/e2e-many.py <<'PY'\n${py}PY`);
+    const pid = await startDetached(A, 'python3 /tmp/e2e-many.py');
+    cleanup.push(
+      () => kill(A, pid),
+      () => kill(B, pid),
+      () => onHost(B, 'rm -rf /tmp/e2e-many /tmp/e2e-only-a ~/.cache/process-migrator/files/tmp/e2e-only-a').then(() => undefined),
+    );
+    await waitFor(async () => (await lastLine(A, paths[9])) > 2);
+
+    const r = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const inherits = (r.json.options as { option: string; reason: string }[]).filter((o) => o.option.startsWith('restore --inherit-fd'));
+    assert.equal(inherits.length, 10, JSON.stringify(r.json.options));
+    const home = await onHost(B, 'echo $HOME');
+    const lastOnA = await lastLine(A, paths[0]);
+    for (const path of paths) {
+      const o = inherits.find((i) => i.option.endsWith(`]:${path.slice(1)}`));
+      assert.ok(o, `no --inherit-fd for ${path}: ${JSON.stringify(inherits)}`);
+      assert.match(o.reason, new RegExp(`^${path}, which process ${pid} writes to \\(descriptor \\d+\\), exists only on the source`));
+      const onB = path.startsWith('/tmp/e2e-many/') ? path : `${home}/.cache/process-migrator/files${path}`;
+      assert.ok(o.reason.includes(`goes to ${path.startsWith('/tmp/e2e-many/') ? 'a new file at the same path on lab-b' : `${onB} on lab-b`}`), o.reason);
+      // The counters go on, in memory, into lab-b's new files.
+      await waitFor(async () => (await lastLine(B, onB)) > lastOnA + 2);
+    }
+    assert.deepEqual(
+      inherits.map((i) => Number(/fd\[(\d+)\]/.exec(i.option)?.[1])),
+      [4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
+    );
+    assert.equal(await stateOf(B, pid), 'running');
+  });
+
   it('a file it only reads, missing on lab-b, stops the preflight with one sentence; the source keeps running', async () => {
     await onHost(A, 'echo data > /tmp/e2e-input');
     await onHost(B, 'rm -f /tmp/e2e-input');
