@@ -138,6 +138,20 @@ export interface MigrateOptions {
   beforeFreeze?: () => Promise<void>;
   /** Aborting before the destination runs the process rolls back; the source keeps running. */
   signal?: AbortSignal;
+  /** Asked in the preflight, before anything is frozen, when a ptrace tracer (gdb, strace)
+   * outside the tree holds the process, which CRIU cannot checkpoint: true has the tracer
+   * stopped (the process is detached and runs on) and the migration goes on; otherwise the
+   * preflight stops it, naming the tracer. */
+  onTraced?: (traced: TracedProcess) => Promise<boolean>;
+}
+
+/** A process of the tree to migrate that a tracer holds. */
+export interface TracedProcess {
+  host: string;
+  pid: number;
+  name: string;
+  tracerPid: number;
+  tracerName: string;
 }
 
 /** Several processes (or trees) moved together: frozen together, streamed in parallel. */

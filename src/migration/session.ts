@@ -19,6 +19,7 @@ import {
   requiredFiles,
   substituteMissingOutputs,
   substitutesProblem,
+  tracedTask,
   treeRssKiB,
 } from './preflight';
 import { HostGuard } from './guard';
@@ -104,11 +105,12 @@ export class MigrationSession {
     const { from, to, pid } = this.request;
     this.progress('preflight', `checking process ${pid} and both hosts`);
     await this.timeline.phase('preflight', async () => {
-      const [sourceCaps, destinationCaps, inspection] = await Promise.all([
+      const [sourceCaps, destinationCaps, inspected] = await Promise.all([
         this.source.run(['caps']).then((t) => parseCapabilities(from, t)),
         this.destination.run(['caps']).then((t) => parseCapabilities(to, t)),
         this.source.run(['inspect', String(pid)]).then((t) => parseInspection(pid, t)),
       ]);
+      const inspection = await this.stopTracersIfAllowed(inspected);
       Object.assign(this, { sourceCaps, destinationCaps, inspection });
       const checked = checkProcessAndHosts({ from, to, pid, source: sourceCaps, destination: destinationCaps, engine: this.deps.checkpoint, inspection });
       if (checked.problems.length) throw new PreflightError(checked.problems);
@@ -143,6 +145,24 @@ export class MigrationSession {
         ...this.plan.restore.map((o) => ({ option: `restore ${o.option}`, reason: o.reason })),
       ];
     });
+  }
+
+  /** Tracers outside the tree that the caller agrees to stop (`onTraced`) are stopped through the
+   * source's helper, and the tree is looked at again; any other is named by the preflight. */
+  private async stopTracersIfAllowed(inspection: ProcessInspection): Promise<ProcessInspection> {
+    const { from, pid } = this.request;
+    const asked = new Set<number>();
+    for (;;) {
+      const traced = tracedTask(inspection);
+      if (!traced || !this.options.onTraced || asked.has(traced.tracerPid) || inspection.tasks.some((t) => t.pid === traced.tracerPid)) return inspection;
+      asked.add(traced.tracerPid);
+      const tracerName = inspection.tracers[traced.tracerPid] || 'a debugger';
+      if (!(await this.options.onTraced({ host: from, pid: traced.pid, name: traced.comm, tracerPid: traced.tracerPid, tracerName }))) return inspection;
+      this.checkCancelled();
+      this.progress('preflight', `stopping ${tracerName} (PID ${traced.tracerPid}), which traces process ${traced.pid}`);
+      await this.source.run(['untrace', String(traced.pid), String(traced.tracerPid)]);
+      inspection = parseInspection(pid, await this.source.run(['inspect', String(pid)]));
+    }
   }
 
   /** A private image directory on `side`, removed on rollback and after success. */

@@ -21,6 +21,7 @@ import { forwardNotice, forwardPortsEnabled, type PortForwards } from './portFor
 import { runBatchMigration } from './batchMigration';
 import { StrategyChoice, treeRssKiB } from './strategyPick';
 import type { TerminalMoves } from './terminalMoves';
+import { askToStopTracer, type TracerModal } from './tracerPrompt';
 
 export interface MigrationDeps {
   engine: Engine;
@@ -41,6 +42,8 @@ export interface MigrateCommandOptions {
   onProgress?: (progress: MigrationProgress) => void;
   /** Forward the ports it listened on from its origin (default: the forwardPorts setting). */
   forwardPorts?: boolean;
+  /** Answers the "stop the tracer?" modal in place of the user (tests). */
+  tracerModal?: TracerModal;
 }
 
 export const PHASE_LABELS: Record<PhaseName, string> = {
@@ -62,7 +65,7 @@ export const SHOW_LOG = 'Show Log';
 export async function runMigration(
   deps: MigrationDeps,
   request: MigrationRequest,
-  options: Pick<MigrateCommandOptions, 'signal' | 'onProgress' | 'forwardPorts'> = {},
+  options: Pick<MigrateCommandOptions, 'signal' | 'onProgress' | 'forwardPorts' | 'tracerModal'> = {},
 ): Promise<MigrationResult> {
   const { engine, model, history, log } = deps;
   const source = model.findProcess(request.from, request.pid);
@@ -89,6 +92,8 @@ export async function runMigration(
             progress.report({ message: `${PHASE_LABELS[p.phase] ?? p.phase}: ${p.message}` });
             options.onProgress?.(p);
           },
+          // A tracer found by the preflight: the user may have it stopped, before any freeze.
+          onTraced: (traced) => askToStopTracer(traced, options.tracerModal),
         });
       } catch (err) {
         return failedResult(request, errorMessage(err));

@@ -18,6 +18,7 @@ export function run(): Promise<void> {
   require('./debug.test');
   require('./terminal.test');
   require('./hostTrust.test');
+  require('./tracer.test');
   return new Promise((resolve, reject) => {
     mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} test(s) failed.`)) : resolve()));
   });

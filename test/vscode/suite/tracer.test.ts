@@ -1,0 +1,89 @@
+// Migrate Process of a process that `strace -p` traces on lab-a: CRIU cannot checkpoint a traced
+// process, so the engine's preflight names the tracer before anything is frozen and the extension
+// asks whether to stop it. The modal cannot be clicked from the extension host: its answer comes
+// through the command's `tracerModal` seam (src/ui/tracerPrompt.ts). Needs the lab (PM_LAB_SSH_CONFIG).
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import * as vscode from 'vscode';
+import type { MigrationProgress, MigrationResult } from '../../../src/migration/api';
+import { Commands } from '../../../src/ui/contributions';
+import { STOP_TRACER, type TracerModal } from '../../../src/ui/tracerPrompt';
+import { activeApi, until } from './helpers';
+
+const labConfig = process.env.PM_LAB_SSH_CONFIG;
+
+(labConfig ? describe : describe.skip)('Migrate Process of a traced process (lab-a → lab-b)', function () {
+  this.timeout(180_000);
+  const ssh = async (host: string, command: string) =>
+    (await promisify(execFile)('ssh', ['-F', labConfig!, '-o', 'BatchMode=yes', host, command], { timeout: 30_000 })).stdout.trim();
+  const program = '/tmp/pmtest-traced';
+  const started: { host: string; pid: number }[] = [];
+  const start = async (host: string, command: string) => {
+    const pid = Number(await ssh(host, `{ setsid ${command} </dev/null >/dev/null 2>&1 & echo $!; }`));
+    started.push({ host, pid });
+    return pid;
+  };
+  const tracerOf = async (pid: number) => Number(await ssh('lab-a', `awk '/^TracerPid:/ {print $2}' /proc/${pid}/status 2>/dev/null || echo 0`)) || 0;
+  const running = async (host: string, pid: number) => (await ssh(host, `kill -0 ${pid} 2>/dev/null && echo yes || echo no`)) === 'yes';
+
+  /** A sleep on lab-a under `strace -p`: [its PID, strace's PID]. */
+  const traced = async (): Promise<[number, number]> => {
+    const pid = await start('lab-a', `${program} 900`);
+    const strace = await start('lab-a', `strace -p ${pid} -o /dev/null`);
+    await until('strace to attach', async () => ((await tracerOf(pid)) === strace ? true : undefined));
+    return [pid, strace];
+  };
+
+  /** Migrates `pid` with the modal answering `answer`; records what it asked and the phases seen by then. */
+  const migrate = async (pid: number, answer: string | undefined) => {
+    const phases: string[] = [];
+    const asked: { message: string; detail: string; phasesBefore: string[] }[] = [];
+    const tracerModal: TracerModal = async (message, detail, button) => {
+      assert.equal(button, STOP_TRACER);
+      asked.push({ message, detail, phasesBefore: [...phases] });
+      return answer;
+    };
+    const onProgress = (p: MigrationProgress) => phases.push(p.phase);
+    const result = await vscode.commands.executeCommand<MigrationResult>(Commands.Migrate, { host: 'lab-a', pid }, 'lab-b', { tracerModal, onProgress });
+    assert.ok(result, 'no result');
+    return { result, asked, phases };
+  };
+
+  before(async () => {
+    for (const host of ['lab-a', 'lab-b']) await ssh(host, `[ -x ${program} ] || cp /bin/sleep ${program}`);
+    await ssh('lab-a', 'command -v strace');
+    await vscode.workspace.getConfiguration('processMigrator').update('sshConfigFile', labConfig, vscode.ConfigurationTarget.Workspace);
+    await (await activeApi()).model.refresh(['lab-a', 'lab-b']);
+  });
+
+  after(async () => {
+    for (const { host, pid } of started) await ssh(host, `kill -9 ${pid} 2>/dev/null; true`).catch(() => undefined);
+  });
+
+  it('names the tracer before any freeze; answered Cancel, nothing moves and strace keeps tracing', async () => {
+    const [pid, strace] = await traced();
+    const { result, asked, phases } = await migrate(pid, undefined);
+    assert.equal(asked.length, 1, 'asked once');
+    assert.equal(asked[0].message, `pmtest-traced (PID ${pid}) on lab-a is traced by strace (PID ${strace}). Stop strace and migrate?`);
+    assert.ok(!asked[0].phasesBefore.includes('freeze'), `asked after ${asked[0].phasesBefore.join(',')}`);
+    assert.equal(result.ok, false);
+    assert.match(result.error ?? '', new RegExp(`is traced by strace \\(PID ${strace}\\), and CRIU cannot checkpoint a traced process`));
+    assert.ok(!phases.includes('freeze'), 'never frozen');
+    assert.ok(await running('lab-a', pid), 'the process still runs on lab-a');
+    assert.equal(await tracerOf(pid), strace, 'strace still traces it');
+  });
+
+  it(`answered "${STOP_TRACER}", strace is stopped and the process moves to lab-b`, async () => {
+    const [pid, strace] = await traced();
+    const { result, asked } = await migrate(pid, STOP_TRACER);
+    assert.equal(asked.length, 1, 'asked once');
+    assert.match(asked[0].message, new RegExp(`is traced by strace \\(PID ${strace}\\)`));
+    assert.ok(!asked[0].phasesBefore.includes('freeze'), `asked after ${asked[0].phasesBefore.join(',')}`);
+    assert.equal(result.ok, true, result.error);
+    await until('strace to be stopped (and reaped)', async () => ((await running('lab-a', strace)) ? undefined : true), 5_000);
+    assert.ok(!(await running('lab-a', pid)), 'the process left lab-a');
+    started.push({ host: 'lab-b', pid: result.destinationPid! });
+    assert.ok(await running('lab-b', result.destinationPid!), 'the process runs on lab-b');
+  });
+});
