@@ -452,7 +452,8 @@ cmd_direct_tunnel() {
 		echo "bytes=$(($1 + $2))"
 		return 0
 	fi
-	die "$(grep -v -e '^Authenticated' -e '^Transferred' -e '^Killed' -e '^Warning: Permanently' "$d/ssh.log" | tail -n 1 | tr -d '\r') (ssh exit $rc)"
+	why=$(grep -v -e '^Authenticated' -e '^Transferred' -e '^Killed' -e '^Warning: Permanently' "$d/ssh.log" | tail -n 1 | tr -d '\r')
+	die "${why:-ssh exited with $rc}"
 }
 
 # Where files that exist only on the source are recreated when their directory is missing here.

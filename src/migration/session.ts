@@ -282,7 +282,7 @@ export class MigrationSession {
     this.result.transfer = {
       direct: `memory direct ${from} → ${to} over OpenSSH`,
       local: `memory over this machine's SSH connection to ${remote}`,
-      relayed: `memory relayed through this machine: ${client.host.name} cannot reach ${server.host.name} directly (${tunnel.relayedBecause})`,
+      relayed: `memory relayed through this machine, as ${client.host.name} cannot reach ${server.host.name} directly: ${tunnel.relayedBecause}`,
     }[tunnel.route];
     this.progress('connect', this.result.transfer);
     return tunnel;
