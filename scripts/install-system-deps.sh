@@ -16,7 +16,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 #   nftables        nft, needed by `criu --network-lock nftables` (there is no iptables binary)
 #   procps util-linux psmisc  ps/pgrep/sysctl, unshare/nsenter/setsid, fuser/killall for inspection
 #   python3 tmux curl  workloads and terminal sessions the product migrates; curl for the e2e tests
-PKGS="openssh-server openssh-client tini socat iproute2 nftables procps util-linux psmisc python3 tmux curl"
+#   strace          a tracer the VS Code test has stopped before a move (test/vscode/suite/tracer.test.ts)
+#   python3-debugpy  Python programs under debugpy, which Migrate Debug Session moves (its e2e test)
+PKGS="openssh-server openssh-client tini socat iproute2 nftables procps util-linux psmisc python3 python3-debugpy tmux curl strace"
 
 installed() {
 	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]

@@ -3,13 +3,16 @@
 // asks whether to stop it. The modal cannot be clicked from the extension host: its answer comes
 // through the command's `tracerModal` seam (src/ui/tracerPrompt.ts). Needs the lab (PM_LAB_SSH_CONFIG).
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { copyFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { MigrationProgress, MigrationResult } from '../../../src/migration/api';
 import { Commands } from '../../../src/ui/contributions';
 import { STOP_TRACER, type TracerModal } from '../../../src/ui/tracerPrompt';
-import { activeApi, until } from './helpers';
+import { activeApi, alive, labSharedDir, until } from './helpers';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;
 
@@ -36,7 +39,7 @@ const labConfig = process.env.PM_LAB_SSH_CONFIG;
   };
 
   /** Migrates `pid` with the modal answering `answer`; records what it asked and the phases seen by then. */
-  const migrate = async (pid: number, answer: string | undefined) => {
+  const migrate = async (pid: number, answer: string | undefined, from = 'lab-a') => {
     const phases: string[] = [];
     const asked: { message: string; detail: string; phasesBefore: string[] }[] = [];
     const tracerModal: TracerModal = async (message, detail, button) => {
@@ -45,7 +48,7 @@ const labConfig = process.env.PM_LAB_SSH_CONFIG;
       return answer;
     };
     const onProgress = (p: MigrationProgress) => phases.push(p.phase);
-    const result = await vscode.commands.executeCommand<MigrationResult>(Commands.Migrate, { host: 'lab-a', pid }, 'lab-b', { tracerModal, onProgress });
+    const result = await vscode.commands.executeCommand<MigrationResult>(Commands.Migrate, { host: from, pid }, 'lab-b', { tracerModal, onProgress });
     assert.ok(result, 'no result');
     return { result, asked, phases };
   };
@@ -58,7 +61,10 @@ const labConfig = process.env.PM_LAB_SSH_CONFIG;
   });
 
   after(async () => {
-    for (const { host, pid } of started) await ssh(host, `kill -9 ${pid} 2>/dev/null; true`).catch(() => undefined);
+    for (const { host, pid } of started) {
+      if (host === 'local') alive(pid) && process.kill(pid, 'SIGKILL');
+      else await ssh(host, `kill -9 ${pid} 2>/dev/null; true`).catch(() => undefined);
+    }
   });
 
   it('names the tracer before any freeze; answered Cancel, nothing moves and strace keeps tracing', async () => {
@@ -85,5 +91,29 @@ const labConfig = process.env.PM_LAB_SSH_CONFIG;
     assert.ok(!(await running('lab-a', pid)), 'the process left lab-a');
     started.push({ host: 'lab-b', pid: result.destinationPid! });
     assert.ok(await running('lab-b', result.destinationPid!), 'the process runs on lab-b');
+  });
+
+  it('a process of this machine too: started from the extension host, it also holds its ~9 log files, each given a new file on lab-b', async () => {
+    const file = join(labSharedDir('tracer'), 'pmtest-traced');
+    copyFileSync('/bin/sleep', file);
+    const child = spawn(file, ['900'], { detached: true, stdio: 'ignore' });
+    child.unref();
+    const pid = child.pid!;
+    started.push({ host: 'local', pid });
+    const strace = spawn('strace', ['-p', String(pid), '-o', '/dev/null'], { detached: true, stdio: 'ignore' });
+    strace.unref();
+    started.push({ host: 'local', pid: strace.pid! });
+    await until('strace to attach', async () => (/^TracerPid:\s*[1-9]/m.test(await readFile(`/proc/${pid}/status`, 'utf8')) ? true : undefined));
+    await (await activeApi()).model.refresh(['local']);
+
+    const { result, asked } = await migrate(pid, STOP_TRACER, 'local');
+    assert.equal(asked.length, 1, 'asked once');
+    assert.match(asked[0].message, new RegExp(`^pmtest-traced \\(PID ${pid}\\) on local is traced by strace \\(PID ${strace.pid}\\)`));
+    assert.equal(result.ok, true, result.error);
+    await until('strace to be stopped', () => (alive(strace.pid!) ? undefined : true), 5_000);
+    started.push({ host: 'lab-b', pid: result.destinationPid! });
+    assert.ok(await running('lab-b', result.destinationPid!), 'the process runs on lab-b');
+    const logs = result.options.filter((o) => o.option.startsWith('restore --inherit-fd') && /\.log$/.test(o.option));
+    assert.ok(logs.length > 6, `VS Code's log files each get a new file: ${JSON.stringify(result.options)}`);
   });
 });
