@@ -96,7 +96,7 @@ const labConfig = process.env.PM_LAB_SSH_CONFIG;
   it('a process of this machine too: started from the extension host, it also holds its ~9 log files, each given a new file on lab-b', async () => {
     const file = join(labSharedDir('tracer'), 'pmtest-traced');
     copyFileSync('/bin/sleep', file);
-    const child = spawn(file, ['900'], { detached: true, stdio: 'ignore' });
+    const child = spawn(file, ['900'], { cwd: labSharedDir('tracer'), detached: true, stdio: 'ignore' }); // its cwd must exist on lab-b too
     child.unref();
     const pid = child.pid!;
     started.push({ host: 'local', pid });
