@@ -48,6 +48,8 @@
 #                             `tree ROOT PID…` (resumed), `restored PID [SESSION]` (ended),
 #                             `images DIR` (removed); `done` ends it with nothing undone
 #   rmimages DIR              deletes an image directory made by mkimages
+#   loopback-lock NAME PORT…  drops loopback TCP between the PORTs (nft table NAME) until
+#   loopback-unlock NAME      lifts it: a batch's linked trees are restored one CRIU each
 set -u
 umask 077
 
@@ -744,6 +746,32 @@ cmd_signal_tree() {
 # Which task traces a thread of PID now (empty: none).
 tracer_of() { awk '/^TracerPid:/ && $2 != 0 { print $2; exit }' /proc/"$1"/task/*/status 2>/dev/null; }
 
+# The first tree of a batch restored here must not reach a peer of another tree before that one
+# is restored too: the kernel would reset the connection. TCP retransmits what is dropped.
+nft_cmd() { case $(privilege) in sudo) sudo -n nft "$@" ;; *) nft "$@" ;; esac; }
+
+cmd_loopback_lock() {
+	name=$1; shift
+	case $name in '' | *[!A-Za-z0-9_-]*) die "bad lock name '$name'" ;; esac
+	command -v nft >/dev/null 2>&1 || die "nft is missing on $(hostname), which keeping connections between processes that move needs; install nftables there"
+	ports=$(printf '%s\n' "$@" | grep -E '^[0-9]+$' | paste -sd, -)
+	[ -n "$ports" ] || die "loopback-lock: no ports"
+	nft_cmd -f - <<EOF
+table inet $name {
+	chain output {
+		type filter hook output priority 0; policy accept;
+		ip daddr 127.0.0.0/8 tcp sport { $ports } tcp dport { $ports } drop
+		ip6 daddr ::1 tcp sport { $ports } tcp dport { $ports } drop
+	}
+}
+EOF
+}
+
+cmd_loopback_unlock() {
+	case $1 in '' | *[!A-Za-z0-9_-]*) die "bad lock name '$1'" ;; esac
+	nft_cmd delete table inet "$1" 2>/dev/null || true
+}
+
 # SIGKILL: a tracer cannot react to it, so it cannot take its tracee down with it; the kernel
 # detaches the tracee as the tracer exits, and a tracee left in a stop is continued.
 cmd_untrace() {
@@ -839,6 +867,8 @@ signal) cmd_signal "$@" ;;
 signal-tree) cmd_signal_tree "$@" ;;
 untrace) cmd_untrace "$@" ;;
 rmimages) cmd_rmimages "$@" ;;
+loopback-lock) cmd_loopback_lock "$@" ;;
+loopback-unlock) cmd_loopback_unlock "$@" ;;
 guard) cmd_guard "$@" ;;
 version) echo "helper_version=$PROCMIG_HELPER_VERSION" ;;
 *) die "procmig-helper: unknown command '$cmd'" ;;

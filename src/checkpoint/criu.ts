@@ -40,6 +40,12 @@ export class CriuEngine implements CheckpointEngine {
     const shared = [
       ...both('--shell-job', traits.shellJob),
       ...both('--tcp-close', traits.closeTcp),
+      ...both('--tcp-established', traits.keepTcp),
+      // CRIU's network lock keeps a running peer from sending while one end is dumped or
+      // restored. Here the peer is frozen and dumped too, so only the kernel's keepalives move;
+      // and its nftables lock would stay on the source after --leave-stopped. A batch's trees are
+      // restored by separate CRIUs: the destination's loopback is locked meanwhile (batchLinks.ts).
+      ...both('--network-lock=skip', traits.keepTcp && 'both ends of each kept connection are frozen and dumped together, so no peer can send on it meanwhile'),
       ...both('--file-locks', traits.fileLocks),
     ];
     return {

@@ -12,6 +12,9 @@ export interface ProcessTraits {
   shellJob?: string;
   /** It has established TCP connections, which cannot follow it to another host. */
   closeTcp?: string;
+  /** Its established TCP connections all link processes that move together over the loopback:
+   * both ends are restored on the destination. */
+  keepTcp?: string;
   /** It holds flock/POSIX/OFD locks. */
   fileLocks?: string;
   /** It has files open that were deleted. */

@@ -21,6 +21,7 @@ import type {
   TerminalRef,
 } from './api';
 import { Barrier } from './barrier';
+import { BatchLinks, type BatchLink } from './batchLinks';
 import { forwardPorts } from './portForwarding';
 import { sentenceFor } from './errors';
 import { MigrationSession, type HostSource } from './session';
@@ -43,8 +44,8 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
   const helper = async (host: string) => HostHelper.for(await pool.get(host));
   const listProcesses = async (host: string) => parseProcessList(await (await helper(host)).run(['ps']));
 
-  async function migrateOne(request: MigrationRequest, hosts: HostSource, migrateOptions?: MigrateOptions): Promise<MigrationResult> {
-    const session = new MigrationSession({ hosts, checkpoint, log }, request, migrateOptions);
+  async function migrateOne(request: MigrationRequest, hosts: HostSource, migrateOptions?: MigrateOptions, link?: BatchLink): Promise<MigrationResult> {
+    const session = new MigrationSession({ hosts, checkpoint, log }, request, migrateOptions, link);
     try {
       session.checkCancelled();
       await session.connect();
@@ -80,16 +81,20 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
       // Every process is prepared (connected, checked, destination ready) before any is frozen,
       // then all freeze together: the batch's freeze is that of its slowest member, not the sum.
       const barrier = new Barrier(roots.length);
+      // Loopback connections between the trees (a debuggee and its debugpy adapter) are kept.
+      const links = new BatchLinks(roots.length);
       const connections = Math.max(1, Math.ceil(roots.length / MIGRATIONS_PER_CONNECTION));
       while (extraPools.length < connections - 1) extraPools.push(new HostPool(options));
       const pools = [pool, ...extraPools];
       const processes = await Promise.all(
         roots.map((pid, i) => {
           const party = barrier.party();
-          return migrateOne({ pid, from: request.from, to: request.to, strategy: request.strategy }, pools[i % pools.length], {
-            ...migrateOptions,
-            beforeFreeze: party.arrive,
-          }).finally(party.leave);
+          return migrateOne(
+            { pid, from: request.from, to: request.to, strategy: request.strategy },
+            pools[i % pools.length],
+            { ...migrateOptions, beforeFreeze: party.arrive },
+            links.party(),
+          ).finally(party.leave);
         }),
       );
       const failed = processes.filter((p) => !p.ok);

@@ -2,7 +2,7 @@
 // what the helpers reported, so every rule is unit-tested without hosts.
 import type { ParsedCapabilities } from '../checkpoint/capabilities';
 import type { CheckpointEngine, FileSubstitute, ProcessTraits } from '../checkpoint/engine';
-import { PF_KTHREAD, TCP_ESTABLISHED, TCP_LISTEN, anonInodes, socketInodes, type ProcessInspection, type TaskInfo } from '../checkpoint/inspection';
+import { PF_KTHREAD, TCP_ESTABLISHED, TCP_LISTEN, anonInodes, socketInodes, type InetSocket, type ProcessInspection, type TaskInfo } from '../checkpoint/inspection';
 
 export interface PreflightInput {
   from: string;
@@ -12,6 +12,8 @@ export interface PreflightInput {
   destination: ParsedCapabilities;
   engine: CheckpointEngine;
   inspection: ProcessInspection;
+  /** Socket inodes of the other trees moving in the same batch. */
+  companions?: ReadonlySet<number>;
 }
 
 export interface PreflightResult {
@@ -90,7 +92,7 @@ export function checkProcessAndHosts(input: PreflightInput): PreflightResult {
     );
   }
 
-  const traits = traitsOf(inspection, from);
+  const traits = traitsOf(inspection, from, input.companions);
   if (traits.terminal && !destination.tmux) {
     problems.push(
       `${to} has no tmux, which it needs to give the process a terminal of its own (it runs on a terminal on ${from}); install tmux on ${to} (e.g. \`apt-get install tmux\`) and retry.`,
@@ -146,8 +148,31 @@ export function treeRssKiB(inspection: ProcessInspection): number {
   return inspection.tasks.reduce((sum, t) => sum + t.rssKiB, 0);
 }
 
-/** What the engine must be told about this process, with the reason for each. */
-export function traitsOf(inspection: ProcessInspection, from: string): ProcessTraits {
+/** 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104 as the inspection spells them. */
+const LOOPBACK = /^(127\.|(0:){7}1$|(0:){5}ffff:7f)/;
+
+/** Established TCP connections of the tree: `inside` when the other end is a socket of the
+ * tree too (or of `companions`, the trees moving in the same batch), so both ends move;
+ * `outside` when it is held by a process that stays, or by another host. */
+export function tcpConnections(inspection: ProcessInspection, companions: ReadonlySet<number> = new Set()): { inside: InetSocket[]; outside: InetSocket[] } {
+  const sockets = socketInodes(inspection);
+  const moving = (inode: number) => sockets.has(inode) || companions.has(inode);
+  const established = inspection.inet.filter((s) => s.proto.startsWith('tcp') && s.state === TCP_ESTABLISHED);
+  const inside: InetSocket[] = [];
+  const outside: InetSocket[] = [];
+  for (const s of established.filter((e) => sockets.has(e.inode))) {
+    const peer = established.find(
+      (p) => p.localAddress === s.remoteAddress && p.localPort === s.remotePort && p.remoteAddress === s.localAddress && p.remotePort === s.localPort,
+    );
+    // Only loopback addresses exist on the destination too.
+    (peer && moving(peer.inode) && LOOPBACK.test(s.localAddress) ? inside : outside).push(s);
+  }
+  return { inside, outside };
+}
+
+/** What the engine must be told about this process, with the reason for each. `companions`:
+ * socket inodes of the other trees of a batch (they move at the same time). */
+export function traitsOf(inspection: ProcessInspection, from: string, companions?: ReadonlySet<number>): ProcessTraits {
   const traits: ProcessTraits = {};
   const pids = new Set(inspection.tasks.map((t) => t.pid));
   const root = inspection.tasks[0];
@@ -161,11 +186,15 @@ export function traitsOf(inspection: ProcessInspection, from: string): ProcessTr
     traits.shellJob = `its session or process group leader (${root.sid}) is a process outside the migrated tree`;
   }
 
-  const sockets = socketInodes(inspection);
-  const established = inspection.inet.filter((s) => s.proto.startsWith('tcp') && s.state === TCP_ESTABLISHED && sockets.has(s.inode));
-  if (established.length) {
-    const list = established.slice(0, 3).map((s) => `${s.localPort}→${s.remoteAddress}:${s.remotePort}`).join(', ');
-    traits.closeTcp = `${established.length} established TCP connection${established.length > 1 ? 's' : ''} (${list}) cannot follow it to another host: they are closed and the process sees a reset`;
+  const { inside, outside } = tcpConnections(inspection, companions);
+  const list = (conns: InetSocket[]) => conns.slice(0, 3).map((s) => `${s.localPort}→${s.remoteAddress}:${s.remotePort}`).join(', ');
+  const count = (n: number) => `${n} established TCP connection${n > 1 ? 's' : ''}`;
+  if (outside.length) {
+    // CRIU 4.2 keeps all connections or closes all: one to a process that stays cannot be kept.
+    const alsoInside = inside.length ? `; so are the ${inside.length} between processes that move (${list(inside)}), as CRIU keeps all of a process's connections or none` : '';
+    traits.closeTcp = `${count(outside.length)} (${list(outside)}) cannot follow it to another host: they are closed and the process sees a reset${alsoInside}`;
+  } else if (inside.length) {
+    traits.keepTcp = `${count(inside.length)} (${list(inside)}) link${inside.length > 1 ? '' : 's'} processes that move together over the loopback: CRIU restores both ends on the destination's 127.0.0.1, so they stay connected`;
   }
 
   if (inspection.locks.length) {

@@ -5,7 +5,7 @@
 import { parseCapabilities, type ParsedCapabilities } from '../checkpoint/capabilities';
 import { CheckpointError, type CheckpointEngine, type CheckpointPlan, type FileSubstitute, type RestoredProcess } from '../checkpoint/engine';
 import { HostHelper } from '../checkpoint/hostHelper';
-import { parseInspection, type ProcessInspection } from '../checkpoint/inspection';
+import { parseInspection, socketInodes, type ProcessInspection } from '../checkpoint/inspection';
 import { pipeCommands, type ByteCounter } from '../transport/bridge';
 import type { MigrateOptions, MigrationRequest, MigrationResult, PhaseName } from './api';
 import { CancelledError, PreflightError, sentenceFor, throwIfAborted } from './errors';
@@ -19,9 +19,11 @@ import {
   requiredFiles,
   substituteMissingOutputs,
   substitutesProblem,
+  tcpConnections,
   tracedTask,
   treeRssKiB,
 } from './preflight';
+import type { BatchLink } from './batchLinks';
 import { HostGuard } from './guard';
 import { openPageTunnel, type PageTunnel } from './pageTunnel';
 import { chooseStrategy, type StrategyChoice } from './strategy';
@@ -62,6 +64,8 @@ export class MigrationSession {
     readonly deps: SessionDeps,
     readonly request: MigrationRequest,
     readonly options: MigrateOptions = {},
+    /** In a batch: connections to the other trees are kept (batchLinks.ts). */
+    readonly link?: BatchLink,
   ) {
     this.result = {
       ok: false,
@@ -112,7 +116,9 @@ export class MigrationSession {
       ]);
       const inspection = await this.stopTracersIfAllowed(inspected);
       Object.assign(this, { sourceCaps, destinationCaps, inspection });
-      const checked = checkProcessAndHosts({ from, to, pid, source: sourceCaps, destination: destinationCaps, engine: this.deps.checkpoint, inspection });
+      const companions = await this.link?.share(socketInodes(inspection).keys());
+      const checked = checkProcessAndHosts({ from, to, pid, source: sourceCaps, destination: destinationCaps, engine: this.deps.checkpoint, inspection, companions });
+      if (this.link && checked.traits.keepTcp) this.link.crossing(tcpConnections(inspection, companions).inside.flatMap((c) => [c.localPort, c.remotePort]));
       if (checked.problems.length) throw new PreflightError(checked.problems);
 
       // The destination must have the same executables, libraries and open files.
@@ -202,6 +208,8 @@ export class MigrationSession {
   /** Marks the freeze and registers the resume of the source tree. */
   async freeze(): Promise<void> {
     await this.options.beforeFreeze?.();
+    // Before the first tree of a batch is restored (all have passed their preflight by now).
+    await this.link?.lock(this.destination);
     this.checkCancelled();
     this.sourceTree = this.inspection.tasks.map((t) => t.pid);
     this.guard('source').frozen(this.request.pid, this.sourceTree);
@@ -254,6 +262,9 @@ export class MigrationSession {
   /** The point of no return: the destination runs the process, so the source copy goes. */
   async commit(): Promise<void> {
     this.checkCancelled();
+    if (this.link && !(await this.link.restored())) {
+      throw new Error(`A process connected to this one failed to move to ${this.request.to}, so this one stays on ${this.request.from} too.`);
+    }
     // The destination's guard first: once the source is gone, nothing may end the new copy.
     if (this.guards.destination && !(await this.guards.destination.release())) {
       throw new Error(`The connection to ${this.request.to} was lost just before the end of the migration; the process keeps running on ${this.request.from}.`);
@@ -305,6 +316,7 @@ export class MigrationSession {
   /** Rolls back after `err` and records the outcome. */
   async fail(err: unknown): Promise<void> {
     const { from, to } = this.request;
+    this.link?.leave(this.timeline.frozen);
     this.result.error = err instanceof CancelledError ? `Cancelled; the process keeps running on ${from}.` : sentenceFor(err);
     if (err instanceof CheckpointError && err.log.length) {
       this.result.logs = { [err.host === to ? 'destination' : 'source']: err.log.join('\n') };

@@ -41,15 +41,22 @@ describe('CriuEngine.plan', () => {
     ]);
   });
 
-  it('the python process (fixture): --tcp-close, --file-locks, --link-remap with the preflight reasons', () => {
+  it('the python process (fixture): its loopback pair kept with --tcp-established, --file-locks, --link-remap with the preflight reasons', () => {
     const traits = traitsOf(inspection('python'), 'src');
     const plan = engine.plan(traits);
-    assert.deepEqual(options(plan, 'dump'), ['--leave-stopped', '--tcp-close', '--file-locks', '--link-remap']);
-    assert.deepEqual(options(plan, 'restore'), ['--restore-detached', '--tcp-close', '--file-locks']);
+    assert.deepEqual(options(plan, 'dump'), ['--leave-stopped', '--tcp-established', '--network-lock=skip', '--file-locks', '--link-remap']);
+    assert.deepEqual(options(plan, 'restore'), ['--restore-detached', '--tcp-established', '--network-lock=skip', '--file-locks']);
     const reason = (o: string) => plan.dump.find((c) => c.option === o)?.reason;
-    assert.equal(reason('--tcp-close'), traits.closeTcp);
+    assert.equal(reason('--tcp-established'), traits.keepTcp);
     assert.equal(reason('--file-locks'), 'it holds 1 FLOCK file lock');
     assert.equal(reason('--link-remap'), 'it has 1 deleted file open (/tmp/pmfx/b-scratch)');
+  });
+
+  it('the python process with one end of its pair outside the tree: --tcp-close (CRIU keeps all or none)', () => {
+    const r = inspection('python');
+    r.fds = r.fds.filter((f) => f.target !== 'socket:[121048]');
+    const plan = engine.plan(traitsOf(r, 'src'));
+    assert.deepEqual(options(plan, 'dump'), ['--leave-stopped', '--tcp-close', '--file-locks', '--link-remap']);
   });
 
   it('the terminal job (fixture): --shell-job on both sides, restored inside a tmux session', () => {

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { parseCapabilities } from '../../src/checkpoint/capabilities';
 import { CriuEngine } from '../../src/checkpoint/criu';
 import { PF_KTHREAD, anonInodes, type ProcessInspection } from '../../src/checkpoint/inspection';
-import { checkProcessAndHosts, fileProblems, requiredFiles, substitutesProblem, traitsOf, treeRssKiB, type PreflightInput } from '../../src/migration/preflight';
+import { checkProcessAndHosts, fileProblems, requiredFiles, substitutesProblem, tcpConnections, traitsOf, treeRssKiB, type PreflightInput } from '../../src/migration/preflight';
 import { PIDS, caps, fixture, inspection, type InspectFixture } from './fixtures';
 
 const engine = new CriuEngine();
@@ -192,7 +192,7 @@ describe('checkProcessAndHosts', () => {
   it('returns the traits along with no problems', () => {
     const r = checkProcessAndHosts(input('python'));
     assert.deepEqual(r.problems, []);
-    assert.deepEqual(Object.keys(r.traits).sort(), ['closeTcp', 'fileLocks', 'unlinkedFiles']);
+    assert.deepEqual(Object.keys(r.traits).sort(), ['fileLocks', 'keepTcp', 'unlinkedFiles']);
   });
 });
 
@@ -201,10 +201,10 @@ describe('traitsOf', () => {
     assert.deepEqual(traitsOf(inspection('sleep'), 'src'), {});
   });
 
-  it('the python process: TCP, flock, deleted file', () => {
+  it('the python process: TCP within the tree, flock, deleted file', () => {
     assert.deepEqual(traitsOf(inspection('python'), 'src'), {
-      closeTcp:
-        '2 established TCP connections (56154→127.0.0.1:36237, 36237→127.0.0.1:56154) cannot follow it to another host: they are closed and the process sees a reset',
+      keepTcp:
+        "2 established TCP connections (56154→127.0.0.1:36237, 36237→127.0.0.1:56154) link processes that move together over the loopback: CRIU restores both ends on the destination's 127.0.0.1, so they stay connected",
       fileLocks: 'it holds 1 FLOCK file lock',
       // The memfd behind its mmap is no deleted file: CRIU carries memfds itself.
       unlinkedFiles: 'it has 1 deleted file open (/tmp/pmfx/b-scratch)',
@@ -215,6 +215,25 @@ describe('traitsOf', () => {
     const r = inspection('python');
     r.fds = r.fds.filter((f) => f.target !== 'socket:[121047]' && f.target !== 'socket:[121048]');
     assert.equal(traitsOf(r, 'src').closeTcp, undefined);
+    assert.equal(traitsOf(r, 'src').keepTcp, undefined);
+  });
+
+  it('a connection whose other end stays behind is closed, and then so is every other', () => {
+    const r = inspection('python');
+    r.fds = r.fds.filter((f) => f.target !== 'socket:[121048]');
+    assert.equal(
+      traitsOf(r, 'src').closeTcp,
+      '1 established TCP connection (56154→127.0.0.1:36237) cannot follow it to another host: they are closed and the process sees a reset',
+    );
+    assert.equal(traitsOf(r, 'src').keepTcp, undefined);
+  });
+
+  it("a connection to another tree of the batch (companions) is kept, as both ends move", () => {
+    const r = inspection('python');
+    r.fds = r.fds.filter((f) => f.target !== 'socket:[121048]');
+    assert.match(traitsOf(r, 'src', new Set([121048])).keepTcp ?? '', /^1 established TCP connection \(56154→127\.0\.0\.1:36237\) links processes/);
+    const { inside, outside } = tcpConnections(r, new Set([121048]));
+    assert.deepEqual([inside.length, outside.length], [1, 0]);
   });
 
   it('a job on a terminal is a shell job that needs a terminal on the destination', () => {

@@ -1,0 +1,98 @@
+// Loopback TCP connections between the trees of one batch (a Python program and its debugpy
+// adapter, which daemonizes out of the program's tree). Each tree is dumped and restored by a
+// CRIU of its own, so such a connection is kept only if
+// - each tree's preflight knows the sockets of the others (the connection then counts as
+//   inside the move, and CRIU keeps it with --tcp-established), and
+// - the first tree restored on the destination does not reach its peer before the peer is
+//   restored there: the destination's kernel would answer with a reset. Its loopback drops the
+//   packets between those ports from before the first restore until every tree has run there
+//   (or given up); TCP retransmits what was dropped.
+// If one linked tree fails after the freeze, the others roll back too: half a pair is useless.
+import type { HostHelper } from '../checkpoint/hostHelper';
+import { Barrier } from './barrier';
+
+export interface BatchLink {
+  /** Publishes this tree's socket inodes; resolves to the other trees' once each has published
+   * (or failed before it could). */
+  share(inodes: Iterable<number>): Promise<Set<number>>;
+  /** Ports of this tree's kept connections that run to another tree of the batch. */
+  crossing(ports: number[]): void;
+  /** Right before this tree's restore: locks the destination's loopback for the batch's
+   * crossing connections (once for all); `undefined` when there are none. */
+  lock(destination: HostHelper): Promise<void>;
+  /** This tree runs on the destination: waits for the others, then lifts the lock. False when
+   * another linked tree failed after the freeze (this one must roll back as well). */
+  restored(): Promise<boolean>;
+  /** This tree failed; frozen: whether it had been frozen (its partners then roll back). */
+  leave(frozen: boolean): void;
+}
+
+export class BatchLinks {
+  private readonly inodes = new Set<number>();
+  private readonly ports = new Set<number>();
+  private readonly shared: Barrier;
+  private readonly lockName = `procmig-${process.pid}-${Date.now()}`;
+  private locked?: Promise<HostHelper | undefined>;
+  private pending: number;
+  private readonly allDone: Promise<void>;
+  private allSettled!: () => void;
+  private failedAfterFreeze = false;
+
+  constructor(parties: number) {
+    this.shared = new Barrier(parties);
+    this.pending = parties;
+    this.allDone = new Promise((resolve) => (this.allSettled = resolve));
+    // Whoever settles last (restored or failed), the lock goes then.
+    void this.allDone.then(() => this.unlock());
+  }
+
+  party(): BatchLink {
+    const shared = this.shared.party();
+    const own = new Set<number>();
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      if (--this.pending <= 0) this.allSettled();
+    };
+    return {
+      share: async (inodes) => {
+        for (const i of inodes) {
+          own.add(i);
+          this.inodes.add(i);
+        }
+        await shared.arrive();
+        return new Set([...this.inodes].filter((i) => !own.has(i)));
+      },
+      crossing: (ports) => ports.forEach((p) => this.ports.add(p)),
+      lock: async (destination) => {
+        this.locked ??= this.ports.size
+          ? destination.run(['loopback-lock', this.lockName, ...[...this.ports].map(String)]).then(() => destination)
+          : Promise.resolve(undefined);
+        await this.locked;
+      },
+      restored: async () => {
+        settle();
+        await this.allDone;
+        await this.unlock();
+        return !this.failedAfterFreeze;
+      },
+      leave: (frozen) => {
+        if (frozen) this.failedAfterFreeze = true;
+        shared.leave();
+        settle();
+      },
+    };
+  }
+
+  private unlocking?: Promise<void>;
+
+  /** Lifts the destination's lock, once. */
+  private unlock(): Promise<void> {
+    this.unlocking ??= (this.locked ?? Promise.resolve(undefined)).then(
+      (d) => d?.run(['loopback-unlock', this.lockName]).then(() => undefined),
+      () => undefined,
+    ).catch(() => undefined);
+    return this.unlocking;
+  }
+}
