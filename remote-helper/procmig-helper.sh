@@ -9,7 +9,15 @@
 #   inspect PID               the tree under PID and what CRIU will meet in it (fds, maps, ttys, …)
 #   check-files               stdin: path<TAB>size lines; prints those missing or of another size
 #   mkimages                  a new private (0700) image directory; prints its path
-#   page-server DIR           receives dumped pages into DIR; prints `ready PORT PID` once listening
+#   page-server DIR [--parent NAME] [--fixed-port P]
+#                             receives dumped pages into DIR; prints `ready PORT PID` once listening.
+#                             Pre-copy: DIR (made if missing) is one round's, NAME its sibling
+#                             holding the round before (linked as DIR/parent), P the tunnel's port
+#   pre-dump PID DIR [--full] ARGS…
+#                             one pre-copy round: criu pre-dump --track-mem into DIR (made if
+#                             missing); the process runs on. Prints `pages_written=`,
+#                             `pages_scanned=`, `pages_skipped=`, `page_size=`. --full (a test
+#                             mode for kernels without soft-dirty): a whole dump --leave-running
 #   dump PID DIR ARGS…        criu dump --leave-stopped into DIR (never kills the source)
 #   dump-lazy PID DIR [--fixed-port P] ARGS…
 #                             post-copy dump: prints `ready PORT PID`, then serves pages until done
@@ -267,8 +275,54 @@ serve_on_free_port() {
 }
 
 cmd_page_server() {
-	dir=$1; in_images_base "$dir"
-	serve_on_free_port "$dir" page-server.log page-server -D "$dir"
+	dir=$1; shift; in_images_base "$dir"
+	FIXED_PORT='' parent=''
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--parent) parent=$2 ;;
+		--fixed-port) FIXED_PORT=$2 ;;
+		*) die "page-server: unknown option $1" ;;
+		esac
+		shift 2
+	done
+	mkdir -p "$dir" || die "cannot create $dir on $(hostname)"
+	if [ -n "$parent" ]; then
+		check_round_name "$parent"
+		# Relative, as CRIU's own parent links are: the rounds travel as one tree.
+		serve_on_free_port "$dir" page-server.log page-server -D "$dir" --prev-images-dir "../$parent"
+	else
+		serve_on_free_port "$dir" page-server.log page-server -D "$dir"
+	fi
+}
+
+check_round_name() { case $1 in '' | *[!A-Za-z0-9_-]*) die "bad round directory name '$1'" ;; esac; }
+
+# Pre-copy: one round of copying memory while the process runs. CRIU freezes the tree only to
+# collect its dirty pages, resumes it, then writes them to the page server given in ARGS; with
+# --prev-images-dir in ARGS only pages changed since that round are written. Its stats (pages
+# written, scanned, skipped as unchanged) drive the orchestrator's stop policy.
+cmd_pre_dump() {
+	pid=$1 dir=$2; shift 2; in_images_base "$dir"
+	action='pre-dump --track-mem'
+	# Test mode: without soft-dirty CRIU aborts any pre-dump, so each round is a whole dump that
+	# leaves the process running (no parent: CRIU trusts one only with tracking's uptime).
+	if [ "${1:-}" = --full ]; then action='dump --leave-running'; shift; fi
+	mkdir -p "$dir" || die "cannot create $dir on $(hostname)"
+	# shellcheck disable=SC2086 # the action's words
+	out=$(run_criu $action -t "$pid" -D "$dir" -o pre-dump.log -v4 --display-stats "$@")
+	rc=$?
+	[ $rc -eq 0 ] || { log_errors "$dir/pre-dump.log"; return $rc; }
+	print_dump_stats "$out"
+}
+
+# `key=value` lines from the output of CRIU's --display-stats.
+print_dump_stats() {
+	printf '%s\n' "$1" | sed -n \
+		-e 's/^Memory pages scanned: \([0-9]*\).*/pages_scanned=\1/p' \
+		-e 's/^Memory pages skipped from parent: \([0-9]*\).*/pages_skipped=\1/p' \
+		-e 's/^Memory pages written: \([0-9]*\).*/pages_written=\1/p' \
+		-e 's/^Frozen time: \([0-9]*\) us.*/frozen_us=\1/p'
+	echo "page_size=$(getconf PAGESIZE 2>/dev/null || echo 4096)"
 }
 
 # Post-copy, source side: dumps everything but memory, then serves the pages until the
@@ -295,10 +349,13 @@ cmd_lazy_pages() {
 
 cmd_dump() {
 	pid=$1 dir=$2; shift 2; in_images_base "$dir"
+	mkdir -p "$dir" || die "cannot create $dir on $(hostname)"
 	# --leave-stopped: the source must outlive the dump until the destination runs the process.
-	run_criu dump -t "$pid" -D "$dir" -o dump.log -v4 --leave-stopped "$@"
+	out=$(run_criu dump -t "$pid" -D "$dir" -o dump.log -v4 --leave-stopped "$@")
 	rc=$?
 	[ $rc -eq 0 ] || log_errors "$dir/dump.log"
+	# Pre-copy's final dump asks for --display-stats.
+	case $out in *'Memory pages written'*) print_dump_stats "$out" ;; esac
 	return $rc
 }
 
@@ -818,7 +875,8 @@ cmd_guard() {
 
 # Ends the CRIU processes working in DIR (TERM, then KILL after 5 s) and waits for them.
 stop_criu_in() {
-	pids=$(ps -eo pid=,args= | awk -v d="-D $1" '($2 == "criu" || $4 == "criu") && index($0 " ", " " d " ") { print $1 }')
+	# A pre-copy round works in a directory inside DIR.
+	pids=$(ps -eo pid=,args= | awk -v d="-D $1" '($2 == "criu" || $4 == "criu") && (index($0 " ", " " d " ") || index($0, " " d "/")) { print $1 }')
 	[ -n "$pids" ] || return 0
 	# shellcheck disable=SC2086
 	cmd_signal TERM $pids
@@ -846,6 +904,7 @@ check-files) cmd_check_files ;;
 stat-files) cmd_stat_files ;;
 mkimages) cmd_mkimages ;;
 page-server) cmd_page_server "$@" ;;
+pre-dump) cmd_pre_dump "$@" ;;
 dump-lazy) cmd_dump_lazy "$@" ;;
 lazy-pages) cmd_lazy_pages "$@" ;;
 dump) cmd_dump "$@" ;;

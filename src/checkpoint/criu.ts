@@ -2,10 +2,19 @@
 import type { ChosenOption } from '../migration/api';
 import { versionAtLeast, type ParsedCapabilities } from './capabilities';
 import { explainCriuFailure } from './criuLog';
-import { CheckpointError, type CheckpointEngine, type CheckpointPlan, type PageService, type ProcessTraits, type RestoredProcess } from './engine';
+import {
+  CheckpointError,
+  type CheckpointEngine,
+  type CheckpointPlan,
+  type DumpStats,
+  type PageService,
+  type ProcessTraits,
+  type RestoredProcess,
+  type RoundOptions,
+} from './engine';
 
 type Context = Parameters<typeof explainCriuFailure>[1];
-import { HelperError, type HostHelper } from './hostHelper';
+import { HelperError, parseKeyValues, type HostHelper } from './hostHelper';
 
 /** 4.2 is the first CRIU that works on current kernels (vDSO layout, TCP socket options). */
 export const MINIMUM_CRIU = '4.2';
@@ -15,8 +24,19 @@ export const MINIMUM_CRIU = '4.2';
  * many a host can open is its `inheritFdsMax` (6 where the helper has POSIX sh alone). */
 export const FIRST_INHERIT_FD = 4;
 
+export interface CriuEngineOptions {
+  /** TEST ONLY: pre-copy without soft-dirty tracking. Each round is a whole dump that leaves
+   * the process running (CRIU aborts any pre-dump without tracking) and rounds are not linked
+   * (CRIU trusts a parent round only with tracking), so the freeze saves nothing; it exists so
+   * the rounds' machinery runs end to end on kernels without soft-dirty. Never chosen by auto. */
+  untrackedRounds?: boolean;
+}
+
 export class CriuEngine implements CheckpointEngine {
   readonly name = 'criu';
+
+  constructor(private readonly options: CriuEngineOptions = {}) {}
+
   /** CRIU 4.2's dump_one_file; any other kind (io_uring, perf_event, userfaultfd, bpf programs
    * and links, …) fails the dump with "Can't dump file N of that type". bpf-map needs a CRIU
    * built with libbpf. */
@@ -80,8 +100,34 @@ export class CriuEngine implements CheckpointEngine {
     return undefined;
   }
 
-  receivePages(helper: HostHelper, imagesDir: string): Promise<PageService> {
-    return this.service(helper, ['page-server', imagesDir], 'page-server');
+  preCopyProblem(source: ParsedCapabilities, destination: ParsedCapabilities, requested: boolean): string | undefined {
+    if (this.options.untrackedRounds) return requested ? undefined : 'pre-copy runs untracked (a test mode), only when asked for';
+    const lacking = [source, destination].filter((c) => !c.features.mem_dirty_track).map((c) => c.host);
+    if (lacking.length === 1) return `pre-copy needs soft-dirty memory tracking, which ${lacking[0]}'s kernel lacks`;
+    if (lacking.length) return `pre-copy needs soft-dirty memory tracking, which the kernels of ${lacking.join(' and ')} lack`;
+    return undefined;
+  }
+
+  receivePages(helper: HostHelper, imagesDir: string, options: RoundOptions & { port?: number } = {}): Promise<PageService> {
+    const parent = options.parent && !this.options.untrackedRounds ? ['--parent', options.parent] : [];
+    const port = options.port ? ['--fixed-port', String(options.port)] : [];
+    return this.service(helper, ['page-server', imagesDir, ...parent, ...port], 'page-server', undefined, options.port);
+  }
+
+  preCopyOptions(): ChosenOption[] {
+    if (this.options.untrackedRounds) {
+      return [{ option: 'pre-dump: dump --leave-running (TEST MODE, untracked)', reason: 'without soft-dirty each round copies all memory and the freeze saves nothing; only tests run this' }];
+    }
+    return [
+      { option: 'pre-dump --track-mem', reason: 'memory is copied in rounds while the process runs, each round only what it changed since the one before (soft-dirty bits)' },
+      { option: 'dump --track-mem --prev-images-dir', reason: 'the freeze moves only what changed since the last round; the restore reads the rest from the rounds' },
+    ];
+  }
+
+  async preDump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesPort: number, options: RoundOptions = {}): Promise<DumpStats> {
+    const args = [...(this.options.untrackedRounds ? ['--full'] : []), ...this.dumpArgs(plan, pagesPort, options)];
+    const out = await this.runCriu(helper, ['pre-dump', String(pid), imagesDir, ...args], { action: 'pre-dump', host: helper.host.name, pid });
+    return parseDumpStats(out) ?? { pagesWritten: 0, pagesScanned: 0, pagesSkipped: 0, pageSize: 4096 };
   }
 
   async dumpLazily(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, port?: number): Promise<PageService> {
@@ -134,12 +180,21 @@ export class CriuEngine implements CheckpointEngine {
     };
   }
 
-  async dump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesPort: number): Promise<void> {
-    const args = [
+  async dump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesPort: number, options?: RoundOptions): Promise<DumpStats | void> {
+    const args = options ? [...this.dumpArgs(plan, pagesPort, options), '--display-stats'] : this.dumpArgs(plan, pagesPort, {});
+    const out = await this.runCriu(helper, ['dump', String(pid), imagesDir, ...args], { action: 'dump', host: helper.host.name, pid });
+    return parseDumpStats(out);
+  }
+
+  /** The plan's dump options, the page server, and for pre-copy the round before. */
+  private dumpArgs(plan: CheckpointPlan, pagesPort: number, { parent }: RoundOptions): string[] {
+    // Tracked: pages unchanged since the parent round stay there (soft-dirty bits say which).
+    const tracked = parent && !this.options.untrackedRounds ? ['--track-mem', '--prev-images-dir', `../${parent}`] : [];
+    return [
       ...plan.dump.map((o) => o.option).filter((o) => o !== '--leave-stopped'),
+      ...tracked,
       '--page-server', '--address', '127.0.0.1', '--port', String(pagesPort),
     ];
-    await this.runCriu(helper, ['dump', String(pid), imagesDir, ...args], { action: 'dump', host: helper.host.name, pid });
   }
 
   async restore(helper: HostHelper, imagesDir: string, plan: CheckpointPlan, options: { lazy?: boolean } = {}): Promise<RestoredProcess> {
@@ -181,6 +236,14 @@ export class CriuEngine implements CheckpointEngine {
     const { kind, message } = explainCriuFailure([...log, ...own], ctx);
     return new CheckpointError(message, kind, log.length ? log : own, ctx.host);
   }
+}
+
+/** The helper's `pages_written=` … lines (CRIU's --display-stats); undefined without them. */
+export function parseDumpStats(text: string): DumpStats | undefined {
+  const kv = parseKeyValues(text);
+  if (kv.pages_written === undefined) return undefined;
+  const num = (key: string) => Number(kv[key] ?? 0) || 0;
+  return { pagesWritten: num('pages_written'), pagesScanned: num('pages_scanned'), pagesSkipped: num('pages_skipped'), pageSize: num('page_size') || 4096 };
 }
 
 /** The tmux session a terminal process is restored into: `procmig-<source pid>`. */

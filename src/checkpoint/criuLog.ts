@@ -10,7 +10,7 @@ interface Explanation {
 type Rule = [RegExp, (m: RegExpExecArray, ctx: Context) => Explanation];
 
 interface Context {
-  action: 'dump' | 'restore' | 'page-server' | 'lazy-pages';
+  action: 'dump' | 'pre-dump' | 'restore' | 'page-server' | 'lazy-pages';
   host: string;
   pid?: number;
 }
@@ -48,6 +48,11 @@ const rules: Rule[] = [
   [/page-pipe: tee: \d+: Operation not permitted/, (_m, c) => ({
     kind: 'unsupported',
     message: `CRIU cannot grow its pipes on ${c.host} (fs.pipe-max-size is below 4 MiB and it lacks CAP_SYS_RESOURCE); run \`sysctl fs.pipe-max-size=4194304\` there, or use the stop-and-copy strategy.`,
+  })],
+  // pre-dump always tracks memory; CRIU aborts ("BUG at criu/mem.c") where the kernel cannot.
+  [/Tracking memory is not available|BUG at criu\/mem\.c/, (_m, c) => ({
+    kind: 'unsupported',
+    message: `${c.host}'s kernel has no soft-dirty memory tracking, which pre-copy needs; use stop-and-copy or post-copy.`,
   })],
   [/Unexpected rt vDSO area bounds/, (_m, c) => ({
     kind: 'unsupported',
@@ -89,5 +94,6 @@ export function explainCriuFailure(log: string[], ctx: Context): Explanation {
 function c(ctx: Context): string {
   if (ctx.action === 'page-server') return 'receive the memory pages';
   if (ctx.action === 'lazy-pages') return 'fetch the memory pages on demand';
+  if (ctx.action === 'pre-dump') return `copy the memory of process ${ctx.pid ?? ''} while it runs`.replace('  ', ' ');
   return ctx.action === 'dump' ? `checkpoint process ${ctx.pid ?? ''}`.trim() : 'restore the process';
 }

@@ -46,6 +46,12 @@ export interface CheckpointPlan {
   inherit?: { fd: number; path: string; mode: 'append' | 'read' }[];
 }
 
+/** Pre-copy's rounds live in sibling directories; each names the one before. */
+export interface RoundOptions {
+  /** The previous round's directory: a sibling's name, not a path. */
+  parent?: string;
+}
+
 /** What a restore started on the destination. */
 export interface RestoredProcess {
   pid: number;
@@ -55,6 +61,18 @@ export interface RestoredProcess {
    * new PID namespace: `takenPid` is the PID in use, `pidInside` the root's PID in there (its
    * original one); `pid` is then the PID the host sees. */
   newPidNamespace?: { takenPid: number; pidInside: number };
+}
+
+/** What the engine reports of one memory dump: pre-copy's stop policy works from it. */
+export interface DumpStats {
+  /** Pages sent to the destination. */
+  pagesWritten: number;
+  /** Pages looked at. */
+  pagesScanned: number;
+  /** Pages unchanged since the previous round, left to it. */
+  pagesSkipped: number;
+  /** Bytes per page on the dumping host. */
+  pageSize: number;
 }
 
 /** A long-running engine process that moves memory: a receiver of dumped pages on the
@@ -81,10 +99,25 @@ export interface CheckpointEngine {
   plan(traits: ProcessTraits, name?: string): CheckpointPlan;
 
   // Stop-and-copy: memory streams to the destination while the dump runs.
-  receivePages(helper: HostHelper, imagesDir: string): Promise<PageService>;
+  /** Receives one dump's pages into `imagesDir`. Pre-copy: `parent` names the sibling
+   * directory of the round before (its pages stay there, linked), `port` the loopback port to
+   * listen on (the tunnel's, which outlives the rounds). */
+  receivePages(helper: HostHelper, imagesDir: string, options?: RoundOptions & { port?: number }): Promise<PageService>;
   /** Dumps the tree rooted at `pid` and leaves it stopped (never killed). Memory goes to the
-   * page receiver reachable at `pagesPort` on the source's loopback, the rest into `imagesDir`. */
-  dump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesPort: number): Promise<void>;
+   * page receiver reachable at `pagesPort` on the source's loopback, the rest into `imagesDir`.
+   * Pre-copy's final dump has a `parent` round: only what changed since goes. */
+  dump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesPort: number, options?: RoundOptions): Promise<DumpStats | void>;
+
+  // Pre-copy: memory is copied in rounds while the process runs, each round only what changed
+  // since the one before, and the freeze moves the rest (`dump` with the last round as parent).
+  /** Why pre-copy cannot run from `source` to `destination`, or undefined if it can; `requested`
+   * when the user asked for it rather than auto choosing it. */
+  preCopyProblem(source: ParsedCapabilities, destination: ParsedCapabilities, requested: boolean): string | undefined;
+  /** One round: copies the tree's memory to the page receiver at `pagesPort` while the tree
+   * runs on (it is paused only to collect the changed pages). */
+  preDump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesPort: number, options?: RoundOptions): Promise<DumpStats>;
+  /** The options pre-copy adds to the plan's, with why, for the report. */
+  preCopyOptions(): ChosenOption[];
 
   // Post-copy: everything but memory moves first; pages follow on demand.
   /** Resolves once `imagesDir` holds all but memory; the service then serves the pages, on

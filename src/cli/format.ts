@@ -34,7 +34,7 @@ export function formatHostReport(r: HostReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-const order: PhaseName[] = ['connect', 'preflight', 'freeze', 'dump', 'transfer', 'restore', 'verify', 'pages', 'cleanup'];
+const order: PhaseName[] = ['connect', 'preflight', 'rounds', 'freeze', 'dump', 'transfer', 'restore', 'verify', 'pages', 'cleanup'];
 
 export function formatMigration(r: MigrationResult): string {
   const lines: string[] = [];
@@ -51,6 +51,10 @@ export function formatMigration(r: MigrationResult): string {
   }
   lines.push(`  ${'frozen'.padEnd(10)} ${String(r.freezeMs).padStart(7)} ms`, `  ${'total'.padEnd(10)} ${String(r.totalMs).padStart(7)} ms`);
   lines.push(`Moved ${size(r.bytes)}${r.transfer ? ` (${r.transfer})` : ''}.`);
+  if (r.rounds?.length) {
+    lines.push(`Pre-copy rounds${r.roundsStopped ? ` (${r.roundsStopped})` : ''}:`);
+    for (const c of r.rounds) lines.push(`  ${(c.final ? 'final' : `round ${c.round}`).padEnd(10)} ${size(c.bytes).padStart(10)} ${String(c.ms).padStart(7)} ms`);
+  }
   if (r.options.length) {
     lines.push('CRIU options:');
     for (const o of r.options) lines.push(`  ${o.option}: ${o.reason}`);

@@ -53,8 +53,9 @@ export interface HostReport {
 
 export type Strategy = 'auto' | 'stop-and-copy' | 'pre-copy' | 'post-copy';
 
-/** `pages` is post-copy's page transfer, while the process already runs on the destination. */
-export type PhaseName = 'preflight' | 'connect' | 'freeze' | 'dump' | 'transfer' | 'restore' | 'verify' | 'pages' | 'cleanup';
+/** `pages` is post-copy's page transfer, while the process already runs on the destination;
+ * `rounds` is pre-copy's copying of memory while it still runs on the source. */
+export type PhaseName = 'preflight' | 'connect' | 'rounds' | 'freeze' | 'dump' | 'transfer' | 'restore' | 'verify' | 'pages' | 'cleanup';
 
 export interface MigrationRequest {
   pid: number;
@@ -103,6 +104,21 @@ export interface MigrationResult {
   listeningPorts?: number[];
   /** Established TCP connections closed by the move (`local→remote`). */
   closedConnections?: string[];
+  /** Pre-copy: each round of copying memory while the process ran, then the final dump's
+   * (`final`, while frozen: only what changed since the last round). */
+  rounds?: CopyRound[];
+  /** Pre-copy: why the rounds stopped, in words. */
+  roundsStopped?: string;
+}
+
+/** One pre-copy round: the memory it sent and how long it took. */
+export interface CopyRound {
+  round: number;
+  pages: number;
+  bytes: number;
+  ms: number;
+  /** The final dump, while frozen. */
+  final?: boolean;
 }
 
 /** Where a terminal process's terminal is after the move: `attach`, run on `host` with a pty. */

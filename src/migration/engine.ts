@@ -26,10 +26,12 @@ import { forwardPorts } from './portForwarding';
 import { sentenceFor } from './errors';
 import { MigrationSession, type HostSource } from './session';
 import { postCopy } from './strategies/postCopy';
+import { preCopy } from './strategies/preCopy';
 import { stopAndCopy } from './strategies/stopAndCopy';
 
-const strategies: Record<Exclude<Strategy, 'auto' | 'pre-copy'>, (s: MigrationSession) => Promise<void>> = {
+const strategies: Record<Exclude<Strategy, 'auto'>, (s: MigrationSession) => Promise<void>> = {
   'stop-and-copy': stopAndCopy,
+  'pre-copy': preCopy,
   'post-copy': postCopy,
 };
 
@@ -52,7 +54,7 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
       await session.preflight();
       const { strategy } = session.chooseStrategy();
       session.checkCancelled();
-      await strategies[strategy as keyof typeof strategies](session);
+      await strategies[strategy](session);
     } catch (err) {
       await session.fail(err);
     }

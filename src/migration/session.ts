@@ -57,6 +57,8 @@ export class MigrationSession {
   restored?: RestoredProcess;
   /** Post-copy: settles when the last page has moved. */
   pagesDone?: Promise<void>;
+  /** Set by chooseStrategy (auto's pre-copy carries what runs should it not pay off). */
+  strategyChoice?: StrategyChoice;
   /** Undo on each host what the rollback here could not, should this machine go away. */
   private readonly guards: { source?: HostGuard; destination?: HostGuard } = {};
 
@@ -192,13 +194,16 @@ export class MigrationSession {
 
   /** Picks the strategy now that the process and both hosts are known. */
   chooseStrategy(): StrategyChoice {
+    const requested = this.request.strategy ?? 'auto';
     const choice = chooseStrategy({
-      requested: this.request.strategy ?? 'auto',
+      requested,
       rssKiB: treeRssKiB(this.inspection),
       source: this.sourceCaps,
       destination: this.destinationCaps,
       postCopyProblem: this.deps.checkpoint.postCopyProblem(this.sourceCaps, this.destinationCaps),
+      preCopyProblem: this.deps.checkpoint.preCopyProblem(this.sourceCaps, this.destinationCaps, requested === 'pre-copy'),
     });
+    this.strategyChoice = choice;
     this.result.strategy = choice.strategy;
     this.result.strategyReason = choice.reason;
     this.progress('preflight', `strategy ${choice.strategy}: ${choice.reason}`);

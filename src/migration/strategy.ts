@@ -6,6 +6,9 @@ import type { Strategy } from './api';
 export interface StrategyChoice {
   strategy: Exclude<Strategy, 'auto'>;
   reason: string;
+  /** Auto's pre-copy only: what runs instead when its first rounds show the process dirties
+   * memory faster than the link copies it (then the rounds could never catch up). */
+  fallback?: StrategyChoice;
 }
 
 export interface StrategyInput {
@@ -16,16 +19,20 @@ export interface StrategyInput {
   destination: ParsedCapabilities;
   /** Why post-copy cannot run between these hosts, if it cannot. */
   postCopyProblem?: string;
+  /** Why pre-copy cannot run between these hosts (no soft-dirty tracking), if it cannot. */
+  preCopyProblem?: string;
 }
 
 /** Below this, post-copy saves under a second of freeze (bench/: ~1 s flat for post-copy, ~2 s
  * for stop-and-copy at 64 MiB) but adds seconds of page transfer: not worth it. */
 export const POST_COPY_MIN_RSS_KIB = 128 * 1024;
 
+/** Below this the rounds cost more than the freeze they save (the same size post-copy starts at). */
+export const PRE_COPY_MIN_RSS_KIB = 128 * 1024;
+
 export function chooseStrategy(input: StrategyInput): StrategyChoice {
-  const { requested, rssKiB, source, destination, postCopyProblem } = input;
+  const { requested, rssKiB, postCopyProblem, preCopyProblem } = input;
   const mib = Math.round(rssKiB / 1024);
-  const dirtyTracking = source.features.mem_dirty_track && destination.features.mem_dirty_track;
 
   if (requested === 'stop-and-copy') return { strategy: 'stop-and-copy', reason: 'requested' };
   if (requested === 'post-copy') {
@@ -34,14 +41,26 @@ export function chooseStrategy(input: StrategyInput): StrategyChoice {
       : { strategy: 'post-copy', reason: 'requested' };
   }
   if (requested === 'pre-copy') {
-    const why = dirtyTracking
-      ? 'pre-copy is not implemented in this version'
-      : `pre-copy needs soft-dirty memory tracking, which ${source.features.mem_dirty_track ? destination.host : source.host}'s kernel lacks`;
-    if (!postCopyProblem) return { strategy: 'post-copy', reason: `${why}; post-copy keeps the freeze as short instead` };
-    return { strategy: 'stop-and-copy', reason: `${why}, and ${postCopyProblem}; fell back to stop-and-copy` };
+    if (!preCopyProblem) return { strategy: 'pre-copy', reason: 'requested' };
+    if (!postCopyProblem) return { strategy: 'post-copy', reason: `${preCopyProblem}; post-copy keeps the freeze as short instead` };
+    return { strategy: 'stop-and-copy', reason: `${preCopyProblem}, and ${postCopyProblem}; fell back to stop-and-copy` };
   }
 
-  // auto
+  const otherwise = withoutPreCopy(input);
+  if (rssKiB < PRE_COPY_MIN_RSS_KIB) return otherwise;
+  if (preCopyProblem) return { ...otherwise, reason: `${otherwise.reason}; not pre-copy: ${preCopyProblem}` };
+  return {
+    strategy: 'pre-copy',
+    reason:
+      `the process holds ${mib} MiB and both kernels track dirty memory: pre-copy copies it while it runs and freezes it only for what changed since, ` +
+      `with nothing that cannot be undone; should it dirty memory faster than the link copies it, ${otherwise.strategy} runs instead`,
+    fallback: otherwise,
+  };
+}
+
+/** Auto's choice between stop-and-copy and post-copy. */
+function withoutPreCopy({ rssKiB, postCopyProblem }: StrategyInput): StrategyChoice {
+  const mib = Math.round(rssKiB / 1024);
   if (postCopyProblem) return { strategy: 'stop-and-copy', reason: `post-copy is unavailable: ${postCopyProblem}` };
   if (rssKiB < POST_COPY_MIN_RSS_KIB) {
     return { strategy: 'stop-and-copy', reason: `the process is small (${mib} MiB): copying it all while frozen is as fast as post-copy and has no phase that cannot be undone` };

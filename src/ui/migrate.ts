@@ -49,6 +49,7 @@ export interface MigrateCommandOptions {
 export const PHASE_LABELS: Record<PhaseName, string> = {
   preflight: 'Checking both hosts',
   connect: 'Connecting',
+  rounds: 'Copying memory while it runs',
   freeze: 'Freezing the process',
   dump: 'Dumping',
   transfer: 'Transferring',

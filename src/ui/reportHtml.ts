@@ -4,7 +4,7 @@ import type { MigrationResult, PhaseName } from '../migration/api';
 import type { HistoryEntry } from './history';
 import { formatBytes, formatMs } from './processForest';
 
-export const PHASE_ORDER: readonly PhaseName[] = ['preflight', 'connect', 'freeze', 'dump', 'transfer', 'restore', 'verify', 'pages', 'cleanup'];
+export const PHASE_ORDER: readonly PhaseName[] = ['preflight', 'connect', 'rounds', 'freeze', 'dump', 'transfer', 'restore', 'verify', 'pages', 'cleanup'];
 
 /** Phases that happen while the process is frozen (drawn with a marker in the chart). */
 const FROZEN_PHASES: ReadonlySet<PhaseName> = new Set(['freeze', 'dump', 'transfer', 'restore']);

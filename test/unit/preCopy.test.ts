@@ -1,0 +1,383 @@
+// Pre-copy: the stop policy, the rounds loop with a fake checkpoint engine (over fake hosts that
+// answer the helper's commands), rollback before and after the freeze, auto's switch when the
+// process dirties memory faster than the link, the strategy choice, and CRIU's argv.
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { describe, it } from 'node:test';
+import { CriuEngine, parseDumpStats } from '../../src/checkpoint/criu';
+import { CheckpointError, type CheckpointEngine, type DumpStats, type PageService } from '../../src/checkpoint/engine';
+import { HostHelper } from '../../src/checkpoint/hostHelper';
+import type { ProcessInspection } from '../../src/checkpoint/inspection';
+import type { MigrationResult, Strategy } from '../../src/migration/api';
+import { MigrationSession } from '../../src/migration/session';
+import { preCopy, rates, stopAfter, type PreCopyLimits } from '../../src/migration/strategies/preCopy';
+import { chooseStrategy, type StrategyChoice } from '../../src/migration/strategy';
+import type { ExecResult, Host, RunningCommand } from '../../src/transport/host';
+import { caps } from './fixtures';
+
+const PID = 4242;
+const MiB = 1 << 20;
+const round = (n: number, bytes: number) => ({ round: n, pages: bytes / 4096, bytes, ms: 100 });
+
+/** A host whose helper answers from a script; every helper command is recorded. */
+class FakeHost implements Host {
+  readonly isLocal = true;
+  readonly commands: string[][] = [];
+  state = 'running';
+  constructor(readonly name: string) {}
+
+  private helperArgs(argv: readonly string[]): string[] {
+    return argv.slice(argv.indexOf('procmig-helper') + 1);
+  }
+
+  async exec(argv: readonly string[]): Promise<ExecResult> {
+    const args = this.helperArgs(argv);
+    this.commands.push(args);
+    const out = (stdout: string): ExecResult => ({ code: 0, stdout, stderr: '' });
+    switch (args[0]) {
+      case 'mkimages':
+        return out(`dir=/var/tmp/process-migrator/img.${this.name}\n`);
+      case 'free-port':
+        return out('40000\n');
+      case 'state':
+      case 'verify':
+        return out(`${this.state}\n`);
+      case 'pre-dump':
+        return out('pages_scanned=300\npages_skipped=10\npages_written=120\nfrozen_us=900\npage_size=4096\n');
+      default:
+        return out('');
+    }
+  }
+
+  spawn(argv: readonly string[]): RunningCommand {
+    const args = this.helperArgs(argv);
+    this.commands.push(args);
+    const [stdin, stdout, stderr] = [new PassThrough(), new PassThrough(), new PassThrough()];
+    let end!: (code: number) => void;
+    const exited = new Promise<{ code: number | null }>((resolve) => (end = (code) => resolve({ code })));
+    if (args[0] === 'guard' || args[0] === 'tar-in') {
+      stdin.on('finish', () => end(0));
+      stdin.resume();
+    } else if (args[0] === 'page-server') {
+      setImmediate(() => {
+        stdout.write('ready 40000 77\n');
+        setTimeout(() => { stdout.end(); end(0); }, 5);
+      });
+    } else {
+      stdout.end();
+      setImmediate(() => end(0));
+    }
+    return { stdin, stdout, stderr, exited, kill: () => end(143) };
+  }
+
+  async listen() {
+    return { port: 50000, close: async () => undefined };
+  }
+  async connect(): Promise<never> {
+    throw new Error('no connections in these tests');
+  }
+  async close() {}
+
+  /** The helper commands named `name`, each as its arguments. */
+  ran(name: string): string[][] {
+    return this.commands.filter((c) => c[0] === name);
+  }
+}
+
+type Step = number | Error | { pages: number; delayMs: number };
+
+/** A checkpoint engine whose rounds write the scripted page counts (or fail). */
+class FakeEngine implements CheckpointEngine {
+  readonly name = 'fake';
+  readonly anonInodeKinds = [];
+  readonly calls: string[] = [];
+  readonly stopped: string[] = [];
+  finalDump: number | Error = 50;
+
+  constructor(private readonly script: Step[]) {}
+
+  hostProblems() {
+    return [];
+  }
+  postCopyProblem() {
+    return undefined;
+  }
+  preCopyProblem() {
+    return undefined;
+  }
+  plan() {
+    return { dump: [], restore: [] };
+  }
+  preCopyOptions() {
+    return [{ option: 'pre-dump', reason: 'rounds' }];
+  }
+
+  async receivePages(_h: HostHelper, dir: string, options: { parent?: string; port?: number } = {}): Promise<PageService> {
+    this.calls.push(`receive ${short(dir)} parent=${options.parent ?? '-'}`);
+    return { port: options.port ?? 40000, done: Promise.resolve(), stop: async () => void this.stopped.push(short(dir)) };
+  }
+
+  async preDump(_h: HostHelper, pid: number, dir: string, _plan: unknown, _port: number, options: { parent?: string } = {}): Promise<DumpStats> {
+    this.calls.push(`pre-dump ${short(dir)} parent=${options.parent ?? '-'}`);
+    const step = this.script.shift();
+    if (step === undefined) throw new Error('more rounds than scripted');
+    if (step instanceof Error) throw step;
+    const pages = typeof step === 'number' ? step : step.pages;
+    if (typeof step !== 'number') await new Promise((r) => setTimeout(r, step.delayMs));
+    return { pagesWritten: pages, pagesScanned: pages * 2, pagesSkipped: 0, pageSize: 4096 };
+  }
+
+  async dump(_h: HostHelper, pid: number, dir: string, _plan: unknown, _port: number, options?: { parent?: string }): Promise<DumpStats | void> {
+    this.calls.push(`dump ${short(dir)} parent=${options?.parent ?? '-'}`);
+    if (this.finalDump instanceof Error) throw this.finalDump;
+    return { pagesWritten: this.finalDump, pagesScanned: 0, pagesSkipped: 0, pageSize: 4096 };
+  }
+
+  async dumpLazily(): Promise<PageService> {
+    throw new Error('not in these tests');
+  }
+  async fetchPagesLazily(): Promise<PageService> {
+    throw new Error('not in these tests');
+  }
+
+  async restore(_h: HostHelper, dir: string) {
+    this.calls.push(`restore ${short(dir)}`);
+    return { pid: PID };
+  }
+}
+
+/** `/var/tmp/process-migrator/img.lab-b/3` → `b/3`. */
+function short(dir: string): string {
+  return dir.replace(/^.*img\.lab-/, '');
+}
+
+interface MigrateOptions {
+  limits?: PreCopyLimits;
+  finalDump?: number | Error;
+  choice?: StrategyChoice;
+  /** What `state` says of the source. */
+  sourceState?: string;
+}
+
+async function migrate(script: Step[], options: MigrateOptions = {}) {
+  const [a, b] = [new FakeHost('lab-a'), new FakeHost('lab-b')];
+  if (options.sourceState) a.state = options.sourceState;
+  const engine = new FakeEngine(script);
+  if (options.finalDump !== undefined) engine.finalDump = options.finalDump;
+  const hosts = { get: async (name: string) => (name === 'lab-a' ? a : b) };
+  const session = new MigrationSession({ hosts, checkpoint: engine, log: () => undefined }, { pid: PID, from: 'lab-a', to: 'lab-b', strategy: 'pre-copy' });
+  await session.connect();
+  session.inspection = { tasks: [{ pid: PID, state: 'S' }] } as unknown as ProcessInspection;
+  session.plan = { dump: [], restore: [] };
+  session.strategyChoice = options.choice ?? { strategy: 'pre-copy', reason: 'requested' };
+  session.result.strategy = session.strategyChoice.strategy;
+  try {
+    await preCopy(session, options.limits);
+  } catch (err) {
+    await session.fail(err);
+  }
+  const result: MigrationResult = session.finish();
+  const signals = (host: FakeHost, sig: string) => host.ran('signal-tree').filter((c) => c[1] === sig).length;
+  return { result, engine, a, b, signals };
+}
+
+describe('pre-copy stop policy', () => {
+  it('goes on while rounds shrink, and stops on a small round, a round under 5% of the first, no progress, or the limit', () => {
+    assert.equal(stopAfter([round(1, 200 * MiB)]), undefined);
+    assert.match(stopAfter([round(1, MiB / 2)]) ?? '', /^converged: round 1 copied 0\.5 MiB, under 1\.0 MiB/);
+    assert.equal(stopAfter([round(1, 200 * MiB), round(2, 50 * MiB)]), undefined);
+    assert.match(stopAfter([round(1, 200 * MiB), round(2, 9 * MiB)]) ?? '', /^converged: .*under 5% of the first round's 200\.0 MiB/);
+    assert.match(stopAfter([round(1, 200 * MiB), round(2, 50 * MiB), round(3, 50 * MiB)]) ?? '', /^no progress: round 3/);
+    const shrinking = [200, 150, 120, 100, 90, 80, 70, 60].map((m, i) => round(i + 1, m * MiB));
+    assert.equal(stopAfter(shrinking.slice(0, 7)), undefined);
+    assert.match(stopAfter(shrinking) ?? '', /^round limit: 8 rounds/);
+  });
+
+  it('measures the link from the first round and the dirty rate from the second', () => {
+    const r = rates([
+      { ...round(1, 100 * MiB), ms: 1000, startedMs: 0 },
+      { ...round(2, 30 * MiB), ms: 300, startedMs: 1200 },
+    ]);
+    assert.equal(r.link, (100 * MiB) / 1000);
+    assert.equal(r.dirty, (30 * MiB) / 1200);
+  });
+
+  it('reads the counts the helper prints from CRIU --display-stats', () => {
+    assert.deepEqual(parseDumpStats('pages_scanned=57\npages_skipped=3\npages_written=30\nfrozen_us=5005\npage_size=4096\n'), {
+      pagesWritten: 30,
+      pagesScanned: 57,
+      pagesSkipped: 3,
+      pageSize: 4096,
+    });
+    assert.equal(parseDumpStats('pid=12\n'), undefined);
+  });
+});
+
+describe('pre-copy rounds', () => {
+  it('converges: each round in its own directory linked to the one before, then a final dump of what changed, restored from the chain', async () => {
+    const { result, engine, a, signals } = await migrate([20_000, 2_000, 100]);
+    assert.equal(result.ok, true, result.error);
+    assert.deepEqual(engine.calls, [
+      'receive b/1 parent=-', 'pre-dump a/1 parent=-',
+      'receive b/2 parent=1', 'pre-dump a/2 parent=1',
+      'receive b/3 parent=2', 'pre-dump a/3 parent=2',
+      'receive b/final parent=3', 'dump a/final parent=3',
+      'restore b/final',
+    ]);
+    assert.deepEqual(result.rounds?.map((r) => [r.round, r.pages, r.bytes, r.final ?? false]), [
+      [1, 20_000, 20_000 * 4096, false],
+      [2, 2_000, 2_000 * 4096, false],
+      [3, 100, 100 * 4096, false],
+      [4, 50, 50 * 4096, true],
+    ]);
+    assert.match(result.roundsStopped ?? '', /^converged: round 3/);
+    assert.equal(typeof result.phases.rounds, 'number');
+    assert.deepEqual(a.ran('tar-out').map((c) => short(c[1])), ['a/final'], 'only the final round’s images travel besides pages');
+    assert.equal(signals(a, 'KILL'), 1, 'the source ends once the copy runs');
+  });
+
+  it('stops when a round makes no progress: the process dirties memory as fast as the link copies it', async () => {
+    const { result } = await migrate([20_000, 8_000, 9_000]);
+    assert.equal(result.ok, true, result.error);
+    assert.equal(result.rounds?.filter((r) => !r.final).length, 3);
+    assert.match(result.roundsStopped ?? '', /^no progress: round 3/);
+  });
+
+  it('stops at the round limit', async () => {
+    const { result, engine } = await migrate([20_000, 15_000, 12_000, 10_000], { limits: { maxRounds: 4, minBytes: MiB, minFraction: 0.05 } });
+    assert.equal(result.ok, true, result.error);
+    assert.match(result.roundsStopped ?? '', /^round limit: 4 rounds/);
+    assert.ok(engine.calls.includes('dump a/final parent=4'));
+  });
+
+  it('a failing round: the source was never frozen and keeps running; the page server stops and the images go', async () => {
+    const failure = new CheckpointError('CRIU failed to copy the memory of process 4242 while it runs on lab-a: boom.', 'other', ['Error: boom'], 'lab-a');
+    const { result, engine, a, b, signals } = await migrate([20_000, failure]);
+    assert.equal(result.ok, false);
+    assert.equal(result.rolledBack, true);
+    assert.equal(result.error, failure.message);
+    assert.equal(result.freezeMs, 0, 'nothing was frozen');
+    assert.ok(!engine.calls.some((c) => c.startsWith('dump') || c.startsWith('restore')));
+    assert.deepEqual(engine.stopped, ['b/2'], 'the round’s page server is stopped');
+    assert.equal(signals(a, 'CONT') + signals(a, 'KILL'), 0, 'a running source is left alone');
+    assert.equal(a.ran('state').length, 1, 'whether CRIU left it stopped is checked');
+    assert.deepEqual([a, b].map((h) => h.ran('rmimages').map((c) => short(c[1]))), [['a'], ['b']]);
+  });
+
+  it('a failing round that left the tree stopped resumes it', async () => {
+    const { result, a, signals } = await migrate([new Error('criu died')], { sourceState: 'stopped' });
+    assert.equal(result.ok, false);
+    assert.equal(result.freezeMs, 0);
+    assert.equal(signals(a, 'CONT'), 1);
+  });
+
+  it('a failing final dump: the frozen source resumes, nothing runs on the destination', async () => {
+    const failure = new CheckpointError('CRIU failed to checkpoint process 4242 on lab-a: boom.', 'other', [], 'lab-a');
+    const { result, engine, a, b, signals } = await migrate([20_000, 100], { finalDump: failure });
+    assert.equal(result.ok, false);
+    assert.equal(result.rolledBack, true);
+    assert.ok(!engine.calls.some((c) => c.startsWith('restore')));
+    assert.equal(signals(a, 'CONT'), 1, 'the source is resumed');
+    assert.equal(signals(a, 'KILL'), 0);
+    assert.equal(signals(b, 'KILL'), 0);
+    assert.deepEqual(engine.stopped, ['b/final']);
+    assert.deepEqual([a, b].map((h) => h.ran('rmimages').length), [1, 1]);
+  });
+
+  it('auto: a process that dirties memory faster than the link gets auto’s other choice, after the rounds are undone', async () => {
+    const choice: StrategyChoice = { strategy: 'pre-copy', reason: 'big', fallback: { strategy: 'stop-and-copy', reason: 'the other choice' } };
+    // Round 1 copies 1000 pages in ≥ 40 ms; round 2 finds 20 000 changed meanwhile.
+    const { result, engine, a, b } = await migrate([{ pages: 1000, delayMs: 40 }, 20_000], { choice });
+    assert.equal(result.ok, true, result.error);
+    assert.equal(result.strategy, 'stop-and-copy');
+    assert.match(result.strategyReason, /^the other choice \(pre-copy was tried first, but it dirtied memory at \d+ MiB\/s while the link copied \d+ MiB\/s\)$/);
+    assert.match(result.roundsStopped ?? '', /^abandoned: /);
+    assert.deepEqual(engine.calls.slice(4), ['receive b parent=-', 'dump a parent=-', 'restore b']);
+    assert.deepEqual([a, b].map((h) => h.ran('rmimages').length), [2, 2], 'the rounds’ images went before, the final ones after');
+  });
+});
+
+describe('pre-copy in the strategy choice', () => {
+  const input = (requested: Strategy, mib: number, preCopyProblem?: string, postCopyProblem?: string) => ({
+    requested,
+    rssKiB: mib * 1024,
+    source: caps('lab-a'),
+    destination: caps('lab-b'),
+    preCopyProblem,
+    postCopyProblem,
+  });
+  const noSoftDirty = 'pre-copy needs soft-dirty memory tracking, which lab-a’s kernel lacks';
+
+  it('requested: runs where both kernels track dirty memory, else falls back and says why', () => {
+    assert.deepEqual(chooseStrategy(input('pre-copy', 512)), { strategy: 'pre-copy', reason: 'requested' });
+    assert.deepEqual(chooseStrategy(input('pre-copy', 512, noSoftDirty)), {
+      strategy: 'post-copy',
+      reason: `${noSoftDirty}; post-copy keeps the freeze as short instead`,
+    });
+    assert.equal(chooseStrategy(input('pre-copy', 512, noSoftDirty, 'no uffd')).strategy, 'stop-and-copy');
+  });
+
+  it('auto: pre-copy for a big process where it can run, with today’s choice as its fallback; today’s choice otherwise', () => {
+    const big = chooseStrategy(input('auto', 512));
+    assert.equal(big.strategy, 'pre-copy');
+    assert.equal(big.fallback?.strategy, 'post-copy');
+    assert.match(big.reason, /512 MiB.*dirty memory faster than the link copies it, post-copy runs instead/);
+    assert.equal(chooseStrategy(input('auto', 512, undefined, 'no uffd')).fallback?.strategy, 'stop-and-copy');
+    const small = chooseStrategy(input('auto', 16));
+    assert.equal(small.strategy, 'stop-and-copy');
+    assert.equal(small.fallback, undefined);
+    const untracked = chooseStrategy(input('auto', 512, noSoftDirty));
+    assert.equal(untracked.strategy, 'post-copy');
+    assert.match(untracked.reason, /not pre-copy: pre-copy needs soft-dirty/);
+  });
+});
+
+describe('CriuEngine pre-copy', () => {
+  const withSoftDirty = (host: string, on: boolean) => caps(host, { features: { ...caps(host).features, mem_dirty_track: on } });
+
+  it('needs soft-dirty on both hosts; the untracked test mode runs only when asked for', () => {
+    const engine = new CriuEngine();
+    assert.equal(engine.preCopyProblem(withSoftDirty('lab-a', true), withSoftDirty('lab-b', true), false), undefined);
+    assert.equal(
+      engine.preCopyProblem(withSoftDirty('lab-a', false), withSoftDirty('lab-b', true), true),
+      "pre-copy needs soft-dirty memory tracking, which lab-a's kernel lacks",
+    );
+    assert.match(engine.preCopyProblem(withSoftDirty('lab-a', false), withSoftDirty('lab-b', false), true) ?? '', /which the kernels of lab-a and lab-b lack/);
+    const untracked = new CriuEngine({ untrackedRounds: true });
+    assert.equal(untracked.preCopyProblem(withSoftDirty('lab-a', false), withSoftDirty('lab-b', false), true), undefined);
+    assert.match(untracked.preCopyProblem(withSoftDirty('lab-a', false), withSoftDirty('lab-b', false), false) ?? '', /test mode/);
+  });
+
+  it('a round is a tracked pre-dump to the page server, linked to the round before; so is the final dump', async () => {
+    const host = new FakeHost('lab-a');
+    const helper = HostHelper.for(host);
+    const engine = new CriuEngine();
+    const plan = engine.plan({ shellJob: 'tty' });
+    const dir = '/var/tmp/process-migrator/img.x';
+    const stats = await engine.preDump(helper, PID, `${dir}/2`, plan, 41000, { parent: '1' });
+    assert.deepEqual(stats, { pagesWritten: 120, pagesScanned: 300, pagesSkipped: 10, pageSize: 4096 });
+    await engine.dump(helper, PID, `${dir}/final`, plan, 41000, { parent: '2' });
+    await engine.dump(helper, PID, dir, plan, 41000);
+    const page = ['--page-server', '--address', '127.0.0.1', '--port', '41000'];
+    assert.deepEqual(host.ran('pre-dump'), [['pre-dump', String(PID), `${dir}/2`, '--shell-job', '--track-mem', '--prev-images-dir', '../1', ...page]]);
+    assert.deepEqual(host.ran('dump'), [
+      ['dump', String(PID), `${dir}/final`, '--shell-job', '--track-mem', '--prev-images-dir', '../2', ...page, '--display-stats'],
+      ['dump', String(PID), dir, '--shell-job', ...page],
+    ]);
+    const receiver = await engine.receivePages(helper, `${dir}/3`, { parent: '2', port: 40000 });
+    assert.equal(receiver.port, 40000);
+    assert.deepEqual(host.ran('page-server'), [['page-server', `${dir}/3`, '--parent', '2', '--fixed-port', '40000']]);
+  });
+
+  it('untracked (test mode): each round is a whole dump and no round is linked', async () => {
+    const host = new FakeHost('lab-a');
+    const helper = HostHelper.for(host);
+    const engine = new CriuEngine({ untrackedRounds: true });
+    const dir = '/var/tmp/process-migrator/img.x';
+    await engine.preDump(helper, PID, `${dir}/2`, engine.plan({}), 41000, { parent: '1' });
+    await engine.dump(helper, PID, `${dir}/final`, engine.plan({}), 41000, { parent: '2' });
+    await engine.receivePages(helper, `${dir}/3`, { parent: '2', port: 40000 });
+    assert.deepEqual(host.ran('pre-dump')[0].slice(3, 4), ['--full']);
+    assert.ok(!host.commands.flat().some((a) => a === '--prev-images-dir' || a === '--parent' || a === '--track-mem'));
+  });
+});
