@@ -2,13 +2,16 @@
 // there. The debugger detaches first (the program runs on; js-debug's detach resumes a paused
 // program), the process migrates like any other (its inspector connection closed, its inspector
 // port listening on the destination and forwarded back to this machine's loopback), and an attach
-// session named "<name> @ <host>" takes over. Breakpoints are VS Code's, not the session's: they
+// session named "<name> @ <host>" takes over. debugpy's adapter is a process of its own (it
+// listens on the debug port and daemonizes out of the program's tree): it moves in the same
+// batch, keeping its loopback connection to the program. Breakpoints are VS Code's, not the session's: they
 // stay and bind again in the new session. If the move fails the process resumes here and the
 // debugger attaches to it again.
 import * as vscode from 'vscode';
 import type { MigrationResult } from '../migration/api';
+import { runBatchMigration } from './batchMigration';
 import { Commands } from './contributions';
-import type { Debuggee, DebugSessions } from './debugSessions';
+import { listenerOf, type Debuggee, type DebugSessions } from './debugSessions';
 import { pickDestination, runMigration, type MigrationDeps } from './migrate';
 import { LOCAL_HOST, errorMessage } from './processModel';
 import { resolveTracer, type TracerDecision } from './tracerPrompt';
@@ -33,7 +36,10 @@ export interface DebugSessionMove {
 }
 
 /** Launch settings worth keeping in the attach session that replaces the original. */
-const CARRIED = ['skipFiles', 'sourceMaps', 'outFiles', 'resolveSourceMapLocations', 'sourceMapPathOverrides', 'smartStep', 'showAsyncStacks', 'cwd'];
+const CARRIED = {
+  node: ['skipFiles', 'sourceMaps', 'outFiles', 'resolveSourceMapLocations', 'sourceMapPathOverrides', 'smartStep', 'showAsyncStacks', 'cwd'],
+  python: ['justMyCode', 'pathMappings', 'redirectOutput', 'subProcess', 'cwd'],
+};
 
 const DETACH_TIMEOUT_MS = 10_000;
 
@@ -89,12 +95,17 @@ async function detach(sessions: DebugSessions, session: vscode.DebugSession): Pr
   if (root.id !== concrete.id && root.configuration.request === 'attach') await vscode.debug.stopDebugging(root);
 }
 
-/** Starts a `node` attach session on 127.0.0.1:port; resolves to it (undefined if it did not start). */
-async function attach(original: vscode.DebugSession, port: number, name: string): Promise<vscode.DebugSession | undefined> {
+/** Starts an attach session on 127.0.0.1:port (`node`, or the original's Python type); resolves
+ * to it (undefined if it did not start). */
+async function attach(original: vscode.DebugSession, debuggee: Debuggee, name: string): Promise<vscode.DebugSession | undefined> {
+  const { port, runtime } = debuggee;
   // VS Code renames a session whose name is taken ("name 2"): the marker finds it.
   const marker = `${Date.now()}:${port}`;
-  const config: vscode.DebugConfiguration = { type: 'node', request: 'attach', name, address: '127.0.0.1', port, continueOnAttach: true, processMigratorAttach: marker };
-  for (const key of CARRIED) if (original.configuration[key] !== undefined) config[key] = original.configuration[key];
+  const config: vscode.DebugConfiguration =
+    runtime === 'python'
+      ? { type: original.type, request: 'attach', name, connect: { host: '127.0.0.1', port }, processMigratorAttach: marker }
+      : { type: 'node', request: 'attach', name, address: '127.0.0.1', port, continueOnAttach: true, processMigratorAttach: marker };
+  for (const key of CARRIED[runtime]) if (original.configuration[key] !== undefined) config[key] = original.configuration[key];
   let started: vscode.DebugSession | undefined;
   const listener = vscode.debug.onDidStartDebugSession((s) => {
     if (!started && s.configuration.processMigratorAttach === marker && !s.parentSession) started = s;
@@ -132,11 +143,6 @@ export async function migrateDebugSession(
     void vscode.window.showErrorMessage(errorMessage(err));
     return undefined;
   }
-  if (debuggee.runtime === 'python') {
-    // debugpy's adapter is a child of the program, linked to it by a TCP connection that a move closes.
-    void vscode.window.showErrorMessage(`Python debug sessions cannot be migrated yet: debugpy's adapter runs beside '${root.name}' and would lose it.`);
-    return undefined;
-  }
   const what = `'${root.name}' (PID ${debuggee.pid})`;
   const to =
     typeof destination === 'string' ? destination : await pickDestination(deps.model, LOCAL_HOST, `Migrate debug session ${what} to…`);
@@ -151,22 +157,38 @@ export async function migrateDebugSession(
   }
 
   await deps.model.refresh([LOCAL_HOST]);
-  const result = await runMigration(deps, { pid: debuggee.pid, from: LOCAL_HOST, to }, { signal: options.signal, forwardPorts: true });
+  // debugpy: the process listening on the port is its adapter, unless the program is (an
+  // in-process adapter). The adapter and the program move together, linked as they were.
+  const listener = debuggee.runtime === 'python' ? await listenerOf(debuggee.port) : undefined;
+  const adapter = listener && listener !== debuggee.pid ? listener : undefined;
+  let result: MigrationResult;
+  let portOwner: MigrationResult;
+  if (adapter) {
+    log.info(`Debug session ${what}: debugpy's adapter (PID ${adapter}) listens on port ${debuggee.port}; it moves with the program`);
+    const batch = await runBatchMigration(deps, { pids: [debuggee.pid, adapter], from: LOCAL_HOST, to }, { signal: options.signal, forwardPorts: true });
+    const of = (pid: number) => batch.processes.find((p) => p.sourcePid === pid);
+    result = of(debuggee.pid) ?? batch.processes[0];
+    portOwner = of(adapter) ?? result;
+    if (result.ok && !portOwner.ok) result = { ...portOwner, sourcePid: debuggee.pid };
+  } else {
+    result = await runMigration(deps, { pid: debuggee.pid, from: LOCAL_HOST, to }, { signal: options.signal, forwardPorts: true });
+    portOwner = result;
+  }
   if (!result.ok) {
     log.info(`Debug session ${what}: the move failed; attaching to it here again`);
-    return { debuggee, result, session: await attach(root, debuggee.port, root.name) };
+    return { debuggee, result, session: await attach(root, debuggee, root.name) };
   }
-  // runMigration forwards the ports it listened on; make sure the inspector's is among them.
-  const forwarded = deps.forwards?.forProcess(to, result.destinationPid!).some((f) => f.port === debuggee.port);
+  // The migration forwards the ports it listened on; make sure the debug port is among them.
+  const forwarded = deps.forwards?.forProcess(to, portOwner.destinationPid!).some((f) => f.port === debuggee.port);
   if (!forwarded && deps.forwards) {
-    const record = await deps.forwards.forward({ origin: LOCAL_HOST, destination: to, port: debuggee.port, pid: result.destinationPid!, name: root.name });
+    const record = await deps.forwards.forward({ origin: LOCAL_HOST, destination: to, port: debuggee.port, pid: portOwner.destinationPid!, name: root.name });
     if (record.error) {
       void vscode.window.showErrorMessage(`${what} runs on ${to}, but its debug port ${debuggee.port} cannot be forwarded here: ${record.error}`);
       return { debuggee, result };
     }
   }
   const name = `${root.name} @ ${to}`;
-  const attached = await attach(root, debuggee.port, name);
+  const attached = await attach(root, debuggee, name);
   if (!attached) void vscode.window.showErrorMessage(`${what} runs on ${to}, but the debugger could not attach to it through localhost:${debuggee.port}.`);
   else log.info(`Debug session ${what}: '${name}' attached through localhost:${debuggee.port}; stopping it leaves the program running on ${to}`);
   return { debuggee, result, session: attached };
