@@ -158,11 +158,22 @@ function details(entry: HistoryEntry, batch: readonly HistoryEntry[] = []): stri
     batch.length > 1 ? batchTable(batch, entry.id) : '',
     `<section><h2>Phases</h2>${phaseChartSvg(r)}<p class="legend"><span class="swatch frozen"></span> process frozen</p></section>`,
     `<section><h2>Numbers</h2><table class="facts">${factRows}</table></section>`,
+    rounds(r),
     network(entry),
     `<section><h2>CRIU options</h2>${options}</section>`,
   ]
     .filter(Boolean)
     .join('\n');
+}
+
+/** Pre-copy's rounds while the process ran, then the frozen final dump, and why they stopped. */
+function rounds(r: MigrationResult): string {
+  if (!r.rounds?.length) return '';
+  const rows = r.rounds
+    .map((c) => `<tr${c.final ? ' class="frozen"' : ''}><td>${c.final ? 'final (frozen)' : `round ${c.round}`}</td><td>${escapeHtml(formatBytes(c.bytes))}</td><td>${escapeHtml(formatMs(c.ms))}</td></tr>`)
+    .join('');
+  const stopped = r.roundsStopped ? `<p>Stopped: ${escapeHtml(r.roundsStopped)}</p>` : '';
+  return `<section><h2>Pre-copy rounds</h2><table class="rounds"><thead><tr><th>Round</th><th>Memory</th><th>Time</th></tr></thead><tbody>${rows}</tbody></table>${stopped}</section>`;
 }
 
 function historyTable(history: readonly HistoryEntry[], selectedId: string | undefined): string {

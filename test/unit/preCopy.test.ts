@@ -13,6 +13,8 @@ import { MigrationSession } from '../../src/migration/session';
 import { preCopy, rates, stopAfter, type PreCopyLimits } from '../../src/migration/strategies/preCopy';
 import { chooseStrategy, type StrategyChoice } from '../../src/migration/strategy';
 import type { ExecResult, Host, RunningCommand } from '../../src/transport/host';
+import { formatMigration } from '../../src/cli/format';
+import { renderReportHtml } from '../../src/ui/reportHtml';
 import { caps } from './fixtures';
 
 const PID = 4242;
@@ -379,5 +381,27 @@ describe('CriuEngine pre-copy', () => {
     await engine.receivePages(helper, `${dir}/3`, { parent: '2', port: 40000 });
     assert.deepEqual(host.ran('pre-dump')[0].slice(3, 4), ['--full']);
     assert.ok(!host.commands.flat().some((a) => a === '--prev-images-dir' || a === '--parent' || a === '--track-mem'));
+  });
+});
+
+describe('pre-copy in the reports', () => {
+  const result = {
+    ok: true, from: 'lab-a', to: 'lab-b', sourcePid: PID, destinationPid: PID, strategy: 'pre-copy', strategyReason: 'requested',
+    phases: { rounds: 900, dump: 80 }, freezeMs: 300, totalMs: 2000, bytes: 90 * MiB, options: [], startedAt: '2026-01-01T00:00:00.000Z',
+    rounds: [round(1, 80 * MiB), round(2, 8 * MiB), { ...round(3, 2 * MiB), final: true }],
+    roundsStopped: 'converged: round 2 copied 8.0 MiB, under 10% of the first round’s 80.0 MiB',
+  } satisfies MigrationResult;
+
+  it('the CLI lists each round, the final one last, and why they stopped', () => {
+    const text = formatMigration(result);
+    assert.match(text, /Pre-copy rounds \(converged: round 2 .*\):\n {2}round 1 +80\.0 MiB +100 ms\n {2}round 2 +8\.0 MiB +100 ms\n {2}final +2\.0 MiB +100 ms/);
+    assert.match(text, /Timeline:\n {2}rounds/);
+  });
+
+  it('the report page has a rounds table with the frozen final dump', () => {
+    const html = renderReportHtml({ selected: { id: 'x', result }, history: [], nonce: 'n', cspSource: 'c', styleUri: 's' });
+    assert.match(html, /<h2>Pre-copy rounds<\/h2>/);
+    assert.match(html, /<tr class="frozen"><td>final \(frozen\)<\/td>/);
+    assert.match(html, /Stopped: converged/);
   });
 });
