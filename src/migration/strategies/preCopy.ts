@@ -67,7 +67,6 @@ export async function preCopy(session: MigrationSession, limits: PreCopyLimits =
     return { sourceDir, destinationDir, pagePort, tunnel };
   });
   session.checkCancelled();
-  session.result.options.push(...checkpoint.preCopyOptions());
 
   // Rounds live in numbered directories on both sides (`1`, `2`, …, then `final`), each linked
   // to the one before; only the round under way has a page server to stop on rollback.
@@ -88,6 +87,7 @@ export async function preCopy(session: MigrationSession, limits: PreCopyLimits =
       try {
         const stats = await checkpoint.preDump(session.source, pid, `${sourceDir}/${n}`, session.plan, tunnel.port, { parent });
         await pages.done;
+        receiver = undefined; // ended: nothing to stop
         return stats;
       } catch (err) {
         // CRIU resumes the tree when a pre-dump fails; should it have died with the tree held,
@@ -113,6 +113,7 @@ export async function preCopy(session: MigrationSession, limits: PreCopyLimits =
     stopped = stopAfter(report, limits);
   }
   session.result.roundsStopped = stopped;
+  session.result.options.push(...checkpoint.preCopyOptions());
 
   session.progress('dump', `freezing process ${pid} on ${from} and checkpointing what changed since round ${parent}`);
   const pages = await receive('final'); // up before the freeze, as stop-and-copy's
