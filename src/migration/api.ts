@@ -150,8 +150,11 @@ export interface MigrationProgress {
 
 export interface MigrateOptions {
   onProgress?: (progress: MigrationProgress) => void;
-  /** Awaited right before the freeze: lets a batch freeze all its processes together. */
+  /** Awaited right before the freeze: lets a batch prepare all its processes first and limit
+   * how many are frozen at once. */
   beforeFreeze?: () => Promise<void>;
+  /** Called once the process is no longer frozen: running on the destination, or rolled back. */
+  afterThaw?: () => void;
   /** Aborting before the destination runs the process rolls back; the source keeps running. */
   signal?: AbortSignal;
   /** Asked in the preflight, before anything is frozen, when a ptrace tracer (gdb, strace)

@@ -26,3 +26,59 @@ export class Barrier {
     };
   }
 }
+
+/**
+ * Limits how many processes of a batch are frozen at once. Frozen together, eight dumps, streams
+ * and restores share the hosts' few cores, and each process stays frozen until the slowest is
+ * done (8 × 64 MiB on 2 cores: 5.2 s, against 1.2 s for one). With about a process per core
+ * frozen at a time, each one's freeze stays close to a lone process's; the batch takes about as
+ * long in total. The capacity arrives later (the hosts' core counts), so slots wait for it.
+ */
+export class FreezeSlots {
+  private free?: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(capacity: Promise<number>) {
+    void capacity.then((n) => {
+      this.free = Math.max(1, n);
+      this.pump();
+    });
+  }
+
+  /** One process's slot: `acquire` before its freeze, `release` once it runs again (idempotent). */
+  slot(): { acquire(): Promise<void>; release(): void } {
+    let state: 'idle' | 'waiting' | 'held' | 'done' = 'idle';
+    let granted: () => void = () => undefined;
+    return {
+      acquire: () =>
+        new Promise<void>((resolve) => {
+          if (state !== 'idle') return resolve();
+          state = 'waiting';
+          granted = () => {
+            if (state !== 'waiting') return this.give();
+            state = 'held';
+            resolve();
+          };
+          this.waiting.push(() => granted());
+          this.pump();
+        }),
+      release: () => {
+        const held = state === 'held';
+        state = 'done';
+        if (held) this.give();
+      },
+    };
+  }
+
+  private give(): void {
+    if (this.free !== undefined) this.free++;
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.free !== undefined && this.free > 0 && this.waiting.length) {
+      this.free--;
+      this.waiting.shift()!();
+    }
+  }
+}

@@ -46,6 +46,12 @@ export class BatchLinks {
     void this.allDone.then(() => this.unlock());
   }
 
+  /** Whether connections run between trees of the batch: those trees must be frozen together.
+   * Final once every tree has passed its preflight. */
+  get linked(): boolean {
+    return this.ports.size > 0;
+  }
+
   party(): BatchLink {
     const shared = this.shared.party();
     const own = new Set<number>();

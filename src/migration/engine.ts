@@ -20,7 +20,7 @@ import type {
   Strategy,
   TerminalRef,
 } from './api';
-import { Barrier } from './barrier';
+import { Barrier, FreezeSlots } from './barrier';
 import { BatchLinks, type BatchLink } from './batchLinks';
 import { forwardPorts } from './portForwarding';
 import { sentenceFor } from './errors';
@@ -83,6 +83,7 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
       // Every process is prepared (connected, checked, destination ready) before any is frozen,
       // then all freeze together: the batch's freeze is that of its slowest member, not the sum.
       const barrier = new Barrier(roots.length);
+      const slots = new FreezeSlots(coresOf(request.from, request.to));
       // Loopback connections between the trees (a debuggee and its debugpy adapter) are kept.
       const links = new BatchLinks(roots.length);
       const connections = Math.max(1, Math.ceil(roots.length / MIGRATIONS_PER_CONNECTION));
@@ -91,12 +92,21 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
       const processes = await Promise.all(
         roots.map((pid, i) => {
           const party = barrier.party();
+          const slot = slots.slot();
+          const beforeFreeze = async () => {
+            await party.arrive();
+            // Trees linked by connections must be frozen together; the others take turns.
+            if (!links.linked) await slot.acquire();
+          };
           return migrateOne(
             { pid, from: request.from, to: request.to, strategy: request.strategy },
             pools[i % pools.length],
-            { ...migrateOptions, beforeFreeze: party.arrive },
+            { ...migrateOptions, beforeFreeze, afterThaw: slot.release },
             links.party(),
-          ).finally(party.leave);
+          ).finally(() => {
+            party.leave();
+            slot.release();
+          });
         }),
       );
       const failed = processes.filter((p) => !p.ok);
@@ -130,6 +140,21 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
       await Promise.all([pool, ...extraPools].map((p) => p.close()));
     },
   };
+
+  /** How many processes of a batch to freeze at once: the cores of the busier side, as its
+   * CRIU, ssh and sshd work for every frozen process at once. */
+  async function coresOf(from: string, to: string): Promise<number> {
+    const cpus = await Promise.all(
+      [from, to].map(async (host) => {
+        try {
+          return parseCapabilities(host, await (await helper(host)).run(['caps'])).cpus || 1;
+        } catch {
+          return 1; // the sessions report what is wrong with the host
+        }
+      }),
+    );
+    return Math.min(...cpus);
+  }
 
   /** Drops PIDs that are inside another requested PID's tree: they move with it. */
   async function treeRoots(request: BatchRequest): Promise<number[]> {

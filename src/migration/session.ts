@@ -261,7 +261,12 @@ export class MigrationSession {
         throw new Error(`The process was restored on ${this.request.to} but is ${state} there right after; it keeps running on ${this.request.from}.`);
       }
     });
+    this.thaw();
+  }
+
+  private thaw(): void {
     this.timeline.thaw();
+    this.options.afterThaw?.();
   }
 
   /** The point of no return: the destination runs the process, so the source copy goes. */
@@ -334,7 +339,7 @@ export class MigrationSession {
     // Images hold process memory: if they could not be deleted, say where they are.
     const kept = failures.filter((f) => f.startsWith('remove ')).map((f) => f.slice('remove '.length).split(':')[0]);
     if (kept.length) this.result.error += ` Checkpoint images could not be deleted (${kept.join(', ')}); delete them by hand, or the next migration there removes them after 6 hours.`;
-    this.timeline.thaw();
+    this.thaw();
     // Before the freeze nothing was touched; after it, confirm the source runs again.
     if (!wasFrozen) {
       this.result.rolledBack = true;
