@@ -143,6 +143,7 @@ function details(entry: HistoryEntry, batch: readonly HistoryEntry[] = []): stri
     ['Freeze time', formatMs(r.freezeMs)],
     ['Total time', formatMs(r.totalMs)],
     ['Data moved', formatBytes(r.bytes)],
+    ...(r.transfer ? ([['Memory path', r.transfer]] as [string, string][]) : []),
     ['Started', r.startedAt],
   ];
   const factRows = facts

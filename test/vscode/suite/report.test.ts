@@ -7,7 +7,7 @@ import { activeApi, until } from './helpers';
 
 describe('Migration report', () => {
   it('renders phases as SVG bars, numbers, options and a CSP with the nonce', () => {
-    const r = result({ pid: 42, from: 'lab-a', to: 'lab-b' });
+    const r = { ...result({ pid: 42, from: 'lab-a', to: 'lab-b' }), transfer: 'memory direct lab-a → lab-b over OpenSSH' };
     const html = renderReportHtml({
       selected: { id: 'x', name: '<script>', result: r },
       history: [{ id: 'x', name: '<script>', result: r }],
@@ -21,6 +21,7 @@ describe('Migration report', () => {
     assert.match(html, /--tcp-established/);
     assert.match(html, /48 MiB/);
     assert.match(html, /1\.40 s/);
+    assert.match(html, /data-fact="Memory path">memory direct lab-a → lab-b over OpenSSH</);
     assert.ok(!html.includes('<script>'), 'names are escaped');
   });
 
