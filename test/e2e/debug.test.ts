@@ -3,12 +3,12 @@
 // its inspector port answers on lab-a's loopback through the engine's forward, and a new CDP
 // client sees the same heap: the counter continues and a value set before the move is still there.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import type { PortForwarding } from '../../src/migration/api';
 import { createEngine } from '../../src/migration/engine';
-import { kill, onHost, repo, sshConfig, startDetached, stateOf, useLab, waitFor } from './support/lab';
+import { kill, onHost, sharedDir, sshConfig, startDetached, stateOf, useLab, waitFor } from './support/lab';
 
 const A = 'lab-a';
 const B = 'lab-b';
@@ -42,9 +42,7 @@ const [port, expression, holdFile] = process.argv.slice(2);
 
 describe('debug', () => {
   it('a node --inspect program with a CDP client moves from lab-a to lab-b; its inspector answers through the forward and its state continues', async () => {
-    // Outside /tmp: the lab hosts share the rest of the filesystem.
-    const dir = path.join(repo, '.test-artifacts', 'debug-e2e');
-    mkdirSync(dir, { recursive: true });
+    const dir = sharedDir('debug-e2e');
     const client = path.join(dir, 'cdp-client.js');
     writeFileSync(client, CLIENT);
     const holdFile = '/tmp/pm-debug-client-state'; // lab-a's own /tmp

