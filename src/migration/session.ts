@@ -309,6 +309,35 @@ export class MigrationSession {
     return tunnel;
   }
 
+  /** Image directories on both hosts and a free port on `serverSide`'s loopback, where the
+   * page server will listen, reached from the other host through the page tunnel: all open
+   * before the freeze, so none of it costs the frozen process. */
+  async prepareImageRoute(serverSide: 'source' | 'destination'): Promise<{ sourceDir: string; destinationDir: string; pagePort: number; tunnel: PageTunnel }> {
+    const [sourceDir, destinationDir, pagePort] = await Promise.all([
+      this.imageDirectory('source'),
+      this.imageDirectory('destination'),
+      this[serverSide].run(['free-port']).then((out) => Number(out.trim())),
+    ]);
+    const clientSide = serverSide === 'source' ? 'destination' : 'source';
+    const tunnel = await this.pageTunnel(clientSide, pagePort, { source: sourceDir, destination: destinationDir });
+    return { sourceDir, destinationDir, pagePort, tunnel };
+  }
+
+  /** After the dump: the non-memory images travel while the last pages may still drain from
+   * the tunnel (buffered; for seconds when a batch shares the CPUs). Resolves once both have
+   * arrived, with the tunnel's winding down (it counts its bytes), to await before the commit. */
+  async sendRemainingImages(pagesDone: Promise<void>, tunnel: PageTunnel, sourceDir: string, destinationDir: string): Promise<Promise<void>> {
+    let closing: Promise<void> = Promise.resolve();
+    const received = pagesDone.then(() => {
+      closing = tunnel.close();
+      closing.catch(() => undefined);
+    });
+    const [pages, images] = await Promise.allSettled([received, this.copyImages(sourceDir, destinationDir)]);
+    if (pages.status === 'rejected') throw pages.reason;
+    if (images.status === 'rejected') throw images.reason;
+    return closing;
+  }
+
   /** Streams the non-memory images from the source's directory into the destination's. */
   async copyImages(sourceDir: string, destinationDir: string): Promise<void> {
     const { from, to } = this.request;

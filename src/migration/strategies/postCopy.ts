@@ -15,17 +15,9 @@ export async function postCopy(session: MigrationSession): Promise<void> {
   const { pid, from, to } = session.request;
 
   session.progress('connect', `preparing image directories on ${from} and ${to}, and the page tunnel`);
-  const { sourceDir, destinationDir, pagePort, tunnel } = await session.timeline.phase('connect', async () => {
-    // The source's page server will listen on a port chosen now, so that the tunnel to it is
-    // open before the freeze and costs the frozen process nothing.
-    const [sourceDir, destinationDir, pagePort] = await Promise.all([
-      session.imageDirectory('source'),
-      session.imageDirectory('destination'),
-      session.source.run(['free-port']).then((out) => Number(out.trim())),
-    ]);
-    const tunnel = await session.pageTunnel('destination', pagePort, { source: sourceDir, destination: destinationDir });
-    return { sourceDir, destinationDir, pagePort, tunnel };
-  });
+  // The source's page server will listen on a port chosen now, so that the tunnel to it is open
+  // before the freeze and costs the frozen process nothing.
+  const { sourceDir, destinationDir, pagePort, tunnel } = await session.timeline.phase('connect', () => session.prepareImageRoute('source'));
   session.checkCancelled();
 
   session.progress('dump', `freezing process ${pid} on ${from} and checkpointing all but its memory`);

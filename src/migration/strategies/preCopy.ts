@@ -56,16 +56,8 @@ export async function preCopy(session: MigrationSession, limits: PreCopyLimits =
   const { pid, from, to } = session.request;
 
   session.progress('connect', `preparing image directories on ${from} and ${to}, and the page tunnel`);
-  const { sourceDir, destinationDir, pagePort, tunnel } = await session.timeline.phase('connect', async () => {
-    // One tunnel serves every round: each round's page server listens on this port in turn.
-    const [sourceDir, destinationDir, pagePort] = await Promise.all([
-      session.imageDirectory('source'),
-      session.imageDirectory('destination'),
-      session.destination.run(['free-port']).then((out) => Number(out.trim())),
-    ]);
-    const tunnel = await session.pageTunnel('source', pagePort, { source: sourceDir, destination: destinationDir });
-    return { sourceDir, destinationDir, pagePort, tunnel };
-  });
+  // One tunnel serves every round: each round's page server listens on its port in turn.
+  const { sourceDir, destinationDir, pagePort, tunnel } = await session.timeline.phase('connect', () => session.prepareImageRoute('destination'));
   session.checkCancelled();
 
   // Rounds live in numbered directories on both sides (`1`, `2`, …, then `final`), each linked
@@ -124,16 +116,7 @@ export async function preCopy(session: MigrationSession, limits: PreCopyLimits =
   );
 
   session.progress('transfer', `sending the remaining images to ${to}`);
-  let closing: Promise<void> | undefined;
-  await session.timeline.phase('transfer', async () => {
-    const received = pages.done.then(() => {
-      closing = tunnel.close();
-      closing.catch(() => undefined);
-    });
-    const [paged, images] = await Promise.allSettled([received, session.copyImages(`${sourceDir}/final`, `${destinationDir}/final`)]);
-    if (paged.status === 'rejected') throw paged.reason;
-    if (images.status === 'rejected') throw images.reason;
-  });
+  const closing = await session.timeline.phase('transfer', () => session.sendRemainingImages(pages.done, tunnel, `${sourceDir}/final`, `${destinationDir}/final`));
   if (stats) {
     const bytes = stats.pagesWritten * stats.pageSize;
     report.push({ round: rounds.length + 1, pages: stats.pagesWritten, bytes, ms: Math.round(performance.now() - finalStart), final: true });

@@ -29,19 +29,7 @@ export async function stopAndCopy(session: MigrationSession): Promise<void> {
   await session.timeline.phase('dump', () => checkpoint.dump(session.source, pid, sourceDir, session.plan, tunnel.port));
 
   session.progress('transfer', `sending the remaining images to ${to}`);
-  // When the dump ends, the last pages may still be on their way (buffered in the tunnel; for
-  // seconds when a batch shares the CPUs): the other images travel meanwhile. The tunnel winds
-  // down (and counts its bytes) while the process is restored.
-  let closing: Promise<void> | undefined;
-  await session.timeline.phase('transfer', async () => {
-    const received = receiver.done.then(() => {
-      closing = tunnel.close();
-      closing.catch(() => undefined);
-    });
-    const [pages, images] = await Promise.allSettled([received, session.copyImages(sourceDir, destinationDir)]);
-    if (pages.status === 'rejected') throw pages.reason;
-    if (images.status === 'rejected') throw images.reason;
-  });
+  const closing = await session.timeline.phase('transfer', () => session.sendRemainingImages(receiver.done, tunnel, sourceDir, destinationDir));
   session.checkCancelled();
 
   session.progress('restore', `restoring the process on ${to}`);
