@@ -54,7 +54,8 @@
 #                             is detached and continues it if that left it stopped
 #   guard                     undoes a migration whose orchestrator went away: stdin lines
 #                             `tree ROOT PID…` (resumed), `restored PID [SESSION]` (ended),
-#                             `images DIR` (removed); `done` ends it with nothing undone
+#                             `images DIR` (removed), `lock NAME` (loopback-unlock); `done`
+#                             ends it with nothing undone
 #   rmimages DIR              deletes an image directory made by mkimages
 #   loopback-lock NAME PORT…  drops loopback TCP between the PORTs (nft table NAME) until
 #   loopback-unlock NAME      lifts it: a batch's linked trees are restored one CRIU each
@@ -852,7 +853,7 @@ cmd_untrace() {
 cmd_guard() {
 	trap '' HUP PIPE INT
 	set -f
-	tree= restored= session= images=
+	tree= restored= session= images= locks=
 	while IFS= read -r line; do
 		# shellcheck disable=SC2086 # words of the line
 		set -- $line
@@ -860,6 +861,7 @@ cmd_guard() {
 		tree) shift; tree="$tree $*" ;;
 		restored) restored=${2:-} session=${3:-} ;;
 		images) case ${2:-} in "$IMAGES_BASE"/img.*) images="$images $2" ;; esac ;;
+		lock) locks="$locks ${2:-}" ;;
 		done) return 0 ;;
 		esac
 	done
@@ -869,6 +871,7 @@ cmd_guard() {
 	# shellcheck disable=SC2086
 	[ -n "$tree" ] && cmd_signal_tree CONT $tree
 	case $session in procmig-*) tmux kill-session -t "=$session" 2>/dev/null ;; esac
+	for name in $locks; do (cmd_loopback_unlock "$name"); done
 	for dir in $images; do cmd_rmimages "$dir"; done
 	return 0
 }

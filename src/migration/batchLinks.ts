@@ -10,6 +10,7 @@
 // If one linked tree fails after the freeze, the others roll back too: half a pair is useless.
 import type { HostHelper } from '../checkpoint/hostHelper';
 import { Barrier } from './barrier';
+import { HostGuard } from './guard';
 
 export interface BatchLink {
   /** Publishes this tree's socket inodes; resolves to the other trees' once each has published
@@ -33,6 +34,8 @@ export class BatchLinks {
   private readonly shared: Barrier;
   private readonly lockName = `procmig-${process.pid}-${Date.now()}`;
   private locked?: Promise<HostHelper | undefined>;
+  /** Lifts the lock on the destination should this machine go away before it does. */
+  private lockGuard?: HostGuard;
   private pending: number;
   private readonly allDone: Promise<void>;
   private allSettled!: () => void;
@@ -72,6 +75,10 @@ export class BatchLinks {
       },
       crossing: (ports) => ports.forEach((p) => this.ports.add(p)),
       lock: async (destination) => {
+        if (!this.locked && this.ports.size) {
+          this.lockGuard = HostGuard.start(destination, () => undefined);
+          this.lockGuard.loopbackLock(this.lockName);
+        }
         this.locked ??= this.ports.size
           ? destination.run(['loopback-lock', this.lockName, ...[...this.ports].map(String)]).then(() => destination)
           : Promise.resolve(undefined);
@@ -98,7 +105,7 @@ export class BatchLinks {
     this.unlocking ??= (this.locked ?? Promise.resolve(undefined)).then(
       (d) => d?.run(['loopback-unlock', this.lockName]).then(() => undefined),
       () => undefined,
-    ).catch(() => undefined);
+    ).catch(() => undefined).then(() => this.lockGuard?.release()).then(() => undefined);
     return this.unlocking;
   }
 }

@@ -35,6 +35,11 @@ export class HostGuard {
     this.tell(`images ${dir}`);
   }
 
+  /** A loopback lock (batchLinks.ts) to lift if the orchestrator goes away. */
+  loopbackLock(name: string): void {
+    this.tell(`lock ${name}`);
+  }
+
   /** Nothing is left to undo: the migration committed, or was rolled back from here. Resolves
    * once the guard has ended (so "release the destination, then kill the source" holds on the
    * hosts too) with whether it ended on `done`; if not, it may have undone what it was told. */
