@@ -29,10 +29,12 @@ async function startMemoryHolder(mib: number, tag: string): Promise<{ pid: numbe
   return { pid, sum: await onHost(A, `cat /tmp/${tag}-before`) };
 }
 
-async function assertMemoryIntact(pid: number, tag: string, sum: string) {
-  assert.equal(await stateOf(B, pid), 'running');
+/** `moved` is its PID on B: another one when its own was taken there (a new PID namespace). */
+async function assertMemoryIntact(pid: number, tag: string, sum: string, moved = pid) {
+  started.push([B, moved]);
+  assert.equal(await stateOf(B, moved), 'running');
   assert.equal(await stateOf(A, pid), 'gone');
-  await onHost(B, `kill -USR1 ${pid}`);
+  await onHost(B, `kill -USR1 ${moved}`);
   await waitFor(async () => (await onHost(B, `cat /tmp/${tag}-after 2>/dev/null || true`)).length === 64, 30_000);
   assert.equal(await onHost(B, `cat /tmp/${tag}-after`), sum, 'memory checksum after restore');
 }
@@ -46,7 +48,7 @@ describe('live-migration strategies', () => {
     assert.equal(r.json.strategyReason, 'requested');
     assert.ok(typeof r.json.phases.pages === 'number', 'pages moved after the process resumed');
     assert.ok(r.json.bytes > 256 << 20);
-    await assertMemoryIntact(pid, 'e2e-post', sum);
+    await assertMemoryIntact(pid, 'e2e-post', sum, r.json.destinationPid);
   });
 
   it('auto picks post-copy for a large process and stop-and-copy for a small one, and says why', async () => {
@@ -55,7 +57,7 @@ describe('live-migration strategies', () => {
     assert.equal(bigResult.code, 0, bigResult.stdout);
     assert.equal(bigResult.json.strategy, 'post-copy');
     assert.match(bigResult.json.strategyReason, /MiB/);
-    await assertMemoryIntact(big.pid, 'e2e-auto-big', big.sum);
+    await assertMemoryIntact(big.pid, 'e2e-auto-big', big.sum, bigResult.json.destinationPid);
 
     const small = await startDetached(A, `sh -c 'while :; do sleep 0.2; done'`);
     started.push([A, small], [B, small]);
@@ -85,7 +87,7 @@ describe('live-migration strategies', () => {
     assert.equal(r.json.ok, true);
     assert.equal(r.json.processes.length, 4);
     assert.equal(r.json.freezeMs, Math.max(...r.json.processes.map((p: { freezeMs: number }) => p.freezeMs)));
-    for (const [i, h] of holders.entries()) await assertMemoryIntact(h.pid, `e2e-batch-${i}`, h.sum);
+    for (const [i, h] of holders.entries()) await assertMemoryIntact(h.pid, `e2e-batch-${i}`, h.sum, r.json.processes.find((p: { sourcePid: number }) => p.sourcePid === h.pid).destinationPid);
   });
 
   it('moves a process tree as one, and a requested child moves with its parent', async () => {
