@@ -5,9 +5,9 @@ import * as vscode from 'vscode';
 import type { BatchRequest, BatchResult, MigrationResult } from '../migration/api';
 import { Commands } from './contributions';
 import type { ForwardRecord } from './history';
-import { PHASE_LABELS, SHOW_LOG, SHOW_REPORT, type MigrateCommandOptions, type MigrationDeps } from './migrate';
+import type { MigrateCommandOptions, MigrationDeps } from './migrate';
+import { SHOW_LOG, SHOW_REPORT, withMigrationProgress } from './migrationProgress';
 import { forwardPortsEnabled } from './portForwards';
-import { errorMessage } from './processModel';
 
 export async function runBatchMigration(
   deps: MigrationDeps,
@@ -19,30 +19,13 @@ export async function runBatchMigration(
   const what = `${request.pids.length} processes`;
   log.info(`Migrating ${what} (PIDs ${request.pids.join(', ')}) from ${request.from} to ${request.to} (strategy ${request.strategy ?? 'auto'})`);
 
-  const batch = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Migrating ${what} to ${request.to}`, cancellable: true },
-    async (progress, token) => {
-      const abort = new AbortController();
-      const onCancel = token.onCancellationRequested(() => abort.abort());
-      const onExternalAbort = () => abort.abort();
-      options.signal?.addEventListener('abort', onExternalAbort, { once: true });
-      if (options.signal?.aborted) abort.abort();
-      try {
-        return await engine.migrateMany(request, {
-          signal: abort.signal,
-          onProgress: (p) => {
-            log.info(`[${p.phase}] ${p.message}`);
-            progress.report({ message: `${PHASE_LABELS[p.phase] ?? p.phase}: ${p.message}` });
-            options.onProgress?.(p);
-          },
-        });
-      } catch (err) {
-        return failedBatch(request, errorMessage(err));
-      } finally {
-        onCancel.dispose();
-        options.signal?.removeEventListener('abort', onExternalAbort);
-      }
-    },
+  const batch = await withMigrationProgress(
+    log,
+    what,
+    request.to,
+    options,
+    (engineOptions) => engine.migrateMany(request, engineOptions),
+    (error) => failedBatch(request, error),
   );
 
   // Added in request order: `history.batchOf` gives them back in that order.

@@ -9,19 +9,19 @@ import type {
   MigrationProgress,
   MigrationRequest,
   MigrationResult,
-  PhaseName,
   Strategy,
 } from '../migration/api';
 import { Commands, readSetting, SETTINGS_SECTION } from './contributions';
 import type { MigrationHistory } from './history';
 import { compareProcesses, describeProcess, formatKiB, isKernelThread } from './processForest';
-import { errorMessage, type ProcessModel } from './processModel';
+import type { ProcessModel } from './processModel';
 import { hostOf, selectedRefs, type ProcessRef } from './processTree';
 import { forwardNotice, forwardPortsEnabled, type PortForwards } from './portForwards';
 import { runBatchMigration } from './batchMigration';
 import { StrategyChoice, treeRssKiB } from './strategyPick';
 import type { TerminalMoves } from './terminalMoves';
 import { askToStopTracer, type TracerModal } from './tracerPrompt';
+import { SHOW_LOG, SHOW_REPORT, withMigrationProgress } from './migrationProgress';
 
 export interface MigrationDeps {
   engine: Engine;
@@ -46,22 +46,6 @@ export interface MigrateCommandOptions {
   tracerModal?: TracerModal;
 }
 
-export const PHASE_LABELS: Record<PhaseName, string> = {
-  preflight: 'Checking both hosts',
-  connect: 'Connecting',
-  rounds: 'Copying memory while it runs',
-  freeze: 'Freezing the process',
-  dump: 'Dumping',
-  transfer: 'Transferring',
-  restore: 'Restoring',
-  verify: 'Verifying',
-  pages: 'Moving the remaining memory pages',
-  cleanup: 'Cleaning up',
-};
-
-export const SHOW_REPORT = 'Show Report';
-export const SHOW_LOG = 'Show Log';
-
 /** Runs one migration with progress and the final notification; never rejects. */
 export async function runMigration(
   deps: MigrationDeps,
@@ -74,35 +58,18 @@ export async function runMigration(
   const what = `${name ?? 'process'} (PID ${request.pid})`;
   log.info(`Migrating ${what} from ${request.from} to ${request.to} (strategy ${request.strategy ?? 'auto'})`);
 
-  const result = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Migrating ${what} to ${request.to}`, cancellable: true },
-    async (progress, token) => {
-      const abort = new AbortController();
-      const onCancel = token.onCancellationRequested(() => {
-        log.warn(`Migration of ${what} cancelled by the user`);
-        abort.abort();
-      });
-      const onExternalAbort = () => abort.abort();
-      options.signal?.addEventListener('abort', onExternalAbort, { once: true });
-      if (options.signal?.aborted) abort.abort();
-      try {
-        return await engine.migrate(request, {
-          signal: abort.signal,
-          onProgress: (p) => {
-            log.info(`[${p.phase}] ${p.message}`);
-            progress.report({ message: `${PHASE_LABELS[p.phase] ?? p.phase}: ${p.message}` });
-            options.onProgress?.(p);
-          },
-          // A tracer found by the preflight: the user may have it stopped, before any freeze.
-          onTraced: (traced) => askToStopTracer(traced, options.tracerModal),
-        });
-      } catch (err) {
-        return failedResult(request, errorMessage(err));
-      } finally {
-        onCancel.dispose();
-        options.signal?.removeEventListener('abort', onExternalAbort);
-      }
-    },
+  const result = await withMigrationProgress(
+    log,
+    what,
+    request.to,
+    options,
+    (engineOptions) =>
+      engine.migrate(request, {
+        ...engineOptions,
+        // A tracer found by the preflight: the user may have it stopped, before any freeze.
+        onTraced: (traced) => askToStopTracer(traced, options.tracerModal),
+      }),
+    (error) => failedResult(request, error),
   );
 
   const forwards = deps.forwards && (options.forwardPorts ?? forwardPortsEnabled()) ? await deps.forwards.afterMigration(result, name) : undefined;
