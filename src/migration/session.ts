@@ -59,6 +59,8 @@ export class MigrationSession {
   pagesDone?: Promise<void>;
   /** Set by chooseStrategy (auto's pre-copy carries what runs should it not pay off). */
   strategyChoice?: StrategyChoice;
+  /** The image directories made and not yet removed (they hold process memory). */
+  private readonly imageDirs = new Map<string, 'source' | 'destination'>();
   /** Undo on each host what the rollback here could not, should this machine go away. */
   private readonly guards: { source?: HostGuard; destination?: HostGuard } = {};
 
@@ -179,7 +181,8 @@ export class MigrationSession {
     const out = await helper.run(['mkimages']);
     const dir = /^dir=(.+)$/m.exec(out)?.[1];
     if (!dir) throw new Error(`Could not create an image directory on ${helper.host.name}.`);
-    this.rollback.add(`remove ${dir} on ${helper.host.name}`, () => helper.run(['rmimages', dir]));
+    this.imageDirs.set(dir, side);
+    this.rollback.add(`remove ${dir} on ${helper.host.name}`, () => this.removeImageDirectory(dir, side));
     this.guard(side).images(dir);
     return dir;
   }
@@ -348,8 +351,13 @@ export class MigrationSession {
   }
 
   /** Removes image directories after success (they hold process memory). */
-  async removeImages(dirs: { side: 'source' | 'destination'; dir: string }[]): Promise<void> {
-    await Promise.all(dirs.map(({ side, dir }) => this[side].run(['rmimages', dir]).catch((e) => this.deps.log(`could not remove ${dir}: ${e}`))));
+  async removeImages(): Promise<void> {
+    await Promise.all([...this.imageDirs].map(([dir, side]) => this.removeImageDirectory(dir, side).catch((e) => this.deps.log(`could not remove ${dir}: ${e}`))));
+  }
+
+  private async removeImageDirectory(dir: string, side: 'source' | 'destination'): Promise<void> {
+    await this[side].run(['rmimages', dir]);
+    this.imageDirs.delete(dir);
   }
 
   /** Rolls back after `err` and records the outcome. */

@@ -50,8 +50,5 @@ export async function postCopy(session: MigrationSession): Promise<void> {
   }
   await tunnel.close();
   await session.commit();
-  await session.removeImages([
-    { side: 'source', dir: sourceDir },
-    { side: 'destination', dir: destinationDir },
-  ]);
+  await session.removeImages();
 }

@@ -128,10 +128,7 @@ export async function preCopy(session: MigrationSession, limits: PreCopyLimits =
   await session.verify(restored);
   await closing;
   await session.commit();
-  await session.removeImages([
-    { side: 'source', dir: sourceDir },
-    { side: 'destination', dir: destinationDir },
-  ]);
+  await session.removeImages();
 }
 
 /** Auto's pre-copy that cannot catch up: nothing is frozen yet, so what the rounds set up is

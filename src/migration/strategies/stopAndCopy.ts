@@ -37,8 +37,5 @@ export async function stopAndCopy(session: MigrationSession): Promise<void> {
   await session.verify(restored);
   await closing;
   await session.commit();
-  await session.removeImages([
-    { side: 'source', dir: sourceDir },
-    { side: 'destination', dir: destinationDir },
-  ]);
+  await session.removeImages();
 }
