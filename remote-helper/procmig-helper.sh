@@ -257,13 +257,13 @@ finish_criu() {
 }
 
 # Runs a CRIU server (page server, lazy dump) on a free loopback port: CRIU refuses port 0, so
-# we pick one in the dynamic range and retry on a clash. Prints `ready PORT PID` once listening.
+# we pick one (free_port) and retry on a clash. Prints `ready PORT PID` once listening.
 serve_on_free_port() {
 	dir=$1 log=$2; shift 2
 	tries=0
 	while [ $tries -lt 20 ]; do
 		tries=$((tries + 1))
-		port=${FIXED_PORT:-$(awk -v s=$$ -v t=$tries 'BEGIN { srand(); print 20000 + int(rand() * 40000 + s * 31 + t * 7919) % 40000 }')}
+		port=${FIXED_PORT:-$(free_port "$tries")}
 		if start_criu_ready "$dir" "$@" --address 127.0.0.1 --port "$port" -o "$log" -v4; then
 			echo "ready $port $CRIU_PID"
 			finish_criu "$dir/$log"; return
@@ -373,12 +373,14 @@ cmd_tar_in() { in_images_base "$1"; tar -C "$1" -xf -; }
 # closes (stdin ends); the keys are deleted with the image directory.
 
 # A TCP port nobody listens on here (per /proc/net/tcp*), for a server started shortly after.
+# A caller that retries after a clash passes its attempt number, so that a retry within the same
+# second (srand's seed) draws other ports.
 free_port() {
 	used=" $(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); printf "%d ", ("0x" a[2]) + 0 }') "
 	tries=0
 	while :; do
 		tries=$((tries + 1))
-		port=$(awk -v s=$$ -v t=$tries 'BEGIN { srand(); print 20000 + int(rand() * 40000 + s * 31 + t * 7919) % 40000 }')
+		port=$(awk -v s=$$ -v t=$((tries + ${1:-0} * 50)) 'BEGIN { srand(); print 20000 + int(rand() * 40000 + s * 31 + t * 7919) % 40000 }')
 		case $used in *" $port "*) [ $tries -lt 50 ] && continue ;; esac
 		echo "$port"
 		return 0
@@ -433,7 +435,7 @@ cmd_direct_server() {
 	tries=0
 	while [ $tries -lt 10 ]; do
 		tries=$((tries + 1))
-		port=$(free_port)
+		port=$(free_port "$tries")
 		# StrictModes no: the directory is ours and 0700, but /var/tmp above it is world-writable.
 		cat >"$d/sshd_config" <<EOF
 ListenAddress 0.0.0.0:$port
@@ -494,7 +496,7 @@ cmd_direct_tunnel() {
 	tries=0
 	while [ $tries -lt 10 ]; do
 		tries=$((tries + 1))
-		lport=$(free_port)
+		lport=$(free_port "$tries")
 		ssh -F /dev/null -i "$d/key" -o IdentitiesOnly=yes -o IdentityAgent=none -o BatchMode=yes \
 			-o StrictHostKeyChecking=yes -o UserKnownHostsFile="$d/known_hosts" -o GlobalKnownHostsFile=/dev/null \
 			-o HostKeyAlias=procmig-direct -o ConnectTimeout=4 -o ServerAliveInterval=15 -o ExitOnForwardFailure=yes \
