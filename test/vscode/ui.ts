@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
+import { findNotification, runCommand } from './workbench';
 
 export interface UiTestContext {
   url: string;
@@ -66,31 +67,10 @@ async function startScenario(ctx: UiTestContext): Promise<Scenario> {
   };
 }
 
-async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`>${title}`);
-  await page.locator(`.quick-input-widget .monaco-list-row:has-text("${title.split(': ').pop()}")`).first().waitFor();
-  await input.press('Enter');
-}
-
-/** The notification matching `filter` (a `:has…` selector suffix): a visible toast, else the entry in the notification center. */
-async function findNotification(page: Page, filter: string, timeoutMs: number): Promise<Locator> {
-  const deadline = Date.now() + timeoutMs;
-  const toast = page.locator(`.notifications-toasts .notification-list-item${filter}`).last();
-  const inCenter = page.locator(`.notifications-center .notification-list-item${filter}`).last();
-  while (Date.now() < deadline) {
-    if (await toast.isVisible().catch(() => false)) return toast;
-    if (await inCenter.isVisible().catch(() => false)) return inCenter;
-    // Open the center once nothing migrating is left in the toasts (toasts of info messages time out).
-    const progressVisible = await page.locator('.notifications-toasts .notification-list-item:has-text("Migrating")').isVisible().catch(() => false);
-    if (!progressVisible && !(await page.locator('.notifications-center.visible').isVisible().catch(() => false))) {
-      await runCommand(page, 'Notifications: Show Notifications').catch(() => undefined);
-    }
-    await page.waitForTimeout(500);
-  }
-  throw new Error(`No notification ${filter} within ${timeoutMs / 1000} s.`);
+/** The migration's outcome: the center may open once nothing migrating is left in the toasts. */
+function findOutcome(page: Page, filter: string, timeoutMs: number): Promise<Locator> {
+  const migrating = page.locator('.notifications-toasts .notification-list-item:has-text("Migrating")');
+  return findNotification(page, filter, { timeoutMs, pollMs: 500, mayOpenCenter: async () => !(await migrating.isVisible().catch(() => false)) });
 }
 
 /** Moves the mouse off the tree so a row's hover does not cover the rows below it. */
@@ -203,7 +183,7 @@ export async function runUiTests(page: Page, ctx: UiTestContext): Promise<number
 
     // The outcome notification: a toast, or (when the toast already timed out) the notification center.
     // Either outcome is taken, so a failure still gets its Show Log and report screenshots.
-    const toast = await findNotification(page, `:is(:has-text("Migrated ${scenario.name}"), :has(.codicon-error))`, 180_000);
+    const toast = await findOutcome(page, `:is(:has-text("Migrated ${scenario.name}"), :has(.codicon-error))`, 180_000);
     const succeeded = !(await toast.locator('.codicon-error').count());
     const message = (await toast.locator('.notification-list-item-message').innerText()).trim();
     await shot('ui-3-notification.png');

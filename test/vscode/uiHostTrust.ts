@@ -7,6 +7,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { openSshFinds, startThrowawaySshd } from './throwawaySshd';
+import { findNotification, runCommand } from './workbench';
 
 export interface HostTrustUiContext {
   url: string;
@@ -19,15 +20,6 @@ export interface HostTrustUiContext {
 const HOST = 'trust-box';
 /** The same server under another name: a new connection that reads the same known_hosts. */
 const SAME_HOST = 'trust-box-again';
-
-async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`>${title}`);
-  await page.locator(`.quick-input-widget .monaco-list-row:has-text("${title.split(': ').pop()}")`).first().waitFor();
-  await input.press('Enter');
-}
 
 async function openWorkbench(page: Page, url: string): Promise<void> {
   await page.goto(url);
@@ -46,24 +38,20 @@ async function checkHost(page: Page, host: string): Promise<void> {
 /** A notification matching `filter` (a `:has…` suffix): a toast, else the entry in the notification
  * center (notifications that arrive while the quick input closes go straight there). With
  * `nothingAsked`, fails at once if the modal or the passphrase box shows up instead. */
-async function findNotification(page: Page, filter: string, nothingAsked = false): Promise<Locator> {
-  const toast = page.locator(`.notifications-toasts .notification-list-item${filter}`).last();
-  const inCenter = page.locator(`.notifications-center .notification-list-item${filter}`).last();
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
-    if (await toast.isVisible().catch(() => false)) return toast;
-    if (await inCenter.isVisible().catch(() => false)) return inCenter;
-    if (nothingAsked && (await page.locator('.monaco-dialog-box, .quick-input-widget:has-text("SSH Key Passphrase")').first().isVisible().catch(() => false))) {
-      throw new Error('something was asked although the key is trusted and the passphrase remembered');
-    }
+/** A notification of the trust flow; with `nothingAsked`, a modal or passphrase box fails it. */
+function findNotice(page: Page, filter: string, nothingAsked = false): Promise<Locator> {
+  const asked = page.locator('.monaco-dialog-box, .quick-input-widget:has-text("SSH Key Passphrase")').first();
+  return findNotification(page, filter, {
+    timeoutMs: 90_000,
+    pollMs: 300,
+    check: async () => {
+      if (nothingAsked && (await asked.isVisible().catch(() => false))) {
+        throw new Error('something was asked although the key is trusted and the passphrase remembered');
+      }
+    },
     // F1 would type into whatever quick input is open: only when none is.
-    const quickInputOpen = await page.locator('.quick-input-widget').first().isVisible().catch(() => false);
-    if (!quickInputOpen && !(await page.locator('.notifications-center.visible').isVisible().catch(() => false))) {
-      await runCommand(page, 'Notifications: Show Notifications').catch(() => undefined);
-    }
-    await page.waitForTimeout(300);
-  }
-  throw new Error(`no notification ${filter}`);
+    mayOpenCenter: async () => !(await page.locator('.quick-input-widget').first().isVisible().catch(() => false)),
+  });
 }
 
 const checked = (host: string) => `:is(:has-text("${host} is"), :has-text("${host} ("))`;
@@ -114,12 +102,12 @@ export async function runHostTrustUiTests(page: Page, ctx: HostTrustUiContext): 
     await input.fill(sshd.passphrase);
     await input.press('Enter');
 
-    const offer = await expecting('the offer to remember the passphrase', findNotification(page, ':has-text("Remember the passphrase")'));
+    const offer = await expecting('the offer to remember the passphrase', findNotice(page, ':has-text("Remember the passphrase")'));
     await shot('ui-trust-3-remember.png');
     await offer.locator('.monaco-button:has-text("Remember")').click();
     step('chose Remember');
 
-    const outcome = await expecting('the Check Host outcome', findNotification(page, checked(HOST)));
+    const outcome = await expecting('the Check Host outcome', findNotice(page, checked(HOST)));
     const message = (await outcome.locator('.notification-list-item-message').innerText()).trim();
     await shot('ui-trust-4-checked.png');
     step(`Check Host: ${message}`);
@@ -134,7 +122,7 @@ export async function runHostTrustUiTests(page: Page, ctx: HostTrustUiContext): 
     // after a reload: this harness serves VS Code without code-server's /mint-key, so the web
     // secret storage cannot decrypt what it stored once the page reloads.)
     await checkHost(page, SAME_HOST);
-    const again = (await (await expecting('the second Check Host outcome', findNotification(page, checked(SAME_HOST), true))).locator('.notification-list-item-message').innerText()).trim();
+    const again = (await (await expecting('the second Check Host outcome', findNotice(page, checked(SAME_HOST), true))).locator('.notification-list-item-message').innerText()).trim();
     if (again.includes('unreachable')) throw new Error(`the second connection failed: ${again}`);
     await shot('ui-trust-5-second-connection.png');
     step(`a second connection asks nothing: ${again}`);
