@@ -24,6 +24,9 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SELF="$ROOT/scripts/lab.sh"
 LAB="$ROOT/.lab"
+# A worktree may link its .lab to another checkout's, to share that checkout's lab: name it by
+# the real path, so the owner check below sees one lab and does not take it over.
+[ ! -L "$LAB" ] || LAB=$(readlink -f "$LAB")
 # What a host itself reads once its own /tmp, /var/tmp and /root/.cache are mounted (its init's
 # files, sshd config and keys) must not live under those paths, or a checkout in /tmp (as a CI
 # clone may be) would hide it from the host. Like the namespace names, it is machine-wide.
@@ -299,6 +302,9 @@ host_init() {
 	mount --bind "$d/var-tmp" /var/tmp
 	mount --bind "$d/cache" /root/.cache
 	mount --bind "$d/hosts" /etc/hosts
+	# Own POSIX shared memory, as every real machine has: with the machine's /dev/shm a process's
+	# shm files would already be "there" on the other host.
+	mount -t tmpfs -o size=2g,mode=1777 shm /dev/shm
 	# Start this host's PIDs at its own base. pid_max is per PID namespace on this kernel (6.14+);
 	# raise it here when it is lower than the base (older kernels: the machine-wide value rules).
 	base=$(host_pid_base "$h")
