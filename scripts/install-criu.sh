@@ -9,15 +9,19 @@ ORIG_MD5=15af4ed4460591e31fc5be6cab994ac9
 PREFIX=${CRIU_PREFIX:-/usr/local}
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/process-migrator/criu-$WANT
 
+# With CRIU_PREFIX given, the criu of that prefix counts (CI builds into a scratch prefix);
+# otherwise any criu on PATH, such as a distribution's new enough package.
+CRIU_BIN=${CRIU_PREFIX:+$CRIU_PREFIX/sbin/}criu
+
 have_version() {
-	v=$(criu --version 2>/dev/null | sed -n 's/^Version: *//p')
+	v=$("$CRIU_BIN" --version 2>/dev/null | sed -n 's/^Version: *//p')
 	[ -n "$v" ] || return 1
 	major=${v%%.*}; rest=${v#*.}; minor=${rest%%.*}
 	[ "$major" -gt 4 ] || { [ "$major" -eq 4 ] && [ "$minor" -ge 2 ]; }
 }
 
 if have_version; then
-	echo "criu $(criu --version | sed -n 's/^Version: *//p') is already installed"
+	echo "criu $("$CRIU_BIN" --version | sed -n 's/^Version: *//p') is already installed"
 	exit 0
 fi
 
@@ -51,5 +55,5 @@ fi
 
 # Runtime libraries and the tools CRIU calls (nft for the network lock, iproute2 for netns).
 apt_install libprotobuf-c1 libnl-3-200 libnet1 libcap2 libbsd0 libgnutls30 libnftables1 libaio1 uuid-runtime nftables iproute2 2>/dev/null || true
-install -m 0755 "$CACHE/criu" "$PREFIX/sbin/criu"
-echo "installed $(criu --version | sed -n 's/^Version: *//p') at $PREFIX/sbin/criu"
+install -D -m 0755 "$CACHE/criu" "$PREFIX/sbin/criu"
+echo "installed $("$PREFIX/sbin/criu" --version | sed -n 's/^Version: *//p') at $PREFIX/sbin/criu"
