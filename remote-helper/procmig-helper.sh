@@ -63,42 +63,74 @@ set -u
 umask 077
 
 PROCMIG_HELPER_VERSION=1
-IMAGES_BASE=${PROCMIG_IMAGES_DIR:-/var/tmp/process-migrator}
+# Root's images, or one directory per user: as a normal user CRIU may run as that user.
+if [ "$(id -u)" -eq 0 ]; then IMAGES_BASE=${PROCMIG_IMAGES_DIR:-/var/tmp/process-migrator}
+else IMAGES_BASE=${PROCMIG_IMAGES_DIR:-/var/tmp/process-migrator-$(id -u)}; fi
+# Where `procmig setup` puts a copy of criu with the file capabilities of CRIU's unprivileged
+# mode (cap_checkpoint_restore, cap_sys_ptrace): criu itself stays as the distribution made it.
+UNPRIVILEGED_CRIU=${PROCMIG_UNPRIVILEGED_CRIU:-/usr/local/libexec/process-migrator/criu}
 
 die() { printf '%s\n' "$*" >&2; exit 1; }
 
-# CRIU needs root; as another user we use sudo, but only non-interactively (-n): a password
-# prompt on a remote host would hang the migration.
-privilege() {
-	if [ "$(id -u)" -eq 0 ]; then echo root
-	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then echo sudo
-	else echo none
+# How CRIU runs here, as PRIVILEGE (set by find_privilege, once per run) and CRIU_CMD:
+#   root          we are root;
+#   sudo          passwordless sudo (-n: a password prompt on a remote host would hang the
+#                 migration), where root may read other users' limits (CAP_SYS_RESOURCE);
+#   unprivileged  CRIU's --unprivileged mode as this user, with a criu that has the file
+#                 capabilities for it: it checkpoints only this user's own processes, but needs
+#                 no root at all;
+#   sudo          as a last resort where root lacks CAP_SYS_RESOURCE: CRIU then cannot read the
+#                 limits of this user's processes (caps reports sudo_rlimits=0);
+#   none          neither: caps says so and the preflight names what to configure.
+PRIVILEGE= CRIU_CMD= SUDO_RLIMITS=
+find_privilege() {
+	[ -z "$PRIVILEGE" ] || return 0
+	PRIVILEGE=none CRIU_CMD=criu SUDO_RLIMITS=
+	if [ "$(id -u)" -eq 0 ]; then PRIVILEGE=root; return 0; fi
+	if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+		# CAP_SYS_RESOURCE is bit 24 of root's effective capabilities.
+		eff=$(sudo -n sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status 2>/dev/null)
+		SUDO_RLIMITS=$(( (0x${eff:-0} >> 24) & 1 ))
+		if [ "$SUDO_RLIMITS" -eq 1 ]; then PRIVILEGE=sudo CRIU_CMD='sudo -n criu'; return 0; fi
 	fi
+	for c in "$UNPRIVILEGED_CRIU" "$(command -v criu)"; do
+		[ -n "$c" ] && [ -x "$c" ] || continue
+		if "$c" check --unprivileged >/dev/null 2>&1; then PRIVILEGE=unprivileged CRIU_CMD="$c --unprivileged"; return 0; fi
+	done
+	if [ -n "$SUDO_RLIMITS" ]; then PRIVILEGE=sudo CRIU_CMD='sudo -n criu'; fi
+}
+
+# Sets CRIU_CMD to CRIU with the privilege it needs (words for a simple command: sudo relays
+# signals to it), or fails.
+need_criu() {
+	find_privilege
+	[ "$PRIVILEGE" != none ] || die "CRIU cannot run on $(hostname) as $(id -un): it needs root, passwordless sudo, or a criu with the capabilities of its unprivileged mode (procmig setup $(hostname))"
 }
 
 run_criu() {
-	case $(privilege) in
-	root) criu "$@" ;;
-	sudo) sudo -n criu "$@" ;;
-	*) die "CRIU needs root on $(hostname): log in as root or allow passwordless sudo for criu" ;;
-	esac
+	need_criu
+	# shellcheck disable=SC2086 # the command's words
+	$CRIU_CMD "$@"
 }
 
-# CRIU with the privilege it needs, as words for a simple command (sudo relays signals to it).
-criu_command() {
-	case $(privilege) in
-	root) echo criu ;;
-	sudo) echo 'sudo -n criu' ;;
-	*) die "CRIU needs root on $(hostname): log in as root or allow passwordless sudo for criu" ;;
-	esac
+# What runs as root for CRIU's sake (nft, removing root's images): through sudo when CRIU does.
+as_criu_user() {
+	find_privilege
+	case $PRIVILEGE in sudo) sudo -n "$@" ;; *) "$@" ;; esac
 }
 
-criu_version() { criu --version 2>/dev/null | sed -n 's/^Version: *//p'; }
 
 # The last error lines of a CRIU log, for the caller to turn into one sentence.
 log_errors() {
 	[ -f "$1" ] || return 0
 	grep -E 'Error|error|Warn.*(fail|Can.t)' "$1" | grep -v 'RLIMIT_NOFILE' | tail -n 12 | sed 's/^/criu-log: /' >&2
+}
+
+# The base of this user's image directories, made private. A user's base lies in the shared
+# /var/tmp, where someone else could have made it first: use it only if it is ours.
+images_base() {
+	mkdir -p "$IMAGES_BASE" && chmod 700 "$IMAGES_BASE" || die "cannot create $IMAGES_BASE on $(hostname)"
+	[ "$(stat -c %u "$IMAGES_BASE")" = "$(id -u)" ] || die "$IMAGES_BASE on $(hostname) belongs to another user; remove it, or set PROCMIG_IMAGES_DIR"
 }
 
 in_images_base() {
@@ -114,19 +146,23 @@ cmd_caps() {
 	echo "cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)"
 	echo "load1=$(cut -d' ' -f1 /proc/loadavg)"
 	echo "mem_available_kib=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)"
-	mkdir -p "$IMAGES_BASE" && chmod 700 "$IMAGES_BASE"
+	images_base
 	echo "images_dir=$IMAGES_BASE"
 	echo "disk_available_kib=$(df -Pk "$IMAGES_BASE" | awk 'NR==2 {print $4}')"
 	echo "pipe_max_size=$(cat /proc/sys/fs/pipe-max-size 2>/dev/null || echo 0)"
-	priv=$(privilege)
-	echo "privilege=$priv"
+	find_privilege
+	echo "privilege=$PRIVILEGE"
+	echo "user=$(id -un)"
+	[ -z "$SUDO_RLIMITS" ] || echo "sudo_rlimits=$SUDO_RLIMITS"
 	# Processes on a terminal are restored inside a tmux session on the destination.
 	if command -v tmux >/dev/null 2>&1; then echo "tmux=$(tmux -V 2>/dev/null | sed 's/^tmux //')"; else echo "tmux="; fi
 	echo "inherit_fds_max=$(inherit_fds_max)"
-	if ! command -v criu >/dev/null 2>&1; then echo "criu_version="; return 0; fi
-	echo "criu_path=$(command -v criu)"
-	echo "criu_version=$(criu_version)"
-	[ "$priv" = none ] && return 0
+	criu_bin=${CRIU_CMD%% *}
+	[ "$criu_bin" != sudo ] || criu_bin=criu
+	if ! command -v "$criu_bin" >/dev/null 2>&1; then echo "criu_version="; return 0; fi
+	echo "criu_path=$(command -v "$criu_bin")"
+	echo "criu_version=$("$criu_bin" --version 2>/dev/null | sed -n 's/^Version: *//p')"
+	[ "$PRIVILEGE" = none ] && return 0
 	# Each feature check is a separate CRIU run of ~20 ms: run them side by side.
 	tmp=$(mktemp -d)
 	for f in mem_dirty_track uffd uffd-noncoop; do
@@ -224,7 +260,7 @@ cmd_stat_files() {
 }
 
 cmd_mkimages() {
-	mkdir -p "$IMAGES_BASE" && chmod 700 "$IMAGES_BASE" || die "cannot create $IMAGES_BASE on $(hostname)"
+	images_base
 	# Images hold process memory. A migration that lost this host mid-way (SSH gone) could not
 	# delete its directory; no migration runs for hours, so sweep those left over.
 	find "$IMAGES_BASE" -maxdepth 1 -type d -name 'img.*' -mmin +360 -exec rm -rf {} + 2>/dev/null
@@ -241,8 +277,9 @@ start_criu_ready() {
 	rm -f "$ready"; mkfifo "$ready"
 	# A simple command, not run_criu: a function in the background runs in a subshell, so $!
 	# would be that subshell and stopping it (kill $CRIU_PID) would leave CRIU running orphaned.
-	criu=$(criu_command) || exit 1
-	$criu "$@" --status-fd 3 3>"$ready" &
+	need_criu
+	# shellcheck disable=SC2086 # the command's words
+	$CRIU_CMD "$@" --status-fd 3 3>"$ready" &
 	CRIU_PID=$!
 	# One NUL byte once ready; end of file if CRIU exits before that.
 	got=$(head -c 1 "$ready" | od -An -c | tr -d ' ')
@@ -638,8 +675,10 @@ taken_pid() {
 restore_in_new_pid_namespace() {
 	dir=$1; shift
 	command -v unshare >/dev/null 2>&1 || die "PID $taken is in use on $(hostname) and there is no unshare (util-linux) to restore into a new PID namespace"
+	find_privilege
+	[ "$PRIVILEGE" != unprivileged ] || die "PID $taken is in use on $(hostname), and CRIU in unprivileged mode cannot restore into a new PID namespace; end that process or migrate as root"
 	sudo=
-	[ "$(privilege)" = sudo ] && sudo='sudo -n'
+	[ "$PRIVILEGE" = sudo ] && sudo='sudo -n'
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	$sudo setsid unshare --pid --fork --mount-proc sh -c 'criu "$@"; echo $? >"$0/restore.rc"' "$dir" \
 		restore -D "$dir" -o restore.log -v4 --pidfile "$dir/restore.pid" "$@" </dev/null >/dev/null 2>&1 &
@@ -700,8 +739,10 @@ cmd_restore_fg() {
 	if taken=$(taken_pid "$dir"); then
 		# See restore_in_new_pid_namespace; here CRIU itself is the namespace's first process.
 		echo "$taken" >"$dir/restore.taken"
+		find_privilege
+		[ "$PRIVILEGE" != unprivileged ] || die "PID $taken is in use on $(hostname), and CRIU in unprivileged mode cannot restore into a new PID namespace; end that process or migrate as root"
 		sudo=
-		[ "$(privilege)" = sudo ] && sudo='sudo -n'
+		[ "$PRIVILEGE" = sudo ] && sudo='sudo -n'
 		$sudo unshare --pid --fork --mount-proc criu restore -D "$dir" -j -o restore.log -v4 --pidfile "$dir/restore.pid" "$@"
 	else
 		run_criu restore -D "$dir" -j -o restore.log -v4 --pidfile "$dir/restore.pid" "$@"
@@ -808,7 +849,7 @@ tracer_of() { awk '/^TracerPid:/ && $2 != 0 { print $2; exit }' /proc/"$1"/task/
 
 # The first tree of a batch restored here must not reach a peer of another tree before that one
 # is restored too: the kernel would reset the connection. TCP retransmits what is dropped.
-nft_cmd() { case $(privilege) in sudo) sudo -n nft "$@" ;; *) nft "$@" ;; esac; }
+nft_cmd() { as_criu_user nft "$@"; }
 
 cmd_loopback_lock() {
 	name=$1; shift
@@ -881,7 +922,7 @@ cmd_guard() {
 # Ends the CRIU processes working in DIR (TERM, then KILL after 5 s) and waits for them.
 stop_criu_in() {
 	# A pre-copy round works in a directory inside DIR.
-	pids=$(ps -eo pid=,args= | awk -v d="-D $1" '($2 == "criu" || $4 == "criu") && (index($0 " ", " " d " ") || index($0, " " d "/")) { print $1 }')
+	pids=$(ps -eo pid=,args= | awk -v d="-D $1" '($2 ~ /(^|\/)criu$/ || $4 ~ /(^|\/)criu$/) && (index($0 " ", " " d " ") || index($0, " " d "/")) { print $1 }')
 	[ -n "$pids" ] || return 0
 	# shellcheck disable=SC2086
 	cmd_signal TERM $pids
@@ -896,7 +937,7 @@ stop_criu_in() {
 cmd_rmimages() {
 	in_images_base "$1"
 	[ -d "$1" ] || return 0
-	case $(privilege) in sudo) sudo -n rm -rf "$1" ;; *) rm -rf "$1" ;; esac
+	as_criu_user rm -rf "$1"
 }
 
 cmd=${1:-}

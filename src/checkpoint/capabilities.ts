@@ -31,6 +31,8 @@ export function parseCapabilities(host: string, text: string): ParsedCapabilitie
     diskAvailableKiB: num('disk_available_kib'),
     imagesDir: kv.images_dir ?? '',
     privilege: (kv.privilege as HostCapabilities['privilege']) ?? 'none',
+    ...(kv.user ? { user: kv.user } : {}),
+    ...(kv.sudo_rlimits ? { sudoRlimits: kv.sudo_rlimits === '1' } : {}),
     features,
     pipeMaxSize: num('pipe_max_size'),
     inheritFdsMax: num('inherit_fds_max') || 6,

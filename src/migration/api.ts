@@ -33,8 +33,14 @@ export interface HostCapabilities {
   /** Free space where checkpoint images are kept. */
   diskAvailableKiB: number;
   imagesDir: string;
-  /** CRIU runs as root, or through `sudo -n`. */
-  privilege: 'root' | 'sudo' | 'none';
+  /** How CRIU runs: as root, through `sudo -n`, as the user in CRIU's unprivileged mode (a criu
+   * with cap_checkpoint_restore, cap_sys_ptrace and cap_setpcap), or not at all. */
+  privilege: 'root' | 'sudo' | 'unprivileged' | 'none';
+  /** The user the helper runs as. */
+  user?: string;
+  /** Through sudo: whether root has CAP_SYS_RESOURCE, without which CRIU cannot read the
+   * limits of another uid's process, so it cannot dump the user's processes. */
+  sudoRlimits?: boolean;
   /** CRIU features by `criu check --feature` name (mem_dirty_track, uffd, uffd-noncoop, …). */
   features: Record<string, boolean>;
   /** fs.pipe-max-size in bytes (post-copy needs ≥ 4 MiB on the dumping host). */

@@ -92,13 +92,42 @@ export function checkProcessAndHosts(input: PreflightInput): PreflightResult {
     );
   }
 
-  const traits = traitsOf(inspection, from, input.companions);
+  if (source.privilege === 'sudo' && source.sudoRlimits === false) {
+    problems.push(
+      `Root on ${from} lacks CAP_SYS_RESOURCE, so CRIU run through sudo cannot read the limits of your processes there ("Can't get rlimit"); run \`procmig setup ${from}\` to let CRIU run as you in its unprivileged mode instead.`,
+    );
+  }
+
+  const traits = { ...traitsOf(inspection, from, input.companions), ...unprivilegedTraits(input) };
+  if (traits.unprivilegedDump || traits.unprivilegedRestore) keepNoConnections(traits);
   if (traits.terminal && !destination.tmux) {
     problems.push(
       `${to} has no tmux, which it needs to give the process a terminal of its own (it runs on a terminal on ${from}); install tmux on ${to} (e.g. \`apt-get install tmux\`) and retry.`,
     );
   }
   return { problems, traits, notes };
+}
+
+/** Where CRIU runs as the user, in its unprivileged mode: the report says so. */
+function unprivilegedTraits({ from, to, source, destination }: PreflightInput): ProcessTraits {
+  const why = (caps: ParsedCapabilities, host: string, what: string) =>
+    caps.privilege === 'unprivileged'
+      ? `CRIU ${what} on ${host} as ${caps.user ?? 'you'}, without root: in its unprivileged mode (its copy with the capabilities for it), which checkpoints only your own processes`
+      : undefined;
+  const traits: ProcessTraits = {};
+  const dump = why(source, from, 'dumps');
+  const restore = why(destination, to, 'restores');
+  if (dump) traits.unprivilegedDump = dump;
+  if (restore) traits.unprivilegedRestore = restore;
+  return traits;
+}
+
+/** Keeping a TCP connection takes TCP repair mode (CAP_NET_ADMIN) and a loopback lock (nft as
+ * root), which CRIU's unprivileged mode has neither of: such connections are closed instead. */
+function keepNoConnections(traits: ProcessTraits): void {
+  if (!traits.keepTcp) return;
+  traits.closeTcp = `${traits.keepTcp.replace(/: CRIU restores both ends.*$/, '')}, but CRIU in its unprivileged mode cannot keep connections (that takes TCP repair mode, CAP_NET_ADMIN): they are closed and the processes see a reset`;
+  delete traits.keepTcp;
 }
 
 /** The first task of the tree that a ptrace tracer (gdb, strace) holds. */

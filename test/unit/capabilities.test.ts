@@ -37,13 +37,24 @@ describe('parseCapabilities', () => {
     assert.equal(c.hostname, 'vm');
   });
 
-  it('reads an unprivileged helper: CRIU present, never run', () => {
-    const c = parseCapabilities('b', fixture('caps-unprivileged.txt'));
+  it('reads a normal user with no way to run CRIU: CRIU present, never run', () => {
+    const c = parseCapabilities('b', fixture('caps-no-privilege.txt'));
     assert.equal(c.privilege, 'none');
+    assert.equal(c.user, 'pmdev');
     assert.equal(c.criuVersion, '4.2.1');
     assert.equal(c.criuCheck, undefined);
     assert.deepEqual(c.features, {});
-    assert.equal(c.imagesDir, '/tmp/pmfx-nobody-images');
+    assert.equal(c.imagesDir, '/var/tmp/process-migrator-1001');
+  });
+
+  it("reads CRIU's unprivileged mode: the user's own images directory and criu", () => {
+    const c = parseCapabilities('b', fixture('caps-unprivileged-mode.txt'));
+    assert.equal(c.privilege, 'unprivileged');
+    assert.equal(c.criuCheck, 'ok');
+    assert.equal(c.features.uffd, false);
+    assert.equal(c.imagesDir, '/var/tmp/process-migrator-1001');
+    assert.equal(c.sudoRlimits, undefined);
+    assert.equal(parseCapabilities('b', 'privilege=sudo\nsudo_rlimits=0\n').sudoRlimits, false);
   });
 
   it('keeps a failing `criu check` line, `=` signs included', () => {

@@ -140,11 +140,34 @@ describe('checkProcessAndHosts', () => {
     ]);
   });
 
-  it('no root for CRIU on a host', () => {
-    const unprivileged = parseCapabilities('dst', fixture('caps-unprivileged.txt'));
-    assert.deepEqual(problemsOf(input('sleep', { destination: unprivileged })), [
-      'CRIU needs root on dst: connect as root or allow passwordless sudo for criu there.',
+  it('a normal user with neither sudo nor a criu for unprivileged mode: what to configure', () => {
+    const none = parseCapabilities('dst', fixture('caps-no-privilege.txt'));
+    assert.deepEqual(problemsOf(input('sleep', { destination: none })), [
+      'CRIU cannot run on dst as pmdev: run `procmig setup dst` once (with sudo, it gives a copy of CRIU the capabilities of its unprivileged mode, so it checkpoints your own processes without root), or connect as root, or allow passwordless sudo for criu there.',
     ]);
+  });
+
+  it('CRIU in unprivileged mode: no problem; the report says where, and why', () => {
+    const unprivileged = (host: string) => parseCapabilities(host, fixture('caps-unprivileged-mode.txt'));
+    const r = checkProcessAndHosts(input('sleep', { source: unprivileged('src'), destination: unprivileged('dst') }));
+    assert.deepEqual(r.problems, []);
+    assert.match(r.traits.unprivilegedDump ?? '', /^CRIU dumps on src as pmdev, without root: in its unprivileged mode/);
+    assert.match(r.traits.unprivilegedRestore ?? '', /^CRIU restores on dst as pmdev, without root/);
+  });
+
+  it('CRIU in unprivileged mode cannot keep TCP connections: they are closed, and the report says why', () => {
+    const unprivileged = parseCapabilities('src', fixture('caps-unprivileged-mode.txt'));
+    const r = checkProcessAndHosts(input('python', { source: unprivileged }));
+    assert.equal(r.traits.keepTcp, undefined);
+    assert.match(r.traits.closeTcp ?? '', /link processes that move together over the loopback, but CRIU in its unprivileged mode cannot keep connections \(that takes TCP repair mode, CAP_NET_ADMIN\): they are closed/);
+  });
+
+  it('through sudo where root lacks CAP_SYS_RESOURCE: one sentence, and the way that works', () => {
+    const sudo = caps('src', { privilege: 'sudo', sudoRlimits: false });
+    assert.deepEqual(problemsOf(input('sleep', { source: sudo })), [
+      'Root on src lacks CAP_SYS_RESOURCE, so CRIU run through sudo cannot read the limits of your processes there ("Can\'t get rlimit"); run `procmig setup src` to let CRIU run as you in its unprivileged mode instead.',
+    ]);
+    assert.deepEqual(problemsOf(input('sleep', { source: caps('src', { privilege: 'sudo', sudoRlimits: true }) })), []);
   });
 
   it('failing `criu check` on a host', () => {
