@@ -18,7 +18,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 #   python3 tmux curl  workloads and terminal sessions the product migrates; curl for the e2e tests
 #   strace          a tracer the VS Code test has stopped before a move (test/vscode/suite/tracer.test.ts)
 #   python3-debugpy  Python programs under debugpy, which Migrate Debug Session moves (its e2e test)
-PKGS="openssh-server openssh-client tini socat iproute2 nftables procps util-linux psmisc python3 python3-debugpy tmux curl strace"
+#   sudo            a normal user with passwordless sudo (test/e2e/users.test.ts)
+#   libcap2-bin     setcap, for CRIU's unprivileged mode (remote-helper/setup-host.sh)
+PKGS="openssh-server openssh-client tini socat iproute2 nftables procps util-linux psmisc python3 python3-debugpy tmux curl strace sudo libcap2-bin"
 
 installed() {
 	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]

@@ -281,7 +281,7 @@ cmd_up() {
 		return 0
 	fi
 	deps=$(sh "$ROOT/scripts/install-system-deps.sh" 2>&1) || { printf '%s\n' "$deps" >&2; die "installing system dependencies failed"; }
-	printf '%s\n' "$deps" | sed -e '/is already installed$/d' -e '/^$/d' -e 's/^/lab: /'
+	printf '%s\n' "$deps" | sed -e '/already installed/d' -e '/^done$/d' -e '/^$/d' -e 's/^/lab: /'
 	lock
 	t0=$(date +%s.%N)
 	# Post-copy (criu lazy pages) needs pipes of at least 4 MiB on the dumping host: without

@@ -54,9 +54,9 @@ export class CriuEngine implements CheckpointEngine {
         `CRIU cannot run on ${h}${as}: run \`procmig setup ${h}\` once (with sudo, it gives a copy of CRIU the capabilities of its unprivileged mode, so it checkpoints your own processes without root), or connect as root, or allow passwordless sudo for criu there.`,
       ];
     }
-    if (!caps.criuVersion) return [`CRIU is not installed on ${h}: run scripts/install-criu.sh there (it builds CRIU ${MINIMUM_CRIU}+).`];
+    if (!caps.criuVersion) return [`CRIU is not installed on ${h}: run \`procmig setup ${h}\` (Set Up Host… in VS Code), which installs CRIU ${MINIMUM_CRIU}+ there.`];
     if (!versionAtLeast(caps.criuVersion, MINIMUM_CRIU)) {
-      return [`${h} has CRIU ${caps.criuVersion}, older than ${MINIMUM_CRIU}: run scripts/install-criu.sh there to install 4.2.1.`];
+      return [`${h} has CRIU ${caps.criuVersion}, older than ${MINIMUM_CRIU}: run \`procmig setup ${h}\` (Set Up Host… in VS Code), which installs 4.2.1 there.`];
     }
     if (caps.criuCheck && caps.criuCheck !== 'ok') return [`\`criu check\` fails on ${h} (${caps.criuCheck}); CRIU cannot work there until that is fixed.`];
     return [];

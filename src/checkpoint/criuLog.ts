@@ -56,7 +56,7 @@ const rules: Rule[] = [
   })],
   [/Unexpected rt vDSO area bounds/, (_m, c) => ({
     kind: 'unsupported',
-    message: `The CRIU on ${c.host} is too old for its kernel; install CRIU 4.2 or newer (scripts/install-criu.sh does it).`,
+    message: `The CRIU on ${c.host} is too old for its kernel; install CRIU 4.2 or newer (\`procmig setup ${c.host}\` or Set Up Host… does it).`,
   })],
   [/Can't lookup mount=\d+ for fd=(\d+)/, (m, c) => ({
     kind: 'unsupported',

@@ -205,6 +205,9 @@ export interface BatchResult {
 export interface Engine {
   listProcesses(host: string): Promise<ProcessInfo[]>;
   checkHost(host: string): Promise<HostReport>;
+  /** Installs on `host` what it lacks (CRIU 4.2+, tmux, CRIU's unprivileged mode for the user),
+   * as root, once; resolves with each step's line and the host's report afterwards. */
+  setUpHost(host: string, options?: SetUpOptions): Promise<{ steps: string[]; report: HostReport }>;
   migrate(request: MigrationRequest, options?: MigrateOptions): Promise<MigrationResult>;
   migrateMany(request: BatchRequest, options?: MigrateOptions): Promise<BatchResult>;
   /** Keeps `origin`'s loopback ports reaching a migrated process on `destination` (optional:
@@ -218,3 +221,9 @@ export interface Engine {
 }
 
 export type EngineOptions = HostOptions;
+
+export interface SetUpOptions {
+  /** Connected as root: the user to let run CRIU in its unprivileged mode. */
+  user?: string;
+  onStep?: (step: string) => void;
+}

@@ -11,6 +11,7 @@ import type {
   MigrationResult,
   PortForwarding,
   ProcessInfo,
+  SetUpOptions,
   TerminalRef,
 } from '../migration/api';
 import type { RunningCommand } from '../transport/host';
@@ -46,6 +47,10 @@ export class ReconfigurableEngine implements Engine {
 
   checkHost(host: string): Promise<HostReport> {
     return this.engine.checkHost(host);
+  }
+
+  setUpHost(host: string, options?: SetUpOptions): Promise<{ steps: string[]; report: HostReport }> {
+    return this.engine.setUpHost(host, options);
   }
 
   migrate(request: MigrationRequest, options?: MigrateOptions): Promise<MigrationResult> {

@@ -163,6 +163,17 @@ export class ProcessModel {
     return run;
   }
 
+  /** Sets the host up (engine.setUpHost); its report then replaces the last check's. Rejects
+   * with the engine's one sentence. */
+  async setUp(name: string, onStep?: (step: string) => void): Promise<{ steps: string[]; report: HostReport }> {
+    const done = await this.options.engine.setUpHost(name, { onStep });
+    const state = this.state(name);
+    state.report = done.report;
+    state.reachability = done.report.reachable ? 'reachable' : 'unreachable';
+    this.fire(name);
+    return done;
+  }
+
   /** The host's process tree under the current filter (empty until loaded). */
   forest(name: string): ProcessNode[] {
     const processes = this.states.get(name)?.processes;

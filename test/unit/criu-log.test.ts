@@ -68,7 +68,7 @@ describe('explainCriuFailure', () => {
   it('old CRIU on a new kernel (vDSO)', () => {
     const r = explainCriuFailure(['(00.011000) Error (criu/vdso.c:300): vdso: Unexpected rt vDSO area bounds'], restore);
     assert.equal(r.kind, 'unsupported');
-    assert.equal(r.message, 'The CRIU on lab-b is too old for its kernel; install CRIU 4.2 or newer (scripts/install-criu.sh does it).');
+    assert.equal(r.message, 'The CRIU on lab-b is too old for its kernel; install CRIU 4.2 or newer (`procmig setup lab-b` or Set Up Host… does it).');
   });
 
   it('fd into an unknown mount', () => {

@@ -130,13 +130,13 @@ describe('checkProcessAndHosts', () => {
   it('CRIU missing on a host', () => {
     const noCriu = parseCapabilities('dst', fixture('caps-no-criu.txt'));
     assert.deepEqual(problemsOf(input('sleep', { destination: noCriu })), [
-      'CRIU is not installed on dst: run scripts/install-criu.sh there (it builds CRIU 4.2+).',
+      'CRIU is not installed on dst: run `procmig setup dst` (Set Up Host… in VS Code), which installs CRIU 4.2+ there.',
     ]);
   });
 
   it('CRIU too old on a host', () => {
     assert.deepEqual(problemsOf(input('sleep', { source: caps('src', { criuVersion: '3.17.1' }) })), [
-      'src has CRIU 3.17.1, older than 4.2: run scripts/install-criu.sh there to install 4.2.1.',
+      'src has CRIU 3.17.1, older than 4.2: run `procmig setup src` (Set Up Host… in VS Code), which installs 4.2.1 there.',
     ]);
   });
 

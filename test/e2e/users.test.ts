@@ -1,0 +1,151 @@
+// A developer's account is not root: the lab's normal user `pmdev` (lab-a-dev, lab-b-dev) moves
+// its own processes over SSH as itself. `procmig setup` (as root, once) gives a copy of CRIU the
+// capabilities of its unprivileged mode; the helper finds it and runs CRIU as the user. Root here
+// lacks CAP_SYS_RESOURCE, so sudo cannot dump the user's processes: the helper prefers the
+// unprivileged mode even with sudo allowed. A user with neither is told what to configure.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { kill, onHost, procmig, repo, sharedDir, sshConfig, startDetached, stateOf, useLab, waitFor } from './support/lab';
+
+const A = 'lab-a-dev';
+const B = 'lab-b-dev';
+const USER = 'pmdev';
+const cleanup = useLab();
+
+const asRoot = (host: 'lab-a' | 'lab-b', script: string) => onHost(host, script);
+const count = async (host: string, file: string) => Number((await onHost(host, `cat ${file} 2>/dev/null || echo 0`)) || 0);
+
+/** A Python counter kept in memory, written to a file of the host's own /tmp. */
+function counter(file: string): string {
+  return `python3 -c 'import time
+n = 0
+while True:
+    n += 1; open("${file}", "w").write(str(n)); time.sleep(0.1)'`;
+}
+
+describe('a normal user, not root', () => {
+  it('procmig setup (as root) gives the user CRIU in its unprivileged mode, once; a second run changes nothing', async () => {
+    for (const host of ['lab-a', 'lab-b']) {
+      const r = await procmig(['setup', host, '--user', USER]);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.match(r.stderr, /^criu: 4\.2\.1, already installed/m);
+      assert.match(r.stderr, /^unprivileged: (copied .* to |)\/usr\/local\/libexec\/process-migrator\/criu (is already a copy|\(group procmig only\))/m);
+      assert.match(r.stderr, /^unprivileged: as pmdev, `criu check --unprivileged`: Looks good\./m);
+    }
+    const again = await procmig(['setup', 'lab-a', '--user', USER]);
+    assert.match(again.stderr, /already a copy of/);
+    assert.match(again.stderr, /pmdev is in group procmig/);
+    assert.equal(await asRoot('lab-a', 'stat -c %U:%G:%a /usr/local/libexec/process-migrator/criu'), 'root:procmig:750');
+
+    const check = await procmig(['check', A, B, '--json']);
+    assert.equal(check.code, 0, check.stdout);
+    for (const report of check.json) {
+      assert.equal(report.capabilities.privilege, 'unprivileged');
+      assert.equal(report.capabilities.user, USER);
+      assert.equal(report.capabilities.imagesDir, '/var/tmp/process-migrator-1001');
+    }
+  });
+
+  it("moves the user's own process as the user: its state continues on lab-b, the report says --unprivileged, the images were the user's and are gone", async () => {
+    const file = '/tmp/pmdev-counter';
+    const pid = await startDetached(A, `sh -c 'cd ~ && exec ${counter(file).replace(/'/g, `'\\''`)}'`);
+    cleanup.push(() => kill(A, pid), () => kill(B, pid));
+    await waitFor(async () => (await count(A, file)) >= 5);
+    const r = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
+    assert.equal(r.code, 0, r.json?.error ?? r.stderr);
+    const options = (r.json.options as { option: string; reason: string }[]).map((o) => o.option);
+    assert.ok(options.includes('dump --unprivileged') && options.includes('restore --unprivileged'), options.join(', '));
+    assert.match(r.json.options.find((o: { option: string }) => o.option === 'dump --unprivileged').reason, /as pmdev, without root/);
+    const moved = r.json.destinationPid as number;
+    const before = await count(B, file);
+    await waitFor(async () => (await count(B, file)) > before);
+    assert.equal(await onHost(B, `stat -c %U /proc/${moved}`), USER);
+    assert.equal(await stateOf(A, pid), 'gone');
+    for (const host of [A, B]) {
+      assert.equal(await onHost(host, 'stat -c %U:%a /var/tmp/process-migrator-1001; ls /var/tmp/process-migrator-1001 | grep -c "^img\\." || true'), `${USER}:700\n0`);
+    }
+  });
+
+  it('a program on a terminal moves into a tmux session of the user on lab-b', async () => {
+    const file = '/tmp/pmdev-tty-counter';
+    const session = 'pmdev-e2e-tty';
+    await onHost(A, `tmux new-session -d -s ${session} -x 80 -y 24 "cd ~ && ${counter(file).replace(/"/g, '\\"')}"`);
+    const pid = Number(await onHost(A, `tmux list-panes -t ${session} -F '#{pane_pid}'`));
+    cleanup.push(() => onHost(A, `tmux kill-session -t ${session} 2>/dev/null; true`).then(() => undefined), () => kill(B, pid));
+    await waitFor(async () => (await count(A, file)) >= 5);
+    const r = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
+    assert.equal(r.code, 0, r.json?.error ?? r.stderr);
+    assert.match(r.json.terminal.attach.join(' '), /tmux attach/);
+    const before = await count(B, file);
+    await waitFor(async () => (await count(B, file)) > before);
+    assert.match(await onHost(B, 'tmux ls'), /^procmig-/m);
+    await onHost(B, `tmux kill-session -t '${r.json.terminal.session ?? ''}' 2>/dev/null; true`).catch(() => undefined);
+  });
+
+  it('a log only on lab-a gets a new file of the user on lab-b (--inherit-fd), and the writes go on into it', async () => {
+    const log = '/tmp/pmdev-e2e.log';
+    const pid = await startDetached(A, `sh -c 'cd ~ && exec python3 -c "import time
+f = open(\\"${log}\\", \\"a\\")
+n = 0
+while True:
+    n += 1; f.write(str(n) + chr(10)); f.flush(); time.sleep(0.1)"'`);
+    cleanup.push(() => kill(A, pid), () => kill(B, pid));
+    await onHost(B, `rm -f ${log}`);
+    await waitFor(async () => Number((await onHost(A, `tail -n1 ${log} 2>/dev/null`)) || 0) >= 5);
+    const r = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
+    assert.equal(r.code, 0, r.json?.error ?? r.stderr);
+    assert.ok((r.json.options as { option: string }[]).some((o) => o.option.startsWith('restore --inherit-fd')));
+    await waitFor(async () => Number((await onHost(B, `tail -n1 ${log} 2>/dev/null`)) || 0) > 0);
+    assert.equal(await onHost(B, `stat -c %U ${log}`), USER);
+  });
+
+  it("a node --inspect program of the user moves, and its inspector answers on lab-b with the program's state", async () => {
+    const port = 19339;
+    const file = '/tmp/pmdev-node-counter';
+    const pid = await startDetached(
+      A,
+      `sh -c 'cd ~ && exec node --inspect=127.0.0.1:${port} -e "let n = 0; setInterval(() => require(\\"fs\\").writeFileSync(\\"${file}\\", String(++n)), 100)"'`,
+    );
+    cleanup.push(() => kill(A, pid), () => kill(B, pid));
+    await waitFor(async () => (await onHost(A, `curl -s --max-time 2 http://127.0.0.1:${port}/json/version`).catch(() => '')) !== '');
+    await waitFor(async () => (await count(A, file)) >= 5);
+    const r = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
+    assert.equal(r.code, 0, r.json?.error ?? r.stderr);
+    assert.deepEqual(r.json.listeningPorts, [port]);
+    await waitFor(async () => /"Browser"/.test(await onHost(B, `curl -s --max-time 2 http://127.0.0.1:${port}/json/version`).catch(() => '')));
+    const before = await count(B, file);
+    await waitFor(async () => (await count(B, file)) > before);
+    assert.equal(await onHost(B, `stat -c %U /proc/${r.json.destinationPid}`), USER);
+  });
+
+  it('with passwordless sudo as well, where root lacks CAP_SYS_RESOURCE: the helper still picks unprivileged mode, and says why sudo would not do', async () => {
+    // sudo comes from scripts/install-system-deps.sh (the hosts share this machine's packages).
+    await asRoot('lab-a', `echo '${USER} ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/procmig-e2e && chmod 0440 /etc/sudoers.d/procmig-e2e`);
+    cleanup.push(() => asRoot('lab-a', 'rm -f /etc/sudoers.d/procmig-e2e').then(() => undefined));
+    const check = await procmig(['check', A, '--json']);
+    const caps = check.json[0].capabilities;
+    assert.equal(caps.privilege, 'unprivileged');
+    assert.equal(caps.sudoRlimits, false);
+  });
+
+  it('a user with neither sudo nor CRIU for unprivileged mode is told exactly what to configure', async () => {
+    const user = 'pmnone';
+    await asRoot('lab-a', `id ${user} >/dev/null 2>&1 || useradd -m -s /bin/sh ${user}; usermod -p '*' ${user}
+      install -d -m 0700 -o ${user} -g ${user} /home/${user}/.ssh && install -m 0600 -o ${user} -g ${user} ${path.join(repo, '.lab', 'id_ed25519.pub')} /home/${user}/.ssh/authorized_keys`);
+    // lab-a-dev's entry, as that user.
+    const block = /^Host lab-a-dev\n(?: {4}.*\n?)+/m.exec(readFileSync(sshConfig, 'utf8'))![0];
+    const config = path.join(sharedDir('users-e2e'), 'ssh_config');
+    writeFileSync(config, block.replace('Host lab-a-dev', 'Host lab-a-none').replace(`User ${USER}`, `User ${user}`));
+    const r = await procmig(['check', 'lab-a-none', '--json'], { sshConfig: config });
+    assert.equal(r.code, 1);
+    assert.equal(r.json[0].capabilities.privilege, 'none');
+    assert.deepEqual(r.json[0].problems, [
+      'CRIU cannot run on lab-a-none as pmnone: run `procmig setup lab-a-none` once (with sudo, it gives a copy of CRIU the capabilities of its unprivileged mode, so it checkpoints your own processes without root), or connect as root, or allow passwordless sudo for criu there.',
+    ]);
+    const setup = await procmig(['setup', 'lab-a-none'], { sshConfig: config });
+    assert.equal(setup.code, 2);
+    assert.match(setup.stderr, /Setting up lab-a-none needs root once: connect as root/);
+  });
+});
