@@ -619,7 +619,13 @@ open_files() {
 		if [ -n "${PROCMIG_FILES_OPEN:-}" ]; then
 			[ -e "/proc/$$/fd/$n" ] || die "the opener did not open $path as descriptor $n on $(hostname)"
 		else
-			if [ "$mode" = --file ]; then mkdir -p "$(dirname "$path")" || die "cannot create the directory of $path on $(hostname)"; fi
+			if [ "$mode" = --file ]; then
+				mkdir -p "$(dirname "$path")" || die "cannot create the directory of $path on $(hostname)"
+				# Under sudo, a new file is the user's, as it would be without.
+				if [ -n "${PROCMIG_SUDO_USER:-}" ] && [ ! -e "$path" ]; then
+					: >>"$path" && chown "$PROCMIG_SUDO_USER:" "$path" || die "cannot create $path on $(hostname)"
+				fi
+			fi
 			if [ "$n" -gt 9 ]; then wide=1
 			elif [ "$mode" = --read ]; then eval "exec $n<\"\$path\"" || die "cannot open $path on $(hostname)"
 			else eval "exec $n>>\"\$path\"" || die "cannot open $path on $(hostname)"
@@ -641,8 +647,18 @@ exec_opener() {
 	die "more than 6 files to open for CRIU and neither bash nor perl on $(hostname)"
 }
 
+# sudo closes every descriptor above 2, so CRIU through sudo would find none of the files opened
+# for it: the restore commands run whole under sudo instead, files opened by root for the user.
+restore_under_sudo() { # CMD ARGS…: returns only where no re-exec is needed
+	[ -z "${PROCMIG_SUDO_USER:-}" ] || return 0
+	find_privilege
+	[ "$PRIVILEGE" = sudo ] || return 0
+	exec sudo -n env PROCMIG_SUDO_USER="$(id -un)" PROCMIG_IMAGES_DIR="$IMAGES_BASE" sh "$0" "$@"
+}
+
 cmd_restore() {
 	dir=$1; shift; in_images_base "$dir"
+	restore_under_sudo restore "$dir" "$@"
 	open_files "$@" || exec_opener restore "$dir" "$@"
 	shift $SHIFTED
 	rm -f "$dir/restore.pid" "$dir/restore.rc"
@@ -731,6 +747,7 @@ outer_pid() {
 # tty-attach passes it on through $IMAGES_BASE/tty-exit.SESSION.
 cmd_restore_fg() {
 	dir=$1 session=$2; shift 2; in_images_base "$dir"
+	restore_under_sudo restore-fg "$dir" "$session" "$@"
 	open_files "$@" || exec_opener restore-fg "$dir" "$session" "$@"
 	shift $SHIFTED
 	if command -v perl >/dev/null 2>&1; then

@@ -4,6 +4,7 @@
 // lacks CAP_SYS_RESOURCE, so sudo cannot dump the user's processes: the helper prefers the
 // unprivileged mode even with sudo allowed. A user with neither is told what to configure.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
@@ -128,6 +129,38 @@ while True:
     const caps = check.json[0].capabilities;
     assert.equal(caps.privilege, 'unprivileged');
     assert.equal(caps.sudoRlimits, false);
+  });
+
+  it('a restore through sudo (which closes descriptors above 2) still hands CRIU the files opened for --inherit-fd, and new ones are the user\'s', async () => {
+    // Through the helper itself: here CRIU through sudo cannot dump the user's processes (root
+    // lacks CAP_SYS_RESOURCE), so the dump is unprivileged on lab-a and only the restore on lab-b
+    // goes through sudo (no criu with capabilities there: PROCMIG_UNPRIVILEGED_CRIU points nowhere).
+    const helper = path.join(sharedDir('users-e2e'), 'helper.sh');
+    writeFileSync(helper, readFileSync(path.join(repo, 'remote-helper', 'procmig-helper.sh')));
+    await asRoot('lab-b', `echo '${USER} ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/procmig-e2e-restore && chmod 0440 /etc/sudoers.d/procmig-e2e-restore`);
+    cleanup.push(() => asRoot('lab-b', 'rm -f /etc/sudoers.d/procmig-e2e-restore').then(() => undefined));
+    const log = '/tmp/pmdev-sudo.log';
+    const pid = await startDetached(A, `sh -c 'cd ~ && exec python3 -c "import time
+f = open(\\"${log}\\", \\"a\\")
+n = 0
+while True:
+    n += 1; f.write(str(n) + chr(10)); f.flush(); time.sleep(0.1)"'`);
+    cleanup.push(() => kill(A, pid), () => kill(B, pid));
+    await waitFor(async () => Number((await onHost(A, `tail -n1 ${log} 2>/dev/null`)) || 0) >= 5);
+    const dir = (await onHost(A, `sh ${helper} mkimages`)).replace(/^dir=/, '');
+    await onHost(A, `cd ~ && sh ${helper} dump ${pid} ${dir}`);
+    await onHost(B, `rm -f ${log}; sh ${helper} mkimages >/dev/null && mkdir -m 0700 ${dir}`);
+    // The images travel through this machine, as the relay does.
+    const images = execFileSync('ssh', ['-F', sshConfig, A, `sh ${helper} tar-out ${dir}`], { maxBuffer: 64 << 20 });
+    execFileSync('ssh', ['-F', sshConfig, B, `sh ${helper} tar-in ${dir}`], { input: images });
+    const out = await onHost(B, `cd ~ && PROCMIG_UNPRIVILEGED_CRIU=/nonexistent sh ${helper} caps | grep '^privilege='; PROCMIG_UNPRIVILEGED_CRIU=/nonexistent sh ${helper} restore ${dir} --file 4 ${log} --inherit-fd 'fd[4]:${log.slice(1)}'`);
+    assert.match(out, /^privilege=sudo$/m);
+    assert.match(out, new RegExp(`^pid=${pid}$`, 'm'));
+    await waitFor(async () => Number((await onHost(B, `tail -n1 ${log} 2>/dev/null`)) || 0) > 0);
+    assert.equal(await onHost(B, `stat -c %U ${log}; stat -c %U ${dir}/restore.log`), `${USER}\nroot`);
+    await kill(A, pid);
+    await onHost(B, `sh ${helper} rmimages ${dir}`);
+    await onHost(A, `sh ${helper} rmimages ${dir}`);
   });
 
   it('a user with neither sudo nor CRIU for unprivileged mode is told exactly what to configure', async () => {
