@@ -13,6 +13,7 @@ export function run(): Promise<void> {
   require('./hosts.test');
   require('./report.test');
   require('./migrate.test');
+  require('./users.test');
   require('./ports.test');
   require('./multi.test');
   require('./debug.test');
