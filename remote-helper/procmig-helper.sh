@@ -23,6 +23,18 @@
 #                             post-copy dump: prints `ready PORT PID`, then serves pages until done
 #   lazy-pages DIR PORT       post-copy restore side: pulls pages from PORT; prints `ready PID`
 #   tar-out DIR / tar-in DIR  streams the small non-page images from one host to the other
+#   tmpfs-stat PID…           stdin: paths of files on tmpfs the tree (PID…) uses; prints
+#                             `path<TAB>file<TAB>size<TAB>allocated<TAB>mode<TAB>uid<TAB>gid`
+#                             (or `path<TAB>gone`), and `sharer<TAB>path<TAB>PID<TAB>comm` for
+#                             each process outside the tree that maps it or holds it open
+#   tmpfs-check               stdin: paths; prints `path<TAB>exists`, `path<TAB>no-dir`,
+#                             `path<TAB>not-tmpfs<TAB>FSTYPE` (of its directory here), or
+#                             `path<TAB>free<TAB>KIB<TAB>MOUNT` (room left on its filesystem)
+#   tmpfs-out PATH… / tmpfs-in DIR PATH…
+#                             streams files on tmpfs (POSIX shared memory, /run/user/UID) to the
+#                             same paths, owner and mode on the other host; never overwrites;
+#                             records what it placed in DIR (an image directory)
+#   tmpfs-rm DIR | -- PATH…   removes what tmpfs-in placed per DIR, or the given tmpfs files
 #   direct-client DIR ADDR    direct transfer, client side: a one-time key pair; prints `pubkey=`, `via=`
 #   direct-server DIR TOPORT PUBKEY [VIA]
 #                             a one-time sshd that lets PUBKEY forward to 127.0.0.1:TOPORT only;
@@ -54,7 +66,8 @@
 #                             is detached and continues it if that left it stopped
 #   guard                     undoes a migration whose orchestrator went away: stdin lines
 #                             `tree ROOT PID…` (resumed), `restored PID [SESSION]` (ended),
-#                             `images DIR` (removed), `lock NAME` (loopback-unlock); `done`
+#                             `images DIR` (removed), `lock NAME` (loopback-unlock), `tmpfs DIR`
+#                             (what tmpfs-in placed per DIR, removed); `done`
 #                             ends it with nothing undone
 #   rmimages DIR              deletes an image directory made by mkimages
 #   loopback-lock NAME PORT…  drops loopback TCP between the PORTs (nft table NAME) until
@@ -233,6 +246,9 @@ cmd_inspect() {
 			printf 'shm\t%s\t%s\n' "$p" "$f"
 		done
 	done
+	# Mounts as the tree sees them (point, then type): files on tmpfs are per-host state, which
+	# travels with the process. Optional fields end at "-"; the point keeps mountinfo's escapes.
+	awk '{ for (i = 7; i < NF && $i != "-"; i++); print "mount\t" $5 "\t" $(i + 1) }' "/proc/$pid/mountinfo" 2>/dev/null
 	# Sockets are resolved by inode in the process's network namespace.
 	for t in tcp tcp6 udp udp6 unix; do
 		sed "s/^/net.$t\t/" "/proc/$pid/net/$t" 2>/dev/null | tail -n +2
@@ -399,6 +415,110 @@ cmd_dump() {
 
 cmd_tar_out() { in_images_base "$1"; tar -C "$1" --exclude='*.log' --exclude='.ready' --exclude=./direct -cf - .; }
 cmd_tar_in() { in_images_base "$1"; tar -C "$1" -xf -; }
+
+# Per-host state: files on tmpfs (POSIX shared memory in /dev/shm, /run/user/UID) that the tree
+# maps or holds open. CRIU expects them at the same path when it restores, and checks their size
+# and mode, so they travel in a tar stream of their own (sparse: a shared block is often mostly
+# holes), owner and mode kept, straight into place: no copy anywhere else on the way.
+
+# A file this helper may carry or remove: an absolute path without `..`, a regular file (not a
+# symlink) on tmpfs. Dies with a sentence otherwise.
+tmpfs_file() {
+	case $1 in /*) ;; *) die "not an absolute path: $1" ;; esac
+	case $1 in *..*) die "refusing to touch $1" ;; esac
+	[ -f "$1" ] && [ ! -L "$1" ] || die "$1 is not a regular file on $(hostname)"
+	[ "$(stat -f -c %T -- "$1" 2>/dev/null)" = tmpfs ] || die "refusing to touch $1 on $(hostname): not on tmpfs"
+}
+
+# Every process's open and mapped files, as `PID<TAB>path` lines: the tree's tmpfs files must
+# not be shared with a process that stays behind.
+file_users() {
+	{
+		find /proc/[0-9]*/fd -maxdepth 1 -type l -printf '%h\t%l\n' 2>/dev/null
+		awk '{ line = $0; for (i = 0; i < 5; i++) sub(/^[^ ]+ +/, "", line)
+			if (line ~ /^\//) print FILENAME "\t" line }' /proc/[0-9]*/maps 2>/dev/null
+	} | awk -F '\t' -v OFS='\t' '{ split($1, p, "/"); print p[3], $2 }'
+}
+
+cmd_tmpfs_stat() {
+	tree=" $* "
+	users=$(file_users | sort -u)
+	while IFS= read -r path; do
+		[ -n "$path" ] || continue
+		# Gone: deleted since (CRIU carries a deleted file itself, as a ghost file).
+		if [ ! -f "$path" ] || [ -L "$path" ]; then printf '%s\tgone\n' "$path"; continue; fi
+		st=$(stat -c '%s %b %B %a %u %g' -- "$path") || { printf '%s\tgone\n' "$path"; continue; }
+		# shellcheck disable=SC2086 # the fields
+		set -- $st
+		printf '%s\tfile\t%s\t%s\t%s\t%s\t%s\n' "$path" "$1" "$(($2 * $3))" "$4" "$5" "$6"
+		printf '%s\n' "$users" | awk -F '\t' -v p="$path" '$2 == p { print $1 }' | sort -un | while read -r user; do
+			case $tree in *" $user "*) continue ;; esac
+			printf 'sharer\t%s\t%s\t%s\n' "$path" "$user" "$(cat "/proc/$user/comm" 2>/dev/null)"
+		done
+	done
+}
+
+cmd_tmpfs_check() {
+	while IFS= read -r path; do
+		[ -n "$path" ] || continue
+		dir=$(dirname -- "$path")
+		if [ -e "$path" ] || [ -L "$path" ]; then printf '%s\texists\n' "$path"
+		elif [ ! -d "$dir" ]; then printf '%s\tno-dir\n' "$path"
+		elif fs=$(stat -f -c %T -- "$dir" 2>/dev/null) && [ "$fs" != tmpfs ]; then printf '%s\tnot-tmpfs\t%s\n' "$path" "$fs"
+		else printf '%s\tfree\t%s\n' "$path" "$(df -Pk -- "$dir" | awk 'NR == 2 { print $4 "\t" $6 }')"
+		fi
+	done
+}
+
+cmd_tmpfs_out() {
+	for f in "$@"; do tmpfs_file "$f"; done
+	# Relative to /, as tmpfs-in extracts them; numeric owners: the same IDs on both hosts.
+	for f in "$@"; do printf '%s\n' "${f#/}"; done | tar -C / --sparse --numeric-owner --no-recursion -cf - -T -
+}
+
+cmd_tmpfs_in() {
+	dir=$1; shift; in_images_base "$dir"
+	placed=$dir/.tmpfs-placed
+	for f in "$@"; do
+		case $f in /*) ;; *) die "not an absolute path: $f" ;; esac
+		case $f in *..*) die "refusing to write $f" ;; esac
+		[ -e "$f" ] || [ -L "$f" ] && die "$f already exists on $(hostname), so the process's copy cannot be put there without overwriting it; remove it there if nothing uses it, and retry."
+		[ "$(stat -f -c %T -- "$(dirname -- "$f")" 2>/dev/null)" = tmpfs ] || die "refusing to write $f on $(hostname): its directory is not on tmpfs"
+	done
+	# Recorded before they exist, so that a rollback or the guard removes what a cut stream left.
+	printf '%s\n' "$@" >>"$placed" || die "cannot write $placed on $(hostname)"
+	for f in "$@"; do printf '%s\n' "${f#/}"; done >"$dir/.tmpfs-members"
+	# --keep-old-files: one created meanwhile by another process is left alone (and not listed).
+	tar -C / -xpf - --same-owner --numeric-owner --keep-old-files -T "$dir/.tmpfs-members" 2>"$dir/.tmpfs-in.err"
+	rc=$?
+	rm -f "$dir/.tmpfs-members"
+	[ $rc -eq 0 ] && { rm -f "$dir/.tmpfs-in.err"; return 0; }
+	sed -n 's|^tar: \(.*\): Cannot open: File exists$|/\1|p' "$dir/.tmpfs-in.err" | while IFS= read -r kept; do
+		grep -vxF -- "$kept" "$placed" >"$placed.new"; mv "$placed.new" "$placed"
+	done
+	why=$(grep -v '^tar: Exiting' "$dir/.tmpfs-in.err" | tail -n 1)
+	rm -f "$dir/.tmpfs-in.err"
+	die "${why:-tar exited with $rc}"
+}
+
+cmd_tmpfs_rm() {
+	if [ "${1:-}" = -- ]; then
+		shift
+		for f in "$@"; do
+			[ -e "$f" ] || [ -L "$f" ] || continue
+			tmpfs_file "$f" && rm -f -- "$f"
+		done
+		return 0
+	fi
+	in_images_base "$1"
+	placed=$1/.tmpfs-placed
+	[ -f "$placed" ] || return 0
+	while IFS= read -r f; do
+		# Checked as when placed: never follow a symlink put there since.
+		[ -f "$f" ] && [ ! -L "$f" ] && [ "$(stat -f -c %T -- "$f" 2>/dev/null)" = tmpfs ] && rm -f -- "$f"
+	done <"$placed"
+	rm -f "$placed"
+}
 
 # Direct transfer. Memory relayed through the orchestrator crosses two SSH links and a
 # user-space process there; instead the host whose CRIU connects (the client) runs OpenSSH's
@@ -909,11 +1029,12 @@ cmd_untrace() {
 # The host's half of "nothing is lost" when the orchestrator cannot roll back: it died, or its
 # connection dropped, while the source was frozen or a restored copy was not yet committed. Its
 # stdin is the orchestrator's channel; the end of it without `done` undoes what it was told:
-# a frozen source tree resumes, a restored copy ends, image directories (process memory) go.
+# a frozen source tree resumes, a restored copy ends, image directories (process memory) and the
+# tmpfs files carried with them go.
 cmd_guard() {
 	trap '' HUP PIPE INT
 	set -f
-	tree= restored= session= images= locks=
+	tree= restored= session= images= locks= tmpfs=
 	while IFS= read -r line; do
 		# shellcheck disable=SC2086 # words of the line
 		set -- $line
@@ -922,6 +1043,7 @@ cmd_guard() {
 		restored) restored=${2:-} session=${3:-} ;;
 		images) case ${2:-} in "$IMAGES_BASE"/img.*) images="$images $2" ;; esac ;;
 		lock) locks="$locks ${2:-}" ;;
+		tmpfs) case ${2:-} in "$IMAGES_BASE"/img.*) tmpfs="$tmpfs $2" ;; esac ;;
 		done) return 0 ;;
 		esac
 	done
@@ -932,6 +1054,8 @@ cmd_guard() {
 	[ -n "$tree" ] && cmd_signal_tree CONT $tree
 	case $session in procmig-*) tmux kill-session -t "=$session" 2>/dev/null ;; esac
 	for name in $locks; do (cmd_loopback_unlock "$name"); done
+	# After the copy that used them has ended; before the image directory that lists them goes.
+	for dir in $tmpfs; do (cmd_tmpfs_rm "$dir"); done
 	for dir in $images; do cmd_rmimages "$dir"; done
 	return 0
 }
@@ -977,6 +1101,11 @@ direct-tunnel) cmd_direct_tunnel "$@" ;;
 free-port) free_port ;;
 tar-out) cmd_tar_out "$@" ;;
 tar-in) cmd_tar_in "$@" ;;
+tmpfs-stat) cmd_tmpfs_stat "$@" ;;
+tmpfs-check) cmd_tmpfs_check ;;
+tmpfs-out) cmd_tmpfs_out "$@" ;;
+tmpfs-in) cmd_tmpfs_in "$@" ;;
+tmpfs-rm) cmd_tmpfs_rm "$@" ;;
 restore) cmd_restore "$@" ;;
 restore-tty) cmd_restore_tty "$@" ;;
 restore-fg) cmd_restore_fg "$@" ;;
