@@ -263,7 +263,7 @@ function hostItem(state: HostState): vscode.TreeItem {
 }
 
 /** The tooltip's sentence for a dropped connection. */
-export function droppedText(host: string, dropped: NonNullable<HostState['dropped']>): string {
+function droppedText(host: string, dropped: NonNullable<HostState['dropped']>): string {
   const at = new Date(dropped.at).toLocaleTimeString();
   const why = dropped.reason ? ` (${dropped.reason})` : '';
   return `The SSH connection to ${host} dropped at ${at}${why}; the processes shown are those seen before. It reconnects on the next refresh, expand, check or migration.`;
