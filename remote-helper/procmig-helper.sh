@@ -4,7 +4,8 @@
 # no Node.js. Strictly POSIX (checked under dash). Every command prints `key=value` lines or
 # tab-separated records that src/checkpoint/hostHelper.ts parses; errors go to stderr as one line.
 #
-#   caps                      what this host can do (CRIU version and features, load, memory, disk)
+#   caps                      what this host can do (CRIU version and features, CPU features,
+#                             load, memory, disk)
 #   ps                        every process, two sections: records, then pid<TAB>comm
 #   inspect PID               the tree under PID and what CRIU will meet in it (fds, maps, ttys, …)
 #   check-files               stdin: path<TAB>size lines; prints those missing or of another size
@@ -170,6 +171,10 @@ cmd_caps() {
 	# Processes on a terminal are restored inside a tmux session on the destination.
 	if command -v tmux >/dev/null 2>&1; then echo "tmux=$(tmux -V 2>/dev/null | sed 's/^tmux //')"; else echo "tmux="; fi
 	echo "inherit_fds_max=$(inherit_fds_max)"
+	# The CPU's features (x86 `flags`, arm64 `Features`): a process restored on a CPU without an
+	# instruction set it picked at start dies of SIGILL later. PROCMIG_TEST_CPUINFO is a TEST
+	# ONLY switch: a file read instead of /proc/cpuinfo, to give a host another CPU.
+	echo "cpu_flags=$(awk -F': *' '/^(flags|Features)[ \t]*:/ { print $2; exit }' "${PROCMIG_TEST_CPUINFO:-/proc/cpuinfo}" 2>/dev/null)"
 	criu_bin=${CRIU_CMD%% *}
 	[ "$criu_bin" != sudo ] || criu_bin=criu
 	if ! command -v "$criu_bin" >/dev/null 2>&1; then echo "criu_version="; return 0; fi
@@ -183,8 +188,14 @@ cmd_caps() {
 	done
 	(if run_criu check >"$tmp/check.out" 2>&1; then echo "criu_check=ok"; else
 		echo "criu_check=$(grep -E 'Error' "$tmp/check.out" | grep -v RLIMIT_NOFILE | tail -n 1)"; fi >"$tmp/check") &
+	# CRIU's record of the CPU (cpuinfo.img, protobuf) carries the xsave sizes of CPUID leaf 0xD,
+	# which sh cannot read; as hex for the client to decode. umask 022: CRIU (root through sudo)
+	# writes it readable for us; it holds no secret.
+	(mkdir "$tmp/cpu" && (umask 022 && run_criu cpuinfo dump -D "$tmp/cpu" >/dev/null 2>&1) &&
+		echo "cpuinfo_image=$(od -An -tx1 -v "$tmp/cpu/cpuinfo.img" | tr -d ' \n')" >"$tmp/cpuinfo") &
 	wait
 	cat "$tmp"/mem_dirty_track "$tmp"/uffd "$tmp"/uffd-noncoop "$tmp"/check
+	if [ -f "$tmp/cpuinfo" ]; then cat "$tmp/cpuinfo"; fi
 	rm -rf "$tmp"
 }
 

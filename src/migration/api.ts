@@ -217,7 +217,18 @@ export interface Engine {
    * on a remote host: runs the attach there on a pty of `size`. The command ends with the
    * process's exit code once the process ends. */
   attachTerminal?(terminal: TerminalRef, size: { rows: number; cols: number }): Promise<RunningCommand>;
+  /** Tells `listener` when a host's connection drops, and when one opens again (optional:
+   * engines without connections of their own leave it out). Returns the unsubscribe. */
+  onConnectionChange?(listener: (change: ConnectionChange) => void): () => void;
   dispose(): Promise<void>;
+}
+
+/** `connected: false`: the SSH connection to `host` dropped, `reason` the transport's error if
+ * any; the next call on that host reconnects. `connected: true`: a connection opened. */
+export interface ConnectionChange {
+  host: string;
+  connected: boolean;
+  reason?: string;
 }
 
 export type EngineOptions = HostOptions;

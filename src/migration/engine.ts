@@ -148,6 +148,8 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
       return forwardPorts(o, d, ports);
     },
 
+    onConnectionChange: (listener) => pool.onConnectionChange((c) => listener({ host: c.host, connected: c.connected, ...(c.error ? { reason: c.error.message } : {}) })),
+
     dispose: async () => {
       await Promise.all([pool, ...extraPools].map((p) => p.close()));
     },

@@ -1,6 +1,7 @@
 // Preflight: everything that can be known before the process is touched. Pure functions over
 // what the helpers reported, so every rule is unit-tested without hosts.
 import type { ParsedCapabilities } from '../checkpoint/capabilities';
+import { cpuShortfall } from '../checkpoint/cpuFeatures';
 import type { CheckpointEngine, FileSubstitute, ProcessTraits } from '../checkpoint/engine';
 import { PF_KTHREAD, TCP_ESTABLISHED, TCP_LISTEN, anonInodes, mountOf, socketInodes, type InetSocket, type ProcessInspection, type TaskInfo } from '../checkpoint/inspection';
 
@@ -78,6 +79,8 @@ export function checkProcessAndHosts(input: PreflightInput): PreflightResult {
   problems.push(...input.engine.hostProblems(source), ...input.engine.hostProblems(destination));
   if (source.arch && destination.arch && source.arch !== destination.arch) {
     problems.push(`${from} is ${source.arch} and ${to} is ${destination.arch}: a process can only move between machines of the same architecture.`);
+  } else {
+    problems.push(...cpuProblems(source, destination));
   }
 
   const rssKiB = treeRssKiB(inspection);
@@ -128,6 +131,27 @@ function keepNoConnections(traits: ProcessTraits): void {
   if (!traits.keepTcp) return;
   traits.closeTcp = `${traits.keepTcp.replace(/: CRIU restores both ends.*$/, '')}, but CRIU in its unprivileged mode cannot keep connections (that takes TCP repair mode, CAP_NET_ADMIN): they are closed and the processes see a reset`;
   delete traits.keepTcp;
+}
+
+/** The destination's CPU must offer every instruction set the source's did: the process's
+ * libraries picked theirs by CPUID when it started there, and never look again. */
+export function cpuProblems(source: ParsedCapabilities, destination: ParsedCapabilities): string[] {
+  const { missing, xsave } = cpuShortfall(source.cpu, destination.cpu, source.arch);
+  const [from, to] = [source.host, destination.host];
+  const problems: string[] = [];
+  const fix = `move it to a host whose CPU has the same features, or start it anew on ${to}`;
+  if (missing.length) {
+    const list = missing.length > 1 ? `${missing.slice(0, -1).join(', ')} and ${missing[missing.length - 1]}` : missing[0];
+    problems.push(
+      `${to}'s CPU lacks ${list}, which ${from}'s has and the process may use (libraries choose instructions when it starts), so it could die of SIGILL there after the move; ${fix}.`,
+    );
+  }
+  if (xsave) {
+    problems.push(
+      `${to}'s CPU saves ${xsave.destination} bytes of register state (xsave) where ${from}'s saves ${xsave.source}, so buffers the process sized on ${from} could overflow there after the move; ${fix}.`,
+    );
+  }
+  return problems;
 }
 
 /** The first task of the tree that a ptrace tracer (gdb, strace) holds. */

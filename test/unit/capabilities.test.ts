@@ -6,7 +6,10 @@ import { fixture } from './fixtures';
 
 describe('parseCapabilities', () => {
   it('reads a root host with CRIU 4.2.1', () => {
-    const c = parseCapabilities('lab-a', fixture('caps.txt'));
+    const { cpu, ...c } = parseCapabilities('lab-a', fixture('caps.txt'));
+    assert.equal(cpu?.flags.length, 99);
+    assert.ok(cpu?.flags.includes('avx2') && cpu.flags.includes('sha_ni'));
+    assert.equal(cpu?.xsaveSize, 2440, "from CRIU's cpuinfo.img");
     assert.deepEqual(c, {
       host: 'lab-a',
       helperVersion: '1',
@@ -35,6 +38,13 @@ describe('parseCapabilities', () => {
     assert.deepEqual(c.features, {});
     assert.equal(c.privilege, 'root');
     assert.equal(c.hostname, 'vm');
+  });
+
+  it('knows no CPU features from a helper that printed none', () => {
+    assert.equal(parseCapabilities('far', 'cpus=2\n').cpu, undefined);
+    // Without CRIU (or its privileges) the flags alone are compared.
+    const c = parseCapabilities('b', fixture('caps-no-criu.txt') + 'cpu_flags=fpu sse sse2 avx\n');
+    assert.deepEqual(c.cpu, { flags: ['fpu', 'sse', 'sse2', 'avx'] });
   });
 
   it('reads a normal user with no way to run CRIU: CRIU present, never run', () => {

@@ -26,6 +26,30 @@ function problemsOf(i: PreflightInput): string[] {
   return checkProcessAndHosts(i).problems;
 }
 
+describe('CPU features', () => {
+  const real = caps('src').cpu!;
+  const lacking = { ...real, flags: real.flags.filter((f) => !['avx2', 'bmi2', 'fma', 'hypervisor', 'ssbd'].includes(f)) };
+
+  it('refuses a destination without instruction sets the source has, naming them', () => {
+    assert.deepEqual(problemsOf(input('sleep', { destination: caps('dst', { cpu: lacking }) })), [
+      "dst's CPU lacks fma, avx2 and bmi2, which src's has and the process may use (libraries choose instructions when it starts), so it could die of SIGILL there after the move; move it to a host whose CPU has the same features, or start it anew on dst.",
+    ]);
+    assert.deepEqual(problemsOf(input('sleep', { source: caps('src', { cpu: lacking }) })), [], 'a richer destination is fine');
+  });
+
+  it('refuses a larger xsave area, and says nothing when the CPU is unknown', () => {
+    assert.deepEqual(problemsOf(input('sleep', { destination: caps('dst', { cpu: { ...real, xsaveSize: 2696 } }) })), [
+      "dst's CPU saves 2696 bytes of register state (xsave) where src's saves 2440, so buffers the process sized on src could overflow there after the move; move it to a host whose CPU has the same features, or start it anew on dst.",
+    ]);
+    assert.deepEqual(problemsOf(input('sleep', { destination: caps('dst', { cpu: undefined }) })), []);
+  });
+
+  it('leaves CPUs of different architectures to the architecture sentence', () => {
+    const arm = caps('dst', { arch: 'aarch64', cpu: { flags: ['fp', 'asimd'] } });
+    assert.deepEqual(problemsOf(input('sleep', { destination: arm })), ['src is x86_64 and dst is aarch64: a process can only move between machines of the same architecture.']);
+  });
+});
+
 describe('checkProcessAndHosts', () => {
   it('passes a plain process between two good hosts', () => {
     const r = checkProcessAndHosts(input('sleep'));

@@ -20,6 +20,7 @@ export function run(): Promise<void> {
   require('./terminal.test');
   require('./hostTrust.test');
   require('./tracer.test');
+  require('./connection.test');
   return new Promise((resolve, reject) => {
     mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} test(s) failed.`)) : resolve()));
   });
