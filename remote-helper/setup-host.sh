@@ -47,13 +47,18 @@ quiet() {
 	tail -n 30 "$log" >&2; rm -f "$log"
 	die "failed: $*"
 }
+installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
+# Installs the packages not installed yet: with nothing missing, no package index is needed.
 apt_updated=
 apt_install() {
-	command -v apt-get >/dev/null 2>&1 || die "no apt-get here: install $* with this system's package manager"
+	missing=
+	for p in "$@"; do installed "$p" || missing="$missing $p"; done
+	[ -n "$missing" ] || return 0
+	command -v apt-get >/dev/null 2>&1 || die "no apt-get here: install$missing with this system's package manager"
 	[ -n "$apt_updated" ] || { quiet apt-get -o DPkg::Lock::Timeout=600 update -q; apt_updated=1; }
-	quiet apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "$@"
+	# shellcheck disable=SC2086 # the package list
+	quiet apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $missing
 }
-installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
 
 # "4.2.1" at least "4.2"?
 version_at_least() {

@@ -4,12 +4,9 @@
 // the helper's test-only switch, to a copy of lab-b's /proc/cpuinfo without fma, avx2 and bmi2.
 // Reached under the alias `lab-b-oldcpu`, it is lab-b itself with that CPU.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { kill, onHost, procmig, sshConfig, startDetached, startTicker, stateOf, tickerAdvances, useLab, waitFor } from './support/lab';
+import { kill, procmig, startTicker, stateOf, tickerAdvances, useLab } from './support/lab';
+import { secondSshd } from './support/secondSshd';
 
 const ALIAS = 'lab-b-oldcpu';
 const GONE = ['fma', 'avx2', 'bmi2'];
@@ -17,56 +14,12 @@ const GONE = ['fma', 'avx2', 'bmi2'];
 describe('CPU features', { timeout: 180_000 }, () => {
   const cleanup = useLab();
 
-  /** Starts the second sshd on lab-b; returns an ssh_config with the lab's hosts and ALIAS. */
+  /** lab-b with the older CPU: an ssh_config with the lab's hosts and ALIAS. */
   async function oldCpuLabB(): Promise<string> {
-    const dir = `/tmp/pm-cpufeat-${randomBytes(4).toString('hex')}`;
-    const labB = readFileSync(sshConfig, 'utf8').split(/^Host /m).find((block) => block.startsWith('lab-b\n'))!;
-    const address = /HostName\s+(\S+)/.exec(labB)![1];
-    const identity = /IdentityFile\s+(\S+)/.exec(labB)![1];
-    // A port nobody listens on there, a host key of its own, and the CPU without GONE.
-    const out = await onHost(
-      'lab-b',
-      [
-        `mkdir -m 700 ${dir}`,
-        `ssh-keygen -q -t ed25519 -N '' -f ${dir}/host_key`,
-        `sed -E '/^flags/ s/ (${GONE.join('|')})( |$)/ /g; /^flags/ s/ (${GONE.join('|')})( |$)/ /g' /proc/cpuinfo >${dir}/cpuinfo`,
-        `port=$(awk 'BEGIN { srand(); print 40000 + int(rand() * 20000) }')`,
-        `while ss -Hltn "sport = :$port" | grep -q .; do port=$((port + 1)); done`,
-        `echo "port=$port"`,
-        `echo "hostkey=$(cut -d' ' -f1-2 ${dir}/host_key.pub)"`,
-      ].join(' && '),
-    );
-    const port = Number(/^port=(\d+)$/m.exec(out)![1]);
-    const hostKey = /^hostkey=(.+)$/m.exec(out)![1];
-    await onHost(
-      'lab-b',
-      `cat >${dir}/sshd_config <<'EOF'
-ListenAddress ${address}:${port}
-HostKey ${dir}/host_key
-PidFile none
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-AuthorizedKeysFile ${identity}.pub
-UsePAM no
-StrictModes no
-AllowTcpForwarding yes
-SetEnv PROCMIG_TEST_CPUINFO=${dir}/cpuinfo
-EOF`,
-    );
-    const sshd = await startDetached('lab-b', `/usr/sbin/sshd -D -e -f ${dir}/sshd_config`);
-    cleanup.push(() => onHost('lab-b', `kill ${sshd}; rm -rf ${dir}`).then(() => undefined));
-    await waitFor(async () => (await onHost('lab-b', `ss -Hltn "sport = :${port}" | wc -l`)) !== '0');
-
-    const local = mkdtempSync(join(tmpdir(), 'pm-cpufeat-'));
-    cleanup.push(async () => rmSync(local, { recursive: true, force: true }));
-    writeFileSync(join(local, 'known_hosts'), `[${address}]:${port} ${hostKey}\n`);
-    const alias = labB
-      .replace(/^lab-b\n/, `${ALIAS}\n`)
-      .replace(/(HostName\s+\S+)/, `$1\n    Port ${port}`)
-      .replace(/UserKnownHostsFile\s+\S+/, `UserKnownHostsFile ${join(local, 'known_hosts')}`);
-    const config = join(local, 'ssh_config');
-    writeFileSync(config, `${readFileSync(sshConfig, 'utf8').trimEnd()}\n\nHost ${alias}`);
+    const { config } = await secondSshd('lab-b', ALIAS, cleanup, {
+      prepare: `sed -E '/^flags/ s/ (${GONE.join('|')})( |$)/ /g; /^flags/ s/ (${GONE.join('|')})( |$)/ /g' /proc/cpuinfo >cpuinfo`,
+      setEnv: (dir) => ({ PROCMIG_TEST_CPUINFO: `${dir}/cpuinfo` }),
+    });
     return config;
   }
 

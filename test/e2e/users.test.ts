@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { kill, onHost, procmig, repo, sharedDir, sshConfig, startDetached, stateOf, useLab, waitFor } from './support/lab';
+import { kill, onHost, procmig, repo, sharedDir, sshConfig, startDetached, startTicker, stateOf, tickerAdvances, useLab, waitFor } from './support/lab';
+import { secondSshd } from './support/secondSshd';
 
 const A = 'lab-a-dev';
 const B = 'lab-b-dev';
@@ -180,5 +181,36 @@ while True:
     const setup = await procmig(['setup', 'lab-a-none'], { sshConfig: config });
     assert.equal(setup.code, 2);
     assert.match(setup.stderr, /Setting up lab-a-none needs root once: connect as root/);
+  });
+
+  it('a host without CRIU: the preflight names procmig setup, which installs it there, and then a process moves to it', async () => {
+    // lab-b as a host without CRIU: a second sshd of our own whose sessions see empty
+    // /usr/local/sbin and /usr/local/libexec (a mount namespace of its own), so a CRIU installed
+    // there lands only in that namespace. The lab has no network to download CRIU's source:
+    // the build cache of the setup's own criu step (a build made earlier) stands in for it.
+    const hide = 'mount -t tmpfs -o mode=0755 pm-no-criu /usr/local/sbin && mount -t tmpfs -o mode=0755 pm-no-criu /usr/local/libexec';
+    const { config } = await secondSshd('lab-b', 'lab-b-nocriu', cleanup, {
+      prepare: 'mkdir -p ~/.cache/process-migrator/criu-4.2.1 && cp /usr/local/sbin/criu ~/.cache/process-migrator/criu-4.2.1/criu',
+      wrap: (sshd) => `unshare -m --propagation private sh -c '${hide} && exec ${sshd}'`,
+    });
+    const before = await procmig(['check', 'lab-b-nocriu', '--json'], { sshConfig: config });
+    assert.deepEqual(before.json[0].problems, [
+      'CRIU is not installed on lab-b-nocriu: run `procmig setup lab-b-nocriu` (Set Up Host… in VS Code), which installs CRIU 4.2+ there.',
+    ]);
+    const setup = await procmig(['setup', 'lab-b-nocriu'], { sshConfig: config });
+    assert.equal(setup.code, 0, setup.stderr + setup.stdout);
+    assert.match(setup.stderr, /^criu: not installed; building 4\.2\.1 from Debian's source tarball/m);
+    assert.match(setup.stderr, /^criu: installed 4\.2\.1 at \/usr\/local\/sbin\/criu$/m);
+    assert.match(setup.stderr, /^unprivileged: copied \/usr\/local\/sbin\/criu to \/usr\/local\/libexec\/process-migrator\/criu/m);
+    const after = await procmig(['check', 'lab-b-nocriu', '--json'], { sshConfig: config });
+    assert.deepEqual(after.json[0].problems, []);
+    assert.equal(after.json[0].capabilities.criuVersion, '4.2.1');
+
+    const file = '/tmp/pm-nocriu-ticker';
+    const pid = await startTicker('lab-a', file);
+    cleanup.push(() => kill('lab-a', pid), () => kill('lab-b', pid));
+    const r = await procmig(['migrate', String(pid), '--from', 'lab-a', '--to', 'lab-b-nocriu', '--json'], { sshConfig: config });
+    assert.equal(r.code, 0, r.json?.error ?? r.stderr);
+    assert.ok(await tickerAdvances('lab-b', file), 'the ticker counts on on lab-b');
   });
 });
