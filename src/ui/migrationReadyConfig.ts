@@ -83,6 +83,25 @@ export interface LaunchContext {
 }
 
 /**
+ * The sh script that runs `command` (the launcher and the runtime) with the wrapper's arguments.
+ * js-debug's internal console gives the program sockets for stdin, stdout and stderr that lead to
+ * js-debug, which stays: CRIU cannot take such sockets along. Pipes through `cat` it can (the
+ * migration gives them a file on the destination), so the output reaches the Debug Console
+ * through them until the program moves, and the program's exit code is the wrapper's. On a
+ * terminal (`console`: integratedTerminal, externalTerminal) the runtime simply replaces it.
+ */
+function runtimeWrapper(command: string, runtime: string): string {
+  return `#!/bin/sh
+# Process Migrator: runs ${runtime} migration-ready (io_uring_setup fails, so CRIU can move it) for a debug launch.
+if ! [ -S /dev/stdin ] && ! [ -S /dev/stdout ] && ! [ -S /dev/stderr ]; then exec ${command} "$@"; fi
+[ -S /dev/stdin ] && exec </dev/null
+exec 3>&1 4>&2
+code=$( { { { ${command} "$@" 3>&- 4>&- 5>&-; echo $? >&5; } | cat >&3; } 2>&1 | cat >&4; } 5>&1 )
+exit "\${code:-1}"
+`;
+}
+
+/**
  * A Node.js `launch` configuration that starts its program migration-ready, or undefined when
  * there is nothing to change (an attach, another type, already done, a Debug Terminal without a
  * command). `node`/`pwa-node`: `runtimeExecutable` becomes a sh wrapper that runs the original
@@ -100,12 +119,7 @@ export function migrationReadyLaunch(config: LaunchConfiguration, context: Launc
   }
   const named = typeof config.runtimeExecutable === 'string' && config.runtimeExecutable ? config.runtimeExecutable : undefined;
   const runtime = named ?? context.defaultRuntime ?? 'node';
-  const text = [
-    '#!/bin/sh',
-    `# Process Migrator: runs ${runtime} migration-ready (io_uring_setup fails, so CRIU can move it) for a debug launch.`,
-    `exec ${commandLine([...context.launcher, runtime])} "$@"`,
-    '',
-  ].join('\n');
+  const text = runtimeWrapper(commandLine([...context.launcher, runtime]), runtime);
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 12);
   const file = join(context.wrapperDir, hash, basename(runtime));
   return { config: { ...config, runtimeExecutable: file, [MIGRATION_READY_MARK]: true }, wrapper: { file, text } };

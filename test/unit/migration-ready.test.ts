@@ -1,8 +1,8 @@
 // Migration-ready starts in VS Code, host-free: the shell of the terminal profile, the workspace's
 // default profile, and the launch configurations js-debug gets (whose wrapper is run for real).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -59,7 +59,7 @@ describe('migrationReadyLaunch', () => {
     assert.equal(out.config.console, 'integratedTerminal');
     assert.equal(out.config.program, '/w/app.js');
     assert.match(out.wrapper.text, /^#!\/bin\/sh\n/);
-    assert.match(out.wrapper.text, /\nexec perl \/ext\/remote-helper\/migration-ready\.pl \/opt\/node24\/bin\/node "\$@"\n$/);
+    assert.match(out.wrapper.text, / exec perl \/ext\/remote-helper\/migration-ready\.pl \/opt\/node24\/bin\/node "\$@"; fi\n/);
   });
 
   it("takes js-debug's default runtime when none is named, and keeps a wrapper per runtime", () => {
@@ -98,6 +98,18 @@ describe('migrationReadyLaunch', () => {
       assert.equal(execFileSync(file, ['--version'], { encoding: 'utf8' }).trim(), process.version);
       const seccomp = execFileSync(file, ['-e', "process.stdout.write(require('fs').readFileSync('/proc/self/status', 'utf8').match(/^Seccomp:\\s*(\\d)/m)[1])"], { encoding: 'utf8' });
       assert.equal(seccomp, '2', 'the runtime runs under a seccomp filter');
+      // Node's child_process gives stdio sockets, as js-debug's internal console does: the runtime
+      // gets pipes instead (which a migration can take along), its output and exit code come through.
+      const stdio = "const fs = require('fs'); console.log(['0', '1', '2'].map((fd) => fs.readlinkSync('/proc/self/fd/' + fd).replace(/:.*/, '')).join(' ')); console.error('to stderr'); process.exit(3)";
+      const run = spawnSync(file, ['-e', stdio], { encoding: 'utf8' });
+      assert.deepEqual([run.stdout, run.stderr, run.status], ['/dev/null pipe pipe\n', 'to stderr\n', 3]);
+      // On a terminal or a file, the wrapper simply becomes the runtime.
+      const written = join(dir, 'out');
+      const fd = openSync(written, 'w');
+      const direct = spawnSync(file, ['-e', `${stdio.replace(/process.exit\(3\)/, '')}; console.log(require('fs').readFileSync('/proc/' + process.ppid + '/comm', 'utf8').trim())`], { stdio: ['ignore', fd, fd] });
+      closeSync(fd);
+      assert.equal(direct.status, 0);
+      assert.equal(readFileSync(written, 'utf8'), `/dev/null ${written} ${written}\nto stderr\nnode\n`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

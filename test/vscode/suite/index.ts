@@ -17,6 +17,7 @@ export function run(): Promise<void> {
   require('./multi.test');
   require('./debug.test');
   require('./terminal.test');
+  require('./migrationReady.test');
   require('./hostTrust.test');
   require('./tracer.test');
   return new Promise((resolve, reject) => {
