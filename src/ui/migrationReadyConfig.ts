@@ -103,21 +103,24 @@ exit "\${code:-1}"
 
 /**
  * A Node.js `launch` configuration that starts its program migration-ready, or undefined when
- * there is nothing to change (an attach, another type, already done, a Debug Terminal without a
- * command). `node`/`pwa-node`: `runtimeExecutable` becomes a sh wrapper that runs the original
- * runtime under the launcher, named like it: js-debug judges a runtime by its name (a `node` is
- * asked its `--version`, which the wrapper passes on; an `npm` is not), so it treats the wrapper
- * as it would the runtime. The launcher's filter is inherited by the program's children and by
- * js-debug's bootloader in it, whatever `console` shows it. `node-terminal`: its command runs
- * under the launcher through sh.
+ * there is nothing to change (an attach, another type, already done, js-debug's child session, a
+ * Debug Terminal without a command). `node`/`pwa-node`: `runtimeExecutable` becomes a sh wrapper
+ * that runs the original runtime under the launcher, named like it: js-debug judges a runtime by
+ * its name (a `node` is asked its `--version`, which the wrapper passes on; an `npm` is not), so
+ * it treats the wrapper as it would the runtime. The launcher's filter is inherited by the
+ * program's children and by js-debug's bootloader in it, whatever `console` shows it.
+ * `node-terminal`: its command runs under the launcher through sh.
  */
 export function migrationReadyLaunch(config: LaunchConfiguration, context: LaunchContext): MigrationReadyLaunch | undefined {
-  if (config.request !== 'launch' || config[MIGRATION_READY_MARK] || !(NODE_DEBUG_TYPES as readonly string[]).includes(config.type)) return undefined;
+  if (config.request !== 'launch' || !(NODE_DEBUG_TYPES as readonly string[]).includes(config.type)) return undefined;
+  // Done already; or one of js-debug's child sessions, which attaches to a program it started.
+  if (config[MIGRATION_READY_MARK] || '__pendingTargetId' in config) return undefined;
   if (config.type === 'node-terminal') {
     if (typeof config.command !== 'string' || !config.command.trim()) return undefined;
     return { config: { ...config, command: `${commandLine([...context.launcher, 'sh', '-c'])} ${shellQuote(config.command)}`, [MIGRATION_READY_MARK]: true } };
   }
   const named = typeof config.runtimeExecutable === 'string' && config.runtimeExecutable ? config.runtimeExecutable : undefined;
+  if (named?.startsWith(join(context.wrapperDir, '/'))) return undefined; // a wrapper (the mark was dropped)
   const runtime = named ?? context.defaultRuntime ?? 'node';
   const text = runtimeWrapper(commandLine([...context.launcher, runtime]), runtime);
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 12);

@@ -85,6 +85,9 @@ describe('migrationReadyLaunch', () => {
     assert.equal(migrationReadyLaunch(launch({ type: 'node-terminal' }), context), undefined);
     const once = migrationReadyLaunch(launch(), context)!;
     assert.equal(migrationReadyLaunch(once.config, context), undefined);
+    // js-debug's child session gets the wrapper as its runtime, without the mark, and launches nothing.
+    assert.equal(migrationReadyLaunch(launch({ type: 'pwa-node', runtimeExecutable: once.wrapper!.file }), context), undefined);
+    assert.equal(migrationReadyLaunch(launch({ type: 'pwa-node', __pendingTargetId: 'abc' }), context), undefined);
   });
 
   it('starts the runtime with io_uring_setup filtered, passing --version on as js-debug asks it', () => {
