@@ -92,7 +92,7 @@ export function activateWith(context: vscode.ExtensionContext, factories: Servic
   registerBringBack(context, { engine, model, history, log, terminals, forwards });
   const debugSessions = new DebugSessions();
   context.subscriptions.push(debugSessions, addRootSource(() => debugSessions.roots()));
-  registerDebugSessionMigration(context, { engine, model, history, log, forwards, sessions: debugSessions });
+  registerDebugSessionMigration(context, { engine, model, history, log, forwards, terminals, sessions: debugSessions });
   const tree = registerProcessView(context, { model, migrate: migrate.one, migrateMany: migrate.many, forwards, history });
   registerHostCommands(context, { model, log, sshConfigFile: () => configuredSshFile() ?? defaultSshConfigFile() });
   registerMigrationReady(context, { log });

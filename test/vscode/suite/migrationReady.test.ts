@@ -40,7 +40,7 @@ const holdsIoUring = (pid: number) => descriptorsOf(pid).some((d) => d.includes(
 
   after(async () => {
     await vscode.debug.stopDebugging();
-    for (const t of terminals) t.dispose();
+    for (const t of [...terminals, ...vscode.window.terminals.filter((t) => t.name.endsWith(' @ lab-b'))]) t.dispose();
     for (const pid of onLabB) await ssh('lab-b', `kill -9 ${pid} 2>/dev/null; true`).catch(() => undefined);
     for (const s of sessions) await ssh('lab-b', `tmux kill-session -t '=${s}' 2>/dev/null; true`).catch(() => undefined);
     await settings().update('migrationReady', undefined, vscode.ConfigurationTarget.Workspace);
@@ -125,47 +125,88 @@ const holdsIoUring = (pid: number) => descriptorsOf(pid).some((d) => d.includes(
     await until('the default profile to be removed', () => defaultProfile() === undefined || undefined);
   });
 
-  it('with the setting on, a Node 24 launch stops at a breakpoint, moves with Migrate Debug Session, and stops there again on lab-b with its count', async () => {
-    const api = await activeApi();
-    await settings().update('migrationReady', true, vscode.ConfigurationTarget.Workspace);
-    const file = join(dir, 'counter.js');
-    writeFileSync(file, PROGRAM);
-    const stops: Stop[] = [];
-    const tracker = trackStops(stops);
-    const breakpoint = new vscode.SourceBreakpoint(new vscode.Location(vscode.Uri.file(file), new vscode.Position(BREAKPOINT_LINE, 0)));
-    vscode.debug.addBreakpoints([breakpoint]);
-    let pid: number | undefined;
-    try {
-      // The working directory is one lab-b has too (the test workspace is under this machine's /tmp).
-      const config = { type: 'node', request: 'launch', name: 'ready-counter', program: file, cwd: dir, runtimeExecutable: node };
-      assert.ok(await vscode.debug.startDebugging(undefined, config), 'the debugger did not start');
-      const first = await until('the breakpoint to be hit', () => stops[0]);
-      pid = (await api.debugSessions.debuggee(first.session)).pid;
-      assert.equal(realpathSync(readlinkSync(`/proc/${pid}/exe`)), realpathSync(node));
-      assert.equal(seccompModeOf(pid), 2, 'the launched program runs under the filter');
-      assert.ok(!holdsIoUring(pid), `Node 24 holds an io_uring: ${descriptorsOf(pid).join(' ')}`);
-      // A jump only this process's heap knows: a restarted program would count from 1 again.
-      const { stackFrames } = await first.session.customRequest('stackTrace', { threadId: first.threadId, startFrame: 0, levels: 1 });
-      await first.session.customRequest('evaluate', { expression: 'counter += 1000', frameId: stackFrames[0].id, context: 'repl' });
-      const before = (await counterAt(first)) + 1000;
+  // internalConsole (js-debug's default) gives the program sockets as stdio; integratedTerminal a terminal.
+  for (const consoleKind of ['internalConsole', 'integratedTerminal']) {
+    it(`with the setting on, a Node 24 launch (console: ${consoleKind}) stops at a breakpoint, moves with Migrate Debug Session, and stops there again on lab-b with its count`, async () => {
+      const api = await activeApi();
+      await settings().update('migrationReady', true, vscode.ConfigurationTarget.Workspace);
+      const file = join(dir, `counter-${consoleKind}.js`);
+      writeFileSync(file, PROGRAM);
+      const stops: Stop[] = [];
+      const tracker = trackStops(stops);
+      const breakpoint = new vscode.SourceBreakpoint(new vscode.Location(vscode.Uri.file(file), new vscode.Position(BREAKPOINT_LINE, 0)));
+      vscode.debug.addBreakpoints([breakpoint]);
+      let pid: number | undefined;
+      try {
+        // The working directory is one lab-b has too (the test workspace is under this machine's /tmp).
+        const config = { type: 'node', request: 'launch', name: 'ready-counter', program: file, cwd: dir, runtimeExecutable: node, console: consoleKind };
+        assert.ok(await vscode.debug.startDebugging(undefined, config), 'the debugger did not start');
+        const first = await until('the breakpoint to be hit', () => stops[0]);
+        pid = (await api.debugSessions.debuggee(first.session)).pid;
+        assert.equal(realpathSync(readlinkSync(`/proc/${pid}/exe`)), realpathSync(node));
+        assert.equal(seccompModeOf(pid), 2, 'the launched program runs under the filter');
+        assert.ok(!holdsIoUring(pid), `Node 24 holds an io_uring: ${descriptorsOf(pid).join(' ')}`);
+        // Its output goes to js-debug's terminal, or to pipes the wrapper put in place of js-debug's sockets.
+        assert.match(readlinkSync(`/proc/${pid}/fd/1`), consoleKind === 'integratedTerminal' ? /^\/dev\/pts\// : /^pipe:/);
+        // A jump only this process's heap knows: a restarted program would count from 1 again.
+        const { stackFrames } = await first.session.customRequest('stackTrace', { threadId: first.threadId, startFrame: 0, levels: 1 });
+        await first.session.customRequest('evaluate', { expression: 'counter += 1000', frameId: stackFrames[0].id, context: 'repl' });
+        const before = (await counterAt(first)) + 1000;
 
-      const moved = await vscode.commands.executeCommand<DebugSessionMove>(Commands.MigrateDebugSession, first.session, 'lab-b');
-      assert.ok(moved, 'the command moved nothing');
-      assert.equal(moved.result.ok, true, moved.result.error);
-      onLabB.push(moved.result.destinationPid!);
-      assert.equal(moved.debuggee.pid, pid);
-      assert.ok(!alive(pid), 'the program still runs here');
-      assert.ok(moved.session, 'no debug session attached on lab-b');
-      assert.equal(moved.session.name, 'ready-counter @ lab-b');
-      const root = moved.session;
-      const again = await until('the breakpoint to be hit on lab-b', () => stops.find((s) => s.session.id === root.id || s.session.parentSession?.id === root.id));
-      const after = await counterAt(again);
-      assert.ok(after > before, `the counter continues: ${before} before the move, ${after} after (a restart would count from 1)`);
+        let terminal: MovedTerminal | undefined;
+        const onOpen = api.terminals.onDidOpen((m) => (terminal = m));
+        let moved: DebugSessionMove | undefined;
+        try {
+          moved = await vscode.commands.executeCommand<DebugSessionMove>(Commands.MigrateDebugSession, first.session, 'lab-b');
+        } finally {
+          onOpen.dispose();
+        }
+        assert.ok(moved, 'the command moved nothing');
+        assert.equal(moved.result.ok, true, moved.result.error);
+        // A program on js-debug's terminal goes on in a terminal of its own there, as from any terminal.
+        if (consoleKind === 'integratedTerminal') assert.match(terminal?.terminal.name ?? 'no terminal opened', / @ lab-b$/);
+        onLabB.push(moved.result.destinationPid!);
+        if (moved.result.terminal) sessions.push(moved.result.terminal.session);
+        assert.equal(moved.debuggee.pid, pid);
+        assert.ok(!alive(pid), 'the program still runs here');
+        assert.ok(moved.session, 'no debug session attached on lab-b');
+        assert.equal(moved.session.name, 'ready-counter @ lab-b');
+        const root = moved.session;
+        const again = await until('the breakpoint to be hit on lab-b', () => stops.find((s) => s.session.id === root.id || s.session.parentSession?.id === root.id));
+        const after = await counterAt(again);
+        assert.ok(after > before, `the counter continues: ${before} before the move, ${after} after (a restart would count from 1)`);
+      } finally {
+        await vscode.debug.stopDebugging();
+        vscode.debug.removeBreakpoints([breakpoint]);
+        tracker.dispose();
+        if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+      }
+    });
+  }
+
+  it('with the setting on, the command of a node-terminal launch runs migration-ready', async () => {
+    await settings().update('migrationReady', true, vscode.ConfigurationTarget.Workspace);
+    const report = join(dir, 'node-terminal-report');
+    // After an asynchronous read, when a plain Node 24 holds its io_uring.
+    const probe = [
+      "const fs = require('fs');",
+      'setTimeout(async () => {',
+      "  const status = await fs.promises.readFile('/proc/self/status', 'utf8');",
+      "  const uring = fs.readdirSync('/proc/self/fd').some((f) => { try { return fs.readlinkSync('/proc/self/fd/' + f).includes('io_uring'); } catch { return false; } });",
+      `  fs.writeFileSync(${JSON.stringify(report)}, JSON.stringify({ seccomp: /^Seccomp:\\s*(\\d)/m.exec(status)[1], uring }));`,
+      '}, 500);',
+      '',
+    ].join('\n');
+    const probeFile = join(dir, 'node-terminal-probe.js');
+    writeFileSync(probeFile, probe);
+    try {
+      const config = { type: 'node-terminal', request: 'launch', name: 'ready-terminal', command: `'${node}' '${probeFile}'`, cwd: dir };
+      assert.ok(await vscode.debug.startDebugging(undefined, config), 'the debugger did not start');
+      const seen = await until('the program to report', () => (existsSync(report) && readFileSync(report, 'utf8')) || undefined, 60_000);
+      assert.deepEqual(JSON.parse(seen), { seccomp: '2', uring: false });
     } finally {
       await vscode.debug.stopDebugging();
-      vscode.debug.removeBreakpoints([breakpoint]);
-      tracker.dispose();
-      if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+      for (const t of vscode.window.terminals) if (/ready-terminal|JavaScript Debug/.test(t.name)) t.dispose();
     }
   });
 });
