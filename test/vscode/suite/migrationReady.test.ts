@@ -75,8 +75,9 @@ const holdsIoUring = (pid: number) => descriptorsOf(pid).some((d) => d.includes(
     terminals.push(terminal);
     await until('the profile to name the terminal', () => /\(migration-ready\)$/.test(terminal.name) || undefined);
     const shell = await until('the terminal shell', async () => await terminal.processId);
-    // The launcher execs the shell (the same PID), which runs under its filter.
-    await until('the shell to replace the launcher', () => readFileSync(`/proc/${shell}/comm`, 'utf8').trim() !== 'perl' || undefined);
+    // The launcher execs the user's shell (the same PID, forked by the pty host), which runs under its filter.
+    const userShell = realpathSync(process.env.SHELL || '/bin/sh');
+    await until('the shell to replace the launcher', () => realpathSync(readlinkSync(`/proc/${shell}/exe`)) === userShell || undefined);
     assert.equal(seccompModeOf(shell), 2, 'the shell runs under the seccomp filter');
 
     // Answers on its terminal, and in a side file the test reads on either host (shared files).
