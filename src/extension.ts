@@ -15,6 +15,7 @@ import { registerDebugSessionMigration } from './ui/debugSessionMigration';
 import { DebugSessions } from './ui/debugSessions';
 import { registerBringBack } from './ui/bringBack';
 import { registerMigration } from './ui/migrate';
+import { registerMigrationReady } from './ui/migrationReady';
 import { PortForwards, registerPortForwards } from './ui/portForwards';
 import { ProcessModel } from './ui/processModel';
 import { registerProcessView, type ProcessTreeProvider } from './ui/processTree';
@@ -91,9 +92,10 @@ export function activateWith(context: vscode.ExtensionContext, factories: Servic
   registerBringBack(context, { engine, model, history, log, terminals, forwards });
   const debugSessions = new DebugSessions();
   context.subscriptions.push(debugSessions, addRootSource(() => debugSessions.roots()));
-  registerDebugSessionMigration(context, { engine, model, history, log, forwards, sessions: debugSessions });
+  registerDebugSessionMigration(context, { engine, model, history, log, forwards, terminals, sessions: debugSessions });
   const tree = registerProcessView(context, { model, migrate: migrate.one, migrateMany: migrate.many, forwards, history });
   registerHostCommands(context, { model, log, sshConfigFile: () => configuredSshFile() ?? defaultSshConfigFile() });
+  registerMigrationReady(context, { log });
 
   log.info(`Activated; hosts: ${model.hostNames().join(', ')}`);
   return { engine, model, history, tree, log, terminals, forwards, debugSessions };

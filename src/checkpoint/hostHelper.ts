@@ -8,20 +8,20 @@ import type { ExecOptions, ExecResult, Host, RunningCommand, SpawnOptions } from
 
 const MISSING = '__PROCMIG_HELPER_MISSING__';
 
-/** The installation's remote-helper/ folder: the scripts that run on hosts. */
-export function helperDir(): string {
+/** The path on this machine of a file of `remote-helper/` (procmig-helper.sh, migration-ready.pl). */
+export function remoteHelperFile(name: string): string {
   // Bundled: dist/*.js → ../remote-helper; from source (tests): src/checkpoint → ../../remote-helper.
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'remote-helper');
-    if (existsSync(path.join(candidate, 'procmig-helper.sh'))) return candidate;
-    if (path.dirname(dir) === dir) throw new Error('remote-helper/procmig-helper.sh is missing from the installation');
+    const candidate = path.join(dir, 'remote-helper', name);
+    if (existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) throw new Error(`remote-helper/${name} is missing from the installation`);
   }
 }
 
 let script: { text: string; name: string } | undefined;
 function helperScript() {
   if (!script) {
-    const text = readFileSync(path.join(helperDir(), 'procmig-helper.sh'), 'utf8');
+    const text = readFileSync(remoteHelperFile('procmig-helper.sh'), 'utf8');
     const hash = createHash('sha256').update(text).digest('hex').slice(0, 12);
     script = { text, name: `helper-${hash}.sh` };
   }

@@ -1,9 +1,8 @@
 // Sets a host up for the checkpoint engine: remote-helper/setup-host.sh streamed to it and run as
 // root (through `sudo -n` for another user, who is then the one it sets up for). Idempotent.
 import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import type { Host } from '../transport/host';
-import { helperDir } from './hostHelper';
+import { remoteHelperFile } from './hostHelper';
 
 /** Runs the script as root: directly, through passwordless sudo (which names the user to it
  * in SUDO_USER), or not at all, with a sentinel exit code. */
@@ -22,7 +21,7 @@ export interface SetupOptions {
 
 /** The steps the host reported (criu, tmux, unprivileged), or an error of one sentence. */
 export async function setUpHost(host: Host, options: SetupOptions = {}): Promise<string[]> {
-  const script = readFileSync(path.join(helperDir(), 'setup-host.sh'), 'utf8');
+  const script = readFileSync(remoteHelperFile('setup-host.sh'), 'utf8');
   const args = options.user ? ['--user', options.user] : [];
   const cmd = host.spawn(['sh', '-c', AS_ROOT, 'setup-host', ...args]);
   cmd.stdin.end(script);

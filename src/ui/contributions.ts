@@ -46,6 +46,13 @@ export const enum ContextKeys {
   HideSystem = 'processMigrator.hideSystem',
 }
 
+/** The terminal profile whose shell runs migration-ready (package.json `terminal.profiles`; VS Code
+ * names a contributed profile by its title in `terminal.integrated.defaultProfile.*`). */
+export const MIGRATION_READY_PROFILE = {
+  id: 'processMigrator.migrationReadyTerminal',
+  title: 'Process Migrator (migration-ready)',
+} as const;
+
 export const SETTINGS_SECTION = 'processMigrator';
 
 export interface Settings {
@@ -59,6 +66,8 @@ export interface Settings {
   strategy: Strategy;
   /** Forward the ports a migrated process listened on from its origin's loopback to it. */
   forwardPorts: boolean;
+  /** This workspace's terminals (its default profile) and Node.js debug launches start migration-ready. */
+  migrationReady: boolean;
 }
 
 export type SettingKey = keyof Settings;
@@ -69,6 +78,7 @@ export const SETTING_DEFAULTS: Settings = {
   autoRefreshSeconds: 0,
   strategy: 'auto',
   forwardPorts: true,
+  migrationReady: false,
 };
 
 /** The minimum a configuration source must offer (vscode.WorkspaceConfiguration satisfies it). */

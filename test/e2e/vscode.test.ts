@@ -18,7 +18,7 @@ function run(command: string, args: string[]): Promise<number | null> {
 
 before(() => ensureLab());
 
-it('the extension works in a real VS Code: tree, commands, migration, cancel, report', { timeout: 15 * 60_000 }, async () => {
+it('the extension works in a real VS Code: tree, commands, migration, cancel, report', { timeout: 30 * 60_000 }, async () => {
   assert.equal(await run('sh', [path.join(repo, 'scripts', 'install-vscode-test.sh')]), 0, 'installing code-server and Chromium');
   assert.equal(await run('node', ['--import', 'tsx', path.join(repo, 'test', 'vscode', 'run.ts')]), 0, 'test:vscode failed (its output is above)');
 });

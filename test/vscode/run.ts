@@ -277,7 +277,7 @@ async function runMochaInWorkbench(context: BrowserContext, url: string): Promis
   page.on('pageerror', (err) => say(`page error: ${err.message}`));
   say('workbench: running the mocha suite in the extension host');
   await page.goto(url);
-  const limitMs = Number(process.env.PM_TEST_TIMEOUT_S ?? 300) * 1000;
+  const limitMs = Number(process.env.PM_TEST_TIMEOUT_S ?? 900) * 1000;
   const timeout = new Promise<number>((r) => setTimeout(() => {
     say(`the mocha suite did not finish within ${limitMs / 1000} s`);
     r(1);

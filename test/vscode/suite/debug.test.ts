@@ -10,30 +10,10 @@ import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { DebugSessionMove } from '../../../src/ui/debugSessionMigration';
 import { Commands } from '../../../src/ui/contributions';
+import { BREAKPOINT_LINE, PROGRAM, counterAt, trackStops, type Stop } from './debugCounter';
 import { activeApi, alive, labSharedDir, until } from './helpers';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;
-
-/** The counter program; the breakpoint is on `return n` where the local `n` is the counter. */
-const PROGRAM = ['function step(n) {', '  return n;', '}', 'let counter = 0;', 'setInterval(() => step(++counter), 100);', ''].join('\n');
-const BREAKPOINT_LINE = 1; // zero-based: `  return n;`
-
-interface Stop {
-  session: vscode.DebugSession;
-  threadId: number;
-}
-
-/** Reads the local `n` of the top frame through DAP requests, as the Variables view does. */
-async function counterAt(stop: Stop): Promise<number> {
-  const { stackFrames } = await stop.session.customRequest('stackTrace', { threadId: stop.threadId, startFrame: 0, levels: 1 });
-  const { scopes } = await stop.session.customRequest('scopes', { frameId: stackFrames[0].id });
-  const local = (scopes as { name: string; variablesReference: number }[]).find((s) => /local/i.test(s.name));
-  assert.ok(local, `no Local scope in ${JSON.stringify(scopes)}`);
-  const { variables } = await stop.session.customRequest('variables', { variablesReference: local.variablesReference });
-  const n = (variables as { name: string; value: string }[]).find((v) => v.name === 'n');
-  assert.ok(n, `no variable n in ${JSON.stringify(variables)}`);
-  return Number(n.value);
-}
 
 (labConfig ? describe : describe.skip)('Migrate Debug Session', function () {
   this.timeout(180_000);
@@ -47,15 +27,7 @@ async function counterAt(stop: Stop): Promise<number> {
 
   before(async () => {
     await vscode.workspace.getConfiguration('processMigrator').update('sshConfigFile', labConfig, vscode.ConfigurationTarget.Workspace);
-    disposables.push(
-      vscode.debug.registerDebugAdapterTrackerFactory('*', {
-        createDebugAdapterTracker: (session) => ({
-          onDidSendMessage: (m: { type?: string; event?: string; body?: { threadId?: number } }) => {
-            if (m.type === 'event' && m.event === 'stopped' && m.body?.threadId !== undefined) stops.push({ session, threadId: m.body.threadId });
-          },
-        }),
-      }),
-    );
+    disposables.push(trackStops(stops));
   });
 
   after(async () => {
@@ -123,13 +95,7 @@ async function counterAt(stop: Stop): Promise<number> {
     const bp = new vscode.SourceBreakpoint(new vscode.Location(vscode.Uri.file(file), new vscode.Position(BREAKPOINT_LINE, 0)));
     vscode.debug.addBreakpoints([bp]);
     const stops: Stop[] = [];
-    const tracker = vscode.debug.registerDebugAdapterTrackerFactory('*', {
-      createDebugAdapterTracker: (session) => ({
-        onDidSendMessage: (m: { type?: string; event?: string; body?: { threadId?: number } }) => {
-          if (m.type === 'event' && m.event === 'stopped' && m.body?.threadId !== undefined) stops.push({ session, threadId: m.body.threadId });
-        },
-      }),
-    });
+    const tracker = trackStops(stops);
     let pid: number | undefined;
     try {
       // Its working directory is the test workspace, under this machine's /tmp, which lab-b lacks:

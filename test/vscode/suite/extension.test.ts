@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { Commands, EXTENSION_ID, SETTING_DEFAULTS, fullSettingKey, type SettingKey } from '../../../src/ui/contributions';
+import { Commands, EXTENSION_ID, MIGRATION_READY_PROFILE, SETTING_DEFAULTS, fullSettingKey, type SettingKey } from '../../../src/ui/contributions';
 import { findProcess } from '../../../src/ui/processForest';
 import type { HostTreeNode, ProcessTreeNode, TreeNode } from '../../../src/ui/processTree';
 import { activeApi, spawnMarker, until } from './helpers';
@@ -9,6 +9,7 @@ interface Manifest {
   contributes: {
     commands: { command: string }[];
     configuration: { properties: Record<string, { default: unknown }> };
+    terminal: { profiles: { id: string; title: string }[] };
   };
   extensionKind: string[];
 }
@@ -34,6 +35,7 @@ describe('Extension', () => {
     for (const key of Object.keys(SETTING_DEFAULTS) as SettingKey[]) {
       assert.ok(manifest.contributes.configuration.properties[fullSettingKey(key)], `setting ${key} is not contributed`);
     }
+    assert.deepEqual(manifest.contributes.terminal.profiles.map(({ id, title }) => ({ id, title })), [MIGRATION_READY_PROFILE]);
   });
 });
 

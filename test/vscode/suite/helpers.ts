@@ -1,8 +1,8 @@
 // Shared by the tests that run inside the extension host.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as vscode from 'vscode';
 import type { ProcessMigratorApi } from '../../../src/extension';
 import { EXTENSION_ID } from '../../../src/ui/contributions';
@@ -51,4 +51,29 @@ export function labSharedDir(name: string): string {
   const dir = join('/var/lib/process-migrator-test', name);
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/** Node.js 24 at a path both lab hosts see (scripts/install-node24.sh, as `node24()` of the e2e
+ * support): throws, failing the test, when it cannot be installed. */
+export function node24(): string {
+  // The suite runs bundled from <repo>/dist/test/vscode/suite.
+  const repo = resolve(__dirname, '..', '..', '..', '..');
+  const out = execFileSync('sh', [join(repo, 'scripts', 'install-node24.sh'), labSharedDir('node24')], { encoding: 'utf8', timeout: 300_000 });
+  return out.trim().split('\n').pop()!;
+}
+
+/** What `pid`'s descriptors are, by readlink (`anon_inode:[io_uring]`, `socket:[…]`, paths). */
+export function descriptorsOf(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/fd`).map((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      return '';
+    }
+  });
+}
+
+/** The `Seccomp:` mode of `pid` (0 none, 2 a filter). */
+export function seccompModeOf(pid: number): number {
+  return Number(/^Seccomp:\s*(\d)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
 }

@@ -18,6 +18,7 @@ export function run(): Promise<void> {
   require('./multi.test');
   require('./debug.test');
   require('./terminal.test');
+  require('./migrationReady.test');
   require('./hostTrust.test');
   require('./tracer.test');
   require('./connection.test');
