@@ -249,6 +249,8 @@ cmd_inspect() {
 			"$(awk -v t="${tracer:-0}" '/^Uid:/ {u = $2} /^VmRSS:/ {r = $2} END {print u "\t" t "\t" (r ? r : 0)}' "/proc/$p/status")"
 		[ -n "$tracer" ] && printf 'tracer\t%s\t%s\n' "$tracer" "$(cat "/proc/$tracer/comm" 2>/dev/null)"
 		printf 'comm\t%s\t%s\n' "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"
+		# Tab-separated arguments, each ended by a tab (tabs and newlines inside become spaces).
+		printf 'cmdline\t%s\t%s\n' "$p" "$(tr '\0\t\n' '\t  ' <"/proc/$p/cmdline" 2>/dev/null)"
 		printf 'exe\t%s\t%s\n' "$p" "$(readlink "/proc/$p/exe" 2>/dev/null)"
 		printf 'cwd\t%s\t%s\n' "$p" "$(readlink "/proc/$p/cwd" 2>/dev/null)"
 		for ns in pid mnt net ipc uts user; do

@@ -16,6 +16,8 @@ export interface TaskInfo {
   /** Resident memory in KiB. */
   rssKiB: number;
   comm: string;
+  /** Its command line (empty or missing when unknown). */
+  argv?: string[];
   exe: string;
   cwd: string;
   ns: Record<string, string>;
@@ -118,13 +120,15 @@ export function parseInspection(pid: number, text: string): ProcessInspection {
         const [, p, state, ppid, pgid, sid, tty, flags, uid, tracer, rss] = f;
         const t: TaskInfo = {
           pid: Number(p), state, ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid), ttyNr: Number(tty),
-          flags: Number(flags), uid: Number(uid), tracerPid: Number(tracer), rssKiB: Number(rss) || 0, comm: '', exe: '', cwd: '', ns: {},
+          flags: Number(flags), uid: Number(uid), tracerPid: Number(tracer), rssKiB: Number(rss) || 0, comm: '', argv: [], exe: '', cwd: '', ns: {},
         };
         tasks.set(t.pid, t);
         result.tasks.push(t);
         break;
       }
       case 'comm': { const t = task(Number(f[1])); if (t) t.comm = f.slice(2).join('\t'); break; }
+      // NUL-separated in /proc, tab-separated here, with a tab after the last argument.
+      case 'cmdline': { const t = task(Number(f[1])); if (t) t.argv = f.slice(2, -1); break; }
       case 'exe': { const t = task(Number(f[1])); if (t) t.exe = f.slice(2).join('\t'); break; }
       case 'cwd': { const t = task(Number(f[1])); if (t) t.cwd = f.slice(2).join('\t'); break; }
       case 'ns': { const t = task(Number(f[1])); if (t) t.ns[f[2]] = f[3]; break; }

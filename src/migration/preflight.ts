@@ -4,6 +4,7 @@ import type { ParsedCapabilities } from '../checkpoint/capabilities';
 import { cpuShortfall } from '../checkpoint/cpuFeatures';
 import type { CheckpointEngine, FileSubstitute, ProcessTraits } from '../checkpoint/engine';
 import { PF_KTHREAD, TCP_ESTABLISHED, TCP_LISTEN, anonInodes, mountOf, socketInodes, type InetSocket, type ProcessInspection, type TaskInfo } from '../checkpoint/inspection';
+import { commandLine } from './run';
 
 export interface PreflightInput {
   from: string;
@@ -167,21 +168,31 @@ export function anonInodeProblems(inspection: ProcessInspection, engine: Pick<Ch
     const task = inspection.tasks.find((t) => t.pid === fds[0].pid);
     const who = `Process ${fds[0].pid}${task ? ` (${task.comm})` : ''} on ${from}`;
     const count = fds.length > 1 ? `${fds.length} ${kind} instances` : `${kind} (descriptor ${fds[0].fd})`;
-    if (kind === 'io_uring' && task && isNode(task)) {
-      // libuv 1.50+ (Node.js 22.x and 24 here) always batches epoll through io_uring, and
-      // UV_USE_IO_URING no longer turns that off; with io_uring disabled it falls back to epoll.
-      problems.push(
-        `${who} is Node.js, whose io_uring (${count}) CRIU cannot checkpoint yet, and UV_USE_IO_URING=0 does not turn it off in Node.js 22 and later; to migrate it, restart it after \`sysctl kernel.io_uring_disabled=2\` on ${from} (Linux 6.6+; Node.js then uses epoll), or run it with Node.js 20.`,
-      );
-    } else if (kind === 'io_uring') {
-      problems.push(
-        `${who} uses io_uring (${count}), which CRIU cannot checkpoint yet; to migrate it, restart it without io_uring (\`sysctl kernel.io_uring_disabled=2\` on ${from}, Linux 6.6+, makes programs that can do without it fall back).`,
-      );
+    if (kind === 'io_uring') {
+      // libuv 1.50+ (Node.js 22 and later) always opens io_uring, and UV_USE_IO_URING=0 no
+      // longer turns that off; when io_uring_setup fails, it (like most users of io_uring)
+      // falls back to epoll. That is what a migration-ready start does, for one program.
+      const node = task !== undefined && isNode(task);
+      const what = node ? `is Node.js, which holds ${count} that CRIU cannot checkpoint yet` : `uses ${count}, which CRIU cannot checkpoint yet`;
+      const fallback = node ? 'Node.js uses epoll instead' : 'programs that can do without it fall back';
+      problems.push(`${who} ${what}; ${restartMigrationReady(inspection, from, fallback)}.`);
     } else {
       problems.push(`${who} holds ${count}, a kind of descriptor CRIU cannot checkpoint; it can only be migrated once it has closed ${fds.length > 1 ? 'them' : 'it'}.`);
     }
   }
   return problems;
+}
+
+/** The advice for a program that holds io_uring: start it again without (the program, not
+ * only the task holding it: its children inherit the filter). */
+function restartMigrationReady(inspection: ProcessInspection, from: string, fallback: string): string {
+  const root = inspection.tasks[0];
+  const command = root?.argv?.length ? commandLine(root.argv) : '<its command>';
+  const cwd = root?.cwd ? ` --cwd ${commandLine([root.cwd])}` : '';
+  return (
+    `restart it migration-ready, where io_uring is unavailable and ${fallback}: in a Process Migrator terminal in VS Code, ` +
+    `or with \`procmig run --host ${from}${cwd} -- ${command}\` (or, for every program on ${from}, after \`sysctl kernel.io_uring_disabled=2\`, Linux 6.6+)`
+  );
 }
 
 function isNode(task: TaskInfo): boolean {
