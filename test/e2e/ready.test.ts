@@ -1,0 +1,139 @@
+// Programs started migration-ready (`procmig run`): Node.js 24, which otherwise holds io_uring
+// that CRIU cannot checkpoint, moves with plain `procmig migrate` and keeps its state; without
+// the launcher it is refused before any freeze, with the advice to start it this way.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { kill, node24, onHost, procmig, sharedDir, startDetached, stateOf, useLab, waitFor } from './support/lab';
+
+const A = 'lab-a';
+const B = 'lab-b';
+const cleanup = useLab();
+const run = promisify(execFile);
+
+/** A Node.js HTTP server counting requests in memory: GET / answers the count after adding one. */
+function counterServer(): string {
+  const file = path.join(sharedDir('ready'), 'counter-server.js');
+  writeFileSync(file, "let n = 0;\nrequire('http').createServer((q, s) => s.end(String(++n))).listen(Number(process.argv[2]), '127.0.0.1');\n");
+  return file;
+}
+
+const ask = async (host: string, port: number) => Number(await onHost(host, `curl -fsS http://127.0.0.1:${port}/`));
+const answers = (host: string, port: number) => waitFor(async () => (await ask(host, port).catch(() => 0)) > 0);
+const status = (host: string, pid: number, field: string) => onHost(host, `sed -n 's/^${field}:[[:space:]]*//p' /proc/${pid}/status`);
+const ioUrings = (host: string, pid: number) => onHost(host, `ls -l /proc/${pid}/fd | grep -c 'anon_inode:\\[io_uring\\]' || true`).then(Number);
+
+describe('procmig run', () => {
+  it('a Node.js 24 counter started with `procmig run` on lab-a moves to lab-b with plain `procmig migrate`: count and filter kept', async () => {
+    const node = node24();
+    const port = 47811;
+    const r = await procmig(['run', '--host', A, '--json', '--', node, counterServer(), String(port)]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const { pid, log } = r.json;
+    cleanup.push(() => kill(A, pid), () => kill(B, pid));
+    assert.equal(r.json.ok, true, r.json.error);
+    assert.match(log, /^\/root\/\.cache\/process-migrator\/run\/node\.\w+\.log$/);
+    assert.equal(await onHost(A, `stat -c %a ${log} $(dirname ${log})`), '600\n700');
+    // Detached: a session of its own, stdin on /dev/null, output into the log.
+    assert.equal(await onHost(A, `ps -o sid= -p ${pid}`), String(pid));
+    assert.equal(await onHost(A, `readlink /proc/${pid}/fd/0 /proc/${pid}/fd/1`), `/dev/null\n${log}`);
+    await answers(A, port);
+    assert.equal(await status(A, pid, 'Seccomp'), '2');
+    assert.equal(await status(A, pid, 'NoNewPrivs'), '1');
+    assert.equal(await ioUrings(A, pid), 0, 'no io_uring under the launcher');
+    await ask(A, port);
+    const before = await ask(A, port);
+
+    const m = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
+    assert.equal(m.code, 0, m.stdout + m.stderr);
+    assert.equal(m.json.ok, true, m.json.error);
+    const moved = m.json.destinationPid;
+    assert.equal(await stateOf(A, pid), 'gone');
+    assert.ok((await ask(B, port)) >= before + 1, 'the count continues on lab-b');
+    assert.equal(await status(B, moved, 'Seccomp'), '2', 'the filter moved with it');
+    assert.equal(await ioUrings(B, moved), 0);
+  });
+
+  it('--tmux: the program runs in a tmux session on lab-a, and moves into one on lab-b', async () => {
+    const port = 47812;
+    const r = await procmig(['run', '--host', A, '--tmux', '--json', '--', node24(), counterServer(), String(port)]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const { pid, terminal } = r.json;
+    cleanup.push(() => kill(A, pid), () => kill(B, pid));
+    if (terminal) cleanup.push(() => onHost(A, `tmux kill-session -t '=${terminal.session}' 2>/dev/null; true`).then(() => undefined));
+    assert.equal(r.json.ok, true, r.json.error);
+    assert.match(terminal.session, /^procmig-run-\d+$/);
+    assert.deepEqual(terminal, { host: A, session: terminal.session, attach: ['tmux', 'attach', '-t', terminal.session] });
+    assert.equal(await onHost(A, `tmux list-panes -t '=${terminal.session}' -F '#{pane_pid}'`), String(pid));
+    await answers(A, port);
+    assert.equal(await status(A, pid, 'Seccomp'), '2');
+    const before = await ask(A, port);
+
+    // The text form says how to attach from here.
+    const text = await procmig(['run', '--host', A, '--tmux', '--', 'sleep', '600']);
+    assert.equal(text.code, 0, text.stderr);
+    const sleeper = Number(/as PID (\d+)/.exec(text.stdout)?.[1]);
+    cleanup.push(() => kill(A, sleeper));
+    assert.match(text.stdout, /\nIts terminal: ssh -t lab-a tmux attach -t procmig-run-\d+\n/);
+
+    const m = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
+    assert.equal(m.code, 0, m.stdout + m.stderr);
+    assert.equal(m.json.ok, true, m.json.error);
+    const session = m.json.terminal?.session;
+    cleanup.push(() => onHost(B, `tmux kill-session -t '=${session}' 2>/dev/null; true`).then(() => undefined));
+    assert.equal(m.json.terminal.host, B);
+    // Its terminal there is the session's pane.
+    assert.equal(await onHost(B, `readlink /proc/${m.json.destinationPid}/fd/0`), await onHost(B, `tmux list-panes -t '=${session}' -F '#{pane_tty}'`));
+    assert.ok((await ask(B, port)) >= before + 1, 'the count continues on lab-b');
+    assert.equal(await status(B, m.json.destinationPid, 'Seccomp'), '2');
+  });
+
+  it('a Node.js 24 started without it is refused before any freeze, told to restart it with `procmig run`', async () => {
+    const node = node24();
+    const server = counterServer();
+    const port = 47813;
+    const pid = await startDetached(A, `${node} ${server} ${port}`);
+    cleanup.push(() => kill(A, pid));
+    await answers(A, port);
+    assert.ok((await ioUrings(A, pid)) > 0, 'Node.js 24 holds io_uring by default');
+    const counted = await ask(A, port);
+
+    const m = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
+    assert.notEqual(m.code, 0, m.stdout);
+    assert.equal(m.json.phases.freeze, undefined);
+    assert.equal(m.json.phases.dump, undefined, 'refused before any freeze');
+    const error: string = m.json.error;
+    assert.match(error, new RegExp(`^Process ${pid} \\(\\S+\\) on lab-a is Node\\.js, which holds \\d+ io_uring instances that CRIU cannot checkpoint yet; restart it migration-ready`));
+    assert.ok(error.includes('in a Process Migrator terminal in VS Code'), error);
+    assert.ok(error.includes(`\`procmig run --host lab-a --cwd /root -- ${node} ${server} ${port}\``), error);
+    assert.match(error, /`sysctl kernel\.io_uring_disabled=2`/);
+    assert.doesNotMatch(error, /Node\.js 20/);
+    assert.equal(await stateOf(A, pid), 'running');
+    assert.equal(await ask(A, port), counted + 1, 'it serves on, untouched');
+  });
+
+  it('local: no SSH, the filter on, a private log', async () => {
+    const r = await procmig(['run', '--json', '--', 'sleep', '600']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const { pid, log } = r.json;
+    cleanup.push(() => run('kill', ['-KILL', String(pid)]).then(() => undefined));
+    assert.equal(r.json.host, 'local');
+    const { stdout } = await run('sed', ['-n', 's/^\\(Seccomp\\|NoNewPrivs\\):[[:space:]]*//p', `/proc/${pid}/status`]);
+    assert.equal(stdout, '1\n2\n');
+    assert.equal(statSync(log).mode & 0o777, 0o600);
+    assert.equal(statSync(path.dirname(log)).mode & 0o777, 0o700);
+  });
+
+  it('errors are one sentence with the fix: a missing command, a program that ends at once', async () => {
+    const missing = await procmig(['run', '--host', A, '--', 'e2e-ready-no-such-program']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^procmig: Command not found on \S+: e2e-ready-no-such-program \(PATH is [^)]*\); install it there or give its full path\.\n$/);
+
+    const ends = await procmig(['run', '--host', A, '--json', '--', 'sh', '-c', 'echo e2e-ready-oops >&2; exit 3']);
+    assert.equal(ends.code, 1);
+    assert.match(ends.json.error, /^`sh -c 'echo e2e-ready-oops >&2; exit 3'` ended at once on lab-a with exit code 3 \(its last line: e2e-ready-oops\); its output is in \S+ there\.$/);
+  });
+});
