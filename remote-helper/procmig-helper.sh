@@ -1150,7 +1150,7 @@ run_ready_detached() {
 run_ready_tmux() {
 	name=$1; shift
 	case $name in '' | *[!A-Za-z0-9_-]*) die "bad tmux session name '$name'" ;; esac
-	command -v tmux >/dev/null 2>&1 || die "tmux is not installed on $(hostname); install it there (e.g. apt-get install tmux) or start the program without --tmux"
+	command -v tmux >/dev/null 2>&1 || die "there is no tmux on $(hostname); install it there (e.g. apt-get install tmux) or start the program without --tmux"
 	i=1
 	while :; do
 		session=$name-$i

@@ -7,7 +7,7 @@ import { statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { kill, node24, onHost, procmig, sharedDir, startDetached, stateOf, useLab, waitFor } from './support/lab';
+import { cli, kill, node24, onHost, procmig, sharedDir, startDetached, stateOf, useLab, waitFor } from './support/lab';
 
 const A = 'lab-a';
 const B = 'lab-b';
@@ -135,5 +135,22 @@ describe('procmig run', () => {
     const ends = await procmig(['run', '--host', A, '--json', '--', 'sh', '-c', 'echo e2e-ready-oops >&2; exit 3']);
     assert.equal(ends.code, 1);
     assert.match(ends.json.error, /^`sh -c 'echo e2e-ready-oops >&2; exit 3'` ended at once on lab-a with exit code 3 \(its last line: e2e-ready-oops\); its output is in \S+ there\.$/);
+  });
+
+  it('no perl, no tmux: one sentence each, with the fix (here, with the tool hidden in a mount namespace of its own)', async () => {
+    const without = async (tool: string, args: string[]) => {
+      const bin = (await run('sh', ['-c', `command -v ${tool}`])).stdout.trim();
+      const script = `mount --bind /dev/null ${bin} && exec node "$@"`;
+      return run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', cli, 'run', ...args]).then(
+        () => assert.fail(`procmig run without ${tool} succeeded`),
+        (err: { code: number; stderr: string }) => err,
+      );
+    };
+    const noPerl = await without('perl', ['--', 'sleep', '600']);
+    assert.equal(noPerl.code, 1);
+    assert.match(noPerl.stderr, /^procmig: Perl is not installed on \S+, and starting a program migration-ready needs it; install it there \(Debian: apt-get install perl-base\)\.\n$/);
+    const noTmux = await without('tmux', ['--tmux', '--', 'sleep', '600']);
+    assert.equal(noTmux.code, 1);
+    assert.match(noTmux.stderr, /^procmig: There is no tmux on \S+; install it there \(e\.g\. apt-get install tmux\) or start the program without --tmux\.\n$/);
   });
 });
