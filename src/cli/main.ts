@@ -174,6 +174,7 @@ program
 program
   .command('run')
   .description('start a command migration-ready (io_uring unavailable to it, so that Node.js 22+ and the like can move): detached, its output in a private log file, or in a tmux session')
+  .usage('[options] -- <command...>')
   .argument('<command...>', 'the command and its arguments, after `--`')
   .option('--host <host>', 'local, an ssh_config alias, or user@host[:port]', 'local')
   .option('--tmux', 'in a new detached tmux session there, to attach to later')
