@@ -183,8 +183,8 @@ export function anonInodeProblems(inspection: ProcessInspection, engine: Pick<Ch
   return problems;
 }
 
-/** The advice for a program that holds io_uring: start it again without (the program, not
- * only the task holding it: its children inherit the filter). */
+/** The advice for a program that holds io_uring: start it again without io_uring; the whole
+ * program (the tree's root), as its children inherit the filter. */
 function restartMigrationReady(inspection: ProcessInspection, from: string, fallback: string): string {
   const root = inspection.tasks[0];
   const command = root?.argv?.length ? commandLine(root.argv) : '<its command>';
