@@ -245,8 +245,9 @@ cmd_inspect() {
 		# state ppid pgrp session tty_nr tpgid flags
 		# TracerPid of any thread: a tracer may hold one thread only (strace -p TID, a native debugger).
 		tracer=$(tracer_of "$p")
+		# … uid tracer rss seccomp (0 none, 2 a filter: CRIU's unprivileged mode cannot dump it)
 		printf 'task\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$1" "$2" "$3" "$4" "$5" "$7" \
-			"$(awk -v t="${tracer:-0}" '/^Uid:/ {u = $2} /^VmRSS:/ {r = $2} END {print u "\t" t "\t" (r ? r : 0)}' "/proc/$p/status")"
+			"$(awk -v t="${tracer:-0}" '/^Uid:/ {u = $2} /^VmRSS:/ {r = $2} /^Seccomp:/ {s = $2} END {print u "\t" t "\t" (r ? r : 0) "\t" (s ? s : 0)}' "/proc/$p/status")"
 		[ -n "$tracer" ] && printf 'tracer\t%s\t%s\n' "$tracer" "$(cat "/proc/$tracer/comm" 2>/dev/null)"
 		printf 'comm\t%s\t%s\n' "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"
 		# Tab-separated arguments, each ended by a tab (tabs and newlines inside become spaces).

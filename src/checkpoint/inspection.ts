@@ -15,6 +15,8 @@ export interface TaskInfo {
   tracerPid: number;
   /** Resident memory in KiB. */
   rssKiB: number;
+  /** Seccomp mode: 0 none, 1 strict, 2 a filter (missing from older helpers: 0). */
+  seccomp?: number;
   comm: string;
   /** Its command line (empty or missing when unknown). */
   argv?: string[];
@@ -117,10 +119,10 @@ export function parseInspection(pid: number, text: string): ProcessInspection {
     const f = line.split('\t');
     switch (f[0]) {
       case 'task': {
-        const [, p, state, ppid, pgid, sid, tty, flags, uid, tracer, rss] = f;
+        const [, p, state, ppid, pgid, sid, tty, flags, uid, tracer, rss, seccomp] = f;
         const t: TaskInfo = {
           pid: Number(p), state, ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid), ttyNr: Number(tty),
-          flags: Number(flags), uid: Number(uid), tracerPid: Number(tracer), rssKiB: Number(rss) || 0, comm: '', argv: [], exe: '', cwd: '', ns: {},
+          flags: Number(flags), uid: Number(uid), tracerPid: Number(tracer), rssKiB: Number(rss) || 0, seccomp: Number(seccomp) || 0, comm: '', argv: [], exe: '', cwd: '', ns: {},
         };
         tasks.set(t.pid, t);
         result.tasks.push(t);

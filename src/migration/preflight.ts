@@ -61,7 +61,15 @@ export function checkProcessAndHosts(input: PreflightInput): PreflightResult {
     const fix = inTree ? `run the program without ${name ?? 'it'} to migrate it` : name ? `detach ${name} or stop it, and retry` : 'detach it and retry';
     problems.push(`Process ${traced.pid} (${traced.comm}) on ${from} is traced by ${who}, and CRIU cannot checkpoint a traced process; ${fix}.`);
   }
-  problems.push(...anonInodeProblems(inspection, input.engine, from));
+  const unprivileged = source.privilege === 'unprivileged';
+  problems.push(...anonInodeProblems(inspection, input.engine, from, unprivileged));
+  const filtered = inspection.tasks.find((t) => t.seccomp === 2);
+  if (filtered && unprivileged) {
+    // Dumping a filtered task suspends its filter (PTRACE_O_SUSPEND_SECCOMP): CAP_SYS_ADMIN.
+    problems.push(
+      `Process ${filtered.pid} (${filtered.comm}) on ${from} runs under a seccomp filter (started migration-ready, or sandboxed), which CRIU in its unprivileged mode cannot checkpoint (that takes CAP_SYS_ADMIN); migrate it as root.`,
+    );
+  }
   if (inspection.selfUid !== 0) {
     const foreign = inspection.tasks.find((t) => t.uid !== inspection.selfUid);
     if (foreign) {
@@ -161,7 +169,7 @@ export function tracedTask(inspection: ProcessInspection): TaskInfo | undefined 
 }
 
 /** Descriptors on anonymous inodes the engine cannot checkpoint, one sentence per kind. */
-export function anonInodeProblems(inspection: ProcessInspection, engine: Pick<CheckpointEngine, 'anonInodeKinds'>, from: string): string[] {
+export function anonInodeProblems(inspection: ProcessInspection, engine: Pick<CheckpointEngine, 'anonInodeKinds'>, from: string, unprivileged = false): string[] {
   const problems: string[] = [];
   for (const [kind, fds] of anonInodes(inspection)) {
     if (engine.anonInodeKinds.includes(kind)) continue;
@@ -175,7 +183,11 @@ export function anonInodeProblems(inspection: ProcessInspection, engine: Pick<Ch
       const node = task !== undefined && isNode(task);
       const what = node ? `is Node.js, which holds ${count} that CRIU cannot checkpoint yet` : `uses ${count}, which CRIU cannot checkpoint yet`;
       const fallback = node ? 'Node.js uses epoll instead' : 'programs that can do without it fall back';
-      problems.push(`${who} ${what}; ${restartMigrationReady(inspection, from, fallback)}.`);
+      // A migration-ready start cannot help where CRIU runs unprivileged (see the seccomp rule).
+      const fix = unprivileged
+        ? `as CRIU runs on ${from} (unprivileged) it cannot move it under the migration-ready filter either: migrate it as root, or restart it after \`sysctl kernel.io_uring_disabled=2\` on ${from} (as root; Linux 6.6+)`
+        : restartMigrationReady(inspection, from, fallback);
+      problems.push(`${who} ${what}; ${fix}.`);
     } else {
       problems.push(`${who} holds ${count}, a kind of descriptor CRIU cannot checkpoint; it can only be migrated once it has closed ${fds.length > 1 ? 'them' : 'it'}.`);
     }

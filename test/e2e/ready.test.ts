@@ -115,6 +115,24 @@ describe('procmig run', () => {
     assert.equal(await ask(A, port), counted + 1, 'it serves on, untouched');
   });
 
+  it('as a normal user (CRIU in its unprivileged mode), a migration-ready program is refused before any freeze, in one sentence', async () => {
+    // The lab's root lacks CAP_SYS_RESOURCE, so pmdev's CRIU runs in its unprivileged mode, which
+    // cannot suspend a seccomp filter to dump it (CAP_SYS_ADMIN).
+    const port = 47814;
+    const r = await procmig(['run', '--host', 'lab-a-dev', '--json', '--', node24(), counterServer(), String(port)]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const { pid } = r.json;
+    cleanup.push(() => kill(A, pid));
+    assert.match(r.json.log, /^\/home\/pmdev\/\.cache\/process-migrator\/run\//);
+    await answers(A, port);
+    const counted = await ask(A, port);
+    const m = await procmig(['migrate', String(pid), '--from', 'lab-a-dev', '--to', 'lab-b-dev', '--json']);
+    assert.notEqual(m.code, 0, m.stdout);
+    assert.equal(m.json.phases.dump, undefined, 'refused before any freeze');
+    assert.match(m.json.error, new RegExp(`^Process ${pid} \\(\\S+\\) on lab-a-dev runs under a seccomp filter \\(started migration-ready, or sandboxed\\), which CRIU in its unprivileged mode cannot checkpoint \\(that takes CAP_SYS_ADMIN\\); migrate it as root\\.$`));
+    assert.equal(await ask(A, port), counted + 1, 'it serves on, untouched');
+  });
+
   it('local: no SSH, the filter on, a private log', async () => {
     const r = await procmig(['run', '--json', '--', 'sleep', '600']);
     assert.equal(r.code, 0, r.stdout + r.stderr);

@@ -199,6 +199,19 @@ describe('checkProcessAndHosts', () => {
     assert.match(r.traits.closeTcp ?? '', /link processes that move together over the loopback, but CRIU in its unprivileged mode cannot keep connections \(that takes TCP repair mode, CAP_NET_ADMIN\): they are closed/);
   });
 
+  it('CRIU in unprivileged mode cannot dump a seccomp filter (migration-ready): refused, and no procmig run advice for io_uring', () => {
+    const unprivileged = parseCapabilities('src', fixture('caps-unprivileged-mode.txt'));
+    const filtered = inspection('sleep');
+    filtered.tasks[0].seccomp = 2;
+    assert.deepEqual(problemsOf(input('sleep', { inspection: filtered, source: unprivileged })), [
+      'Process 27764 (sleep) on src runs under a seccomp filter (started migration-ready, or sandboxed), which CRIU in its unprivileged mode cannot checkpoint (that takes CAP_SYS_ADMIN); migrate it as root.',
+    ]);
+    assert.deepEqual(problemsOf(input('sleep', { inspection: filtered })), [], 'as root it moves, filter and all');
+    const [node] = problemsOf(input('nodeIoUring', { source: unprivileged }));
+    assert.match(node, /; as CRIU runs on src \(unprivileged\) it cannot move it under the migration-ready filter either: migrate it as root, or restart it after `sysctl kernel\.io_uring_disabled=2` on src \(as root; Linux 6\.6\+\)\.$/);
+    assert.doesNotMatch(node, /procmig run/);
+  });
+
   it('through sudo where root lacks CAP_SYS_RESOURCE: one sentence, and the way that works', () => {
     const sudo = caps('src', { privilege: 'sudo', sudoRlimits: false });
     assert.deepEqual(problemsOf(input('sleep', { source: sudo })), [
