@@ -73,7 +73,18 @@
 #   rmimages DIR              deletes an image directory made by mkimages
 #   loopback-lock NAME PORT…  drops loopback TCP between the PORTs (nft table NAME) until
 #   loopback-unlock NAME      lifts it: a batch's linked trees are restored one CRIU each
+#   run-ready [--cwd DIR] [--tmux NAME] -- CMD ARG…
+#                             starts CMD migration-ready (io_uring_setup fails with ENOSYS):
+#                             detached in a session of its own, stdin /dev/null, output appended
+#                             to a new private log file; or in a new detached tmux session
+#                             NAME-N. Prints `pid=` and `log=` or `session=`; `ended=1` (with
+#                             `exit_code=` and `last_line=` when known) if it ended at once
+#
+# The uploaded copy of this file carries remote-helper/migration-ready.pl after its last command
+# (src/checkpoint/hostHelper.ts appends it): `perl -x` runs it from there.
 set -u
+# A program the helper starts gets its caller's umask, not the helper's.
+CALLER_UMASK=$(umask)
 umask 077
 
 PROCMIG_HELPER_VERSION=1
@@ -234,10 +245,13 @@ cmd_inspect() {
 		# state ppid pgrp session tty_nr tpgid flags
 		# TracerPid of any thread: a tracer may hold one thread only (strace -p TID, a native debugger).
 		tracer=$(tracer_of "$p")
+		# … uid tracer rss seccomp (0 none, 2 a filter: CRIU's unprivileged mode cannot dump it)
 		printf 'task\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$1" "$2" "$3" "$4" "$5" "$7" \
-			"$(awk -v t="${tracer:-0}" '/^Uid:/ {u = $2} /^VmRSS:/ {r = $2} END {print u "\t" t "\t" (r ? r : 0)}' "/proc/$p/status")"
+			"$(awk -v t="${tracer:-0}" '/^Uid:/ {u = $2} /^VmRSS:/ {r = $2} /^Seccomp:/ {s = $2} END {print u "\t" t "\t" (r ? r : 0) "\t" (s ? s : 0)}' "/proc/$p/status")"
 		[ -n "$tracer" ] && printf 'tracer\t%s\t%s\n' "$tracer" "$(cat "/proc/$tracer/comm" 2>/dev/null)"
 		printf 'comm\t%s\t%s\n' "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"
+		# Tab-separated arguments, each ended by a tab (tabs and newlines inside become spaces).
+		printf 'cmdline\t%s\t%s\n' "$p" "$(tr '\0\t\n' '\t  ' <"/proc/$p/cmdline" 2>/dev/null)"
 		printf 'exe\t%s\t%s\n' "$p" "$(readlink "/proc/$p/exe" 2>/dev/null)"
 		printf 'cwd\t%s\t%s\n' "$p" "$(readlink "/proc/$p/cwd" 2>/dev/null)"
 		for ns in pid mnt net ipc uts user; do
@@ -1092,6 +1106,90 @@ cmd_rmimages() {
 	as_criu_user rm -rf "$1"
 }
 
+# Where the logs of programs started by run-ready go: private, as their output may be.
+run_dir() { echo "${XDG_CACHE_HOME:-$HOME/.cache}/process-migrator/run"; }
+
+cmd_run_ready() {
+	cwd= tmux_name=
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--cwd) cwd=${2:-} ;;
+		--tmux) tmux_name=${2:-} ;;
+		--) shift; break ;;
+		*) die "run-ready: unknown option $1" ;;
+		esac
+		shift 2
+	done
+	[ $# -gt 0 ] || die "run-ready: no command to run"
+	command -v perl >/dev/null 2>&1 || die "perl is not installed on $(hostname), and starting a program migration-ready needs it; install it there (Debian: apt-get install perl-base)"
+	if [ -n "$cwd" ]; then cd "$cwd" 2>/dev/null || die "there is no directory $cwd on $(hostname); give --cwd a directory that exists there"; fi
+	case $1 in
+	*/*) [ -f "$1" ] && [ -x "$1" ] || die "$1 is not an executable file on $(hostname); give the path of the program there" ;;
+	*) command -v "$1" >/dev/null 2>&1 || die "command not found on $(hostname): $1 (PATH is $PATH); install it there or give its full path" ;;
+	esac
+	if [ -n "$tmux_name" ]; then run_ready_tmux "$tmux_name" "$@"; else run_ready_detached "$@"; fi
+}
+
+run_ready_detached() {
+	dir=$(run_dir)
+	{ mkdir -p "$dir" && chmod 700 "$dir"; } || die "cannot create $dir on $(hostname)"
+	# mktemp makes the file 0600.
+	log=$(mktemp "$dir/$(basename "$1" | tr -c 'A-Za-z0-9_.\n-' _).XXXXXX.log") || die "cannot create a log file in $dir on $(hostname)"
+	# Not a process group leader (no job control here), so setsid execs instead of forking: $!
+	# is the program's PID through sh, perl and the exec of CMD.
+	setsid sh "$0" exec-ready "$CALLER_UMASK" "$@" </dev/null >>"$log" 2>&1 &
+	pid=$!
+	echo "pid=$pid"
+	echo "log=$log"
+	if ended_at_once "$pid"; then
+		wait "$pid"
+		echo "exit_code=$?"
+		echo "last_line=$(tail -n 1 "$log" | tr '\t' ' ')"
+	fi
+}
+
+run_ready_tmux() {
+	name=$1; shift
+	case $name in '' | *[!A-Za-z0-9_-]*) die "bad tmux session name '$name'" ;; esac
+	command -v tmux >/dev/null 2>&1 || die "there is no tmux on $(hostname); install it there (e.g. apt-get install tmux) or start the program without --tmux"
+	i=1
+	while :; do
+		session=$name-$i
+		if ! tmux has-session -t "=$session" 2>/dev/null; then
+			# argv form (tmux >= 3.0): no shell parses the arguments.
+			out=$(tmux new-session -d -P -F '#{pane_pid}' -s "$session" -c "$PWD" -x 120 -y 40 \
+				sh "$0" exec-ready "$CALLER_UMASK" "$@" 2>&1) && break
+			# Lost a race for the name to another run: take the next one.
+			tmux has-session -t "=$session" 2>/dev/null || die "tmux could not start a session on $(hostname): $out"
+		fi
+		i=$((i + 1))
+	done
+	echo "session=$session"
+	echo "pid=$out"
+	ended_at_once "$out" || true
+}
+
+# A moment for a program just started to fail (a missing module, a bad option). Prints
+# `ended=1` and succeeds if it did.
+ended_at_once() {
+	i=0
+	while [ $i -lt 5 ]; do
+		case $(cmd_state "$1") in gone | zombie) echo ended=1; return 0 ;; esac
+		i=$((i + 1))
+		sleep 0.1
+	done
+	return 1
+}
+
+# The program's first moments, in its own session or tmux pane: the caller's umask, then the
+# launcher, which execs CMD under the filter (one PID throughout). From a checkout (no copy of
+# the launcher appended), the launcher beside this file.
+cmd_exec_ready() {
+	umask "$1"; shift
+	grep -q '^#!.*perl' "$0" && exec perl -x "$0" "$@"
+	exec perl "$(dirname "$0")/migration-ready.pl" "$@"
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case $cmd in
@@ -1132,6 +1230,10 @@ rmimages) cmd_rmimages "$@" ;;
 loopback-lock) cmd_loopback_lock "$@" ;;
 loopback-unlock) cmd_loopback_unlock "$@" ;;
 guard) cmd_guard "$@" ;;
+run-ready) cmd_run_ready "$@" ;;
+exec-ready) cmd_exec_ready "$@" ;;
 version) echo "helper_version=$PROCMIG_HELPER_VERSION" ;;
 *) die "procmig-helper: unknown command '$cmd'" ;;
 esac
+# What follows in the uploaded copy is the launcher, for perl.
+exit

@@ -1,6 +1,7 @@
 // The client side of remote-helper/procmig-helper.sh: ships it to a host on first use (cached
 // there by content hash, so a new version is uploaded once and old hosts never run stale code)
-// and runs its commands.
+// and runs its commands. The uploaded file carries the migration-ready launcher too (see
+// helperScript), so `run-ready` has it wherever the helper is.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -19,9 +20,11 @@ export function remoteHelperFile(name: string): string {
 }
 
 let script: { text: string; name: string } | undefined;
+/** The helper as uploaded: the sh script, whose last command is `exit`, then the launcher
+ * (`#!/usr/bin/perl` …), which `perl -x` finds there. One file, cached by one hash. */
 function helperScript() {
   if (!script) {
-    const text = readFileSync(remoteHelperFile('procmig-helper.sh'), 'utf8');
+    const text = ['procmig-helper.sh', 'migration-ready.pl'].map((f) => readFileSync(remoteHelperFile(f), 'utf8')).join('\n');
     const hash = createHash('sha256').update(text).digest('hex').slice(0, 12);
     script = { text, name: `helper-${hash}.sh` };
   }

@@ -15,7 +15,11 @@ export interface TaskInfo {
   tracerPid: number;
   /** Resident memory in KiB. */
   rssKiB: number;
+  /** Seccomp mode: 0 none, 1 strict, 2 a filter (missing from older helpers: 0). */
+  seccomp?: number;
   comm: string;
+  /** Its command line (empty or missing when unknown). */
+  argv?: string[];
   exe: string;
   cwd: string;
   ns: Record<string, string>;
@@ -115,16 +119,18 @@ export function parseInspection(pid: number, text: string): ProcessInspection {
     const f = line.split('\t');
     switch (f[0]) {
       case 'task': {
-        const [, p, state, ppid, pgid, sid, tty, flags, uid, tracer, rss] = f;
+        const [, p, state, ppid, pgid, sid, tty, flags, uid, tracer, rss, seccomp] = f;
         const t: TaskInfo = {
           pid: Number(p), state, ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid), ttyNr: Number(tty),
-          flags: Number(flags), uid: Number(uid), tracerPid: Number(tracer), rssKiB: Number(rss) || 0, comm: '', exe: '', cwd: '', ns: {},
+          flags: Number(flags), uid: Number(uid), tracerPid: Number(tracer), rssKiB: Number(rss) || 0, seccomp: Number(seccomp) || 0, comm: '', argv: [], exe: '', cwd: '', ns: {},
         };
         tasks.set(t.pid, t);
         result.tasks.push(t);
         break;
       }
       case 'comm': { const t = task(Number(f[1])); if (t) t.comm = f.slice(2).join('\t'); break; }
+      // NUL-separated in /proc, tab-separated here, with a tab after the last argument.
+      case 'cmdline': { const t = task(Number(f[1])); if (t) t.argv = f.slice(2, -1); break; }
       case 'exe': { const t = task(Number(f[1])); if (t) t.exe = f.slice(2).join('\t'); break; }
       case 'cwd': { const t = task(Number(f[1])); if (t) t.cwd = f.slice(2).join('\t'); break; }
       case 'ns': { const t = task(Number(f[1])); if (t) t.ns[f[2]] = f[3]; break; }

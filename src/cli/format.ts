@@ -1,5 +1,6 @@
 // Human-readable output of the CLI.
-import type { BatchResult, HostReport, MigrationResult, PhaseName, ProcessInfo } from '../migration/api';
+import type { BatchResult, HostReport, MigrationResult, PhaseName, ProcessInfo, RunResult } from '../migration/api';
+import { commandLine } from '../migration/run';
 
 export function formatProcessTree(processes: ProcessInfo[]): string {
   const byParent = new Map<number, ProcessInfo[]>();
@@ -76,6 +77,15 @@ export function formatBatch(b: BatchResult): string {
     );
   }
   lines.push(`Longest freeze ${b.freezeMs} ms, total ${b.totalMs} ms, moved ${size(b.bytes)}.`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** `procmig run`, started: where it runs, where its output or terminal is, how to move it. */
+export function formatRun(r: RunResult): string {
+  const lines = [`Started \`${commandLine(r.command)}\` migration-ready on ${r.host} as PID ${r.pid}${r.terminal ? `, in tmux session ${r.terminal.session}` : ''}.`];
+  if (r.terminal) lines.push(`Its terminal: ${attachCommand(r.terminal)}`);
+  if (r.log) lines.push(`Its output: ${r.log}${r.host === 'local' ? '' : ` on ${r.host}`}`);
+  lines.push(`To move it: procmig migrate ${r.pid} --from ${r.host} --to HOST`);
   return `${lines.join('\n')}\n`;
 }
 

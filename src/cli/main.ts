@@ -2,11 +2,11 @@
 // end-to-end tests drive it.
 import { Command, Option } from 'commander';
 import * as readline from 'node:readline/promises';
-import type { Engine, HostReport, MigrationProgress, MigrationResult, ProcessInfo, Strategy } from '../migration/api';
+import type { Engine, HostReport, MigrationProgress, MigrationResult, ProcessInfo, RunResult, Strategy } from '../migration/api';
 import { createEngine } from '../migration/engine';
 import type { HostKeyDecision, PassphraseRequest, UnknownHostKey } from '../transport/host';
 import { askOncePerSession } from '../transport/knownHosts';
-import { formatBatch, formatHostReport, formatMigration, formatProcessTree } from './format';
+import { formatBatch, formatHostReport, formatMigration, formatProcessTree, formatRun } from './format';
 
 interface GlobalOptions {
   sshConfig?: string;
@@ -169,6 +169,27 @@ program
     } finally {
       process.off('SIGINT', onSigint);
     }
+  });
+
+program
+  .command('run')
+  .description('start a command migration-ready (io_uring unavailable to it, so that Node.js 22+ and the like can move): detached, its output in a private log file, or in a tmux session')
+  .usage('[options] -- <command...>')
+  .argument('<command...>', 'the command and its arguments, after `--`')
+  .option('--host <host>', 'local, an ssh_config alias, or user@host[:port]', 'local')
+  .option('--tmux', 'in a new detached tmux session there, to attach to later')
+  .option('--cwd <dir>', 'its working directory there (default: this one for local, else the login directory)')
+  .option('--json', 'print one JSON object')
+  .addHelpText('after', '\nExample: procmig run --host lab-a -- node server.js --port 3000')
+  .action(async (command: string[], opts: { host: string; tmux?: boolean; cwd?: string; json?: boolean }) => {
+    const result: RunResult = await withEngine(program.opts(), async (e) => {
+      if (!e.run) throw new Error('this engine cannot start programs');
+      return e.run({ host: opts.host, command, tmux: opts.tmux, cwd: opts.cwd });
+    });
+    if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else if (result.ok) process.stdout.write(formatRun(result));
+    else process.stderr.write(`procmig: ${result.error}\n`);
+    process.exitCode = result.ok ? 0 : 1;
   });
 
 /** `--forward-ports`: forwards the ports the moved processes listen on from the source to the

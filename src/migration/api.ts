@@ -202,6 +202,32 @@ export interface BatchResult {
   error?: string;
 }
 
+/** A command to start migration-ready on a host (`procmig run`): under a seccomp filter that
+ * makes io_uring_setup fail, so programs that use io_uring when they can (Node.js 22+) fall back
+ * to what CRIU can checkpoint. */
+export interface RunRequest {
+  host: string;
+  /** argv: the program (a name looked up in the host's PATH, or a path) and its arguments. */
+  command: string[];
+  /** In a new detached tmux session there, to attach to later; else detached, output to a log. */
+  tmux?: boolean;
+  /** Working directory there (default: the login directory; this one's for `local`). */
+  cwd?: string;
+}
+
+export interface RunResult {
+  ok: boolean;
+  host: string;
+  command: string[];
+  pid?: number;
+  /** Detached: the private file (0600) its output is appended to, on `host`. */
+  log?: string;
+  /** `tmux`: its session and the argv that attaches to it there. */
+  terminal?: TerminalRef;
+  /** On failure: one sentence saying what failed and what to do. */
+  error?: string;
+}
+
 export interface Engine {
   listProcesses(host: string): Promise<ProcessInfo[]>;
   checkHost(host: string): Promise<HostReport>;
@@ -220,6 +246,9 @@ export interface Engine {
   /** Tells `listener` when a host's connection drops, and when one opens again (optional:
    * engines without connections of their own leave it out). Returns the unsubscribe. */
   onConnectionChange?(listener: (change: ConnectionChange) => void): () => void;
+  /** Starts a command migration-ready on a host (optional: engines without hosts of their own
+   * leave it out). */
+  run?(request: RunRequest): Promise<RunResult>;
   dispose(): Promise<void>;
 }
 

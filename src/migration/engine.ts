@@ -19,6 +19,8 @@ import type {
   PortForwarding,
   ProcessInfo,
   SetUpOptions,
+  RunRequest,
+  RunResult,
   Strategy,
   TerminalRef,
 } from './api';
@@ -26,6 +28,7 @@ import { Barrier, FreezeSlots } from './barrier';
 import { BatchLinks, type BatchLink } from './batchLinks';
 import { forwardPorts } from './portForwarding';
 import { sentenceFor } from './errors';
+import { runMigrationReady } from './run';
 import { MigrationSession, type HostSource } from './session';
 import { postCopy } from './strategies/postCopy';
 import { preCopy } from './strategies/preCopy';
@@ -142,6 +145,8 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
       await h.ensureInstalled();
       return h.spawn(['tty-attach', terminal.session], { pty: { ...size, term: 'xterm-256color' } });
     },
+
+    run: (request: RunRequest): Promise<RunResult> => runMigrationReady(() => helper(request.host), request),
 
     async forwardPorts(origin: string, destination: string, ports: number[]): Promise<PortForwarding> {
       const [o, d] = await Promise.all([pool.get(origin), pool.get(destination)]);

@@ -4,6 +4,7 @@ import type { ParsedCapabilities } from '../checkpoint/capabilities';
 import { cpuShortfall } from '../checkpoint/cpuFeatures';
 import type { CheckpointEngine, FileSubstitute, ProcessTraits } from '../checkpoint/engine';
 import { PF_KTHREAD, TCP_ESTABLISHED, TCP_LISTEN, anonInodes, mountOf, socketInodes, type InetSocket, type ProcessInspection, type TaskInfo } from '../checkpoint/inspection';
+import { commandLine } from './run';
 
 export interface PreflightInput {
   from: string;
@@ -60,7 +61,15 @@ export function checkProcessAndHosts(input: PreflightInput): PreflightResult {
     const fix = inTree ? `run the program without ${name ?? 'it'} to migrate it` : name ? `detach ${name} or stop it, and retry` : 'detach it and retry';
     problems.push(`Process ${traced.pid} (${traced.comm}) on ${from} is traced by ${who}, and CRIU cannot checkpoint a traced process; ${fix}.`);
   }
-  problems.push(...anonInodeProblems(inspection, input.engine, from));
+  const unprivileged = source.privilege === 'unprivileged';
+  problems.push(...anonInodeProblems(inspection, input.engine, from, unprivileged));
+  const filtered = inspection.tasks.find((t) => t.seccomp === 2);
+  if (filtered && unprivileged) {
+    // Dumping a filtered task suspends its filter (PTRACE_O_SUSPEND_SECCOMP): CAP_SYS_ADMIN.
+    problems.push(
+      `Process ${filtered.pid} (${filtered.comm}) on ${from} runs under a seccomp filter (started migration-ready, or sandboxed), which CRIU in its unprivileged mode cannot checkpoint (that takes CAP_SYS_ADMIN); migrate it as root.`,
+    );
+  }
   if (inspection.selfUid !== 0) {
     const foreign = inspection.tasks.find((t) => t.uid !== inspection.selfUid);
     if (foreign) {
@@ -160,28 +169,42 @@ export function tracedTask(inspection: ProcessInspection): TaskInfo | undefined 
 }
 
 /** Descriptors on anonymous inodes the engine cannot checkpoint, one sentence per kind. */
-export function anonInodeProblems(inspection: ProcessInspection, engine: Pick<CheckpointEngine, 'anonInodeKinds'>, from: string): string[] {
+export function anonInodeProblems(inspection: ProcessInspection, engine: Pick<CheckpointEngine, 'anonInodeKinds'>, from: string, unprivileged = false): string[] {
   const problems: string[] = [];
   for (const [kind, fds] of anonInodes(inspection)) {
     if (engine.anonInodeKinds.includes(kind)) continue;
     const task = inspection.tasks.find((t) => t.pid === fds[0].pid);
     const who = `Process ${fds[0].pid}${task ? ` (${task.comm})` : ''} on ${from}`;
     const count = fds.length > 1 ? `${fds.length} ${kind} instances` : `${kind} (descriptor ${fds[0].fd})`;
-    if (kind === 'io_uring' && task && isNode(task)) {
-      // libuv 1.50+ (Node.js 22.x and 24 here) always batches epoll through io_uring, and
-      // UV_USE_IO_URING no longer turns that off; with io_uring disabled it falls back to epoll.
-      problems.push(
-        `${who} is Node.js, whose io_uring (${count}) CRIU cannot checkpoint yet, and UV_USE_IO_URING=0 does not turn it off in Node.js 22 and later; to migrate it, restart it after \`sysctl kernel.io_uring_disabled=2\` on ${from} (Linux 6.6+; Node.js then uses epoll), or run it with Node.js 20.`,
-      );
-    } else if (kind === 'io_uring') {
-      problems.push(
-        `${who} uses io_uring (${count}), which CRIU cannot checkpoint yet; to migrate it, restart it without io_uring (\`sysctl kernel.io_uring_disabled=2\` on ${from}, Linux 6.6+, makes programs that can do without it fall back).`,
-      );
+    if (kind === 'io_uring') {
+      // libuv 1.50+ (Node.js 22 and later) always opens io_uring, and UV_USE_IO_URING=0 no
+      // longer turns that off; when io_uring_setup fails, it (like most users of io_uring)
+      // falls back to epoll. That is what a migration-ready start does, for one program.
+      const node = task !== undefined && isNode(task);
+      const what = node ? `is Node.js, which holds ${count} that CRIU cannot checkpoint yet` : `uses ${count}, which CRIU cannot checkpoint yet`;
+      const fallback = node ? 'Node.js uses epoll instead' : 'programs that can do without it fall back';
+      // A migration-ready start cannot help where CRIU runs unprivileged (see the seccomp rule).
+      const fix = unprivileged
+        ? `as CRIU runs on ${from} (unprivileged) it cannot move it under the migration-ready filter either: migrate it as root, or restart it after \`sysctl kernel.io_uring_disabled=2\` on ${from} (as root; Linux 6.6+)`
+        : restartMigrationReady(inspection, from, fallback);
+      problems.push(`${who} ${what}; ${fix}.`);
     } else {
       problems.push(`${who} holds ${count}, a kind of descriptor CRIU cannot checkpoint; it can only be migrated once it has closed ${fds.length > 1 ? 'them' : 'it'}.`);
     }
   }
   return problems;
+}
+
+/** The advice for a program that holds io_uring: start it again without io_uring; the whole
+ * program (the tree's root), as its children inherit the filter. */
+function restartMigrationReady(inspection: ProcessInspection, from: string, fallback: string): string {
+  const root = inspection.tasks[0];
+  const command = root?.argv?.length ? commandLine(root.argv) : '<its command>';
+  const cwd = root?.cwd ? ` --cwd ${commandLine([root.cwd])}` : '';
+  return (
+    `restart it migration-ready, where io_uring is unavailable and ${fallback}: in a Process Migrator terminal in VS Code, ` +
+    `or with \`procmig run --host ${from}${cwd} -- ${command}\` (or, for every program on ${from}, after \`sysctl kernel.io_uring_disabled=2\`, Linux 6.6+)`
+  );
 }
 
 function isNode(task: TaskInfo): boolean {

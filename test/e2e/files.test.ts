@@ -98,16 +98,18 @@ describe('descriptors CRIU cannot dump', () => {
     const pid = await startDetached(A, `perl -e 'my $p = "\\0" x 120; syscall(425, 4, $p) >= 0 or die "io_uring_setup: $!"; sleep 600'`);
     cleanup.push(() => kill(A, pid));
     const error = await refused(pid);
-    assert.match(error, new RegExp(`^Process ${pid} \\(perl\\) on lab-a uses io_uring \\(io_uring \\(descriptor \\d+\\)\\), which CRIU cannot checkpoint yet; .*kernel\\.io_uring_disabled=2`));
+    assert.match(error, new RegExp(`^Process ${pid} \\(perl\\) on lab-a uses io_uring \\(descriptor \\d+\\), which CRIU cannot checkpoint yet; restart it migration-ready.*\`procmig run --host lab-a --cwd \\S+ -- perl -e .*kernel\\.io_uring_disabled=2`));
     assert.doesNotMatch(error, /files only on/);
   });
 
-  it('Node.js 22+ (libuv always uses io_uring): names Node.js and the setting that really avoids it', async () => {
+  it('Node.js 22+ (libuv always uses io_uring): names Node.js, the migration-ready restart and the system-wide setting', async () => {
     await onHost(A, `echo 'setInterval(() => {}, 1000)' > /tmp/e2e-node-idle.js`);
     const pid = await startDetached(A, `${node24()} /tmp/e2e-node-idle.js`);
     cleanup.push(() => kill(A, pid));
     const error = await refused(pid);
-    assert.match(error, new RegExp(`^Process ${pid} \\(\\S+\\) on lab-a is Node\\.js, whose io_uring \\(\\d+ io_uring instances\\) CRIU cannot checkpoint yet, and UV_USE_IO_URING=0 does not turn it off`));
+    assert.match(error, new RegExp(`^Process ${pid} \\(\\S+\\) on lab-a is Node\\.js, which holds \\d+ io_uring instances that CRIU cannot checkpoint yet; restart it migration-ready`));
+    assert.ok(error.includes(`\`procmig run --host lab-a --cwd /root -- ${node24()} /tmp/e2e-node-idle.js\``), error);
     assert.match(error, /sysctl kernel\.io_uring_disabled=2/);
+    assert.doesNotMatch(error, /Node\.js 20/);
   });
 });

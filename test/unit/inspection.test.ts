@@ -45,6 +45,17 @@ describe('parseInspection', () => {
     assert.deepEqual(r.locks, []);
   });
 
+  it('reads command lines (arguments ended by tabs) and the seccomp mode; fixtures from before them have none', () => {
+    const text = `${fixture('inspect-sleep.txt')}\ncmdline\t27764\tsleep\t3607\t\ncmdline\t27764\tsh\t-c\techo a  b\t\t\n`;
+    // The second line is another task's in real output; here it shows an empty argument kept.
+    assert.deepEqual(parseInspection(27764, text).tasks[0].argv, ['sh', '-c', 'echo a  b', '']);
+    // The seccomp mode closes the task line; captured before it was there: 0.
+    const filtered = text.replace(/^(task\t27764\t.*)$/m, '$1\t2');
+    assert.equal(parseInspection(27764, filtered).tasks[0].seccomp, 2);
+    assert.equal(inspection('sleep').tasks[0].seccomp, 0);
+    assert.equal(inspection('sleep').tasks[0].argv?.length ?? 0, 0);
+  });
+
   it('reads fd flags as octal', () => {
     const r = inspection('python');
     const byFd = new Map(r.fds.map((f) => [f.fd, f]));

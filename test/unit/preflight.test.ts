@@ -104,11 +104,21 @@ describe('checkProcessAndHosts', () => {
     ]);
   });
 
-  it('Node.js with io_uring: says why and what really turns it off', () => {
-    assert.deepEqual(problemsOf(input('nodeIoUring')), [
-      'Process 28914 (MainThread) on src is Node.js, whose io_uring (3 io_uring instances) CRIU cannot checkpoint yet, and UV_USE_IO_URING=0 does not turn it off in Node.js 22 and later; ' +
-        'to migrate it, restart it after `sysctl kernel.io_uring_disabled=2` on src (Linux 6.6+; Node.js then uses epoll), or run it with Node.js 20.',
-    ]);
+  it('Node.js with io_uring: restart it migration-ready, with its own command; never an end-of-life Node', () => {
+    const node = inspection('nodeIoUring');
+    node.tasks[0].argv = ['node', 'my server.js', '--port', '3000'];
+    const [problem, ...more] = problemsOf(input('nodeIoUring', { inspection: node }));
+    assert.deepEqual(more, []);
+    assert.equal(
+      problem,
+      'Process 28914 (MainThread) on src is Node.js, which holds 3 io_uring instances that CRIU cannot checkpoint yet; ' +
+        'restart it migration-ready, where io_uring is unavailable and Node.js uses epoll instead: in a Process Migrator terminal in VS Code, ' +
+        "or with `procmig run --host src --cwd /work/main -- node 'my server.js' --port 3000` " +
+        '(or, for every program on src, after `sysctl kernel.io_uring_disabled=2`, Linux 6.6+).',
+    );
+    assert.doesNotMatch(problem, /Node\.js 20/);
+    // Without a command line (an older helper): a placeholder instead.
+    assert.match(problemsOf(input('nodeIoUring'))[0], /`procmig run --host src --cwd \/work\/main -- <its command>`/);
     // Its eventfd and eventpoll descriptors are fine: only io_uring is named.
     assert.deepEqual([...anonInodes(inspection('nodeIoUring')).keys()].sort(), ['eventfd', 'eventpoll', 'io_uring']);
   });
@@ -116,8 +126,11 @@ describe('checkProcessAndHosts', () => {
   it('other programs with io_uring, and other anonymous inodes CRIU cannot dump', () => {
     const uring = inspection('sleep');
     uring.fds.push({ pid: PIDS.sleep, fd: 7, flags: 0o2000002, target: 'anon_inode:[io_uring]' });
+    uring.tasks[0].argv = ['sleep', '3607'];
     assert.deepEqual(problemsOf(input('sleep', { inspection: uring })), [
-      'Process 27764 (sleep) on src uses io_uring (io_uring (descriptor 7)), which CRIU cannot checkpoint yet; to migrate it, restart it without io_uring (`sysctl kernel.io_uring_disabled=2` on src, Linux 6.6+, makes programs that can do without it fall back).',
+      'Process 27764 (sleep) on src uses io_uring (descriptor 7), which CRIU cannot checkpoint yet; ' +
+        'restart it migration-ready, where io_uring is unavailable and programs that can do without it fall back: in a Process Migrator terminal in VS Code, ' +
+        `or with \`procmig run --host src --cwd ${uring.tasks[0].cwd} -- sleep 3607\` (or, for every program on src, after \`sysctl kernel.io_uring_disabled=2\`, Linux 6.6+).`,
     ]);
     const perf = inspection('sleep');
     perf.fds.push({ pid: PIDS.sleep, fd: 9, flags: 0o2000002, target: 'anon_inode:[perf_event]' });
@@ -184,6 +197,19 @@ describe('checkProcessAndHosts', () => {
     const r = checkProcessAndHosts(input('python', { source: unprivileged }));
     assert.equal(r.traits.keepTcp, undefined);
     assert.match(r.traits.closeTcp ?? '', /link processes that move together over the loopback, but CRIU in its unprivileged mode cannot keep connections \(that takes TCP repair mode, CAP_NET_ADMIN\): they are closed/);
+  });
+
+  it('CRIU in unprivileged mode cannot dump a seccomp filter (migration-ready): refused, and no procmig run advice for io_uring', () => {
+    const unprivileged = parseCapabilities('src', fixture('caps-unprivileged-mode.txt'));
+    const filtered = inspection('sleep');
+    filtered.tasks[0].seccomp = 2;
+    assert.deepEqual(problemsOf(input('sleep', { inspection: filtered, source: unprivileged })), [
+      'Process 27764 (sleep) on src runs under a seccomp filter (started migration-ready, or sandboxed), which CRIU in its unprivileged mode cannot checkpoint (that takes CAP_SYS_ADMIN); migrate it as root.',
+    ]);
+    assert.deepEqual(problemsOf(input('sleep', { inspection: filtered })), [], 'as root it moves, filter and all');
+    const [node] = problemsOf(input('nodeIoUring', { source: unprivileged }));
+    assert.match(node, /; as CRIU runs on src \(unprivileged\) it cannot move it under the migration-ready filter either: migrate it as root, or restart it after `sysctl kernel\.io_uring_disabled=2` on src \(as root; Linux 6\.6\+\)\.$/);
+    assert.doesNotMatch(node, /procmig run/);
   });
 
   it('through sudo where root lacks CAP_SYS_RESOURCE: one sentence, and the way that works', () => {
