@@ -23,6 +23,7 @@ import {
   tracedTask,
   treeRssKiB,
 } from './preflight';
+import { cutUnixConnections, nodesToMake, ownPtys, ptyProblems } from './preflightKinds';
 import type { BatchLink } from './batchLinks';
 import { HostGuard } from './guard';
 import { openPageTunnel, type PageTunnel } from './pageTunnel';
@@ -137,11 +138,13 @@ export class MigrationSession {
       const missingOutputs = [...outputs.keys()].filter((p) => checkedFiles.split('\n').includes(`${p}\tmissing`));
       const hasPipes = externalPipes(inspection, to, '').length > 0;
       const places = missingOutputs.length || hasPipes ? await this.destination.run(['places'], { stdin: missingOutputs.map((p) => `${p}\n`).join('') }) : '';
-      const { remaining, substitutes } = substituteMissingOutputs(checkedFiles, outputs, places, to);
-      const problems = fileProblems(remaining, to);
+      const { remaining: notOutputs, substitutes } = substituteMissingOutputs(checkedFiles, outputs, places, to);
+      // FIFOs and symlinks the destination lacks are made there (names, no data).
+      const { remaining, nodes } = nodesToMake(notOutputs, inspection, to);
+      const problems = [...fileProblems(remaining, to), ...(await this.ptyProblems(inspection))];
       const filesDir = /^files_dir=(.+)$/m.exec(places)?.[1] ?? '';
-      const all: FileSubstitute[] = [...externalPipes(inspection, to, filesDir), ...substitutes];
-      const traits = { ...checked.traits, substitutes: all.length ? all : undefined };
+      const all: FileSubstitute[] = [...externalPipes(inspection, to, filesDir), ...cutUnixConnections(inspection, from, to, companions), ...substitutes];
+      const traits = { ...checked.traits, substitutes: all.length ? all : undefined, nodes: nodes.length ? nodes : undefined };
       const tooMany = substitutesProblem(all.length, destinationCaps, from);
       if (tooMany) problems.push(tooMany);
       if (problems.length) throw new PreflightError(problems);
@@ -155,6 +158,13 @@ export class MigrationSession {
         ...this.plan.restore.map((o) => ({ option: `restore ${o.option}`, reason: o.reason })),
       ];
     });
+  }
+
+  /** Ptys the tree opened itself are recreated under their numbers: those must be free there. */
+  private async ptyProblems(inspection: ProcessInspection): Promise<string[]> {
+    if (!ownPtys(inspection).size) return [];
+    const used = (await this.destination.run(['ptys'])).split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
+    return ptyProblems(inspection, used, this.request.to);
   }
 
   /** Tracers outside the tree that the caller agrees to stop (`onTraced`) are stopped through the

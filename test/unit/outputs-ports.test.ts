@@ -27,6 +27,11 @@ function withFds(fds: Omit<FdInfo, 'pid'>[], pid = 4242): ProcessInspection {
     unix: [],
     locks: [],
     tracers: {},
+    ptyMasters: [],
+    pidfds: [],
+    deleted: [],
+    nodes: [],
+    unixPeers: new Map(),
   };
 }
 
