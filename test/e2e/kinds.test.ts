@@ -85,4 +85,50 @@ while True:
     assert.match(await last(B, '/tmp/kinds-del.state'), / same$/);
     assert.equal(await stateOf(A, pid), 'gone');
   });
+
+  it('a zombie in the tree, or a zombie itself: refused by the preflight, never frozen', async () => {
+    const file = program(
+      'zombie.py',
+      `import os, time
+child = os.fork()
+if child == 0:
+    os._exit(3)
+open("/tmp/kinds-zombie.child", "w").write(str(child))
+while True: time.sleep(0.2)
+`,
+    );
+    await onHost(A, 'rm -f /tmp/kinds-zombie.child');
+    const pid = await start(file, '', '/tmp/kinds-zombie.child');
+    const child = Number(await onHost(A, 'cat /tmp/kinds-zombie.child'));
+    await waitFor(async () => (await stateOf(A, child)) === 'zombie');
+
+    const tree = await migrate(pid);
+    await assertRefused(tree, pid, new RegExp(`^Process ${child} \\(python3\\) on lab-a, a child of process ${pid} in the tree, has exited but its parent has not collected its exit status \\(a zombie\\).*; retry once process ${pid} has waited for it\\.$`));
+    const itself = await migrate(child);
+    await assertRefused(itself, child, new RegExp(`^Process ${child} on lab-a has already exited \\(a zombie, waiting for its parent ${pid} to collect its exit status\\): there is nothing left to migrate\\.$`), 'zombie');
+    assert.equal(await stateOf(A, child), 'zombie', 'the zombie is left as it was');
+  });
+
+  it('a process of another user, migrated as root without CAP_SYS_RESOURCE: refused in one sentence, never frozen', async () => {
+    const caps = BigInt(`0x${await onHost(A, "awk '/^CapEff:/ {print $2}' /proc/self/status")}`);
+    // Both hosts share this machine's /etc/passwd.
+    await onHost(A, 'id kinds-user >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin kinds-user');
+    const uid = Number(await onHost(A, 'id -u kinds-user'));
+    const file = program('other-user.py', 'import time\nopen("/tmp/kinds-user.ready", "w").write("1")\nwhile True: time.sleep(0.2)\n');
+    await onHost(A, 'rm -f /tmp/kinds-user.ready');
+    const pid = await startDetached(A, `sh -c "cd /tmp && exec setpriv --reuid=kinds-user --regid=kinds-user --clear-groups /usr/bin/python3 ${file}"`);
+    cleanup.push(() => kill(A, pid), () => kill(B, pid));
+    await waitFor(async () => (await onHost(A, 'cat /tmp/kinds-user.ready 2>/dev/null || true')) === '1');
+    const r = await migrate(pid);
+    if ((caps >> 24n) & 1n) {
+      // Where root has the capability (not on these machines), it moves.
+      assertMoved(r);
+      return;
+    }
+    await assertRefused(
+      r,
+      pid,
+      new RegExp(`^Process ${pid} \\(python3\\) on lab-a belongs to uid ${uid}, and CRIU, running as uid 0 there without CAP_SYS_RESOURCE, cannot read the resource limits of another user's process; migrate it as its owner \\(uid ${uid}\\), or give root CAP_SYS_RESOURCE on lab-a\\.$`),
+    );
+  });
 });
