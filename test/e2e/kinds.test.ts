@@ -131,4 +131,44 @@ while True: time.sleep(0.2)
       new RegExp(`^Process ${pid} \\(python3\\) on lab-a belongs to uid ${uid}, and CRIU, running as uid 0 there without CAP_SYS_RESOURCE, cannot read the resource limits of another user's process; migrate it as its owner \\(uid ${uid}\\), or give root CAP_SYS_RESOURCE on lab-a\\.$`),
     );
   });
+
+  it('a pty pair the program opened itself (not its terminal): moves without --shell-job, and data written to the master reads back from the slave on lab-b', async () => {
+    // CRIU recreates the pair under the same number: pick one free on both hosts.
+    const used = async (h: string) => new Set((await onHost(h, 'ls /dev/pts')).split(/\s+/).filter((n) => /^\d+$/.test(n)).map(Number));
+    const [onA, onB] = await Promise.all([used(A), used(B)]);
+    let index = 0;
+    while (onA.has(index) || onB.has(index)) index++;
+    const file = program(
+      'pty.py',
+      `import os, sys, time, tty
+want = int(sys.argv[1])
+extra = []
+while True:
+    m, s = os.openpty()
+    if os.ttyname(s) == f"/dev/pts/{want}": break
+    extra += [m, s]
+for fd in extra: os.close(fd)
+tty.setraw(s)
+i = 0
+while True:
+    i += 1
+    os.write(m, b"ping %d\\n" % i)
+    got = os.read(s, 100).decode().strip()
+    open("/tmp/kinds-pty.state", "w").write(f"{i} {os.ttyname(s)} {got}\\n")
+    time.sleep(0.2)
+`,
+    );
+    for (const h of [A, B]) await onHost(h, 'rm -f /tmp/kinds-pty.state');
+    const pid = await start(file, String(index), '/tmp/kinds-pty.state');
+    const r = await migrate(pid);
+    assertMoved(r);
+    assert.equal(option(r, 'dump --shell-job'), undefined, 'not a terminal job');
+    assert.equal(r.json.terminal, undefined);
+    const before = Number((await last(B, '/tmp/kinds-pty.state')).split(' ')[0]);
+    await waitFor(async () => Number((await last(B, '/tmp/kinds-pty.state')).split(' ')[0]) > before + 1);
+    const [n, name, ...got] = (await last(B, '/tmp/kinds-pty.state')).split(' ');
+    assert.equal(name, `/dev/pts/${index}`, 'the same pty number on lab-b');
+    assert.equal(got.join(' '), `ping ${n}`);
+    assert.equal(await stateOf(A, pid), 'gone');
+  });
 });
