@@ -66,7 +66,8 @@ i = 0
 while True:
     f.seek(0); i += 1
     got = hashlib.sha256(f.read()).hexdigest() + hashlib.sha256(m[:]).hexdigest()
-    open("/tmp/kinds-del.state", "w").write(f"{i} {'same' if got == want else 'DIFFERENT'}\\n")
+    open("/tmp/kinds-del.tmp", "w").write(f"{i} {'same' if got == want else 'DIFFERENT'}\\n")
+    os.replace("/tmp/kinds-del.tmp", "/tmp/kinds-del.state")
     time.sleep(0.2)
 `,
     );
@@ -154,7 +155,8 @@ while True:
     i += 1
     os.write(m, b"ping %d\\n" % i)
     got = os.read(s, 100).decode().strip()
-    open("/tmp/kinds-pty.state", "w").write(f"{i} {os.ttyname(s)} {got}\\n")
+    open("/tmp/kinds-pty.tmp", "w").write(f"{i} {os.ttyname(s)} {got}\\n")
+    os.replace("/tmp/kinds-pty.tmp", "/tmp/kinds-pty.state")
     time.sleep(0.2)
 `,
     );
@@ -170,5 +172,54 @@ while True:
     assert.equal(name, `/dev/pts/${index}`, 'the same pty number on lab-b');
     assert.equal(got.join(' '), `ping ${n}`);
     assert.equal(await stateOf(A, pid), 'gone');
+  });
+
+  it('pidfds: one for a child in the tree moves and still reports the exit of that child on lab-b; one for a process that stays is refused before any freeze', async () => {
+    const file = program(
+      'pidfd.py',
+      `import os, select, sys, time
+if sys.argv[1] == "outside":
+    fd = os.pidfd_open(int(sys.argv[2]))
+else:
+    child = os.fork()
+    if child == 0:
+        while True: time.sleep(0.2)
+    fd = os.pidfd_open(child)
+    # One for a child that has exited and been reaped: CRIU recreates it too.
+    gone = os.fork()
+    if gone == 0: os._exit(0)
+    dead = os.pidfd_open(gone); os.waitpid(gone, 0)
+    open("/tmp/kinds-pidfd.child", "w").write(str(child))
+i = 0
+while True:
+    i += 1
+    r, _, _ = select.select([fd], [], [], 0.2)
+    open("/tmp/kinds-pidfd.tmp", "w").write(f"{i} {'exited' if r else 'alive'}\\n")
+    os.replace("/tmp/kinds-pidfd.tmp", "/tmp/kinds-pidfd.state")
+    if r: time.sleep(0.2)
+`,
+    );
+    for (const h of [A, B]) await onHost(h, 'rm -f /tmp/kinds-pidfd.state /tmp/kinds-pidfd.child');
+    const pid = await start(file, 'child', '/tmp/kinds-pidfd.child');
+    const r = await migrate(pid);
+    assertMoved(r);
+    const count = async () => Number((await last(B, '/tmp/kinds-pidfd.state')).split(' ')[0]);
+    const before = await count();
+    await waitFor(async () => (await count()) > before + 1);
+    assert.match(await last(B, '/tmp/kinds-pidfd.state'), / alive$/);
+    // The child ends on lab-b: the moved pidfd says so.
+    await onHost(B, `pkill -TERM -P ${r.json.destinationPid}`);
+    await waitFor(async () => / exited$/.test(await last(B, '/tmp/kinds-pidfd.state')));
+
+    const other = await startDetached(A, 'sleep 600');
+    cleanup.push(() => kill(A, other));
+    const holder = await startDetached(A, `python3 ${file} outside ${other}`);
+    cleanup.push(() => kill(A, holder));
+    await waitFor(async () => (await onHost(A, `ls -l /proc/${holder}/fd | grep -c pidfd || true`)) === '1');
+    await assertRefused(
+      await migrate(holder),
+      holder,
+      new RegExp(`^Process ${holder} \\(python3\\) on lab-a holds a pidfd \\(descriptor 3\\) for process ${other}, which is not in the migrated tree and stays on lab-a, and a pidfd can only move with the process it refers to; it can only be migrated once it has closed it\\.$`),
+    );
   });
 });
