@@ -28,6 +28,11 @@ const rules: Rule[] = [
     kind: 'file-changed',
     message: `The file ${m[1]} on ${c.host} differs in size from the one the process had open; make the two copies identical and retry.`,
   })],
+  // e.g. a FIFO made on the destination by hand with another umask.
+  [/File (.+?) has bad mode 0?(\d+) \(expect 0?(\d+)\)/, (m, c) => ({
+    kind: 'file-changed',
+    message: `/${m[1]} on ${c.host} has mode ${m[2].slice(-3)} but the process had it with mode ${m[3].slice(-3)}; \`chmod ${m[3].slice(-3)} /${m[1]}\` there (or remove it, if the tool may make it) and retry.`,
+  })],
   [/No space left on device|ENOSPC/, (_m, c) => ({
     kind: 'disk-full',
     message: `${c.host} ran out of disk space while writing the checkpoint images; free some space in /var/tmp there and retry.`,

@@ -222,4 +222,63 @@ while True:
       new RegExp(`^Process ${holder} \\(python3\\) on lab-a holds a pidfd \\(descriptor 3\\) for process ${other}, which is not in the migrated tree and stays on lab-a, and a pidfd can only move with the process it refers to; it can only be migrated once it has closed it\\.$`),
     );
   });
+
+  it('named FIFOs opened read-only, write-only and read-write, which lab-b lacks: made there with their mode, and data flows through them after the move', async () => {
+    const file = program(
+      'fifo.py',
+      `import os, time
+rw = os.open("/tmp/kinds-fifo-rw", os.O_RDWR)
+os.write(rw, b"before the move\\n")
+r = os.open("/tmp/kinds-fifo-pipe", os.O_RDONLY | os.O_NONBLOCK)
+if os.fork() == 0:
+    w = os.open("/tmp/kinds-fifo-pipe", os.O_WRONLY)
+    i = 0
+    while True:
+        i += 1; os.write(w, b"%d\\n" % i); time.sleep(0.2)
+held = b"-"
+last = "0"
+i = 0
+while True:
+    i += 1
+    try:
+        got = os.read(r, 4096).split()
+        if got: last = got[-1].decode()
+    except BlockingIOError:
+        pass
+    if held == b"-" and os.path.exists("/tmp/kinds-fifo.go"):
+        held = os.read(rw, 100)
+        open("/tmp/kinds-fifo.first", "wb").write(held)
+    elif held != b"-":
+        # What is written now must come back out.
+        os.write(rw, b"%d\\n" % i); held = os.read(rw, 100)
+    open("/tmp/kinds-fifo.tmp", "w").write(f"{i} {last} {held.decode().strip()}\\n")
+    os.replace("/tmp/kinds-fifo.tmp", "/tmp/kinds-fifo.state")
+    time.sleep(0.2)
+`,
+    );
+    await onHost(A, 'rm -f /tmp/kinds-fifo-* /tmp/kinds-fifo.state /tmp/kinds-fifo.go /tmp/kinds-fifo.first; mkfifo -m 640 /tmp/kinds-fifo-rw; mkfifo -m 600 /tmp/kinds-fifo-pipe');
+    await onHost(B, 'rm -f /tmp/kinds-fifo-* /tmp/kinds-fifo.state /tmp/kinds-fifo.go /tmp/kinds-fifo.first');
+    cleanup.push(() => onHost(B, 'rm -f /tmp/kinds-fifo-*').then(() => undefined));
+    // Frozen with "before the move" still in the read-write FIFO: read on lab-b once told to.
+    const pid = await startDetached(A, `python3 ${file}`);
+    cleanup.push(() => kill(A, pid), () => kill(B, pid));
+    await waitFor(async () => (await last(A, '/tmp/kinds-fifo.state')) !== '');
+    const r = await migrate(pid);
+    assertMoved(r);
+    assert.match(option(r, 'restore mkfifo -m 640 /tmp/kinds-fifo-rw')?.reason ?? '', /FIFO \/tmp\/kinds-fifo-rw .* made on lab-b with the same mode \(640\)/, JSON.stringify(r.json.options));
+    assert.ok(option(r, 'restore mkfifo -m 600 /tmp/kinds-fifo-pipe'), JSON.stringify(r.json.options));
+    assert.equal(await onHost(B, 'stat -c %A /tmp/kinds-fifo-rw /tmp/kinds-fifo-pipe | paste -sd " "'), 'prw-r----- prw-------');
+    const state = async () => (await last(B, '/tmp/kinds-fifo.state')).split(' ');
+    const [, value] = await state();
+    // The writer child's numbers reach the reader through the FIFO on lab-b.
+    await waitFor(async () => Number((await state())[1]) > Number(value) + 2, 15_000);
+    // The read-write one still holds what was written into it on lab-a, then returns what it is given.
+    await onHost(B, 'touch /tmp/kinds-fifo.go');
+    await waitFor(async () => (await onHost(B, 'cat /tmp/kinds-fifo.first 2>/dev/null || true')) !== '');
+    assert.equal(await onHost(B, 'cat /tmp/kinds-fifo.first'), 'before the move');
+    await waitFor(async () => {
+      const [t2, , ...h] = await state();
+      return h.join(' ') === t2;
+    });
+  });
 });
