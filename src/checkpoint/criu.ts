@@ -75,7 +75,7 @@ export class CriuEngine implements CheckpointEngine {
         ...both('--link-remap', traits.unlinkedFiles),
         ...both(`--ghost-limit=${traits.ghostLimit?.bytes}`, traits.ghostLimit?.reason),
         // A connection to a process that stays: CRIU dumps our end alone, and the restore gives it a socket whose peer has closed.
-        ...substitutes.filter((s) => s.mode === 'socket').map((s) => ({ option: `--external unix[${/\d+/.exec(s.resource)?.[0]}]`, reason: s.reason })),
+        ...substitutes.filter((s) => s.mode === 'socket').map((s) => ({ option: `--external=unix[${/\d+/.exec(s.resource)?.[0]}]`, reason: s.reason })),
       ],
       restore: [
         traits.terminal

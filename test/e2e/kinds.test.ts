@@ -281,4 +281,59 @@ while True:
       return h.join(' ') === t2;
     });
   });
+
+  it('a unix stream connection to a server that stays on lab-a: cut, as a TCP one would be; the process reads end-of-file on lab-b, and its own socket pair still works', async () => {
+    const server = program(
+      'unix-server.py',
+      `import os, socket, sys
+try: os.unlink(sys.argv[1])
+except FileNotFoundError: pass
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1]); s.listen(5)
+held = []
+while True:
+    c, _ = s.accept(); held.append(c); c.send(b"hello\\n")
+`,
+    );
+    const client = program(
+      'unix-client.py',
+      `import os, socket, sys, time
+c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); c.connect(sys.argv[1])
+greeting = c.recv(100).decode().strip()
+a, b = socket.socketpair()
+c.setblocking(False)
+i = 0
+while True:
+    i += 1
+    try:
+        server = "eof" if c.recv(100) == b"" else "data"
+    except BlockingIOError:
+        server = "open"
+    a.send(b"%d" % i)
+    own = b.recv(100).decode()
+    open("/tmp/kinds-unix.tmp", "w").write(f"{i} {greeting} {server} {own}\\n")
+    os.replace("/tmp/kinds-unix.tmp", "/tmp/kinds-unix.state")
+    time.sleep(0.2)
+`,
+    );
+    for (const h of [A, B]) await onHost(h, 'rm -f /tmp/kinds-unix.state /tmp/kinds-unix.sock');
+    const srv = await startDetached(A, `python3 ${server} /tmp/kinds-unix.sock`);
+    cleanup.push(() => kill(A, srv));
+    await waitFor(async () => (await onHost(A, 'test -S /tmp/kinds-unix.sock && echo yes || true')) === 'yes');
+    const pid = await start(client, '/tmp/kinds-unix.sock', '/tmp/kinds-unix.state');
+    assert.match(await last(A, '/tmp/kinds-unix.state'), /^\d+ hello open \d+$/);
+    const r = await migrate(pid);
+    assertMoved(r);
+    const dump = option(r, 'dump --external=unix[');
+    assert.ok(dump, JSON.stringify(r.json.options));
+    const inode = /unix\[(\d+)\]/.exec(dump.option)?.[1];
+    const restore = option(r, 'restore --inherit-fd');
+    assert.equal(restore?.option.replace(/fd\[\d+\]/, 'fd[N]'), `restore --inherit-fd fd[N]:socket:[${inode}]`);
+    assert.match(restore?.reason ?? '', /unix socket connected to a process that stays on lab-a \(\/tmp\/kinds-unix\.sock\), and the connection cannot follow it to lab-b: it is closed there, and the process reads end-of-file/);
+    // On lab-b: the server's connection reads end-of-file; the pair inside the process still carries its numbers.
+    await waitFor(async () => / eof /.test(await last(B, '/tmp/kinds-unix.state')));
+    const [i, greeting, , own] = (await last(B, '/tmp/kinds-unix.state')).split(' ');
+    assert.equal(greeting, 'hello');
+    assert.equal(own, i);
+    assert.equal(await stateOf(A, srv), 'running', 'the server stays');
+  });
 });
