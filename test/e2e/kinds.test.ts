@@ -336,4 +336,38 @@ while True:
     assert.equal(own, i);
     assert.equal(await stateOf(A, srv), 'running', 'the server stays');
   });
+
+  it('symlinks it holds: one held itself (O_PATH) that only lab-a has is made on lab-b; one opened through (to a file both have) moves as is', async () => {
+    writeFileSync(path.join(dir, 'symlink-target'), 'the target\n');
+    const file = program(
+      'symlink.py',
+      `import os, stat, time
+held = os.open("/tmp/kinds-link", os.O_PATH | os.O_NOFOLLOW)
+through = open("/tmp/kinds-link-through")
+i = 0
+while True:
+    i += 1; through.seek(0)
+    open("/tmp/kinds-link.tmp", "w").write(f"{i} {os.readlink('/proc/self/fd/%d' % held)} {'symlink' if stat.S_ISLNK(os.fstat(held).st_mode) else 'other'} {through.read().strip()}\\n")
+    os.replace("/tmp/kinds-link.tmp", "/tmp/kinds-link.state")
+    time.sleep(0.2)
+`,
+    );
+    const target = path.join(dir, 'symlink-target');
+    await onHost(A, `rm -f /tmp/kinds-link*; ln -s ${target} /tmp/kinds-link; ln -s ${target} /tmp/kinds-link-through`);
+    await onHost(B, 'rm -f /tmp/kinds-link*');
+    cleanup.push(() => onHost(B, 'rm -f /tmp/kinds-link*').then(() => undefined));
+    const pid = await start(file, '', '/tmp/kinds-link.state');
+    const r = await migrate(pid);
+    assertMoved(r);
+    const made = option(r, `restore ln -s ${target} /tmp/kinds-link`);
+    assert.match(made?.reason ?? '', /the symlink \/tmp\/kinds-link that process \d+ holds itself \(descriptor 3\) exists on the source only: it is made on lab-b/, JSON.stringify(r.json.options));
+    assert.equal(await onHost(B, 'readlink /tmp/kinds-link'), target);
+    const before = Number((await last(B, '/tmp/kinds-link.state')).split(' ')[0]);
+    await waitFor(async () => Number((await last(B, '/tmp/kinds-link.state')).split(' ')[0]) > before + 1);
+    // The held descriptor is the symlink on lab-b (not its target); the other reads the target.
+    const [, heldPath, kind, ...text] = (await last(B, '/tmp/kinds-link.state')).split(' ');
+    assert.equal(heldPath, '/tmp/kinds-link');
+    assert.equal(kind, 'symlink');
+    assert.equal(text.join(' '), 'the target');
+  });
 });
