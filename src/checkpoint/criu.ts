@@ -67,6 +67,7 @@ export class CriuEngine implements CheckpointEngine {
       // restored by separate CRIUs: the destination's loopback is locked meanwhile (batchLinks.ts).
       ...both('--network-lock=skip', traits.keepTcp && 'both ends of each kept connection are frozen and dumped together, so no peer can send on it meanwhile'),
       ...both('--file-locks', traits.fileLocks),
+      ...both('--ext-unix-sk', traits.datagramPeers),
     ];
     return {
       dump: [

@@ -23,6 +23,9 @@ export interface ProcessTraits {
   terminal?: string;
   /** Descriptors given another file on the destination (CRIU's --inherit-fd). */
   substitutes?: FileSubstitute[];
+  /** Its datagram unix sockets send to receivers that stay: connected again to the same path
+   * on the destination. */
+  datagramPeers?: string;
   /** It holds deleted files larger than the engine carries by default: up to `bytes` each. */
   ghostLimit?: { bytes: number; reason: string };
   /** FIFOs and symlinks it holds that the destination lacks: made there before the restore. */

@@ -174,3 +174,34 @@ export function cutUnixConnections(inspection: ProcessInspection, from: string, 
   }
   return out;
 }
+
+/** Datagram unix sockets connected to a socket of a process that stays (syslog's /dev/log):
+ * with --ext-unix-sk CRIU connects them again on restore to the same path, where the
+ * destination must have a receiver. `names`: those paths; `unnamed`: peers without one. */
+export function externalDatagramPeers(inspection: ProcessInspection, companions: ReadonlySet<number> = new Set()): { names: string[]; unnamed: { pid: number; fd: number }[] } {
+  const sockets = socketInodes(inspection);
+  const names = new Set<string>();
+  const unnamed: { pid: number; fd: number }[] = [];
+  for (const [inode, fd] of sockets) {
+    const p = inspection.unixPeers.get(inode);
+    if (!p || p.type !== 'u_dgr' || p.peer === 0 || sockets.has(p.peer) || companions.has(p.peer)) continue;
+    const name = inspection.unixPeers.get(p.peer)?.name;
+    if (name?.startsWith('/')) names.add(name);
+    else unnamed.push({ pid: fd.pid, fd: fd.fd });
+  }
+  return { names: [...names], unnamed };
+}
+
+/** The trait and the problems of `externalDatagramPeers`. */
+export function datagramPeersOf(inspection: ProcessInspection, from: string, to: string, companions?: ReadonlySet<number>): { reason?: string; problems: string[] } {
+  const { names, unnamed } = externalDatagramPeers(inspection, companions);
+  const problems = unnamed.map(
+    (u) =>
+      `Descriptor ${u.fd} of process ${u.pid} on ${from} is a datagram unix socket connected to an unnamed socket of a process that stays there, which CRIU cannot connect again on ${to}; it can only be migrated once it has closed it.`,
+  );
+  const list = names.slice(0, 3).join(', ');
+  const reason = names.length
+    ? `it sends datagrams to ${list} (a process that stays on ${from}): on ${to} its socket${names.length > 1 ? 's are' : ' is'} connected to the receiver at the same path there`
+    : undefined;
+  return { reason, problems };
+}

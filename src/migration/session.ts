@@ -23,7 +23,7 @@ import {
   tracedTask,
   treeRssKiB,
 } from './preflight';
-import { cutUnixConnections, nodesToMake, ownPtys, ptyProblems } from './preflightKinds';
+import { cutUnixConnections, datagramPeersOf, externalDatagramPeers, nodesToMake, ownPtys, ptyProblems } from './preflightKinds';
 import type { BatchLink } from './batchLinks';
 import { HostGuard } from './guard';
 import { openPageTunnel, type PageTunnel } from './pageTunnel';
@@ -126,8 +126,10 @@ export class MigrationSession {
       if (this.link && checked.traits.keepTcp) this.link.crossing(tcpConnections(inspection, companions).inside.flatMap((c) => [c.localPort, c.remotePort]));
       if (checked.problems.length) throw new PreflightError(checked.problems);
 
-      // The destination must have the same executables, libraries and open files.
-      const files = requiredFiles(inspection);
+      // The destination must have the same executables, libraries and open files (and the
+      // receivers its datagram sockets send to).
+      const datagrams = datagramPeersOf(inspection, from, to, companions);
+      const files = [...requiredFiles(inspection), ...externalDatagramPeers(inspection, companions).names.map((path) => ({ path, compareSize: false }))];
       const sizes = await this.source.run(['stat-files'], { stdin: files.map((f) => f.path).join('\n') + '\n' });
       const sizeOf = new Map(sizes.split('\n').map((l) => l.split('\t') as [string, string]));
       const query = files.map((f) => `${f.path}\t${f.compareSize ? sizeOf.get(f.path) ?? '-' : '-'}`).join('\n') + '\n';
@@ -141,10 +143,10 @@ export class MigrationSession {
       const { remaining: notOutputs, substitutes } = substituteMissingOutputs(checkedFiles, outputs, places, to);
       // FIFOs and symlinks the destination lacks are made there (names, no data).
       const { remaining, nodes } = nodesToMake(notOutputs, inspection, to);
-      const problems = [...fileProblems(remaining, to), ...(await this.ptyProblems(inspection))];
+      const problems = [...fileProblems(remaining, to), ...datagrams.problems, ...(await this.ptyProblems(inspection))];
       const filesDir = /^files_dir=(.+)$/m.exec(places)?.[1] ?? '';
       const all: FileSubstitute[] = [...externalPipes(inspection, to, filesDir), ...cutUnixConnections(inspection, from, to, companions), ...substitutes];
-      const traits = { ...checked.traits, substitutes: all.length ? all : undefined, nodes: nodes.length ? nodes : undefined };
+      const traits = { ...checked.traits, substitutes: all.length ? all : undefined, nodes: nodes.length ? nodes : undefined, datagramPeers: datagrams.reason };
       const tooMany = substitutesProblem(all.length, destinationCaps, from);
       if (tooMany) problems.push(tooMany);
       if (problems.length) throw new PreflightError(problems);

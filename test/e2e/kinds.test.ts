@@ -134,10 +134,13 @@ while True: time.sleep(0.2)
   });
 
   it('a pty pair the program opened itself (not its terminal): moves without --shell-job, and data written to the master reads back from the slave on lab-b', async () => {
-    // CRIU recreates the pair under the same number: pick one free on both hosts.
+    // CRIU recreates the pair under the same number: pick one free on both hosts, a few above
+    // the lowest free one, which other tests on the shared lab may take meanwhile (tmux).
     const used = async (h: string) => new Set((await onHost(h, 'ls /dev/pts')).split(/\s+/).filter((n) => /^\d+$/.test(n)).map(Number));
     const [onA, onB] = await Promise.all([used(A), used(B)]);
     let index = 0;
+    while (onA.has(index) || onB.has(index)) index++;
+    index += 4;
     while (onA.has(index) || onB.has(index)) index++;
     const file = program(
       'pty.py',
@@ -369,5 +372,52 @@ while True:
     assert.equal(heldPath, '/tmp/kinds-link');
     assert.equal(kind, 'symlink');
     assert.equal(text.join(' '), 'the target');
+  });
+
+  it('a unix datagram socket sending to a receiver that stays (as syslog to /dev/log): connected on lab-b to the receiver at the same path there', async () => {
+    const receiver = program(
+      'unix-dgram-receiver.py',
+      `import os, socket, sys
+try: os.unlink(sys.argv[1])
+except FileNotFoundError: pass
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
+while True:
+    got = s.recv(100).decode()
+    open(sys.argv[2] + ".tmp", "w").write(got + "\\n"); os.replace(sys.argv[2] + ".tmp", sys.argv[2])
+`,
+    );
+    const sender = program(
+      'unix-dgram-sender.py',
+      `import socket, sys, time
+c = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); c.connect(sys.argv[1])
+i = 0
+while True:
+    i += 1
+    try: c.send(b"%d" % i)
+    except OSError: pass
+    time.sleep(0.2)
+`,
+    );
+    const sock = '/tmp/kinds-dgram.sock';
+    const received = '/tmp/kinds-dgram.received';
+    const receivers: Record<string, number> = {};
+    for (const h of [A, B]) {
+      await onHost(h, `rm -f ${sock} ${received}`);
+      receivers[h] = await startDetached(h, `python3 ${receiver} ${sock} ${received}`);
+      const pid = receivers[h];
+      cleanup.push(() => kill(h, pid));
+      await waitFor(async () => (await onHost(h, `test -S ${sock} && echo yes || true`)) === 'yes');
+    }
+    const pid = await startDetached(A, `python3 ${sender} ${sock}`);
+    cleanup.push(() => kill(A, pid), () => kill(B, pid));
+    await waitFor(async () => Number(await last(A, received)) > 1);
+    const r = await migrate(pid);
+    assertMoved(r);
+    assert.match(option(r, 'dump --ext-unix-sk')?.reason ?? '', /it sends datagrams to \/tmp\/kinds-dgram\.sock \(a process that stays on lab-a\): on lab-b its socket is connected to the receiver at the same path there/, JSON.stringify(r.json.options));
+    assert.ok(option(r, 'restore --ext-unix-sk'));
+    // Its count goes on, now into lab-b's receiver.
+    const onA = Number(await last(A, received));
+    await waitFor(async () => Number(await last(B, received)) > onA + 1);
+    assert.equal(await stateOf(A, receivers[A]), 'running', 'the receiver on lab-a stays');
   });
 });
