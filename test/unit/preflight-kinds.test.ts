@@ -6,6 +6,7 @@ import type { ProcessInspection } from '../../src/checkpoint/inspection';
 import { traitsOf } from '../../src/migration/preflight';
 import {
   cutUnixConnections,
+  datagramPeersOf,
   ghostFiles,
   ghostLimit,
   kindProblems,
@@ -110,5 +111,18 @@ describe('preflight kinds', () => {
     const plan = new CriuEngine().plan({ substitutes: cut });
     assert.ok(plan.dump.some((o) => o.option === '--external=unix[1502038]'));
     assert.ok(plan.restore.some((o) => o.option === '--inherit-fd fd[4]:socket:[1502038]'));
+  });
+
+  it('a datagram socket to a named receiver outside moves with --ext-unix-sk (the receiver needed on the destination); to an unnamed one it is refused', () => {
+    const i = living();
+    const peers = new Map(i.unixPeers);
+    peers.set(1502039, { type: 'u_dgr', peer: 777, name: undefined });
+    peers.set(777, { type: 'u_dgr', peer: 0, name: '/dev/log' });
+    const named = datagramPeersOf({ ...i, unixPeers: peers }, 'lab-a', 'lab-b');
+    assert.deepEqual(named.problems, []);
+    assert.equal(named.reason, 'it sends datagrams to /dev/log (a process that stays on lab-a): on lab-b its socket is connected to the receiver at the same path there');
+    assert.ok(new CriuEngine().plan({ datagramPeers: named.reason }).restore.some((o) => o.option === '--ext-unix-sk'));
+    peers.set(777, { type: 'u_dgr', peer: 0, name: undefined });
+    assert.match(datagramPeersOf({ ...i, unixPeers: peers }, 'lab-a', 'lab-b').problems[0], /^Descriptor 12 of process 504381 on lab-a is a datagram unix socket connected to an unnamed socket/);
   });
 });
