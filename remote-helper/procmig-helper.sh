@@ -44,10 +44,12 @@
 #                             ssh -L from a free loopback port to that sshd; prints `ready LPORT
 #                             PID`, and `bytes=N` once stdin ended and the forward closed
 #   free-port                 a TCP port nobody listens on here
-#   restore DIR [--file N PATH]… ARGS…
+#   restore DIR [--file N PATH]… [--mkfifo OWNER MODE PATH]… ARGS…
 #                             criu restore -d from DIR; prints `pid=N`. Each --file opens PATH
 #                             (created if missing, appended to) as fd N (> 3) for --inherit-fd;
-#                             --read N PATH opens PATH for reading. When a PID of the dumped
+#                             --read N PATH opens PATH for reading; --socket N - a socket whose
+#                             peer has closed (perl). --mkfifo and --symlink OWNER TARGET PATH
+#                             make what is missing (removed if the restore fails). When a PID of the dumped
 #                             tree is in use here, restores into a new PID namespace instead
 #                             and also prints `taken=P` and `nspid=N` (its PID inside)
 #   restore-tty DIR NAME [--file N PATH]… ARGS…
@@ -56,6 +58,7 @@
 #                             pane's terminal; prints `session=S` and `pid=N` once it runs
 #   places                    stdin: paths; prints `files_dir=D`, then path<TAB>same|cache:
 #                             whether the path's directory exists here
+#   ptys                      the numbers of the ptys in use here (/dev/pts/N)
 #   tty-attach NAME           attaches the caller's pty to a session made by restore-tty; exits
 #                             with the process's exit code once it ends
 #   tmux-kill NAME            ends a tmux session made by restore-tty
@@ -234,6 +237,8 @@ cmd_inspect() {
 	if [ ! -d "/proc/$pid" ]; then echo "exists=0"; return 0; fi
 	echo "exists=1"
 	echo "self_uid=$(id -u)"
+	# CRIU reads rlimits of another user's process only with CAP_SYS_RESOURCE (bit 24).
+	echo "self_cap_eff=$(awk '/^CapEff:/ {print $2}' /proc/self/status)"
 	for ns in pid mnt net ipc uts user; do
 		echo "host_ns.$ns=$(readlink /proc/self/ns/$ns 2>/dev/null)"
 	done
@@ -261,11 +266,18 @@ cmd_inspect() {
 			[ -e "$fd" ] || [ -L "$fd" ] || continue
 			n=${fd##*/}
 			flags=$(awk '/^flags:/ {print $2}' "/proc/$p/fdinfo/$n" 2>/dev/null)
-			printf 'fd\t%s\t%s\t%s\t%s\n' "$p" "$n" "$flags" "$(readlink "$fd" 2>/dev/null)"
+			target=$(readlink "$fd" 2>/dev/null)
+			printf 'fd\t%s\t%s\t%s\t%s\n' "$p" "$n" "$flags" "$target"
+			fd_details "$p" "$n" "$target"
 		done
-		# File-backed mappings: the executable and libraries must exist on the destination.
-		awk '$6 ~ /^\// { print $6 }' "/proc/$p/maps" 2>/dev/null | sort -u | while read -r f; do
+		# File-backed mappings: the executable and libraries must exist on the destination. The
+		# whole path, with the " (deleted)" of a file unlinked since (CRIU carries those).
+		sed -n 's|^[^ ]* [^ ]* [^ ]* [^ ]* [0-9]* *\(/.*\)$|\1|p' "/proc/$p/maps" 2>/dev/null | sort -u | while IFS= read -r f; do
 			printf 'map\t%s\t%s\n' "$p" "$f"
+		done
+		# Deleted mapped files, with the bytes they take (CRIU's --ghost-limit counts blocks).
+		awk '/ \(deleted\)$/ && $6 ~ /^\// { print $1 }' "/proc/$p/maps" 2>/dev/null | sort -u | while read -r range; do
+			printf 'deleted\t%s\tmap\t%s\t%s\n' "$p" "$(stat -Lc '%b %B' "/proc/$p/map_files/$range" 2>/dev/null | awk '{print $1 * $2}')" "$(readlink "/proc/$p/map_files/$range" 2>/dev/null)"
 		done
 		awk '$6 ~ /^\/dev\/shm\/|^\/SYSV/ { print $6 }' "/proc/$p/maps" 2>/dev/null | sort -u | while read -r f; do
 			printf 'shm\t%s\t%s\n' "$p" "$f"
@@ -279,12 +291,31 @@ cmd_inspect() {
 		sed "s/^/net.$t\t/" "/proc/$pid/net/$t" 2>/dev/null | tail -n +2
 	done
 	sed 's/^/lock\t/' /proc/locks 2>/dev/null
+	# Peers of unix sockets (not in /proc/net/unix): type, inode, peer inode, its own name.
+	command -v ss >/dev/null 2>&1 && ss -xanH 2>/dev/null | awk '{ printf "unixpeer\t%s\t%s\t%s\t%s\n", $1, $(NF - 2), $NF, $(NF - 3) }'
+	return 0
+}
+
+# What CRIU meets behind some descriptors, beyond their path: the pty index of a /dev/ptmx
+# master, the process a pidfd refers to, the bytes a deleted file takes.
+fd_details() {
+	case $3 in
+	/dev/ptmx) printf 'ptmx\t%s\t%s\t%s\n' "$1" "$2" "$(awk '/^tty-index:/ {print $2}' "/proc/$1/fdinfo/$2" 2>/dev/null)" ;;
+	*'[pidfd]'*) printf 'pidfd\t%s\t%s\t%s\n' "$1" "$2" "$(awk '/^Pid:/ {print $2}' "/proc/$1/fdinfo/$2" 2>/dev/null)" ;;
+	/*' (deleted)') printf 'deleted\t%s\tfd\t%s\t%s\n' "$1" "$(stat -Lc '%b %B' "/proc/$1/fd/$2" 2>/dev/null | awk '{print $1 * $2}')" "$3" ;;
+	/*)
+		# Names without data that the destination may lack: a FIFO, or a symlink held itself
+		# (O_PATH|O_NOFOLLOW), recreated there as they are here.
+		if [ -L "$3" ]; then printf 'symlink\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$(stat -c %u:%g "$3")" "$(readlink "$3")" "$3"
+		elif [ -p "$3" ]; then printf 'fifo\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$(stat -c %u:%g "$3")" "$(stat -c %a "$3")" "$3"
+		fi ;;
+	esac
 }
 
 cmd_check_files() {
 	while IFS="$(printf '\t')" read -r path size; do
 		[ -n "$path" ] || continue
-		if [ ! -e "$path" ]; then printf '%s\tmissing\n' "$path"
+		if [ ! -e "$path" ] && [ ! -L "$path" ]; then printf '%s\tmissing\n' "$path"
 		elif [ -n "$size" ] && [ "$size" != - ]; then
 			have=$(stat -Lc %s "$path" 2>/dev/null)
 			[ "$have" = "$size" ] || printf '%s\tsize:%s\n' "$path" "$have"
@@ -765,11 +796,16 @@ while [ "${a[i]:-}" = --file ] || [ "${a[i]:-}" = --read ]; do
 done
 exec sh "$helper" "$@"'
 # shellcheck disable=SC2016 # perl's
-PERL_OPENER='use POSIX (); my ($helper, @a) = @ARGV; my ($i, @keep) = (0);
-$i++ while $i < @a && $a[$i] !~ /^--(file|read)$/;
-while ($i < @a && $a[$i] =~ /^--(file|read)$/) {
+PERL_OPENER='use POSIX (); use Socket (); my ($helper, @a) = @ARGV; my ($i, @keep) = (0);
+$i++ while $i < @a && $a[$i] !~ /^--(file|read|socket)$/;
+while ($i < @a && $a[$i] =~ /^--(file|read|socket)$/) {
 	my ($mode, $n, $path) = @a[$i .. $i + 2];
-	open(my $fh, $mode eq "--read" ? "<" : ">>", $path) or die "cannot open $path: $!\n";
+	my $fh;
+	if ($mode eq "--socket") {
+		# One end of a stream pair whose other end is closed: reads see end-of-file, writes EPIPE.
+		socketpair($fh, my $peer, Socket::AF_UNIX(), Socket::SOCK_STREAM(), 0) or die "cannot make a socket pair: $!\n";
+		close($peer);
+	} else { open($fh, $mode eq "--read" ? "<" : ">>", $path) or die "cannot open $path: $!\n" }
 	if (fileno($fh) == $n) { fcntl($fh, POSIX::F_SETFD(), 0); push @keep, $fh }
 	else { defined POSIX::dup2(fileno($fh), $n) or die "cannot open $path as descriptor $n: $!\n" }
 	$i += 3;
@@ -780,11 +816,11 @@ exec("sh", $helper, @a) or die "cannot run sh: $!\n";'
 # created (empty), an existing one appended to. `--read N PATH` opens PATH for reading instead.
 # Sets SHIFTED. Returns 1 when a descriptor above 9 needs the opener: `|| exec_opener CMD ARGS…`.
 open_files() {
-	SHIFTED=0 wide=
-	while [ "${1:-}" = --file ] || [ "${1:-}" = --read ]; do
+	SHIFTED=0 wide= NEEDS_PERL=
+	while [ "${1:-}" = --file ] || [ "${1:-}" = --read ] || [ "${1:-}" = --socket ]; do
 		mode=$1 n=${2:-} path=${3:-}
 		case $n in '' | *[!0-9]* | 0* | [0-3]) die "descriptor '$n' for $path: not a number above 3" ;; esac
-		case $path in /*) ;; *) die "not an absolute path: $path" ;; esac
+		case $mode$path in --socket-) ;; */*) ;; *) die "not an absolute path: $path" ;; esac
 		if [ -n "${PROCMIG_FILES_OPEN:-}" ]; then
 			[ -e "/proc/$$/fd/$n" ] || die "the opener did not open $path as descriptor $n on $(hostname)"
 		else
@@ -795,7 +831,9 @@ open_files() {
 					: >>"$path" && chown "$PROCMIG_SUDO_USER:" "$path" || die "cannot create $path on $(hostname)"
 				fi
 			fi
-			if [ "$n" -gt 9 ]; then wide=1
+			# Only perl makes sockets: then the opener, perl's, opens them all.
+			if [ "$mode" = --socket ]; then NEEDS_PERL=1 wide=1
+			elif [ "$n" -gt 9 ]; then wide=1
 			elif [ "$mode" = --read ]; then eval "exec $n<\"\$path\"" || die "cannot open $path on $(hostname)"
 			else eval "exec $n>>\"\$path\"" || die "cannot open $path on $(hostname)"
 			fi
@@ -809,6 +847,10 @@ open_files() {
 # Runs this helper's command CMD ARGS… again through the opener, with PROCMIG_FILES_OPEN set.
 exec_opener() {
 	PROCMIG_FILES_OPEN=1; export PROCMIG_FILES_OPEN
+	if [ -n "$NEEDS_PERL" ]; then
+		command -v perl >/dev/null 2>&1 || die "perl is missing on $(hostname), which cutting a connection to a process that stays needs; install perl there"
+		exec perl -e "$PERL_OPENER" -- "$0" "$@"
+	fi
 	case $(wide_opener) in
 	bash) exec bash -c "$BASH_OPENER" opener "$0" "$@" ;;
 	perl) exec perl -e "$PERL_OPENER" -- "$0" "$@" ;;
@@ -825,20 +867,46 @@ restore_under_sudo() { # CMD ARGS…: returns only where no re-exec is needed
 	exec sudo -n env PROCMIG_SUDO_USER="$(id -un)" PROCMIG_IMAGES_DIR="$IMAGES_BASE" sh "$0" "$@"
 }
 
+# Makes each `--mkfifo OWNER MODE PATH` and `--symlink OWNER TARGET PATH` that is missing here:
+# names the process holds that carry no data (CRIU reopens them by path, and checks a FIFO's
+# mode). Sets SHIFTED and MADE (the paths made, which unmake_nodes removes if the restore fails).
+make_nodes() {
+	SHIFTED=0 MADE=
+	while [ "${1:-}" = --mkfifo ] || [ "${1:-}" = --symlink ]; do
+		kind=$1 owner=$2 what=$3 path=$4
+		case $path in /*) ;; *) die "not an absolute path: $path" ;; esac
+		if [ ! -e "$path" ] && [ ! -L "$path" ]; then
+			mkdir -p "$(dirname "$path")" || die "cannot create the directory of $path on $(hostname)"
+			if [ "$kind" = --mkfifo ]; then mkfifo -m "$what" "$path" || die "cannot create the FIFO $path on $(hostname)"
+			else ln -s "$what" "$path" || die "cannot create the symlink $path on $(hostname)"; fi
+			chown -h "$owner" "$path" 2>/dev/null
+			MADE="$MADE$path
+"
+		fi
+		shift 4; SHIFTED=$((SHIFTED + 4))
+	done
+}
+
+unmake_nodes() {
+	printf '%s' "$MADE" | while IFS= read -r path; do rm -f "$path"; done
+}
+
 cmd_restore() {
 	dir=$1; shift; in_images_base "$dir"
 	restore_under_sudo restore "$dir" "$@"
 	open_files "$@" || exec_opener restore "$dir" "$@"
 	shift $SHIFTED
+	make_nodes "$@"
+	shift $SHIFTED
 	rm -f "$dir/restore.pid" "$dir/restore.rc"
 	if taken=$(taken_pid "$dir"); then
-		restore_in_new_pid_namespace "$dir" "$@" || return 1
+		restore_in_new_pid_namespace "$dir" "$@" || { unmake_nodes; return 1; }
 		echo "taken=$taken"
 		return 0
 	fi
 	run_criu restore -D "$dir" -d -o restore.log -v4 --pidfile "$dir/restore.pid" "$@"
 	rc=$?
-	if [ $rc -eq 0 ]; then echo "pid=$(cat "$dir/restore.pid")"; else log_errors "$dir/restore.log"; fi
+	if [ $rc -eq 0 ]; then echo "pid=$(cat "$dir/restore.pid")"; else log_errors "$dir/restore.log"; unmake_nodes; fi
 	return $rc
 }
 
@@ -919,6 +987,8 @@ cmd_restore_fg() {
 	restore_under_sudo restore-fg "$dir" "$session" "$@"
 	open_files "$@" || exec_opener restore-fg "$dir" "$session" "$@"
 	shift $SHIFTED
+	make_nodes "$@"
+	shift $SHIFTED
 	# The dumped terminal becomes this pane's, whatever its number here (see tty_external).
 	if [ -s "$dir/tty-external" ]; then
 		exec 3<>"$(tty)" || die "cannot open the terminal of tmux session $session on $(hostname)"
@@ -939,6 +1009,7 @@ cmd_restore_fg() {
 		run_criu restore -D "$dir" -j -o restore.log -v4 --pidfile "$dir/restore.pid" "$@"
 	fi
 	rc=$?
+	[ -s "$dir/restore.pid" ] || unmake_nodes
 	# Not in $dir: the images are deleted long before the process ends.
 	echo $rc >"$IMAGES_BASE/tty-exit.$session"
 	{ echo $rc >"$dir/restore.rc.$$" && mv "$dir/restore.rc.$$" "$dir/restore.rc"; } 2>/dev/null
@@ -1248,6 +1319,7 @@ restore) cmd_restore "$@" ;;
 restore-tty) cmd_restore_tty "$@" ;;
 restore-fg) cmd_restore_fg "$@" ;;
 places) cmd_places ;;
+ptys) ls /dev/pts 2>/dev/null | grep -E '^[0-9]+$' || true ;;
 tty-attach) cmd_tty_attach "$@" ;;
 tmux-kill) cmd_tmux_kill "$@" ;;
 state) cmd_state "$@" ;;

@@ -81,6 +81,7 @@ export class CriuEngine implements CheckpointEngine {
       // restored by separate CRIUs: the destination's loopback is locked meanwhile (batchLinks.ts).
       ...both('--network-lock=skip', traits.keepTcp && 'both ends of each kept connection are frozen and dumped together, so no peer can send on it meanwhile'),
       ...both('--file-locks', traits.fileLocks),
+      ...both('--ext-unix-sk', traits.datagramPeers),
     ];
     return {
       dump: [
@@ -89,6 +90,9 @@ export class CriuEngine implements CheckpointEngine {
         ...both(TTY_EXTERNAL, traits.terminal && 'its terminal is dumped as a file outside the process, to be replaced by the destination\'s: a terminal cannot move'),
         ...shared,
         ...both('--link-remap', traits.unlinkedFiles),
+        ...both(`--ghost-limit=${traits.ghostLimit?.bytes}`, traits.ghostLimit?.reason),
+        // A connection to a process that stays: CRIU dumps our end alone, and the restore gives it a socket whose peer has closed.
+        ...substitutes.filter((s) => s.mode === 'socket').map((s) => ({ option: `--external=unix[${/\d+/.exec(s.resource)?.[0]}]`, reason: s.reason })),
       ],
       restore: [
         traits.terminal
@@ -101,9 +105,11 @@ export class CriuEngine implements CheckpointEngine {
         ...both(TTY_INHERIT, traits.terminal && "the tmux pane's terminal takes the place of the one it had, whatever that terminal's number is here"),
         ...shared,
         ...inherit.map((i, n) => ({ option: `--inherit-fd fd[${i.fd}]:${substitutes[n].resource}`, reason: substitutes[n].reason })),
+        ...(traits.nodes ?? []).map((n) => ({ option: n.kind === 'fifo' ? `mkfifo -m ${n.mode} ${n.path}` : `ln -s ${n.linkTarget} ${n.path}`, reason: n.reason })),
       ],
       ...(traits.terminal ? { terminalSession: terminalSession(name) } : {}),
       ...(inherit.length ? { inherit } : {}),
+      ...(traits.nodes?.length ? { nodes: traits.nodes } : {}),
     };
   }
 
@@ -220,7 +226,9 @@ export class CriuEngine implements CheckpointEngine {
     const helperAdds = [...HELPER_ADDS, '--restore-detached', ...(plan.terminalSession ? ['--shell-job'] : [])];
     const args = plan.restore.filter((o) => o.option.startsWith('--') && !helperAdds.includes(o.option)).flatMap((o) => optionArgv(o.option));
     if (options.lazy) args.push('--lazy-pages');
-    const files = (plan.inherit ?? []).flatMap((i) => [i.mode === 'read' ? '--read' : '--file', String(i.fd), i.path]);
+    const files = (plan.inherit ?? []).flatMap((i) => [i.mode === 'read' ? '--read' : i.mode === 'socket' ? '--socket' : '--file', String(i.fd), i.path || '-']);
+    // After the files: the helper opens those first (maybe through an opener that runs it again).
+    files.push(...(plan.nodes ?? []).flatMap((n) => (n.kind === 'fifo' ? ['--mkfifo', n.owner, n.mode ?? '600', n.path] : ['--symlink', n.owner, n.linkTarget ?? '', n.path])));
     const command = plan.terminalSession ? ['restore-tty', imagesDir, plan.terminalSession, ...files, ...args] : ['restore', imagesDir, ...files, ...args];
     const out = await this.runCriu(helper, command, { action: 'restore', host: helper.host.name });
     const m = /^pid=(\d+)$/m.exec(out);

@@ -26,16 +26,38 @@ export interface ProcessTraits {
   /** CRIU dumps (source) or restores (destination) as the user, in its unprivileged mode. */
   unprivilegedDump?: string;
   unprivilegedRestore?: string;
+  /** Its datagram unix sockets send to receivers that stay: connected again to the same path
+   * on the destination. */
+  datagramPeers?: string;
+  /** It holds deleted files larger than the engine carries by default: up to `bytes` each. */
+  ghostLimit?: { bytes: number; reason: string };
+  /** FIFOs and symlinks it holds that the destination lacks: made there before the restore. */
+  nodes?: FsNodeToMake[];
+}
+
+/** A name with no data (a FIFO, a symlink) made on the destination as it is on the source. */
+export interface FsNodeToMake {
+  kind: 'fifo' | 'symlink';
+  path: string;
+  /** `uid:gid`. */
+  owner: string;
+  /** A FIFO's octal permission bits. */
+  mode?: string;
+  /** What a symlink points to. */
+  linkTarget?: string;
+  reason: string;
 }
 
 /** One open file of the dumped process replaced on restore by a file on the destination. */
 export interface FileSubstitute {
-  /** The engine's name for the dumped file: a path without its leading `/`, or `pipe:[INODE]`. */
+  /** The engine's name for the dumped file: a path without its leading `/`, `pipe:[INODE]`, or
+   * `socket:[INODE]`. */
   resource: string;
   /** The destination file opened in its place: for writing (created if missing, appended to),
-   * or for reading (the read end of a pipe fed from outside the tree). */
+   * or for reading (the read end of a pipe fed from outside the tree); for `socket`, none: a
+   * socket whose peer has closed (a connection to a process that stays is cut). */
   path: string;
-  mode: 'append' | 'read';
+  mode: 'append' | 'read' | 'socket';
   /** Shown next to the option. */
   reason: string;
 }
@@ -46,7 +68,9 @@ export interface CheckpointPlan {
   /** Restore in the foreground inside a new tmux session named this (terminal processes). */
   terminalSession?: string;
   /** Files opened on the destination as descriptor `fd` of the restoring engine. */
-  inherit?: { fd: number; path: string; mode: 'append' | 'read' }[];
+  inherit?: { fd: number; path: string; mode: FileSubstitute['mode'] }[];
+  /** Made on the destination just before the restore (removed again if it fails). */
+  nodes?: FsNodeToMake[];
 }
 
 /** Pre-copy's rounds live in sibling directories; each names the one before. */

@@ -59,11 +59,23 @@ export interface FileLock {
   kind: string;
 }
 
+/** A file unlinked since the process opened or mapped it: CRIU carries it in the images. */
+export interface DeletedFile {
+  pid: number;
+  via: 'fd' | 'map';
+  /** Bytes it takes on disk (blocks: what CRIU's --ghost-limit compares). */
+  bytes: number;
+  /** With its " (deleted)" suffix, as /proc shows it. */
+  path: string;
+}
+
 export interface ProcessInspection {
   pid: number;
   exists: boolean;
   /** uid the helper (and so CRIU) runs as. */
   selfUid: number;
+  /** Its effective capabilities (CapEff, a bit mask), when the helper reports them. */
+  selfCapEff?: bigint;
   /** Namespaces of the helper, i.e. of the host's login session. */
   hostNs: Record<string, string>;
   /** The tree rooted at `pid`, root first. */
@@ -81,6 +93,28 @@ export interface ProcessInspection {
   tracers: Record<number, string>;
   /** The root's mount table, in mount order (a later mount on the same point hides earlier ones). */
   mounts: MountInfo[];
+  /** /dev/ptmx descriptors (pty masters) with the index of their pty (/dev/pts/INDEX). */
+  ptyMasters: { pid: number; fd: number; index: number }[];
+  /** pidfds with the PID they refer to (-1: a process that has exited). */
+  pidfds: { pid: number; fd: number; target: number }[];
+  deleted: DeletedFile[];
+  /** FIFOs and symlinks held as such (O_PATH): names with no data, which CRIU reopens by path. */
+  nodes: FsNode[];
+  /** Unix sockets' peers (from `ss -x`) and names (bound path), by inode. */
+  unixPeers: Map<number, { type: string; peer: number; name?: string }>;
+}
+
+export interface FsNode {
+  pid: number;
+  fd: number;
+  kind: 'fifo' | 'symlink';
+  /** `uid:gid`. */
+  owner: string;
+  /** Octal permission bits of a FIFO. */
+  mode?: string;
+  /** What a symlink points to. */
+  linkTarget?: string;
+  path: string;
 }
 
 export interface MountInfo {
@@ -109,7 +143,13 @@ export function parseInspection(pid: number, text: string): ProcessInspection {
     locks: [],
     tracers: {},
     mounts: [],
+    ptyMasters: [],
+    pidfds: [],
+    deleted: [],
+    nodes: [],
+    unixPeers: new Map(),
   };
+  if (/^[0-9a-f]+$/i.test(kv.self_cap_eff ?? '')) result.selfCapEff = BigInt(`0x${kv.self_cap_eff}`);
   for (const [k, v] of Object.entries(kv)) if (k.startsWith('host_ns.')) result.hostNs[k.slice(8)] = v;
 
   const tasks = new Map<number, TaskInfo>();
@@ -148,6 +188,16 @@ export function parseInspection(pid: number, text: string): ProcessInspection {
       case 'lock': lockLines.push(f[1]); break;
       case 'tracer': result.tracers[Number(f[1])] = f.slice(2).join('\t'); break;
       case 'mount': result.mounts.push({ mountPoint: unescapeMountPath(f[1] ?? ''), fsType: f[2] ?? '' }); break;
+      case 'ptmx': if (f[3]) result.ptyMasters.push({ pid: Number(f[1]), fd: Number(f[2]), index: Number(f[3]) }); break;
+      case 'pidfd': if (f[3]) result.pidfds.push({ pid: Number(f[1]), fd: Number(f[2]), target: Number(f[3]) }); break;
+      case 'fifo': result.nodes.push({ pid: Number(f[1]), fd: Number(f[2]), kind: 'fifo', owner: f[3], mode: f[4], path: f.slice(5).join('\t') }); break;
+      case 'symlink': result.nodes.push({ pid: Number(f[1]), fd: Number(f[2]), kind: 'symlink', owner: f[3], linkTarget: f[4], path: f.slice(5).join('\t') }); break;
+      case 'unixpeer':
+        if (/^\d+$/.test(f[2]) && /^\d+$/.test(f[3])) result.unixPeers.set(Number(f[2]), { type: f[1], peer: Number(f[3]), name: f[4] && f[4] !== '*' ? f[4] : undefined });
+        break;
+      case 'deleted':
+        result.deleted.push({ pid: Number(f[1]), via: f[2] === 'map' ? 'map' : 'fd', bytes: Number(f[3]) || 0, path: f.slice(4).join('\t') });
+        break;
     }
   }
   for (const line of lockLines) {

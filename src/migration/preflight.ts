@@ -4,6 +4,7 @@ import type { ParsedCapabilities } from '../checkpoint/capabilities';
 import { cpuShortfall } from '../checkpoint/cpuFeatures';
 import type { CheckpointEngine, FileSubstitute, ProcessTraits } from '../checkpoint/engine';
 import { PF_KTHREAD, TCP_ESTABLISHED, TCP_LISTEN, anonInodes, mountOf, socketInodes, type InetSocket, type ProcessInspection, type TaskInfo } from '../checkpoint/inspection';
+import { KERNEL_MADE, ghostFiles, ghostLimit, kindProblems, ownPtys, ptyIndexOfTtyNr } from './preflightKinds';
 import { commandLine } from './run';
 
 export interface PreflightInput {
@@ -27,15 +28,12 @@ export interface PreflightResult {
 }
 
 const O_APPEND = 0o2000;
+const O_PATH = 0o10000000;
 /** O_DIRECTORY: 0o200000 on x86, 0o40000 on arm, arm64 and powerpc (where the other bit is
  * O_DIRECT). Either skips the size comparison: CRIU compares sizes of regular files only, and a
  * direct-I/O file left out here is still checked by CRIU itself. */
 const O_DIRECTORY_ANY = 0o200000 | 0o40000;
 
-/** Paths of things the kernel made up, on no filesystem, which CRIU carries itself: memfds, SysV
- * shared memory, shared anonymous huge pages, AIO rings. The helper prints mapped paths without
- * their " (deleted)" suffix, so these are recognised by name. */
-const KERNEL_MADE = /^\/(memfd:|SYSV[0-9a-fA-F]{8}$|anon_hugepage$|\[aio\]$)/;
 
 /** Rules about the process and the two hosts, before any file is compared. */
 export function checkProcessAndHosts(input: PreflightInput): PreflightResult {
@@ -70,6 +68,7 @@ export function checkProcessAndHosts(input: PreflightInput): PreflightResult {
       `Process ${filtered.pid} (${filtered.comm}) on ${from} runs under a seccomp filter (started migration-ready, or sandboxed), which CRIU in its unprivileged mode cannot checkpoint (that takes CAP_SYS_ADMIN); migrate it as root.`,
     );
   }
+  problems.push(...kindProblems(inspection, from));
   if (inspection.selfUid !== 0) {
     const foreign = inspection.tasks.find((t) => t.uid !== inspection.selfUid);
     if (foreign) {
@@ -253,9 +252,13 @@ export function traitsOf(inspection: ProcessInspection, from: string, companions
   const pids = new Set(inspection.tasks.map((t) => t.pid));
   const root = inspection.tasks[0];
 
-  const ttys = [...new Set(inspection.fds.filter((f) => /^\/dev\/(pts\/\d+|tty\w*)$/.test(f.target)).map((f) => f.target))];
+  // A pty pair the tree opened itself (both ends held here) is recreated whole by CRIU.
+  const own = ownPtys(inspection);
+  const isOwn = (path: string) => own.has(Number(/^\/dev\/pts\/(\d+)$/.exec(path)?.[1] ?? -1));
+  const ttys = [...new Set(inspection.fds.filter((f) => /^\/dev\/(pts\/\d+|tty\w*)$/.test(f.target) && !isOwn(f.target)).map((f) => f.target))];
   const sessionOutside = inspection.tasks.some((t) => !pids.has(t.sid) || !pids.has(t.pgid));
-  if (ttys.length || root.ttyNr !== 0) {
+  const ctty = ptyIndexOfTtyNr(root.ttyNr);
+  if (ttys.length || (root.ttyNr !== 0 && !(ctty !== undefined && own.has(ctty) && !sessionOutside))) {
     traits.shellJob = `it runs on the terminal ${ttys[0] ?? 'of its session'}, whose session belongs to a shell that stays on ${from}`;
     if (ttys.length) traits.terminal = `it runs on the terminal ${ttys[0]} of ${from}, which cannot move`;
   } else if (sessionOutside) {
@@ -278,10 +281,12 @@ export function traitsOf(inspection: ProcessInspection, from: string, companions
     traits.fileLocks = `it holds ${inspection.locks.length} ${kinds} file lock${inspection.locks.length > 1 ? 's' : ''}`;
   }
 
-  const deleted = inspection.fds.filter((f) => f.target.startsWith('/') && f.target.endsWith(' (deleted)') && !KERNEL_MADE.test(f.target));
+  const deleted = ghostFiles(inspection);
   if (deleted.length) {
-    traits.unlinkedFiles = `it has ${deleted.length} deleted file${deleted.length > 1 ? 's' : ''} open (${deleted[0].target.replace(/ \(deleted\)$/, '')})`;
+    traits.unlinkedFiles = `it has ${deleted.length} deleted file${deleted.length > 1 ? 's' : ''} open (${deleted[0].path})`;
   }
+  const ghost = ghostLimit(inspection);
+  if (ghost) traits.ghostLimit = ghost;
   return traits;
 }
 
@@ -412,7 +417,8 @@ export function requiredFiles(inspection: ProcessInspection): { path: string; co
     add(t.cwd, false);
   }
   for (const m of inspection.maps) add(m.path, true);
-  for (const f of inspection.fds) add(f.target, (f.flags & (O_APPEND | O_DIRECTORY_ANY)) === 0);
+  // O_PATH: CRIU reopens it by path and compares no size (a symlink held itself, a directory).
+  for (const f of inspection.fds) add(f.target, (f.flags & (O_APPEND | O_DIRECTORY_ANY | O_PATH)) === 0);
   return [...out].map(([path, compareSize]) => ({ path, compareSize }));
 }
 

@@ -28,6 +28,7 @@ import {
   treeRssKiB,
   type TmpfsFile,
 } from './preflight';
+import { cutUnixConnections, datagramPeersOf, externalDatagramPeers, nodesToMake, ownPtys, ptyProblems } from './preflightKinds';
 import type { BatchLink } from './batchLinks';
 import { HostGuard } from './guard';
 import { openPageTunnel, type PageTunnel } from './pageTunnel';
@@ -136,8 +137,10 @@ export class MigrationSession {
       const tmpfs = await this.checkTmpfsFiles(inspection);
       this.carried = tmpfs.files;
       const carried = new Set(tmpfs.files.map((f) => f.path));
-      // The destination must have the same executables, libraries and open files.
-      const files = requiredFiles(inspection).filter((f) => !carried.has(f.path));
+      // The destination must have the same executables, libraries and open files (and the
+      // receivers its datagram sockets send to).
+      const datagrams = datagramPeersOf(inspection, from, to, companions);
+      const files = [...requiredFiles(inspection).filter((f) => !carried.has(f.path)), ...externalDatagramPeers(inspection, companions).names.map((path) => ({ path, compareSize: false }))];
       const sizes = await this.source.run(['stat-files'], { stdin: files.map((f) => f.path).join('\n') + '\n' });
       const sizeOf = new Map(sizes.split('\n').map((l) => l.split('\t') as [string, string]));
       const query = files.map((f) => `${f.path}\t${f.compareSize ? sizeOf.get(f.path) ?? '-' : '-'}`).join('\n') + '\n';
@@ -149,11 +152,13 @@ export class MigrationSession {
       const missingOutputs = [...outputs.keys()].filter((p) => checkedFiles.split('\n').includes(`${p}\tmissing`));
       const hasPipes = externalPipes(inspection, to, '').length > 0;
       const places = missingOutputs.length || hasPipes ? await this.destination.run(['places'], { stdin: missingOutputs.map((p) => `${p}\n`).join('') }) : '';
-      const { remaining, substitutes } = substituteMissingOutputs(checkedFiles, outputs, places, to);
-      const problems = [...tmpfs.problems, ...fileProblems(remaining, to)];
+      const { remaining: notOutputs, substitutes } = substituteMissingOutputs(checkedFiles, outputs, places, to);
+      // FIFOs and symlinks the destination lacks are made there (names, no data).
+      const { remaining, nodes } = nodesToMake(notOutputs, inspection, to);
+      const problems = [...tmpfs.problems, ...fileProblems(remaining, to), ...datagrams.problems, ...(await this.ptyProblems(inspection))];
       const filesDir = /^files_dir=(.+)$/m.exec(places)?.[1] ?? '';
-      const all: FileSubstitute[] = [...externalPipes(inspection, to, filesDir), ...substitutes];
-      const traits = { ...checked.traits, substitutes: all.length ? all : undefined };
+      const all: FileSubstitute[] = [...externalPipes(inspection, to, filesDir), ...cutUnixConnections(inspection, from, to, companions), ...substitutes];
+      const traits = { ...checked.traits, substitutes: all.length ? all : undefined, nodes: nodes.length ? nodes : undefined, datagramPeers: datagrams.reason };
       const tooMany = substitutesProblem(all.length, destinationCaps, from);
       if (tooMany) problems.push(tooMany);
       if (problems.length) throw new PreflightError(problems);
@@ -179,6 +184,13 @@ export class MigrationSession {
     const { files, sharers } = parseTmpfsStat(await this.source.run(['tmpfs-stat', ...pids], { stdin: lines(candidates) }), inspection);
     const check = files.length ? await this.destination.run(['tmpfs-check'], { stdin: lines(files.map((f) => f.path)) }) : '';
     return { files, problems: tmpfsProblems(files, sharers, check, from, to) };
+  }
+
+  /** Ptys the tree opened itself are recreated under their numbers: those must be free there. */
+  private async ptyProblems(inspection: ProcessInspection): Promise<string[]> {
+    if (!ownPtys(inspection).size) return [];
+    const used = (await this.destination.run(['ptys'])).split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
+    return ptyProblems(inspection, used, this.request.to);
   }
 
   /** Tracers outside the tree that the caller agrees to stop (`onTraced`) are stopped through the

@@ -123,3 +123,14 @@ describe('explainCriuFailure', () => {
     assert.equal(explainCriuFailure([], { action: 'dump', host: 'h' }).message, 'CRIU failed to checkpoint process on h; see the CRIU log (Show Log, or --json) for details.');
   });
 });
+
+describe('explainCriuFailure: modes', () => {
+  it('a file at the same path with another mode on the destination (a FIFO made by hand) names both modes and the chmod', () => {
+    const e = explainCriuFailure(
+      ['File tmp/kinds-fifo has bad mode 010600 (expect 010644)', 'File r/w/x checks can be skipped with the --skip-file-rwx-check option', 'Unable to open fd=3 id=0x19'],
+      { action: 'restore', host: 'lab-b' },
+    );
+    assert.equal(e.kind, 'file-changed');
+    assert.equal(e.message, 'The file /tmp/kinds-fifo on lab-b has other permissions (mode 0600) than the one the process had open (0644); give it the same mode (chmod 0644) and retry.');
+  });
+});

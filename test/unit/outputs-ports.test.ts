@@ -28,6 +28,11 @@ function withFds(fds: Omit<FdInfo, 'pid'>[], pid = 4242): ProcessInspection {
     locks: [],
     tracers: {},
     mounts: [],
+    ptyMasters: [],
+    pidfds: [],
+    deleted: [],
+    nodes: [],
+    unixPeers: new Map(),
   };
 }
 
