@@ -9,7 +9,7 @@ import { Client, utils, type AuthenticationType, type ConnectConfig, type NextAu
 import { OpenSSHAgentFiltered } from './sshAgent';
 import { TransportError, type HostOptions } from './host';
 import { verifyHostKey } from './knownHosts';
-import { resolveSshHost, checkResolvable, type ResolvedHost } from './sshConfig';
+import { resolveHost, checkResolvable, type ResolvedHost } from './sshConfig';
 
 export interface OpenClient {
   client: Client;
@@ -49,7 +49,7 @@ export async function openClient(resolved: ResolvedHost, options: HostOptions, d
       if (depth >= MAX_JUMP_DEPTH) throw new TransportError(`ProxyJump for ${resolved.name} nests more than ${MAX_JUMP_DEPTH} hops (a loop in ~/.ssh/config?).`, 'config');
       const hops = resolved.proxyJump;
       // Like `ssh -J a,b c`: reach b through a, then ask b to open a TCP stream to c.
-      const hop = resolveSshHost(hops[hops.length - 1]!, { sshConfigFile: options.sshConfigFile });
+      const hop = await resolveHost(hops[hops.length - 1]!, { sshConfigFile: options.sshConfigFile });
       if (hops.length > 1) {
         hop.proxyJump = hops.slice(0, -1);
         hop.proxyCommand = undefined;
