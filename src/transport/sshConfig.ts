@@ -144,7 +144,7 @@ export function parseDestination(spec: string): { user?: string; host: string; p
 export async function resolveHost(name: string, options: ResolveOptions = {}): Promise<ResolvedHost> {
   const file = options.sshConfigFile;
   if (file && !existsSync(file)) {
-    throw new TransportError(`The ssh config ${file} does not exist; give the path of an existing file, or none to use ~/.ssh/config.`, 'config');
+    throw new TransportError(`The ssh config ${file} does not exist; check the path, or leave it out to use ~/.ssh/config.`, 'config');
   }
   const dest = parseDestination(name);
   const local = localTokens(options.home, options.localUser);

@@ -112,7 +112,7 @@ test('a missing --ssh-config file is named, by both resolvers; listing it finds 
     const err = await resolveHost('u@h', { ...opts, sshConfigFile: missing, ssh }).catch((e: unknown) => e);
     assert.ok(err instanceof TransportError);
     assert.equal(err.code, 'config');
-    assert.equal(err.message, `The ssh config ${missing} does not exist; give the path of an existing file, or none to use ~/.ssh/config.`);
+    assert.equal(err.message, `The ssh config ${missing} does not exist; check the path, or leave it out to use ~/.ssh/config.`);
   }
   assert.deepEqual(listConfiguredHosts(missing, home), []);
 });
