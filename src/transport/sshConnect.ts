@@ -9,6 +9,7 @@ import { Client, utils, type AuthenticationType, type ConnectConfig, type NextAu
 import { OpenSSHAgentFiltered } from './sshAgent';
 import { TransportError, type HostOptions } from './host';
 import { verifyHostKey } from './knownHosts';
+import { verifyHostCertificate } from './hostCertificate';
 import { resolveHost, checkResolvable, type ResolvedHost } from './sshConfig';
 
 export interface OpenClient {
@@ -114,6 +115,7 @@ export async function openClient(resolved: ResolvedHost, options: HostOptions, d
           strict: resolved.strictHostKeyChecking,
           hashKnownHosts: resolved.hashKnownHosts,
           onUnknownHostKey: options.onUnknownHostKey,
+          checkCertificate: (k) => verifyHostCertificate({ name: resolved.name, sshConfigFile: resolved.sshConfigFile, connectTimeoutMs: resolved.connectTimeoutMs }, k),
           log,
         },
         key,

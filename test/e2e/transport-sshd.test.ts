@@ -105,6 +105,9 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
     keygen(join(dir, 'other_ed25519'));
     keygen(join(dir, 'impostor_ed25519'));
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'open sesame', '-C', 'pm-test', '-f', join(dir, 'locked_ed25519')], { stdio: 'ignore' });
+    // A host certificate for the sshd's key, signed by a test CA, for 127.0.0.1.
+    keygen(join(dir, 'ca_ed25519'));
+    execFileSync('ssh-keygen', ['-q', '-s', join(dir, 'ca_ed25519'), '-I', 'pm-test-host', '-h', '-n', '127.0.0.1', '-V', '-5m:+1d', join(dir, 'host_ed25519.pub')], { stdio: 'ignore' });
     writeFileSync(join(dir, 'authorized_keys'), [readFileSync(join(dir, 'id_ed25519.pub')), readFileSync(join(dir, 'locked_ed25519.pub'))].join(''));
     port = await freePort();
     deadPort = await freePort();
@@ -114,6 +117,7 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
         `Port ${port}`,
         'ListenAddress 127.0.0.1',
         `HostKey ${join(dir, 'host_ed25519')}`,
+        `HostCertificate ${join(dir, 'host_ed25519-cert.pub')}`,
         'PermitRootLogin prohibit-password',
         'PubkeyAuthentication yes',
         'PasswordAuthentication no',
@@ -138,6 +142,10 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
     hostFingerprint = execFileSync('ssh-keygen', ['-l', '-f', join(dir, 'host_ed25519.pub')], { encoding: 'utf8' }).split(/\s+/)[1]!;
     const impostor = readFileSync(join(dir, 'impostor_ed25519.pub'), 'utf8').trim().split(/\s+/);
     writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostPubLine}\n`);
+    const caPub = readFileSync(join(dir, 'ca_ed25519.pub'), 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+    writeFileSync(join(dir, 'ca_known_hosts'), `@cert-authority [127.0.0.1]:${port} ${caPub}\n`);
+    writeFileSync(join(dir, 'other_ca_known_hosts'), `@cert-authority other.example.com ${caPub}\n`);
+    writeFileSync(join(dir, 'revoked_ca_known_hosts'), `@cert-authority [127.0.0.1]:* ${caPub}\n@revoked * ${caPub}\n`);
     writeFileSync(join(dir, 'changed_known_hosts'), `# old key\n[127.0.0.1]:${port} ${impostor[0]} ${impostor[1]}\n`);
 
     const common = (opts: { user?: string; key?: string; known?: string; strict?: string; port?: number }) =>
@@ -175,6 +183,12 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
         common({ key: join(dir, 'other_ed25519') }),
         'Host lockedkey',
         common({ key: join(dir, 'locked_ed25519') }),
+        'Host certhost',
+        common({ known: join(dir, 'ca_known_hosts') }),
+        'Host othercahost',
+        common({ known: join(dir, 'other_ca_known_hosts') }),
+        'Host revokedcahost',
+        common({ known: join(dir, 'revoked_ca_known_hosts') }),
         'Host nothinglistening',
         common({ port: deadPort }),
         '',
@@ -322,6 +336,26 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
     assert.match(err.message, /ssh-keygen -f \S+ -R '\[127\.0\.0\.1\]:\d+'/);
   });
 
+  test('@cert-authority: a host key certified by a trusted CA is accepted, checked by OpenSSH, recorded nowhere', async () => {
+    const seen = logs.length;
+    const before = readFileSync(join(dir, 'ca_known_hosts'), 'utf8');
+    const host = await pool().get('certhost');
+    assert.equal((await host.exec(['echo', 'certified'])).stdout, 'certified\n');
+    const line = logs.slice(seen).find((l) => l.includes('is certified by the @cert-authority'));
+    assert.ok(line, logs.slice(seen).join('\n'));
+    assert.ok(line.includes(hostFingerprint) && line.includes('ID "pm-test-host"'), line);
+    assert.equal(readFileSync(join(dir, 'ca_known_hosts'), 'utf8'), before);
+  });
+
+  test('@cert-authority for another host, or a revoked CA: refused, saying why', async () => {
+    const other = await rejection(pool().get('othercahost'));
+    assert.equal(other.code, 'host-key-unknown');
+    assert.match(other.message, new RegExp(`^The host key of othercahost \\(127\\.0\\.0\\.1:${port}\\) is not in \\S+other_ca_known_hosts: ssh-ed25519 ${hostFingerprint.replace(/[+/]/g, '\\$&')}; after checking`));
+    const revoked = await rejection(pool().get('revokedcahost'));
+    assert.equal(revoked.code, 'host-key-unknown');
+    assert.match(revoked.message, /\(the @cert-authority line in \S+revoked_ca_known_hosts line 1 does not vouch for it: ssh says: [^)]*revoked[^)]*\)/i);
+  });
+
   test('wrong user or wrong key: the auth-failed sentence', async () => {
     for (const name of ['wronguser', 'wrongkey']) {
       const err = await rejection(pool().get(name));
@@ -383,7 +417,7 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
   test('unknown names: a sentence, not a stack', async () => {
     const err = await rejection(pool().get('no-such-host.invalid'));
     assert.equal(err.code, 'unknown-host');
-    assert.match(err.message, /not a Host in ~\/\.ssh\/config/);
+    assert.match(err.message, /not a Host in \S+\/ssh_config and does not resolve/, 'names the config file it read');
   });
 
   test('user@host:port names work without a config entry', async () => {
