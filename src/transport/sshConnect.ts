@@ -286,11 +286,27 @@ class AuthSequence {
     }
     const tried = this.tried.length ? `tried ${this.tried.join(', ')}` : 'no key to try (no agent, no readable IdentityFile)';
     const locked = this.locked.length ? ` (${this.locked.join(', ')} stayed locked: unlock it when asked, or load it into ssh-agent with ssh-add)` : '';
+    const certificates = userCertificates(r);
+    if (certificates.length) {
+      // ssh2 1.17 labels a publickey signature with the key's algorithm name; for a certificate that
+      // is ssh-ed25519-cert-v01@openssh.com where sshd wants ssh-ed25519 ("key type does not match").
+      const cert = certificates[0]!;
+      const pub = cert.replace(/-cert\.pub$/, '.pub');
+      return new TransportError(
+        `${who}: ${tried}${locked}; ${tilde(cert)} is an OpenSSH user certificate, which procmig's SSH library (ssh2) cannot log in with, so add the plain public key ${tilde(pub)} to ${r.user}'s ~/.ssh/authorized_keys on ${r.name} instead (ssh-copy-id -i ${tilde(pub)} ${r.name}).`,
+        'auth-failed',
+      );
+    }
     return new TransportError(
       `${who}: ${tried}${locked}; add your public key to ${r.user}'s ~/.ssh/authorized_keys on ${r.name} (ssh-copy-id ${r.name}) or set User/IdentityFile in ~/.ssh/config.`,
       'auth-failed',
     );
   }
+}
+
+/** The user certificates ssh would offer: CertificateFile, and `<IdentityFile>-cert.pub` beside a key. */
+function userCertificates(r: ResolvedHost): string[] {
+  return [...r.certificateFiles, ...r.identityFiles.map((f) => `${f}-cert.pub`)].filter((f, i, all) => all.indexOf(f) === i && existsSync(f));
 }
 
 function readPublicBlob(identityFile: string): Buffer | undefined {

@@ -108,6 +108,10 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
     // A host certificate for the sshd's key, signed by a test CA, for 127.0.0.1.
     keygen(join(dir, 'ca_ed25519'));
     execFileSync('ssh-keygen', ['-q', '-s', join(dir, 'ca_ed25519'), '-I', 'pm-test-host', '-h', '-n', '127.0.0.1', '-V', '-5m:+1d', join(dir, 'host_ed25519.pub')], { stdio: 'ignore' });
+    // A user certificate for root, signed by a user CA the sshd trusts; its key is in no authorized_keys.
+    keygen(join(dir, 'user_ca'));
+    keygen(join(dir, 'certuser_ed25519'));
+    execFileSync('ssh-keygen', ['-q', '-s', join(dir, 'user_ca'), '-I', 'pm-test-user', '-n', 'root', '-V', '-5m:+1d', join(dir, 'certuser_ed25519.pub')], { stdio: 'ignore' });
     writeFileSync(join(dir, 'authorized_keys'), [readFileSync(join(dir, 'id_ed25519.pub')), readFileSync(join(dir, 'locked_ed25519.pub'))].join(''));
     port = await freePort();
     deadPort = await freePort();
@@ -118,6 +122,7 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
         'ListenAddress 127.0.0.1',
         `HostKey ${join(dir, 'host_ed25519')}`,
         `HostCertificate ${join(dir, 'host_ed25519-cert.pub')}`,
+        `TrustedUserCAKeys ${join(dir, 'user_ca.pub')}`,
         'PermitRootLogin prohibit-password',
         'PubkeyAuthentication yes',
         'PasswordAuthentication no',
@@ -189,6 +194,9 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
         common({ known: join(dir, 'other_ca_known_hosts') }),
         'Host revokedcahost',
         common({ known: join(dir, 'revoked_ca_known_hosts') }),
+        'Host usercert',
+        common({ key: join(dir, 'certuser_ed25519') }),
+        `  CertificateFile ${join(dir, 'certuser_ed25519-cert.pub')}`,
         'Host nothinglistening',
         common({ port: deadPort }),
         '',
@@ -354,6 +362,20 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
     const revoked = await rejection(pool().get('revokedcahost'));
     assert.equal(revoked.code, 'host-key-unknown');
     assert.match(revoked.message, /\(the @cert-authority line in \S+revoked_ca_known_hosts line 1 does not vouch for it: ssh says: [^)]*revoked[^)]*\)/i);
+  });
+
+  test('a user certificate: OpenSSH logs in with it; ssh2 cannot, and the sentence names the workaround', async () => {
+    const ssh = execFileSync('ssh', ['-F', join(dir, 'ssh_config'), '-o', 'BatchMode=yes', 'usercert', 'echo', 'cert-ok'], { encoding: 'utf8', env: { ...process.env, SSH_AUTH_SOCK: '' } });
+    assert.equal(ssh, 'cert-ok\n', 'the certificate itself is valid');
+    const err = await rejection(pool().get('usercert'));
+    assert.equal(err.code, 'auth-failed');
+    const cert = join(dir, 'certuser_ed25519-cert.pub');
+    const pub = join(dir, 'certuser_ed25519.pub');
+    assert.equal(
+      err.message,
+      `Authentication as root on usercert (127.0.0.1:${port}) failed: tried ${join(dir, 'certuser_ed25519')}; ${cert} is an OpenSSH user certificate, which procmig's SSH library (ssh2) cannot log in with, so add the plain public key ${pub} to root's ~/.ssh/authorized_keys on usercert instead (ssh-copy-id -i ${pub} usercert).`,
+    );
+    assert.match(sshdLog, /Accepted certificate ID "pm-test-user"/, 'sshd saw the certificate; the signature is what it refuses');
   });
 
   test('wrong user or wrong key: the auth-failed sentence', async () => {
