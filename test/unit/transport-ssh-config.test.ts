@@ -37,6 +37,11 @@ Host proxied
   User admin
   ProxyCommand socat - TCP:%h:%p,user=%r
 
+Host ns-*
+  ProxyCommand ip netns exec pm-%n socat - TCP:%h:%p # %k
+Host badname
+  HostName %n.example.org
+
 Host lax
   StrictHostKeyChecking no
 Host strict
@@ -101,6 +106,17 @@ test('ProxyJump hops and ProxyCommand tokens', async () => {
   assert.equal(p.proxyCommand, 'socat - TCP:inner.lan:22,user=admin');
 });
 
+test('ProxyCommand: %n is the name as typed, %k the host key alias or that name', async () => {
+  assert.equal((await resolveSshHost('ns-lab-a')).proxyCommand, 'ip netns exec pm-ns-lab-a socat - TCP:ns-lab-a:22 # ns-lab-a');
+  assert.equal((await resolveSshHost('root@ns-b:2022')).proxyCommand, 'ip netns exec pm-ns-b socat - TCP:ns-b:2022 # ns-b');
+});
+
+test('a token where ssh_config does not allow it is refused, as ssh refuses it', async () => {
+  const err = await resolveSshHost('badname').catch((e: unknown) => e);
+  assert.ok(err instanceof TransportError);
+  assert.equal(err.message, 'The ssh config uses %n in HostName (%n.example.org), which ssh_config(5) does not allow there.');
+});
+
 test('Include (relative to ~/.ssh, globbed)', async () => {
   const r = await resolveSshHost('included', opts);
   assert.deepEqual([r.hostName, r.port], ['10.9.9.9', 2299]);
@@ -118,7 +134,7 @@ test('a missing --ssh-config file is named, by both resolvers; listing it finds 
 });
 
 test('listConfiguredHosts: concrete aliases only, includes followed', async () => {
-  assert.deepEqual(listConfiguredHosts(config, home), ['included', 'box', 'behind', 'proxied', 'lax', 'strict']);
+  assert.deepEqual(listConfiguredHosts(config, home), ['included', 'box', 'behind', 'proxied', 'badname', 'lax', 'strict']);
 });
 
 test('an unknown name that does not resolve is a sentence', async () => {
