@@ -93,17 +93,22 @@ export async function openClient(resolved: ResolvedHost, options: HostOptions, d
   const client = new Client();
   let hostKeyError: TransportError | undefined;
   const auth = new AuthSequence(resolved, options, log);
+  // ConnectTimeout as OpenSSH means it: until the server answers (its host key arrives), not through
+  // what follows and waits for a person (trusting a key, typing a passphrase). ssh2's readyTimeout
+  // would run until authentication is done, so it is off.
+  let answerTimer: NodeJS.Timeout | undefined;
 
   const config: ConnectConfig = {
     host: resolved.hostName,
     port: resolved.port,
     username: resolved.user,
     sock,
-    readyTimeout: resolved.connectTimeoutMs,
+    readyTimeout: 0,
     keepaliveInterval: resolved.serverAliveIntervalMs,
     keepaliveCountMax: 3,
     // The async verifier: known_hosts lookup, maybe a prompt, never a blind accept.
     hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
+      clearTimeout(answerTimer);
       verifyHostKey(
         {
           displayName: resolved.name,
@@ -137,6 +142,7 @@ export async function openClient(resolved: ResolvedHost, options: HostOptions, d
     const fail = (err: unknown) => {
       if (settled) return;
       settled = true;
+      clearTimeout(answerTimer);
       client.removeAllListeners('ready');
       client.on('error', () => {});
       client.end();
@@ -161,6 +167,10 @@ export async function openClient(resolved: ResolvedHost, options: HostOptions, d
           new TransportError(`Cannot reach ${resolved.name} (${target})${via}: the connection closed before the SSH handshake${extra}. Check that sshd runs there and the address in ~/.ssh/config.`, 'unreachable'),
       );
     });
+    answerTimer = setTimeout(() => {
+      fail(mapConnectError(Object.assign(new Error('no answer'), { level: 'client-timeout' }), resolved, via, proxyStderr, auth));
+      client.destroy();
+    }, resolved.connectTimeoutMs);
     try {
       client.connect(config);
     } catch (err) {

@@ -29,6 +29,9 @@ let sshd: ChildProcess | undefined;
 let sshdLog = '';
 let port = 0;
 let deadPort = 0;
+let silentPort = 0;
+let silent: ReturnType<typeof createServer> | undefined;
+const silentSockets: { destroy(): void }[] = [];
 let hostPubLine = '';
 let hostFingerprint = '';
 const pools: HostPool[] = [];
@@ -115,6 +118,13 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
     writeFileSync(join(dir, 'authorized_keys'), [readFileSync(join(dir, 'id_ed25519.pub')), readFileSync(join(dir, 'locked_ed25519.pub'))].join(''));
     port = await freePort();
     deadPort = await freePort();
+    // Accepts TCP and never says a word, like a firewall that swallows the banner.
+    silent = createServer((s) => {
+      silentSockets.push(s);
+      s.on('error', () => {});
+    });
+    await new Promise<void>((r) => silent!.listen(0, '127.0.0.1', () => r()));
+    silentPort = (silent.address() as { port: number }).port;
     writeFileSync(
       join(dir, 'sshd_config'),
       [
@@ -153,7 +163,7 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
     writeFileSync(join(dir, 'revoked_ca_known_hosts'), `@cert-authority [127.0.0.1]:* ${caPub}\n@revoked * ${caPub}\n`);
     writeFileSync(join(dir, 'changed_known_hosts'), `# old key\n[127.0.0.1]:${port} ${impostor[0]} ${impostor[1]}\n`);
 
-    const common = (opts: { user?: string; key?: string; known?: string; strict?: string; port?: number }) =>
+    const common = (opts: { user?: string; key?: string; known?: string; strict?: string; port?: number; timeout?: number }) =>
       [
         '  HostName 127.0.0.1',
         `  Port ${opts.port ?? port}`,
@@ -163,7 +173,7 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
         `  UserKnownHostsFile ${opts.known ?? join(dir, 'known_hosts')}`,
         '  GlobalKnownHostsFile /dev/null',
         `  StrictHostKeyChecking ${opts.strict ?? 'yes'}`,
-        '  ConnectTimeout 5',
+        `  ConnectTimeout ${opts.timeout ?? 5}`,
       ].join('\n');
     writeFileSync(
       join(dir, 'ssh_config'),
@@ -197,6 +207,10 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
         'Host usercert',
         common({ key: join(dir, 'certuser_ed25519') }),
         `  CertificateFile ${join(dir, 'certuser_ed25519-cert.pub')}`,
+        'Host slowpassphrase',
+        common({ key: join(dir, 'locked_ed25519'), timeout: 1 }),
+        'Host silent',
+        common({ port: silentPort, timeout: 1 }),
         'Host nothinglistening',
         common({ port: deadPort }),
         '',
@@ -206,6 +220,8 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
 
   after(async () => {
     await Promise.allSettled(pools.map((p) => p.close()));
+    for (const s of silentSockets) s.destroy();
+    silent?.close();
     if (sshd && sshd.exitCode === null) {
       const exited = new Promise((r) => sshd!.once('exit', r));
       sshd.kill('SIGTERM');
@@ -428,6 +444,19 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
       delete process.env.SSH_AUTH_SOCK;
       agent.kill('SIGTERM');
     }
+  });
+
+  test('ConnectTimeout bounds the wait for the server, not for a person typing a passphrase', async () => {
+    const err = await rejection(pool().get('silent'));
+    assert.equal(err.code, 'unreachable');
+    assert.match(err.message, /^Cannot reach silent \(127\.0\.0\.1:\d+\): no SSH answer within 1 s\./);
+    const host = await pool({
+      askPassphrase: async () => {
+        await new Promise((r) => setTimeout(r, 2500)); // longer than ConnectTimeout 1
+        return 'open sesame';
+      },
+    }).get('slowpassphrase');
+    assert.equal((await host.exec(['echo', 'patient'])).stdout, 'patient\n');
   });
 
   test('nothing listening: the unreachable sentence', async () => {
