@@ -6,6 +6,7 @@ import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import { TransportError, type HostKeyDecision, type UnknownHostKey } from './host';
+import type { CertificateCheck } from './hostCertificate';
 
 export type KnownHostsMarker = 'revoked' | 'cert-authority';
 
@@ -96,8 +97,8 @@ export function fingerprintSha256(key: Buffer): string {
 export type HostKeyCheck =
   | { status: 'known'; entry: KnownHostEntry }
   | { status: 'revoked'; entry: KnownHostEntry }
-  | { status: 'changed'; entry: KnownHostEntry }
-  | { status: 'unknown' };
+  | { status: 'changed'; entry: KnownHostEntry; authority?: KnownHostEntry }
+  | { status: 'unknown'; authority?: KnownHostEntry };
 
 /** Looks `key` up for `name` in the parsed entries of all known_hosts files, in order. */
 export function checkHostKey(entries: readonly KnownHostEntry[], name: string, key: Buffer): HostKeyCheck {
@@ -105,13 +106,14 @@ export function checkHostKey(entries: readonly KnownHostEntry[], name: string, k
   // Revocation wins over everything, and applies whatever host the line names.
   const revoked = entries.find((e) => e.marker === 'revoked' && e.key.equals(key));
   if (revoked) return { status: 'revoked', entry: revoked };
-  // @cert-authority lines are for host certificates, which we do not negotiate: ignored.
   const forHost = entries.filter((e) => !e.marker && entryMatchesHost(e.hosts, name));
   const known = forHost.find((e) => e.key.equals(key));
   if (known) return { status: 'known', entry: known };
+  // A CA trusted for this host may have certified the key: a host certificate check decides.
+  const authority = entries.find((e) => e.marker === 'cert-authority' && entryMatchesHost(e.hosts, name));
   const changed = forHost.find((e) => e.keyType === type);
-  if (changed) return { status: 'changed', entry: changed };
-  return { status: 'unknown' };
+  if (changed) return { status: 'changed', entry: changed, authority };
+  return { status: 'unknown', authority };
 }
 
 export function readKnownHostsFiles(files: readonly string[]): KnownHostEntry[] {
@@ -184,6 +186,9 @@ export interface HostKeyPolicy {
   strict: StrictHostKeyChecking;
   hashKnownHosts: boolean;
   onUnknownHostKey?: (key: UnknownHostKey) => Promise<HostKeyDecision>;
+  /** Asks whether the key is certified for the host by a CA of an @cert-authority line (ssh2 sees
+   * only plain keys); without it such lines cannot vouch for a key. */
+  checkCertificate?: (key: Buffer) => Promise<CertificateCheck>;
   log?: (line: string) => void;
 }
 
@@ -209,6 +214,22 @@ export async function verifyHostKey(policy: HostKeyPolicy, key: Buffer): Promise
         `The ${type} host key of ${where} (${fp}) is marked @revoked in ${tilde(result.entry.file)} line ${result.entry.line}; refusing to connect.`,
         'host-key-changed',
       );
+    default:
+      break;
+  }
+  // OpenSSH checks the host certificate first and falls back to the plain key when it fails.
+  let certificateNote = '';
+  if (result.authority) {
+    const ca = `${tilde(result.authority.file)} line ${result.authority.line}`;
+    const cert = policy.checkCertificate ? await policy.checkCertificate(key) : { ok: false as const, reason: 'nothing checks host certificates here' };
+    if (cert.ok) {
+      policy.log?.(`host key ${type} ${fp} for ${name} is certified by the @cert-authority in ${ca}: ${cert.certificate}`);
+      return;
+    }
+    policy.log?.(`the @cert-authority in ${ca} does not vouch for ${type} ${fp}: ${cert.reason}`);
+    certificateNote = ` (the @cert-authority line in ${ca} does not vouch for it: ${cert.reason})`;
+  }
+  switch (result.status) {
     case 'changed': {
       const { file, line } = result.entry;
       const fileArg = file === defaultUserKnownHosts() ? '' : ` -f ${tilde(file)}`;
@@ -247,7 +268,7 @@ export async function verifyHostKey(policy: HostKeyPolicy, key: Buffer): Promise
   }
   const scanPort = policy.port === 22 ? '' : `-p ${policy.port} `;
   throw new TransportError(
-    `The host key of ${where} is not in ${tilde(userFile)}: ${type} ${fp}; after checking this fingerprint with the host's owner, trust it with \`ssh-keyscan ${scanPort}${policy.host} >> ${tilde(userFile)}\` or by connecting once with \`ssh ${policy.displayName}\`.`,
+    `The host key of ${where} is not in ${tilde(userFile)}: ${type} ${fp}${certificateNote}; after checking this fingerprint with the host's owner, trust it with \`ssh-keyscan ${scanPort}${policy.host} >> ${tilde(userFile)}\` or by connecting once with \`ssh ${policy.displayName}\`.`,
     'host-key-unknown',
   );
 }

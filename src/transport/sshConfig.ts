@@ -1,26 +1,31 @@
 // Resolves a host name the way `ssh` would, through ~/.ssh/config, so that every alias that works in
 // a terminal works here with the same user, port, keys, proxies and known_hosts files.
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { homedir, userInfo } from 'node:os';
-import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join } from 'node:path';
 import SSHConfig from 'ssh-config';
 import { TransportError } from './host';
 import type { StrictHostKeyChecking } from './knownHosts';
+import { evaluateConfigFiles, type SshOptions } from './sshConfigFallback';
+import { ALLOWED_TOKENS, connectionHash, expandFileKeyword, expandTilde, expandTokens, localTokens, type TokenValues } from './sshTokens';
 
 export interface ResolvedHost {
   /** The name as given (alias or `user@host[:port]`). */
   name: string;
-  /** The alias part of `name`, what the config was matched against. */
+  /** The alias part of `name`, what the config was matched against (ssh's %n). */
   alias: string;
   hostName: string;
   port: number;
   user: string;
   /** Absolute paths, in the order to try; may not exist. */
   identityFiles: string[];
+  /** CertificateFile: OpenSSH user certificates, absolute; may not exist. */
+  certificateFiles: string[];
   identitiesOnly: boolean;
-  /** With %h %p %r %% already expanded; run with `sh -c`. */
+  /** With its tokens (%h %k %n %p %r %%) expanded; run with `sh -c`. */
   proxyCommand?: string;
   /** Jump hops, first to last, as written (`[user@]host[:port]` or aliases). */
   proxyJump: string[];
@@ -31,13 +36,21 @@ export interface ResolvedHost {
   hostKeyAlias?: string;
   connectTimeoutMs: number;
   serverAliveIntervalMs: number;
+  /** The config file given with `-F`, if any (jump hops and `ssh` itself are pointed at it too). */
+  sshConfigFile?: string;
+  /** Who evaluated the config: OpenSSH itself (`ssh -G`) or our reading of the files. */
+  resolvedBy: 'ssh -G' | 'fallback';
 }
 
 export interface ResolveOptions {
   sshConfigFile?: string;
+  /** The `ssh` to ask (`ssh -G`); false reads the files by hand, as when OpenSSH is absent. */
+  ssh?: string | false;
   /** For tests: the home directory and local user tokens expand to. */
   home?: string;
   localUser?: string;
+  /** For tests of the fallback: the system-wide file read after the user's (no `-F`). */
+  systemConfigFile?: string;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -126,84 +139,90 @@ export function parseDestination(spec: string): { user?: string; host: string; p
   return { user: user || undefined, host: rest, port };
 }
 
-function first(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
+/** Resolves `name` exactly as `ssh` would: `ssh -G` where OpenSSH is installed, else our reading
+ * of the files. Runs `Match exec` commands, as ssh does: call it to connect, not to list hosts. */
+export async function resolveHost(name: string, options: ResolveOptions = {}): Promise<ResolvedHost> {
+  const file = options.sshConfigFile;
+  if (file && !existsSync(file)) {
+    throw new TransportError(`The ssh config ${file} does not exist; check the path, or leave it out to use ~/.ssh/config.`, 'config');
+  }
+  const dest = parseDestination(name);
+  const local = localTokens(options.home, options.localUser);
+  const printed = options.ssh === false ? undefined : await printWithOpenSsh(dest, file, options.ssh ?? 'ssh');
+  if (printed) return fromPrinted(name, dest.host, printed, local, file, 'ssh -G');
+  const evaluated = await evaluateConfigFiles({ host: dest.host, user: dest.user, port: dest.port, configFile: file, systemConfigFile: options.systemConfigFile, local });
+  return fromPrinted(name, dest.host, evaluated, local, file, 'fallback');
 }
 
-function all(value: string | string[] | undefined): string[] {
-  if (value === undefined) return [];
-  return (Array.isArray(value) ? value : [value]).flatMap(splitWords);
+/** `ssh -G`: the options ssh would use, or undefined when there is no `ssh` to ask. ControlPath=%C
+ * makes it print its own %C, which it hashes differently across versions. */
+function printWithOpenSsh(dest: ReturnType<typeof parseDestination>, file: string | undefined, ssh: string): Promise<SshOptions | undefined> {
+  const args = ['-G', '-T', ...(file ? ['-F', file] : []), ...(dest.user ? ['-l', dest.user] : []), ...(dest.port ? ['-p', String(dest.port)] : []), '-o', 'ControlPath=%C', dest.host];
+  return new Promise((resolve, reject) => {
+    const child = execFile(ssh, args, { timeout: 30_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') return resolve(undefined);
+      if (err) {
+        const why = stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/^Pseudo-terminal/.test(l)).pop() ?? err.message;
+        return reject(new TransportError(`OpenSSH cannot use the ssh config${file ? ` ${file}` : ''} for ${dest.host}: ${why.replace(/\.$/, '')}.`, 'config', { cause: err }));
+      }
+      const printed: SshOptions = {};
+      for (const line of stdout.split('\n')) {
+        const m = /^(\S+) (.*)$/.exec(line);
+        if (m) (printed[m[1]!.toLowerCase()] ??= []).push(m[2]!);
+      }
+      resolve(printed);
+    });
+    child.stdin?.end();
+  });
+}
+
+/** From what `ssh -G` prints (or the fallback's imitation) to what the connection needs. ssh -G
+ * expands HostName, User and UserKnownHostsFile itself; IdentityFile, CertificateFile and
+ * ProxyCommand it expands only when connecting, so that is done here, with ssh's values. */
+function fromPrinted(name: string, alias: string, p: SshOptions, local: ReturnType<typeof localTokens>, sshConfigFile: string | undefined, resolvedBy: ResolvedHost['resolvedBy']): ResolvedHost {
+  const one = (k: string) => p[k]?.[0];
+  const words = (k: string) => (one(k) ?? '').split(/\s+/).filter((w) => w && w.toLowerCase() !== 'none');
+  const hostName = one('hostname') ?? alias;
+  const port = Number(one('port')) || 22;
+  const user = one('user') ?? local.u;
+  const jump = one('proxyjump');
+  const proxyJump = jump && jump.toLowerCase() !== 'none' ? jump.split(',').map((s) => s.trim()).filter(Boolean) : [];
+  const hostKeyAlias = one('hostkeyalias');
+  const values: TokenValues = { ...local, h: hostName, n: alias, p: String(port), r: user, j: proxyJump.join(','), k: hostKeyAlias ?? alias, C: '' };
+  values.C = one('controlpath') ?? connectionHash(values);
+  const files = (k: string, keyword: string) => (p[k] ?? []).filter((f) => f.toLowerCase() !== 'none').map((f) => expandFileKeyword(f, values, keyword));
+  const command = one('proxycommand');
+  const strict = (one('stricthostkeychecking') ?? 'ask').toLowerCase();
+  const seconds = (k: string, fallbackMs: number) => {
+    const n = Number(one(k));
+    return Number.isFinite(n) && n > 0 ? n * 1000 : fallbackMs;
+  };
+  return {
+    name,
+    alias,
+    hostName,
+    port,
+    user,
+    identityFiles: files('identityfile', 'IdentityFile'),
+    certificateFiles: files('certificatefile', 'CertificateFile'),
+    identitiesOnly: yes(one('identitiesonly')),
+    proxyCommand: command && command.toLowerCase() !== 'none' && !proxyJump.length ? expandTokens(command, values, ALLOWED_TOKENS.proxy, 'ProxyCommand') : undefined,
+    proxyJump,
+    userKnownHostsFiles: words('userknownhostsfile').map((f) => expandTilde(f, local.d)),
+    globalKnownHostsFiles: words('globalknownhostsfile').map((f) => expandTilde(f, local.d)),
+    // `no`/`off` would disable checking in OpenSSH; we never do that, they behave like accept-new.
+    strictHostKeyChecking: strict === 'yes' || strict === 'true' ? 'yes' : strict === 'ask' ? 'ask' : 'accept-new',
+    hashKnownHosts: yes(one('hashknownhosts')),
+    hostKeyAlias,
+    connectTimeoutMs: seconds('connecttimeout', DEFAULT_CONNECT_TIMEOUT_MS),
+    serverAliveIntervalMs: seconds('serveraliveinterval', DEFAULT_SERVER_ALIVE_MS),
+    sshConfigFile,
+    resolvedBy,
+  };
 }
 
 function yes(value: string | undefined): boolean {
   return value?.toLowerCase() === 'yes' || value?.toLowerCase() === 'true';
-}
-
-function seconds(value: string | undefined, fallbackMs: number): number {
-  const n = Number(value);
-  return value !== undefined && Number.isFinite(n) && n > 0 ? n * 1000 : fallbackMs;
-}
-
-/** Pure resolution (no DNS): config file → everything the connection needs. */
-export function resolveSshHost(name: string, options: ResolveOptions = {}): ResolvedHost {
-  const home = options.home ?? homedir();
-  const localUser = options.localUser ?? safeLocalUser();
-  const dest = parseDestination(name);
-  const config = parseSshConfig(options.sshConfigFile ?? defaultSshConfigFile(home), home);
-  // Match exec would run arbitrary commands while merely listing or resolving hosts: off.
-  const c = config.compute(dest.host, { ignoreCase: true, matchExec: false }) as Record<string, string | string[] | undefined>;
-
-  const port = dest.port ?? (Number(first(c.port)) || 22);
-  const user = dest.user ?? first(c.user) ?? localUser;
-  const hostName = (first(c.hostname) ?? dest.host).replace(/%h/g, dest.host).replace(/%%/g, '%');
-
-  const tokens = (text: string) =>
-    text.replace(/%([%dhupr])/g, (_, t: string) =>
-      ({ '%': '%', d: home, h: hostName, u: localUser, p: String(port), r: user })[t]!,
-    );
-  const path = (p: string) => {
-    const expanded = tokens(p);
-    if (expanded === '~') return home;
-    if (expanded.startsWith('~/')) return join(home, expanded.slice(2));
-    return isAbsolute(expanded) ? expanded : resolvePath(home, expanded);
-  };
-
-  const explicitIds = all(c.identityfile).filter((f) => f.toLowerCase() !== 'none');
-  const identityFiles = (explicitIds.length ? explicitIds : ['~/.ssh/id_ed25519', '~/.ssh/id_ecdsa', '~/.ssh/id_rsa']).map(path);
-
-  const proxyJumpRaw = first(c.proxyjump);
-  const proxyJump =
-    proxyJumpRaw && proxyJumpRaw.toLowerCase() !== 'none' ? proxyJumpRaw.split(',').map((s) => s.trim()).filter(Boolean) : [];
-  const proxyCommandRaw = Array.isArray(c.proxycommand) ? c.proxycommand.join(' ') : c.proxycommand;
-  const proxyCommand =
-    proxyCommandRaw && proxyCommandRaw.toLowerCase() !== 'none' && !proxyJump.length ? tokens(proxyCommandRaw) : undefined;
-
-  const userKnown = all(c.userknownhostsfile).filter((f) => f.toLowerCase() !== 'none');
-  const globalKnown = all(c.globalknownhostsfile).filter((f) => f.toLowerCase() !== 'none');
-
-  const strictRaw = (first(c.stricthostkeychecking) ?? 'ask').toLowerCase();
-  // `no`/`off` would disable checking in OpenSSH; we never do that, they behave like accept-new.
-  const strictHostKeyChecking: StrictHostKeyChecking =
-    strictRaw === 'yes' || strictRaw === 'true' ? 'yes' : strictRaw === 'ask' ? 'ask' : 'accept-new';
-
-  return {
-    name,
-    alias: dest.host,
-    hostName,
-    port,
-    user,
-    identityFiles,
-    identitiesOnly: yes(first(c.identitiesonly)),
-    proxyCommand,
-    proxyJump,
-    userKnownHostsFiles: (userKnown.length ? userKnown : ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).map(path),
-    globalKnownHostsFiles: (globalKnown.length ? globalKnown : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']).map(path),
-    strictHostKeyChecking,
-    hashKnownHosts: yes(first(c.hashknownhosts)),
-    hostKeyAlias: first(c.hostkeyalias),
-    connectTimeoutMs: seconds(first(c.connecttimeout), DEFAULT_CONNECT_TIMEOUT_MS),
-    serverAliveIntervalMs: seconds(first(c.serveraliveinterval), DEFAULT_SERVER_ALIVE_MS),
-  };
 }
 
 /** Fails early with a sentence when the name is neither configured nor resolvable. Names reached
@@ -213,15 +232,21 @@ export async function checkResolvable(host: ResolvedHost): Promise<void> {
   try {
     await lookup(host.hostName);
   } catch (err) {
-    const configured = host.hostName !== host.alias;
+    const configured = host.hostName !== host.alias.toLowerCase();
+    const file = configFileName(host);
     throw new TransportError(
       configured
-        ? `Unknown host ${host.name}: its HostName ${host.hostName} does not resolve; check the HostName in ~/.ssh/config.`
-        : `Unknown host ${host.name}: it is not a Host in ~/.ssh/config and does not resolve in DNS; add a Host entry or use user@address[:port].`,
+        ? `Unknown host ${host.name}: its HostName ${host.hostName} does not resolve; check the HostName in ${file}.`
+        : `Unknown host ${host.name}: it is not a Host in ${file} and does not resolve in DNS; add a Host entry or use user@address[:port].`,
       'unknown-host',
       { cause: err },
     );
   }
+}
+
+/** The config file as messages name it. */
+export function configFileName(host: Pick<ResolvedHost, 'sshConfigFile'>): string {
+  return host.sshConfigFile ?? '~/.ssh/config';
 }
 
 /** Concrete Host aliases (no wildcards or negations), in file order, for pickers and trees. */
@@ -241,12 +266,4 @@ export function listConfiguredHosts(sshConfigFile?: string, home = homedir()): s
     }
   }
   return names;
-}
-
-function safeLocalUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? 'root';
-  }
 }

@@ -9,7 +9,8 @@ import { Client, utils, type AuthenticationType, type ConnectConfig, type NextAu
 import { OpenSSHAgentFiltered } from './sshAgent';
 import { TransportError, type HostOptions } from './host';
 import { verifyHostKey } from './knownHosts';
-import { resolveSshHost, checkResolvable, type ResolvedHost } from './sshConfig';
+import { verifyHostCertificate } from './hostCertificate';
+import { resolveHost, checkResolvable, type ResolvedHost } from './sshConfig';
 
 export interface OpenClient {
   client: Client;
@@ -49,7 +50,7 @@ export async function openClient(resolved: ResolvedHost, options: HostOptions, d
       if (depth >= MAX_JUMP_DEPTH) throw new TransportError(`ProxyJump for ${resolved.name} nests more than ${MAX_JUMP_DEPTH} hops (a loop in ~/.ssh/config?).`, 'config');
       const hops = resolved.proxyJump;
       // Like `ssh -J a,b c`: reach b through a, then ask b to open a TCP stream to c.
-      const hop = resolveSshHost(hops[hops.length - 1]!, { sshConfigFile: options.sshConfigFile });
+      const hop = await resolveHost(hops[hops.length - 1]!, { sshConfigFile: options.sshConfigFile });
       if (hops.length > 1) {
         hop.proxyJump = hops.slice(0, -1);
         hop.proxyCommand = undefined;
@@ -92,17 +93,22 @@ export async function openClient(resolved: ResolvedHost, options: HostOptions, d
   const client = new Client();
   let hostKeyError: TransportError | undefined;
   const auth = new AuthSequence(resolved, options, log);
+  // ConnectTimeout as OpenSSH means it: until the server answers (its host key arrives), not through
+  // what follows and waits for a person (trusting a key, typing a passphrase). ssh2's readyTimeout
+  // would run until authentication is done, so it is off.
+  let answerTimer: NodeJS.Timeout | undefined;
 
   const config: ConnectConfig = {
     host: resolved.hostName,
     port: resolved.port,
     username: resolved.user,
     sock,
-    readyTimeout: resolved.connectTimeoutMs,
+    readyTimeout: 0,
     keepaliveInterval: resolved.serverAliveIntervalMs,
     keepaliveCountMax: 3,
     // The async verifier: known_hosts lookup, maybe a prompt, never a blind accept.
     hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
+      clearTimeout(answerTimer);
       verifyHostKey(
         {
           displayName: resolved.name,
@@ -114,6 +120,7 @@ export async function openClient(resolved: ResolvedHost, options: HostOptions, d
           strict: resolved.strictHostKeyChecking,
           hashKnownHosts: resolved.hashKnownHosts,
           onUnknownHostKey: options.onUnknownHostKey,
+          checkCertificate: (k) => verifyHostCertificate({ name: resolved.name, sshConfigFile: resolved.sshConfigFile, connectTimeoutMs: resolved.connectTimeoutMs }, k),
           log,
         },
         key,
@@ -135,6 +142,7 @@ export async function openClient(resolved: ResolvedHost, options: HostOptions, d
     const fail = (err: unknown) => {
       if (settled) return;
       settled = true;
+      clearTimeout(answerTimer);
       client.removeAllListeners('ready');
       client.on('error', () => {});
       client.end();
@@ -159,6 +167,10 @@ export async function openClient(resolved: ResolvedHost, options: HostOptions, d
           new TransportError(`Cannot reach ${resolved.name} (${target})${via}: the connection closed before the SSH handshake${extra}. Check that sshd runs there and the address in ~/.ssh/config.`, 'unreachable'),
       );
     });
+    answerTimer = setTimeout(() => {
+      fail(mapConnectError(Object.assign(new Error('no answer'), { level: 'client-timeout' }), resolved, via, proxyStderr, auth));
+      client.destroy();
+    }, resolved.connectTimeoutMs);
     try {
       client.connect(config);
     } catch (err) {
@@ -284,11 +296,27 @@ class AuthSequence {
     }
     const tried = this.tried.length ? `tried ${this.tried.join(', ')}` : 'no key to try (no agent, no readable IdentityFile)';
     const locked = this.locked.length ? ` (${this.locked.join(', ')} stayed locked: unlock it when asked, or load it into ssh-agent with ssh-add)` : '';
+    const certificates = userCertificates(r);
+    if (certificates.length) {
+      // ssh2 1.17 labels a publickey signature with the key's algorithm name; for a certificate that
+      // is ssh-ed25519-cert-v01@openssh.com where sshd wants ssh-ed25519 ("key type does not match").
+      const cert = certificates[0]!;
+      const pub = cert.replace(/-cert\.pub$/, '.pub');
+      return new TransportError(
+        `${who}: ${tried}${locked}; ${tilde(cert)} is an OpenSSH user certificate, which procmig's SSH library (ssh2) cannot log in with, so add the plain public key ${tilde(pub)} to ${r.user}'s ~/.ssh/authorized_keys on ${r.name} instead (ssh-copy-id -i ${tilde(pub)} ${r.name}).`,
+        'auth-failed',
+      );
+    }
     return new TransportError(
       `${who}: ${tried}${locked}; add your public key to ${r.user}'s ~/.ssh/authorized_keys on ${r.name} (ssh-copy-id ${r.name}) or set User/IdentityFile in ~/.ssh/config.`,
       'auth-failed',
     );
   }
+}
+
+/** The user certificates ssh would offer: CertificateFile, and `<IdentityFile>-cert.pub` beside a key. */
+function userCertificates(r: ResolvedHost): string[] {
+  return [...r.certificateFiles, ...r.identityFiles.map((f) => `${f}-cert.pub`)].filter((f, i, all) => all.indexOf(f) === i && existsSync(f));
 }
 
 function readPublicBlob(identityFile: string): Buffer | undefined {

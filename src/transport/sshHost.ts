@@ -6,7 +6,7 @@ import type { Client, ClientChannel } from 'ssh2';
 import { TransportError, type ExecOptions, type ExecResult, type Host, type HostOptions, type Listener, type ListenOptions, type RunningCommand, type SpawnOptions } from './host';
 import { checkArgv } from './localHost';
 import { openClient } from './sshConnect';
-import { resolveSshHost, type ResolvedHost } from './sshConfig';
+import { resolveHost, type ResolvedHost } from './sshConfig';
 
 /** What a command reports when it ended because the SSH connection went away. */
 export interface SshExit {
@@ -97,7 +97,7 @@ export class SshHost implements Host {
   }
 
   private async open(): Promise<Connection> {
-    const resolved = resolveSshHost(this.name, { sshConfigFile: this.options.sshConfigFile });
+    const resolved = await resolveHost(this.name, { sshConfigFile: this.options.sshConfigFile });
     this.resolved = resolved;
     const { client, dispose } = await openClient(resolved, this.options);
     const conn: Connection = { client, resolved, alive: true, forwards: new Map(), dispose };

@@ -29,6 +29,9 @@ let sshd: ChildProcess | undefined;
 let sshdLog = '';
 let port = 0;
 let deadPort = 0;
+let silentPort = 0;
+let silent: ReturnType<typeof createServer> | undefined;
+const silentSockets: { destroy(): void }[] = [];
 let hostPubLine = '';
 let hostFingerprint = '';
 const pools: HostPool[] = [];
@@ -105,15 +108,31 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
     keygen(join(dir, 'other_ed25519'));
     keygen(join(dir, 'impostor_ed25519'));
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'open sesame', '-C', 'pm-test', '-f', join(dir, 'locked_ed25519')], { stdio: 'ignore' });
+    // A host certificate for the sshd's key, signed by a test CA, for 127.0.0.1.
+    keygen(join(dir, 'ca_ed25519'));
+    execFileSync('ssh-keygen', ['-q', '-s', join(dir, 'ca_ed25519'), '-I', 'pm-test-host', '-h', '-n', '127.0.0.1', '-V', '-5m:+1d', join(dir, 'host_ed25519.pub')], { stdio: 'ignore' });
+    // A user certificate for root, signed by a user CA the sshd trusts; its key is in no authorized_keys.
+    keygen(join(dir, 'user_ca'));
+    keygen(join(dir, 'certuser_ed25519'));
+    execFileSync('ssh-keygen', ['-q', '-s', join(dir, 'user_ca'), '-I', 'pm-test-user', '-n', 'root', '-V', '-5m:+1d', join(dir, 'certuser_ed25519.pub')], { stdio: 'ignore' });
     writeFileSync(join(dir, 'authorized_keys'), [readFileSync(join(dir, 'id_ed25519.pub')), readFileSync(join(dir, 'locked_ed25519.pub'))].join(''));
     port = await freePort();
     deadPort = await freePort();
+    // Accepts TCP and never says a word, like a firewall that swallows the banner.
+    silent = createServer((s) => {
+      silentSockets.push(s);
+      s.on('error', () => {});
+    });
+    await new Promise<void>((r) => silent!.listen(0, '127.0.0.1', () => r()));
+    silentPort = (silent.address() as { port: number }).port;
     writeFileSync(
       join(dir, 'sshd_config'),
       [
         `Port ${port}`,
         'ListenAddress 127.0.0.1',
         `HostKey ${join(dir, 'host_ed25519')}`,
+        `HostCertificate ${join(dir, 'host_ed25519-cert.pub')}`,
+        `TrustedUserCAKeys ${join(dir, 'user_ca.pub')}`,
         'PermitRootLogin prohibit-password',
         'PubkeyAuthentication yes',
         'PasswordAuthentication no',
@@ -138,9 +157,13 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
     hostFingerprint = execFileSync('ssh-keygen', ['-l', '-f', join(dir, 'host_ed25519.pub')], { encoding: 'utf8' }).split(/\s+/)[1]!;
     const impostor = readFileSync(join(dir, 'impostor_ed25519.pub'), 'utf8').trim().split(/\s+/);
     writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostPubLine}\n`);
+    const caPub = readFileSync(join(dir, 'ca_ed25519.pub'), 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+    writeFileSync(join(dir, 'ca_known_hosts'), `@cert-authority [127.0.0.1]:${port} ${caPub}\n`);
+    writeFileSync(join(dir, 'other_ca_known_hosts'), `@cert-authority other.example.com ${caPub}\n`);
+    writeFileSync(join(dir, 'revoked_ca_known_hosts'), `@cert-authority [127.0.0.1]:* ${caPub}\n@revoked * ${caPub}\n`);
     writeFileSync(join(dir, 'changed_known_hosts'), `# old key\n[127.0.0.1]:${port} ${impostor[0]} ${impostor[1]}\n`);
 
-    const common = (opts: { user?: string; key?: string; known?: string; strict?: string; port?: number }) =>
+    const common = (opts: { user?: string; key?: string; known?: string; strict?: string; port?: number; timeout?: number }) =>
       [
         '  HostName 127.0.0.1',
         `  Port ${opts.port ?? port}`,
@@ -150,7 +173,7 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
         `  UserKnownHostsFile ${opts.known ?? join(dir, 'known_hosts')}`,
         '  GlobalKnownHostsFile /dev/null',
         `  StrictHostKeyChecking ${opts.strict ?? 'yes'}`,
-        '  ConnectTimeout 5',
+        `  ConnectTimeout ${opts.timeout ?? 5}`,
       ].join('\n');
     writeFileSync(
       join(dir, 'ssh_config'),
@@ -175,6 +198,19 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
         common({ key: join(dir, 'other_ed25519') }),
         'Host lockedkey',
         common({ key: join(dir, 'locked_ed25519') }),
+        'Host certhost',
+        common({ known: join(dir, 'ca_known_hosts') }),
+        'Host othercahost',
+        common({ known: join(dir, 'other_ca_known_hosts') }),
+        'Host revokedcahost',
+        common({ known: join(dir, 'revoked_ca_known_hosts') }),
+        'Host usercert',
+        common({ key: join(dir, 'certuser_ed25519') }),
+        `  CertificateFile ${join(dir, 'certuser_ed25519-cert.pub')}`,
+        'Host slowpassphrase',
+        common({ key: join(dir, 'locked_ed25519'), timeout: 1 }),
+        'Host silent',
+        common({ port: silentPort, timeout: 1 }),
         'Host nothinglistening',
         common({ port: deadPort }),
         '',
@@ -184,6 +220,8 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
 
   after(async () => {
     await Promise.allSettled(pools.map((p) => p.close()));
+    for (const s of silentSockets) s.destroy();
+    silent?.close();
     if (sshd && sshd.exitCode === null) {
       const exited = new Promise((r) => sshd!.once('exit', r));
       sshd.kill('SIGTERM');
@@ -322,6 +360,40 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
     assert.match(err.message, /ssh-keygen -f \S+ -R '\[127\.0\.0\.1\]:\d+'/);
   });
 
+  test('@cert-authority: a host key certified by a trusted CA is accepted, checked by OpenSSH, recorded nowhere', async () => {
+    const seen = logs.length;
+    const before = readFileSync(join(dir, 'ca_known_hosts'), 'utf8');
+    const host = await pool().get('certhost');
+    assert.equal((await host.exec(['echo', 'certified'])).stdout, 'certified\n');
+    const line = logs.slice(seen).find((l) => l.includes('is certified by the @cert-authority'));
+    assert.ok(line, logs.slice(seen).join('\n'));
+    assert.ok(line.includes(hostFingerprint) && line.includes('ID "pm-test-host"'), line);
+    assert.equal(readFileSync(join(dir, 'ca_known_hosts'), 'utf8'), before);
+  });
+
+  test('@cert-authority for another host, or a revoked CA: refused, saying why', async () => {
+    const other = await rejection(pool().get('othercahost'));
+    assert.equal(other.code, 'host-key-unknown');
+    assert.match(other.message, new RegExp(`^The host key of othercahost \\(127\\.0\\.0\\.1:${port}\\) is not in \\S+other_ca_known_hosts: ssh-ed25519 ${hostFingerprint.replace(/[+/]/g, '\\$&')}; after checking`));
+    const revoked = await rejection(pool().get('revokedcahost'));
+    assert.equal(revoked.code, 'host-key-unknown');
+    assert.match(revoked.message, /\(the @cert-authority line in \S+revoked_ca_known_hosts line 1 does not vouch for it: ssh says: [^)]*revoked[^)]*\)/i);
+  });
+
+  test('a user certificate: OpenSSH logs in with it; ssh2 cannot, and the sentence names the workaround', async () => {
+    const ssh = execFileSync('ssh', ['-F', join(dir, 'ssh_config'), '-o', 'BatchMode=yes', 'usercert', 'echo', 'cert-ok'], { encoding: 'utf8', env: { ...process.env, SSH_AUTH_SOCK: '' } });
+    assert.equal(ssh, 'cert-ok\n', 'the certificate itself is valid');
+    const err = await rejection(pool().get('usercert'));
+    assert.equal(err.code, 'auth-failed');
+    const cert = join(dir, 'certuser_ed25519-cert.pub');
+    const pub = join(dir, 'certuser_ed25519.pub');
+    assert.equal(
+      err.message,
+      `Authentication as root on usercert (127.0.0.1:${port}) failed: tried ${join(dir, 'certuser_ed25519')}; ${cert} is an OpenSSH user certificate, which procmig's SSH library (ssh2) cannot log in with, so add the plain public key ${pub} to root's ~/.ssh/authorized_keys on usercert instead (ssh-copy-id -i ${pub} usercert).`,
+    );
+    assert.match(sshdLog, /Accepted certificate ID "pm-test-user"/, 'sshd saw the certificate; the signature is what it refuses');
+  });
+
   test('wrong user or wrong key: the auth-failed sentence', async () => {
     for (const name of ['wronguser', 'wrongkey']) {
       const err = await rejection(pool().get(name));
@@ -374,6 +446,19 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
     }
   });
 
+  test('ConnectTimeout bounds the wait for the server, not for a person typing a passphrase', async () => {
+    const err = await rejection(pool().get('silent'));
+    assert.equal(err.code, 'unreachable');
+    assert.match(err.message, /^Cannot reach silent \(127\.0\.0\.1:\d+\): no SSH answer within 1 s\./);
+    const host = await pool({
+      askPassphrase: async () => {
+        await new Promise((r) => setTimeout(r, 2500)); // longer than ConnectTimeout 1
+        return 'open sesame';
+      },
+    }).get('slowpassphrase');
+    assert.equal((await host.exec(['echo', 'patient'])).stdout, 'patient\n');
+  });
+
   test('nothing listening: the unreachable sentence', async () => {
     const err = await rejection(pool().get('nothinglistening'));
     assert.equal(err.code, 'unreachable');
@@ -383,7 +468,7 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
   test('unknown names: a sentence, not a stack', async () => {
     const err = await rejection(pool().get('no-such-host.invalid'));
     assert.equal(err.code, 'unknown-host');
-    assert.match(err.message, /not a Host in ~\/\.ssh\/config/);
+    assert.match(err.message, /not a Host in \S+\/ssh_config and does not resolve/, 'names the config file it read');
   });
 
   test('user@host:port names work without a config entry', async () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac, generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -85,7 +85,11 @@ test('check: known, changed, unknown, revoked, other key types', () => {
   const revoked = parseKnownHosts([`@revoked ${line('*', A)}`, line('h', A)].join('\n'), 'kh');
   assert.equal(checkHostKey(revoked, 'h', A).status, 'revoked');
   const ca = parseKnownHosts(`@cert-authority ${line('h', B)}`, 'kh');
-  assert.equal(checkHostKey(ca, 'h', A).status, 'unknown', 'CA lines are not host keys');
+  const viaCa = checkHostKey(ca, 'h', A);
+  assert.equal(viaCa.status, 'unknown', 'CA lines are not host keys');
+  assert.equal(viaCa.status === 'unknown' && viaCa.authority?.line, 1, 'but the CA for the host is named, for a certificate check');
+  const otherCa = checkHostKey(ca, 'other', A);
+  assert.equal(otherCa.status === 'unknown' && otherCa.authority, undefined, 'a CA for another pattern does not apply');
 });
 
 function withDir(fn: (dir: string) => Promise<void>) {
@@ -218,4 +222,22 @@ test('once per session: a key trusted once is not asked again; racing connection
   assert.match(cancelled.message, /^Not connected to box \(10\.1\.2\.3:2222\): its ssh-ed25519 host key SHA256:\S+ was not trusted\.$/);
   await refusal(verifyHostKey(policy(dir, { userKnownHostsFiles: [join(dir, 'none')], onUnknownHostKey: rejecting }), B));
   assert.equal(asked, 4, 'a cancel is asked again next time');
+}));
+
+test('@cert-authority: a key certified for the host is accepted, unrecorded; otherwise the plain-key rules apply', withDir(async (dir) => {
+  mkdirSync(join(dir, 'ssh'), { recursive: true });
+  writeFileSync(join(dir, 'global'), `@cert-authority [10.1.2.*]:2222 ${keyTypeOf(B)} ${B.toString('base64')}\n`);
+  const asked: Buffer[] = [];
+  const certified = (ok: boolean) => async (key: Buffer) => (asked.push(key), ok ? { ok: true as const, certificate: 'ID "box"' } : { ok: false as const, reason: 'ssh says: Certificate invalid: name is not a listed principal' });
+  await verifyHostKey(policy(dir, { strict: 'yes', checkCertificate: certified(true) }), A);
+  assert.deepEqual(asked, [A], 'the key ssh2 was shown is the one checked');
+  assert.ok(!existsSync(join(dir, 'ssh', 'known_hosts')), 'a certified key is not recorded');
+  const err = await refusal(verifyHostKey(policy(dir, { strict: 'yes', checkCertificate: certified(false) }), A));
+  assert.equal(err.code, 'host-key-unknown');
+  assert.match(err.message, /\(the @cert-authority line in \S+global line 1 does not vouch for it: ssh says: Certificate invalid: name is not a listed principal\); after checking/);
+  const noChecker = await refusal(verifyHostKey(policy(dir, { strict: 'yes' }), A));
+  assert.match(noChecker.message, /does not vouch for it: nothing checks host certificates here/);
+  asked.length = 0;
+  await refusal(verifyHostKey(policy(dir, { strict: 'yes', host: '10.9.9.9', checkCertificate: certified(true) }), A));
+  assert.deepEqual(asked, [], 'no CA line for the host: no certificate check');
 }));
