@@ -27,6 +27,15 @@ while True:
     n += 1; open("${file}", "w").write(str(n)); time.sleep(0.1)'`;
 }
 
+/** A Python counter of the user's on lab-a that appends each number to `log`, kept open. */
+function startAppender(log: string): Promise<number> {
+  return startDetached(A, `sh -c 'cd ~ && exec python3 -c "import time
+f = open(\\"${log}\\", \\"a\\")
+n = 0
+while True:
+    n += 1; f.write(str(n) + chr(10)); f.flush(); time.sleep(0.1)"'`);
+}
+
 describe('a normal user, not root', () => {
   it('procmig setup (as root) gives the user CRIU in its unprivileged mode, once; a second run changes nothing', async () => {
     for (const host of ['lab-a', 'lab-b']) {
@@ -88,11 +97,7 @@ describe('a normal user, not root', () => {
 
   it('a log only on lab-a gets a new file of the user on lab-b (--inherit-fd), and the writes go on into it', async () => {
     const log = '/tmp/pmdev-e2e.log';
-    const pid = await startDetached(A, `sh -c 'cd ~ && exec python3 -c "import time
-f = open(\\"${log}\\", \\"a\\")
-n = 0
-while True:
-    n += 1; f.write(str(n) + chr(10)); f.flush(); time.sleep(0.1)"'`);
+    const pid = await startAppender(log);
     cleanup.push(() => kill(A, pid), () => kill(B, pid));
     await onHost(B, `rm -f ${log}`);
     await waitFor(async () => Number((await onHost(A, `tail -n1 ${log} 2>/dev/null`)) || 0) >= 5);
@@ -141,11 +146,7 @@ while True:
     await asRoot('lab-b', `echo '${USER} ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/procmig-e2e-restore && chmod 0440 /etc/sudoers.d/procmig-e2e-restore`);
     cleanup.push(() => asRoot('lab-b', 'rm -f /etc/sudoers.d/procmig-e2e-restore').then(() => undefined));
     const log = '/tmp/pmdev-sudo.log';
-    const pid = await startDetached(A, `sh -c 'cd ~ && exec python3 -c "import time
-f = open(\\"${log}\\", \\"a\\")
-n = 0
-while True:
-    n += 1; f.write(str(n) + chr(10)); f.flush(); time.sleep(0.1)"'`);
+    const pid = await startAppender(log);
     cleanup.push(() => kill(A, pid), () => kill(B, pid));
     await waitFor(async () => Number((await onHost(A, `tail -n1 ${log} 2>/dev/null`)) || 0) >= 5);
     const dir = (await onHost(A, `sh ${helper} mkimages`)).replace(/^dir=/, '');
