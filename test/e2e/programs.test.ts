@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { kill, node24, onHost, repo, sharedDir, startDetached, stateOf, useLab } from './support/lab';
+import { kill, node24, onHost, repo, sharedDir, startDetached, stateOf, useLab, waitFor } from './support/lab';
 import { A, B, curl, moveProgram, untilServes } from './support/programs';
 
 const cleanup = useLab();
@@ -110,5 +110,23 @@ describe('real programs move from lab-a to lab-b with their state', () => {
   it('a Java 17 HTTP server without the perf-data file (-XX:+PerfDisableSharedMem): its counter continues, its threads with it', { timeout }, async (t) => {
     const pid = await counterMoves(t, 'Java 17 HTTP server (-XX:+PerfDisableSharedMem)', `java -XX:+PerfDisableSharedMem -cp ${dir} Counter 18306`, 18306);
     assert.ok(Number(await onHost(B, `ls /proc/${pid}/task | wc -l`)) > 10, 'the JVM with its many threads moved');
+  });
+
+  it('Redis (no persistence): the keys set on lab-a are there on lab-b', { timeout }, async (t) => {
+    const port = 18304;
+    const cliOn = (host: string, args: string) => onHost(host, `redis-cli -p ${port} ${args}`);
+    const pid = await startDetached(A, `redis-server --port ${port} --bind 127.0.0.1 --save '' --appendonly no`);
+    cleanup.push(() => kill(A, pid));
+    await waitFor(async () => (await cliOn(A, 'ping').catch(() => '')) === 'PONG');
+    assert.equal(await cliOn(A, 'set greeting hello'), 'OK');
+    assert.equal(await cliOn(A, 'incrby hits 41'), '41');
+    assert.equal(await cliOn(A, 'rpush queue a b c'), '3');
+    assert.equal(await cliOn(A, 'config get save'), 'save', 'persistence is off: the keys live in memory only');
+
+    const destinationPid = await moveProgram(t, 'Redis', pid);
+    cleanup.push(() => kill(B, destinationPid));
+    assert.equal(await cliOn(B, 'get greeting'), 'hello');
+    assert.equal(await cliOn(B, 'incr hits'), '42');
+    assert.equal(await cliOn(B, 'lrange queue 0 -1'), 'a\nb\nc');
   });
 });
