@@ -54,8 +54,20 @@ public class Counter {
 }
 `;
 
+/** A WSGI app whose counter lives in a shared anonymous mapping made by the master (--preload),
+ * so both forked workers count on the same number; each answer says which worker served it. */
+const gunicornApp = `import mmap, os, struct
+counter = mmap.mmap(-1, 8)  # MAP_SHARED | MAP_ANONYMOUS, inherited by the workers
+def app(environ, start_response):
+    n = struct.unpack('q', counter[:8])[0] + 1
+    counter[:8] = struct.pack('q', n)
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [f'{n} {os.getpid()}'.encode()]
+`;
+
 before(() => {
   writeFileSync(path.join(dir, 'counter.js'), nodeCounter);
+  writeFileSync(path.join(dir, 'counter_app.py'), gunicornApp);
   // Built here, at the shared path, so both hosts have the same binaries (as after a deploy).
   writeFileSync(path.join(dir, 'counter.go'), goCounter);
   execFileSync('go', ['build', '-o', path.join(dir, 'counter-go'), path.join(dir, 'counter.go')], { env: { ...process.env, GOFLAGS: '', GO111MODULE: 'off' } });
@@ -128,5 +140,35 @@ describe('real programs move from lab-a to lab-b with their state', () => {
     assert.equal(await cliOn(B, 'get greeting'), 'hello');
     assert.equal(await cliOn(B, 'incr hits'), '42');
     assert.equal(await cliOn(B, 'lrange queue 0 -1'), 'a\nb\nc');
+  });
+
+  it('a gunicorn master with two workers: both answer on lab-b and their shared counter continues', { timeout }, async (t) => {
+    const port = 18305;
+    const url = `http://127.0.0.1:${port}/`;
+    const pid = await startDetached(A, `/usr/bin/gunicorn --preload -w 2 -b 127.0.0.1:${port} --chdir ${dir} counter_app:app`);
+    cleanup.push(() => kill(A, pid));
+    await untilServes(A, url);
+    const workersOnA = (await onHost(A, `pgrep -P ${pid}`)).split('\n').map(Number);
+    assert.equal(workersOnA.length, 2, 'two workers on lab-a');
+    /** Requests until both workers have answered (bounded); each answer is the next number. */
+    const askBoth = async (host: string, from: number) => {
+      const workers = new Set<number>();
+      let n = from;
+      for (let i = 0; i < 40 && workers.size < 2; i++) {
+        const [count, worker] = (await curl(host, url)).split(' ').map(Number);
+        assert.equal(count, ++n, 'one counter, shared by both workers');
+        workers.add(worker);
+      }
+      return { workers, n };
+    };
+    const onA = await askBoth(A, 1);
+    assert.deepEqual([...onA.workers].sort(), [...workersOnA].sort(), 'both workers answered on lab-a');
+
+    const destinationPid = await moveProgram(t, 'gunicorn master + 2 workers', pid);
+    cleanup.push(() => kill(B, destinationPid));
+    const workersOnB = (await onHost(B, `pgrep -P ${destinationPid}`)).split('\n').map(Number);
+    assert.equal(workersOnB.length, 2, 'the master still has its two workers, no new ones forked');
+    const onB = await askBoth(B, onA.n);
+    assert.equal(onB.workers.size, 2, 'both workers answer on lab-b');
   });
 });
