@@ -2,12 +2,12 @@
 // options, and is then asked on lab-b for the state it held. Each test prints its freeze and
 // total times (`program: … | freeze … ms | total … ms`).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { kill, node24, onHost, repo, sharedDir, startDetached, stateOf, useLab, waitFor } from './support/lab';
-import { A, B, curl, moveProgram, untilServes } from './support/programs';
+import { cli, kill, node24, onHost, repo, sharedDir, sshConfig, startDetached, stateOf, useLab, waitFor } from './support/lab';
+import { A, B, curl, moveProgram, printTimes, untilServes } from './support/programs';
 
 const cleanup = useLab();
 const dir = sharedDir('programs');
@@ -65,9 +65,28 @@ def app(environ, start_response):
     return [f'{n} {os.getpid()}'.encode()]
 `;
 
+/** A Jupyter front end in a few lines: runs code in the kernel of a connection file and prints
+ * the value of an expression, as a notebook does. Only the shell channel: its reply carries the
+ * value, and a request waits in ZeroMQ's queue until the kernel answers (slow on shared cores). */
+const kernelClient = `import sys
+from jupyter_client import BlockingKernelClient
+conn, code, expr = sys.argv[1:4]
+client = BlockingKernelClient(connection_file=conn)
+client.load_connection_file()
+client.start_channels()
+msg_id = client.execute(code, user_expressions={'v': expr})
+while True:
+    reply = client.get_shell_msg(timeout=60)
+    if reply['parent_header'].get('msg_id') == msg_id:
+        break
+print(reply['content']['user_expressions']['v']['data']['text/plain'])
+client.stop_channels()
+`;
+
 before(() => {
   writeFileSync(path.join(dir, 'counter.js'), nodeCounter);
   writeFileSync(path.join(dir, 'counter_app.py'), gunicornApp);
+  writeFileSync(path.join(dir, 'kernel_client.py'), kernelClient);
   // Built here, at the shared path, so both hosts have the same binaries (as after a deploy).
   writeFileSync(path.join(dir, 'counter.go'), goCounter);
   execFileSync('go', ['build', '-o', path.join(dir, 'counter-go'), path.join(dir, 'counter.go')], { env: { ...process.env, GOFLAGS: '', GO111MODULE: 'off' } });
@@ -170,5 +189,37 @@ describe('real programs move from lab-a to lab-b with their state', () => {
     assert.equal(workersOnB.length, 2, 'the master still has its two workers, no new ones forked');
     const onB = await askBoth(B, onA.n);
     assert.equal(onB.workers.size, 2, 'both workers answer on lab-b');
+  });
+
+  it('a Jupyter kernel started from a connection file: x set on lab-a is read through the forwarded ports by jupyter_client', { timeout }, async (t) => {
+    const conn = path.join(dir, 'kernel-conn.json');
+    const ports = { shell_port: 18310, iopub_port: 18311, stdin_port: 18312, control_port: 18313, hb_port: 18314 };
+    writeFileSync(conn, JSON.stringify({ ...ports, ip: '127.0.0.1', transport: 'tcp', signature_scheme: 'hmac-sha256', key: 'e2e-programs-kernel', kernel_name: 'python3' }));
+    const client = (host: string, code: string, expr: string) => onHost(host, `/usr/bin/python3 ${dir}/kernel_client.py ${conn} '${code}' '${expr}'`);
+    // As the Jupyter extension starts it: `python -m ipykernel_launcher -f <connection file>`.
+    const pid = await startDetached(A, `/usr/bin/python3 -m ipykernel_launcher -f ${conn}`);
+    cleanup.push(() => kill(A, pid));
+    const listening = Object.values(ports).map((p) => `-e :${p}$`).join(' ');
+    await waitFor(async () => Number(await onHost(A, `ss -Hltn | awk '{print $4}' | grep -c ${listening} || true`)) === 5, 60_000);
+    assert.equal(await client(A, 'x = 42', 'x'), '42');
+
+    const procmigRun = spawn('node', [cli, '--ssh-config', sshConfig, 'migrate', String(pid), '--from', A, '--to', B, '--forward-ports', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    procmigRun.stdout.on('data', (d: Buffer) => (stdout += d));
+    procmigRun.stderr.on('data', (d: Buffer) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => procmigRun.on('exit', (code) => resolve(code)));
+    cleanup.push(async () => void procmigRun.kill('SIGKILL'));
+    await waitFor(async () => /Forwarding 127\.0\.0\.1:/.test(stderr) || procmigRun.exitCode !== null, 120_000);
+    const r = JSON.parse(stdout);
+    assert.equal(r.ok, true, r.error);
+    cleanup.push(() => kill(B, r.destinationPid));
+    printTimes(t, 'Jupyter kernel (ipykernel, --forward-ports)', r);
+    for (const port of Object.values(ports)) assert.ok(r.listeningPorts.includes(port), `port ${port} is forwarded`);
+
+    // The front end stays on lab-a and uses the same connection file: it reaches the kernel on lab-b.
+    assert.equal(await client(A, 'y = x + 1', '(x, y, __import__("socket").gethostname())'), "(42, 43, 'lab-b')");
+    procmigRun.kill('SIGINT');
+    assert.equal(await exited, 0, stderr);
   });
 });
