@@ -1,7 +1,8 @@
 // A Vite dev server on Node.js 24, started migration-ready on lab-a, moves to lab-b with plain
 // `procmig migrate`: its esbuild child (the transform service, on pipes) still transforms, its
-// file watcher (inotify) still sees edits, and an HMR client connecting again with the server's
-// in-memory token receives the update for the module graph built on lab-a.
+// file watcher (inotify; CRIU restores its watches by path, on lab-b's own copy of the project)
+// still sees edits, and an HMR client connecting again with the server's in-memory token receives
+// the update for the module graph built on lab-a.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,10 @@ import { A, B, curl, moveProgram, untilServes } from './support/programs';
 
 const cleanup = useLab();
 const dir = sharedDir('vite');
-const app = path.join(dir, 'app');
+/** The project: a copy of its own on each host (in each host's /tmp), as on two machines with the
+ * same checkout, so the watcher on lab-b must watch lab-b's files. */
+const app = '/tmp/e2e-vite-app';
+const template = path.join(dir, 'app');
 const port = 18320;
 const base = `http://127.0.0.1:${port}`;
 const hmrLog = '/tmp/e2e-vite-hmr.log';
@@ -47,16 +51,18 @@ let vite = '';
 before(() => {
   node = node24();
   vite = execFileSync('sh', [path.join(repo, 'scripts', 'install-vite.sh'), dir], { encoding: 'utf8' }).trim().split('\n').pop()!;
-  rmSync(app, { recursive: true, force: true });
-  mkdirSync(app);
-  writeFileSync(path.join(app, 'index.html'), '<!doctype html>\n<script type="module" src="/main.ts"></script>\n');
-  writeFileSync(path.join(app, 'main.ts'), "import { count } from './counter.ts';\ndocument.title = String(count);\n");
-  writeFileSync(path.join(app, 'counter.ts'), counterModule(1));
+  rmSync(template, { recursive: true, force: true });
+  mkdirSync(template);
+  writeFileSync(path.join(template, 'index.html'), '<!doctype html>\n<script type="module" src="/main.ts"></script>\n');
+  writeFileSync(path.join(template, 'main.ts'), "import { count } from './counter.ts';\ndocument.title = String(count);\n");
+  writeFileSync(path.join(template, 'counter.ts'), counterModule(1));
   writeFileSync(path.join(dir, 'hmr-client.mjs'), hmrClient);
 });
 
 describe('a Vite dev server', () => {
   it('moves on Node.js 24, started migration-ready; esbuild, the watcher and HMR work on lab-b', { timeout: 240_000 }, async (t) => {
+    for (const host of [A, B]) await onHost(host, `rm -rf ${app} && cp -r ${template} ${app}`);
+    cleanup.push(() => onHost(A, `rm -rf ${app}`).then(), () => onHost(B, `rm -rf ${app}`).then());
     const pid = await startDetached(A, `perl ${repo}/remote-helper/migration-ready.pl ${node} ${vite} ${app} --host 127.0.0.1 --port ${port} --strictPort`);
     cleanup.push(() => kill(A, pid));
     // esbuild strips the types: the transform service answers.
@@ -81,7 +87,7 @@ describe('a Vite dev server', () => {
     await waitFor(async () => /closed/.test(await onHost(A, `cat ${hmrLog}`)), 30_000);
 
     // The client connects again, to lab-b, with the token of lab-a's server; the module is edited
-    // there: the watcher sees it and the server pushes an update for the graph it kept.
+    // in lab-b's copy: the watcher sees it and the server pushes an update for the graph it kept.
     const update = JSON.parse(await onHost(B, `${node} ${dir}/hmr-client.mjs '${hmrUrl}' ${app}/counter.ts '${counterModule(2)}' | tail -n 1`));
     assert.equal(update.type, 'update', JSON.stringify(update));
     assert.deepEqual(
@@ -89,7 +95,7 @@ describe('a Vite dev server', () => {
       [['js-update', '/counter.ts']],
     );
     assert.match(await curl(B, `${base}/counter.ts`), /export const count = 2;/, 'the edited module is transformed again');
-    writeFileSync(path.join(app, 'fresh.ts'), 'export const fresh: string = "new";\n');
+    await onHost(B, `echo 'export const fresh: string = "new";' > ${app}/fresh.ts`);
     assert.match(await curl(B, `${base}/fresh.ts`), /export const fresh = "new";/, 'esbuild transforms a module it never saw');
   });
 });
