@@ -4,7 +4,8 @@
 # no Node.js. Strictly POSIX (checked under dash). Every command prints `key=value` lines or
 # tab-separated records that src/checkpoint/hostHelper.ts parses; errors go to stderr as one line.
 #
-#   caps                      what this host can do (CRIU version and features, load, memory, disk)
+#   caps                      what this host can do (CRIU version and features, CPU features,
+#                             load, memory, disk)
 #   ps                        every process, two sections: records, then pid<TAB>comm
 #   inspect PID               the tree under PID and what CRIU will meet in it (fds, maps, ttys, …)
 #   check-files               stdin: path<TAB>size lines; prints those missing or of another size
@@ -23,6 +24,18 @@
 #                             post-copy dump: prints `ready PORT PID`, then serves pages until done
 #   lazy-pages DIR PORT       post-copy restore side: pulls pages from PORT; prints `ready PID`
 #   tar-out DIR / tar-in DIR  streams the small non-page images from one host to the other
+#   tmpfs-stat PID…           stdin: paths of files on tmpfs the tree (PID…) uses; prints
+#                             `path<TAB>file<TAB>size<TAB>allocated<TAB>mode<TAB>uid<TAB>gid`
+#                             (or `path<TAB>gone`), and `sharer<TAB>path<TAB>PID<TAB>comm` for
+#                             each process outside the tree that maps it or holds it open
+#   tmpfs-check               stdin: paths; prints `path<TAB>exists`, `path<TAB>no-dir`,
+#                             `path<TAB>not-tmpfs<TAB>FSTYPE` (of its directory here), or
+#                             `path<TAB>free<TAB>KIB<TAB>MOUNT` (room left on its filesystem)
+#   tmpfs-out PATH… / tmpfs-in DIR PATH…
+#                             streams files on tmpfs (POSIX shared memory, /run/user/UID) to the
+#                             same paths, owner and mode on the other host; never overwrites;
+#                             records what it placed in DIR (an image directory)
+#   tmpfs-rm DIR | -- PATH…   removes what tmpfs-in placed per DIR, or the given tmpfs files
 #   direct-client DIR ADDR    direct transfer, client side: a one-time key pair; prints `pubkey=`, `via=`
 #   direct-server DIR TOPORT PUBKEY [VIA]
 #                             a one-time sshd that lets PUBKEY forward to 127.0.0.1:TOPORT only;
@@ -54,7 +67,8 @@
 #                             is detached and continues it if that left it stopped
 #   guard                     undoes a migration whose orchestrator went away: stdin lines
 #                             `tree ROOT PID…` (resumed), `restored PID [SESSION]` (ended),
-#                             `images DIR` (removed), `lock NAME` (loopback-unlock); `done`
+#                             `images DIR` (removed), `lock NAME` (loopback-unlock), `tmpfs DIR`
+#                             (what tmpfs-in placed per DIR, removed); `done`
 #                             ends it with nothing undone
 #   rmimages DIR              deletes an image directory made by mkimages
 #   loopback-lock NAME PORT…  drops loopback TCP between the PORTs (nft table NAME) until
@@ -63,42 +77,74 @@ set -u
 umask 077
 
 PROCMIG_HELPER_VERSION=1
-IMAGES_BASE=${PROCMIG_IMAGES_DIR:-/var/tmp/process-migrator}
+# Root's images, or one directory per user: as a normal user CRIU may run as that user.
+if [ "$(id -u)" -eq 0 ]; then IMAGES_BASE=${PROCMIG_IMAGES_DIR:-/var/tmp/process-migrator}
+else IMAGES_BASE=${PROCMIG_IMAGES_DIR:-/var/tmp/process-migrator-$(id -u)}; fi
+# Where `procmig setup` puts a copy of criu with the file capabilities of CRIU's unprivileged
+# mode (cap_checkpoint_restore, cap_sys_ptrace): criu itself stays as the distribution made it.
+UNPRIVILEGED_CRIU=${PROCMIG_UNPRIVILEGED_CRIU:-/usr/local/libexec/process-migrator/criu}
 
 die() { printf '%s\n' "$*" >&2; exit 1; }
 
-# CRIU needs root; as another user we use sudo, but only non-interactively (-n): a password
-# prompt on a remote host would hang the migration.
-privilege() {
-	if [ "$(id -u)" -eq 0 ]; then echo root
-	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then echo sudo
-	else echo none
+# How CRIU runs here, as PRIVILEGE (set by find_privilege, once per run) and CRIU_CMD:
+#   root          we are root;
+#   sudo          passwordless sudo (-n: a password prompt on a remote host would hang the
+#                 migration), where root may read other users' limits (CAP_SYS_RESOURCE);
+#   unprivileged  CRIU's --unprivileged mode as this user, with a criu that has the file
+#                 capabilities for it: it checkpoints only this user's own processes, but needs
+#                 no root at all;
+#   sudo          as a last resort where root lacks CAP_SYS_RESOURCE: CRIU then cannot read the
+#                 limits of this user's processes (caps reports sudo_rlimits=0);
+#   none          neither: caps says so and the preflight names what to configure.
+PRIVILEGE= CRIU_CMD= SUDO_RLIMITS=
+find_privilege() {
+	[ -z "$PRIVILEGE" ] || return 0
+	PRIVILEGE=none CRIU_CMD=criu SUDO_RLIMITS=
+	if [ "$(id -u)" -eq 0 ]; then PRIVILEGE=root; return 0; fi
+	if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+		# CAP_SYS_RESOURCE is bit 24 of root's effective capabilities.
+		eff=$(sudo -n sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status 2>/dev/null)
+		SUDO_RLIMITS=$(( (0x${eff:-0} >> 24) & 1 ))
+		if [ "$SUDO_RLIMITS" -eq 1 ]; then PRIVILEGE=sudo CRIU_CMD='sudo -n criu'; return 0; fi
 	fi
+	for c in "$UNPRIVILEGED_CRIU" "$(command -v criu)"; do
+		[ -n "$c" ] && [ -x "$c" ] || continue
+		if "$c" check --unprivileged >/dev/null 2>&1; then PRIVILEGE=unprivileged CRIU_CMD="$c --unprivileged"; return 0; fi
+	done
+	if [ -n "$SUDO_RLIMITS" ]; then PRIVILEGE=sudo CRIU_CMD='sudo -n criu'; fi
+}
+
+# Sets CRIU_CMD to CRIU with the privilege it needs (words for a simple command: sudo relays
+# signals to it), or fails.
+need_criu() {
+	find_privilege
+	[ "$PRIVILEGE" != none ] || die "CRIU cannot run on $(hostname) as $(id -un): it needs root, passwordless sudo, or a criu with the capabilities of its unprivileged mode (procmig setup $(hostname))"
 }
 
 run_criu() {
-	case $(privilege) in
-	root) criu "$@" ;;
-	sudo) sudo -n criu "$@" ;;
-	*) die "CRIU needs root on $(hostname): log in as root or allow passwordless sudo for criu" ;;
-	esac
+	need_criu
+	# shellcheck disable=SC2086 # the command's words
+	$CRIU_CMD "$@"
 }
 
-# CRIU with the privilege it needs, as words for a simple command (sudo relays signals to it).
-criu_command() {
-	case $(privilege) in
-	root) echo criu ;;
-	sudo) echo 'sudo -n criu' ;;
-	*) die "CRIU needs root on $(hostname): log in as root or allow passwordless sudo for criu" ;;
-	esac
+# What runs as root for CRIU's sake (nft, removing root's images): through sudo when CRIU does.
+as_criu_user() {
+	find_privilege
+	case $PRIVILEGE in sudo) sudo -n "$@" ;; *) "$@" ;; esac
 }
 
-criu_version() { criu --version 2>/dev/null | sed -n 's/^Version: *//p'; }
 
 # The last error lines of a CRIU log, for the caller to turn into one sentence.
 log_errors() {
 	[ -f "$1" ] || return 0
 	grep -E 'Error|error|Warn.*(fail|Can.t)' "$1" | grep -v 'RLIMIT_NOFILE' | tail -n 12 | sed 's/^/criu-log: /' >&2
+}
+
+# The base of this user's image directories, made private. A user's base lies in the shared
+# /var/tmp, where someone else could have made it first: use it only if it is ours.
+images_base() {
+	mkdir -p "$IMAGES_BASE" && chmod 700 "$IMAGES_BASE" || die "cannot create $IMAGES_BASE on $(hostname)"
+	[ "$(stat -c %u "$IMAGES_BASE")" = "$(id -u)" ] || die "$IMAGES_BASE on $(hostname) belongs to another user; remove it, or set PROCMIG_IMAGES_DIR"
 }
 
 in_images_base() {
@@ -114,19 +160,27 @@ cmd_caps() {
 	echo "cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)"
 	echo "load1=$(cut -d' ' -f1 /proc/loadavg)"
 	echo "mem_available_kib=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)"
-	mkdir -p "$IMAGES_BASE" && chmod 700 "$IMAGES_BASE"
+	images_base
 	echo "images_dir=$IMAGES_BASE"
 	echo "disk_available_kib=$(df -Pk "$IMAGES_BASE" | awk 'NR==2 {print $4}')"
 	echo "pipe_max_size=$(cat /proc/sys/fs/pipe-max-size 2>/dev/null || echo 0)"
-	priv=$(privilege)
-	echo "privilege=$priv"
+	find_privilege
+	echo "privilege=$PRIVILEGE"
+	echo "user=$(id -un)"
+	[ -z "$SUDO_RLIMITS" ] || echo "sudo_rlimits=$SUDO_RLIMITS"
 	# Processes on a terminal are restored inside a tmux session on the destination.
 	if command -v tmux >/dev/null 2>&1; then echo "tmux=$(tmux -V 2>/dev/null | sed 's/^tmux //')"; else echo "tmux="; fi
 	echo "inherit_fds_max=$(inherit_fds_max)"
-	if ! command -v criu >/dev/null 2>&1; then echo "criu_version="; return 0; fi
-	echo "criu_path=$(command -v criu)"
-	echo "criu_version=$(criu_version)"
-	[ "$priv" = none ] && return 0
+	# The CPU's features (x86 `flags`, arm64 `Features`): a process restored on a CPU without an
+	# instruction set it picked at start dies of SIGILL later. PROCMIG_TEST_CPUINFO is a TEST
+	# ONLY switch: a file read instead of /proc/cpuinfo, to give a host another CPU.
+	echo "cpu_flags=$(awk -F': *' '/^(flags|Features)[ \t]*:/ { print $2; exit }' "${PROCMIG_TEST_CPUINFO:-/proc/cpuinfo}" 2>/dev/null)"
+	criu_bin=${CRIU_CMD%% *}
+	[ "$criu_bin" != sudo ] || criu_bin=criu
+	if ! command -v "$criu_bin" >/dev/null 2>&1; then echo "criu_version="; return 0; fi
+	echo "criu_path=$(command -v "$criu_bin")"
+	echo "criu_version=$("$criu_bin" --version 2>/dev/null | sed -n 's/^Version: *//p')"
+	[ "$PRIVILEGE" = none ] && return 0
 	# Each feature check is a separate CRIU run of ~20 ms: run them side by side.
 	tmp=$(mktemp -d)
 	for f in mem_dirty_track uffd uffd-noncoop; do
@@ -134,8 +188,14 @@ cmd_caps() {
 	done
 	(if run_criu check >"$tmp/check.out" 2>&1; then echo "criu_check=ok"; else
 		echo "criu_check=$(grep -E 'Error' "$tmp/check.out" | grep -v RLIMIT_NOFILE | tail -n 1)"; fi >"$tmp/check") &
+	# CRIU's record of the CPU (cpuinfo.img, protobuf) carries the xsave sizes of CPUID leaf 0xD,
+	# which sh cannot read; as hex for the client to decode. umask 022: CRIU (root through sudo)
+	# writes it readable for us; it holds no secret.
+	(mkdir "$tmp/cpu" && (umask 022 && run_criu cpuinfo dump -D "$tmp/cpu" >/dev/null 2>&1) &&
+		echo "cpuinfo_image=$(od -An -tx1 -v "$tmp/cpu/cpuinfo.img" | tr -d ' \n')" >"$tmp/cpuinfo") &
 	wait
 	cat "$tmp"/mem_dirty_track "$tmp"/uffd "$tmp"/uffd-noncoop "$tmp"/check
+	if [ -f "$tmp/cpuinfo" ]; then cat "$tmp/cpuinfo"; fi
 	rm -rf "$tmp"
 }
 
@@ -197,6 +257,9 @@ cmd_inspect() {
 			printf 'shm\t%s\t%s\n' "$p" "$f"
 		done
 	done
+	# Mounts as the tree sees them (point, then type): files on tmpfs are per-host state, which
+	# travels with the process. Optional fields end at "-"; the point keeps mountinfo's escapes.
+	awk '{ for (i = 7; i < NF && $i != "-"; i++); print "mount\t" $5 "\t" $(i + 1) }' "/proc/$pid/mountinfo" 2>/dev/null
 	# Sockets are resolved by inode in the process's network namespace.
 	for t in tcp tcp6 udp udp6 unix; do
 		sed "s/^/net.$t\t/" "/proc/$pid/net/$t" 2>/dev/null | tail -n +2
@@ -224,7 +287,7 @@ cmd_stat_files() {
 }
 
 cmd_mkimages() {
-	mkdir -p "$IMAGES_BASE" && chmod 700 "$IMAGES_BASE" || die "cannot create $IMAGES_BASE on $(hostname)"
+	images_base
 	# Images hold process memory. A migration that lost this host mid-way (SSH gone) could not
 	# delete its directory; no migration runs for hours, so sweep those left over.
 	find "$IMAGES_BASE" -maxdepth 1 -type d -name 'img.*' -mmin +360 -exec rm -rf {} + 2>/dev/null
@@ -241,8 +304,9 @@ start_criu_ready() {
 	rm -f "$ready"; mkfifo "$ready"
 	# A simple command, not run_criu: a function in the background runs in a subshell, so $!
 	# would be that subshell and stopping it (kill $CRIU_PID) would leave CRIU running orphaned.
-	criu=$(criu_command) || exit 1
-	$criu "$@" --status-fd 3 3>"$ready" &
+	need_criu
+	# shellcheck disable=SC2086 # the command's words
+	$CRIU_CMD "$@" --status-fd 3 3>"$ready" &
 	CRIU_PID=$!
 	# One NUL byte once ready; end of file if CRIU exits before that.
 	got=$(head -c 1 "$ready" | od -An -c | tr -d ' ')
@@ -362,6 +426,110 @@ cmd_dump() {
 
 cmd_tar_out() { in_images_base "$1"; tar -C "$1" --exclude='*.log' --exclude='.ready' --exclude=./direct -cf - .; }
 cmd_tar_in() { in_images_base "$1"; tar -C "$1" -xf -; }
+
+# Per-host state: files on tmpfs (POSIX shared memory in /dev/shm, /run/user/UID) that the tree
+# maps or holds open. CRIU expects them at the same path when it restores, and checks their size
+# and mode, so they travel in a tar stream of their own (sparse: a shared block is often mostly
+# holes), owner and mode kept, straight into place: no copy anywhere else on the way.
+
+# A file this helper may carry or remove: an absolute path without `..`, a regular file (not a
+# symlink) on tmpfs. Dies with a sentence otherwise.
+tmpfs_file() {
+	case $1 in /*) ;; *) die "not an absolute path: $1" ;; esac
+	case $1 in *..*) die "refusing to touch $1" ;; esac
+	[ -f "$1" ] && [ ! -L "$1" ] || die "$1 is not a regular file on $(hostname)"
+	[ "$(stat -f -c %T -- "$1" 2>/dev/null)" = tmpfs ] || die "refusing to touch $1 on $(hostname): not on tmpfs"
+}
+
+# Every process's open and mapped files, as `PID<TAB>path` lines: the tree's tmpfs files must
+# not be shared with a process that stays behind.
+file_users() {
+	{
+		find /proc/[0-9]*/fd -maxdepth 1 -type l -printf '%h\t%l\n' 2>/dev/null
+		awk '{ line = $0; for (i = 0; i < 5; i++) sub(/^[^ ]+ +/, "", line)
+			if (line ~ /^\//) print FILENAME "\t" line }' /proc/[0-9]*/maps 2>/dev/null
+	} | awk -F '\t' -v OFS='\t' '{ split($1, p, "/"); print p[3], $2 }'
+}
+
+cmd_tmpfs_stat() {
+	tree=" $* "
+	users=$(file_users | sort -u)
+	while IFS= read -r path; do
+		[ -n "$path" ] || continue
+		# Gone: deleted since (CRIU carries a deleted file itself, as a ghost file).
+		if [ ! -f "$path" ] || [ -L "$path" ]; then printf '%s\tgone\n' "$path"; continue; fi
+		st=$(stat -c '%s %b %B %a %u %g' -- "$path") || { printf '%s\tgone\n' "$path"; continue; }
+		# shellcheck disable=SC2086 # the fields
+		set -- $st
+		printf '%s\tfile\t%s\t%s\t%s\t%s\t%s\n' "$path" "$1" "$(($2 * $3))" "$4" "$5" "$6"
+		printf '%s\n' "$users" | awk -F '\t' -v p="$path" '$2 == p { print $1 }' | sort -un | while read -r user; do
+			case $tree in *" $user "*) continue ;; esac
+			printf 'sharer\t%s\t%s\t%s\n' "$path" "$user" "$(cat "/proc/$user/comm" 2>/dev/null)"
+		done
+	done
+}
+
+cmd_tmpfs_check() {
+	while IFS= read -r path; do
+		[ -n "$path" ] || continue
+		dir=$(dirname -- "$path")
+		if [ -e "$path" ] || [ -L "$path" ]; then printf '%s\texists\n' "$path"
+		elif [ ! -d "$dir" ]; then printf '%s\tno-dir\n' "$path"
+		elif fs=$(stat -f -c %T -- "$dir" 2>/dev/null) && [ "$fs" != tmpfs ]; then printf '%s\tnot-tmpfs\t%s\n' "$path" "$fs"
+		else printf '%s\tfree\t%s\n' "$path" "$(df -Pk -- "$dir" | awk 'NR == 2 { print $4 "\t" $6 }')"
+		fi
+	done
+}
+
+cmd_tmpfs_out() {
+	for f in "$@"; do tmpfs_file "$f"; done
+	# Relative to /, as tmpfs-in extracts them; numeric owners: the same IDs on both hosts.
+	for f in "$@"; do printf '%s\n' "${f#/}"; done | tar -C / --sparse --numeric-owner --no-recursion -cf - -T -
+}
+
+cmd_tmpfs_in() {
+	dir=$1; shift; in_images_base "$dir"
+	placed=$dir/.tmpfs-placed
+	for f in "$@"; do
+		case $f in /*) ;; *) die "not an absolute path: $f" ;; esac
+		case $f in *..*) die "refusing to write $f" ;; esac
+		[ -e "$f" ] || [ -L "$f" ] && die "$f already exists on $(hostname), so the process's copy cannot be put there without overwriting it; remove it there if nothing uses it, and retry."
+		[ "$(stat -f -c %T -- "$(dirname -- "$f")" 2>/dev/null)" = tmpfs ] || die "refusing to write $f on $(hostname): its directory is not on tmpfs"
+	done
+	# Recorded before they exist, so that a rollback or the guard removes what a cut stream left.
+	printf '%s\n' "$@" >>"$placed" || die "cannot write $placed on $(hostname)"
+	for f in "$@"; do printf '%s\n' "${f#/}"; done >"$dir/.tmpfs-members"
+	# --keep-old-files: one created meanwhile by another process is left alone (and not listed).
+	tar -C / -xpf - --same-owner --numeric-owner --keep-old-files -T "$dir/.tmpfs-members" 2>"$dir/.tmpfs-in.err"
+	rc=$?
+	rm -f "$dir/.tmpfs-members"
+	[ $rc -eq 0 ] && { rm -f "$dir/.tmpfs-in.err"; return 0; }
+	sed -n 's|^tar: \(.*\): Cannot open: File exists$|/\1|p' "$dir/.tmpfs-in.err" | while IFS= read -r kept; do
+		grep -vxF -- "$kept" "$placed" >"$placed.new"; mv "$placed.new" "$placed"
+	done
+	why=$(grep -v '^tar: Exiting' "$dir/.tmpfs-in.err" | tail -n 1)
+	rm -f "$dir/.tmpfs-in.err"
+	die "${why:-tar exited with $rc}"
+}
+
+cmd_tmpfs_rm() {
+	if [ "${1:-}" = -- ]; then
+		shift
+		for f in "$@"; do
+			[ -e "$f" ] || [ -L "$f" ] || continue
+			tmpfs_file "$f" && rm -f -- "$f"
+		done
+		return 0
+	fi
+	in_images_base "$1"
+	placed=$1/.tmpfs-placed
+	[ -f "$placed" ] || return 0
+	while IFS= read -r f; do
+		# Checked as when placed: never follow a symlink put there since.
+		[ -f "$f" ] && [ ! -L "$f" ] && [ "$(stat -f -c %T -- "$f" 2>/dev/null)" = tmpfs ] && rm -f -- "$f"
+	done <"$placed"
+	rm -f "$placed"
+}
 
 # Direct transfer. Memory relayed through the orchestrator crosses two SSH links and a
 # user-space process there; instead the host whose CRIU connects (the client) runs OpenSSH's
@@ -582,7 +750,13 @@ open_files() {
 		if [ -n "${PROCMIG_FILES_OPEN:-}" ]; then
 			[ -e "/proc/$$/fd/$n" ] || die "the opener did not open $path as descriptor $n on $(hostname)"
 		else
-			if [ "$mode" = --file ]; then mkdir -p "$(dirname "$path")" || die "cannot create the directory of $path on $(hostname)"; fi
+			if [ "$mode" = --file ]; then
+				mkdir -p "$(dirname "$path")" || die "cannot create the directory of $path on $(hostname)"
+				# Under sudo, a new file is the user's, as it would be without.
+				if [ -n "${PROCMIG_SUDO_USER:-}" ] && [ ! -e "$path" ]; then
+					: >>"$path" && chown "$PROCMIG_SUDO_USER:" "$path" || die "cannot create $path on $(hostname)"
+				fi
+			fi
 			if [ "$n" -gt 9 ]; then wide=1
 			elif [ "$mode" = --read ]; then eval "exec $n<\"\$path\"" || die "cannot open $path on $(hostname)"
 			else eval "exec $n>>\"\$path\"" || die "cannot open $path on $(hostname)"
@@ -604,8 +778,18 @@ exec_opener() {
 	die "more than 6 files to open for CRIU and neither bash nor perl on $(hostname)"
 }
 
+# sudo closes every descriptor above 2, so CRIU through sudo would find none of the files opened
+# for it: the restore commands run whole under sudo instead, files opened by root for the user.
+restore_under_sudo() { # CMD ARGS…: returns only where no re-exec is needed
+	[ -z "${PROCMIG_SUDO_USER:-}" ] || return 0
+	find_privilege
+	[ "$PRIVILEGE" = sudo ] || return 0
+	exec sudo -n env PROCMIG_SUDO_USER="$(id -un)" PROCMIG_IMAGES_DIR="$IMAGES_BASE" sh "$0" "$@"
+}
+
 cmd_restore() {
 	dir=$1; shift; in_images_base "$dir"
+	restore_under_sudo restore "$dir" "$@"
 	open_files "$@" || exec_opener restore "$dir" "$@"
 	shift $SHIFTED
 	rm -f "$dir/restore.pid" "$dir/restore.rc"
@@ -638,8 +822,10 @@ taken_pid() {
 restore_in_new_pid_namespace() {
 	dir=$1; shift
 	command -v unshare >/dev/null 2>&1 || die "PID $taken is in use on $(hostname) and there is no unshare (util-linux) to restore into a new PID namespace"
+	find_privilege
+	[ "$PRIVILEGE" != unprivileged ] || die "PID $taken is in use on $(hostname), and CRIU in unprivileged mode cannot restore into a new PID namespace; end that process or migrate as root"
 	sudo=
-	[ "$(privilege)" = sudo ] && sudo='sudo -n'
+	[ "$PRIVILEGE" = sudo ] && sudo='sudo -n'
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	$sudo setsid unshare --pid --fork --mount-proc sh -c 'criu "$@"; echo $? >"$0/restore.rc"' "$dir" \
 		restore -D "$dir" -o restore.log -v4 --pidfile "$dir/restore.pid" "$@" </dev/null >/dev/null 2>&1 &
@@ -692,6 +878,7 @@ outer_pid() {
 # tty-attach passes it on through $IMAGES_BASE/tty-exit.SESSION.
 cmd_restore_fg() {
 	dir=$1 session=$2; shift 2; in_images_base "$dir"
+	restore_under_sudo restore-fg "$dir" "$session" "$@"
 	open_files "$@" || exec_opener restore-fg "$dir" "$session" "$@"
 	shift $SHIFTED
 	if command -v perl >/dev/null 2>&1; then
@@ -700,8 +887,10 @@ cmd_restore_fg() {
 	if taken=$(taken_pid "$dir"); then
 		# See restore_in_new_pid_namespace; here CRIU itself is the namespace's first process.
 		echo "$taken" >"$dir/restore.taken"
+		find_privilege
+		[ "$PRIVILEGE" != unprivileged ] || die "PID $taken is in use on $(hostname), and CRIU in unprivileged mode cannot restore into a new PID namespace; end that process or migrate as root"
 		sudo=
-		[ "$(privilege)" = sudo ] && sudo='sudo -n'
+		[ "$PRIVILEGE" = sudo ] && sudo='sudo -n'
 		$sudo unshare --pid --fork --mount-proc criu restore -D "$dir" -j -o restore.log -v4 --pidfile "$dir/restore.pid" "$@"
 	else
 		run_criu restore -D "$dir" -j -o restore.log -v4 --pidfile "$dir/restore.pid" "$@"
@@ -808,7 +997,7 @@ tracer_of() { awk '/^TracerPid:/ && $2 != 0 { print $2; exit }' /proc/"$1"/task/
 
 # The first tree of a batch restored here must not reach a peer of another tree before that one
 # is restored too: the kernel would reset the connection. TCP retransmits what is dropped.
-nft_cmd() { case $(privilege) in sudo) sudo -n nft "$@" ;; *) nft "$@" ;; esac; }
+nft_cmd() { as_criu_user nft "$@"; }
 
 cmd_loopback_lock() {
 	name=$1; shift
@@ -851,11 +1040,12 @@ cmd_untrace() {
 # The host's half of "nothing is lost" when the orchestrator cannot roll back: it died, or its
 # connection dropped, while the source was frozen or a restored copy was not yet committed. Its
 # stdin is the orchestrator's channel; the end of it without `done` undoes what it was told:
-# a frozen source tree resumes, a restored copy ends, image directories (process memory) go.
+# a frozen source tree resumes, a restored copy ends, image directories (process memory) and the
+# tmpfs files carried with them go.
 cmd_guard() {
 	trap '' HUP PIPE INT
 	set -f
-	tree= restored= session= images= locks=
+	tree= restored= session= images= locks= tmpfs=
 	while IFS= read -r line; do
 		# shellcheck disable=SC2086 # words of the line
 		set -- $line
@@ -864,6 +1054,7 @@ cmd_guard() {
 		restored) restored=${2:-} session=${3:-} ;;
 		images) case ${2:-} in "$IMAGES_BASE"/img.*) images="$images $2" ;; esac ;;
 		lock) locks="$locks ${2:-}" ;;
+		tmpfs) case ${2:-} in "$IMAGES_BASE"/img.*) tmpfs="$tmpfs $2" ;; esac ;;
 		done) return 0 ;;
 		esac
 	done
@@ -874,6 +1065,8 @@ cmd_guard() {
 	[ -n "$tree" ] && cmd_signal_tree CONT $tree
 	case $session in procmig-*) tmux kill-session -t "=$session" 2>/dev/null ;; esac
 	for name in $locks; do (cmd_loopback_unlock "$name"); done
+	# After the copy that used them has ended; before the image directory that lists them goes.
+	for dir in $tmpfs; do (cmd_tmpfs_rm "$dir"); done
 	for dir in $images; do cmd_rmimages "$dir"; done
 	return 0
 }
@@ -881,7 +1074,7 @@ cmd_guard() {
 # Ends the CRIU processes working in DIR (TERM, then KILL after 5 s) and waits for them.
 stop_criu_in() {
 	# A pre-copy round works in a directory inside DIR.
-	pids=$(ps -eo pid=,args= | awk -v d="-D $1" '($2 == "criu" || $4 == "criu") && (index($0 " ", " " d " ") || index($0, " " d "/")) { print $1 }')
+	pids=$(ps -eo pid=,args= | awk -v d="-D $1" '($2 ~ /(^|\/)criu$/ || $4 ~ /(^|\/)criu$/) && (index($0 " ", " " d " ") || index($0, " " d "/")) { print $1 }')
 	[ -n "$pids" ] || return 0
 	# shellcheck disable=SC2086
 	cmd_signal TERM $pids
@@ -896,7 +1089,7 @@ stop_criu_in() {
 cmd_rmimages() {
 	in_images_base "$1"
 	[ -d "$1" ] || return 0
-	case $(privilege) in sudo) sudo -n rm -rf "$1" ;; *) rm -rf "$1" ;; esac
+	as_criu_user rm -rf "$1"
 }
 
 cmd=${1:-}
@@ -919,6 +1112,11 @@ direct-tunnel) cmd_direct_tunnel "$@" ;;
 free-port) free_port ;;
 tar-out) cmd_tar_out "$@" ;;
 tar-in) cmd_tar_in "$@" ;;
+tmpfs-stat) cmd_tmpfs_stat "$@" ;;
+tmpfs-check) cmd_tmpfs_check ;;
+tmpfs-out) cmd_tmpfs_out "$@" ;;
+tmpfs-in) cmd_tmpfs_in "$@" ;;
+tmpfs-rm) cmd_tmpfs_rm "$@" ;;
 restore) cmd_restore "$@" ;;
 restore-tty) cmd_restore_tty "$@" ;;
 restore-fg) cmd_restore_fg "$@" ;;

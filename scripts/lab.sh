@@ -42,6 +42,9 @@ SUBNET_PREFIX=10.77.0
 # checkout does not mistake someone else's lab for its own.
 OWNER_FILE=/run/pm-lab.owner
 HOSTS="lab-a lab-b"
+# A normal user on both hosts (they share /etc/passwd and /home), reached as `<host>-dev`: a
+# developer's account is not root.
+LAB_USER=pmdev
 
 say() { printf 'lab: %s\n' "$*"; }
 die() { printf 'lab: error: %s\n' "$*" >&2; exit 1; }
@@ -109,14 +112,34 @@ Host $h
     # the lab network (any namespace on the bridge would do).
     ProxyCommand ip netns exec $(host_ns lab-a) socat - TCP:%h:%p
 
+Host $h-dev
+    HostName $(host_addr "$h")
+    User $LAB_USER
+    IdentityFile $CLIENT_KEY
+    IdentitiesOnly yes
+    UserKnownHostsFile $KNOWN_HOSTS
+    StrictHostKeyChecking yes
+    ProxyCommand ip netns exec $(host_ns lab-a) socat - TCP:%h:%p
+
 EOF
 	done
 	mv "$SSH_CONFIG.tmp" "$SSH_CONFIG"
 }
 
+ensure_user() { # the lab's normal user, with the lab key in its own ~/.ssh (sshd reads it as the user)
+	id "$LAB_USER" >/dev/null 2>&1 || useradd -m -s /bin/sh "$LAB_USER"
+	# useradd leaves the account locked, and sshd without PAM refuses locked accounts even for keys.
+	usermod -p '*' "$LAB_USER"
+	home=$(getent passwd "$LAB_USER" | cut -d: -f6)
+	install -d -m 0700 -o "$LAB_USER" -g "$LAB_USER" "$home/.ssh" "$home/.cache"
+	install -m 0600 -o "$LAB_USER" -g "$LAB_USER" "$CLIENT_KEY.pub" "$home/.ssh/authorized_keys"
+}
+
 write_host_files() { # $1 = host name
 	h=$1; d=$(host_dir "$h")
-	mkdir -p "$d/tmp" "$d/var-tmp" "$d/cache"
+	mkdir -p "$d/tmp" "$d/var-tmp" "$d/cache" "$d/user-cache"
+	chown "$LAB_USER:$LAB_USER" "$d/user-cache"
+	chmod 0700 "$d/user-cache"
 	# Real /tmp and /var/tmp are world-writable with the sticky bit.
 	chmod 1777 "$d/tmp" "$d/var-tmp"
 	[ -f "$d/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C "$h" -f "$d/ssh_host_ed25519_key"
@@ -135,7 +158,7 @@ PermitRootLogin prohibit-password
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
-AuthorizedKeysFile $AUTH_KEYS
+AuthorizedKeysFile $AUTH_KEYS .ssh/authorized_keys
 UsePAM no
 # The lab files live in the repo checkout, whose permissions sshd's strict checks would reject.
 StrictModes no
@@ -162,7 +185,7 @@ EOF
 write_known_hosts() {
 	: >"$KNOWN_HOSTS.tmp"
 	for h in $HOSTS; do
-		printf '%s,%s %s\n' "$h" "$(host_addr "$h")" "$(cut -d' ' -f1-2 "$(host_dir "$h")/ssh_host_ed25519_key.pub")" >>"$KNOWN_HOSTS.tmp"
+		printf '%s,%s-dev,%s %s\n' "$h" "$h" "$(host_addr "$h")" "$(cut -d' ' -f1-2 "$(host_dir "$h")/ssh_host_ed25519_key.pub")" >>"$KNOWN_HOSTS.tmp"
 	done
 	mv "$KNOWN_HOSTS.tmp" "$KNOWN_HOSTS"
 }
@@ -258,7 +281,7 @@ cmd_up() {
 		return 0
 	fi
 	deps=$(sh "$ROOT/scripts/install-system-deps.sh" 2>&1) || { printf '%s\n' "$deps" >&2; die "installing system dependencies failed"; }
-	printf '%s\n' "$deps" | sed -e '/is already installed$/d' -e '/^$/d' -e 's/^/lab: /'
+	printf '%s\n' "$deps" | sed -e '/already installed/d' -e '/^done$/d' -e '/^$/d' -e 's/^/lab: /'
 	lock
 	t0=$(date +%s.%N)
 	# Post-copy (criu lazy pages) needs pipes of at least 4 MiB on the dumping host: without
@@ -273,6 +296,7 @@ cmd_up() {
 	mkdir -p /run/sshd && chmod 0755 /run/sshd # sshd's privilege-separation directory
 	mkdir -p "$HOSTS_DIR" && chmod 0700 "$STATE"
 	write_client_files
+	ensure_user
 	for h in $HOSTS; do
 		[ -n "$(init_pid "$h")" ] || write_host_files "$h"
 	done
@@ -301,6 +325,8 @@ host_init() {
 	mount --bind "$d/tmp" /tmp
 	mount --bind "$d/var-tmp" /var/tmp
 	mount --bind "$d/cache" /root/.cache
+	# The user's cache (the helper it runs, files given to restores) is per host too.
+	mount --bind "$d/user-cache" "$(getent passwd "$LAB_USER" | cut -d: -f6)/.cache"
 	mount --bind "$d/hosts" /etc/hosts
 	# Own POSIX shared memory, as every real machine has: with the machine's /dev/shm a process's
 	# shm files would already be "there" on the other host.

@@ -1,5 +1,6 @@
 // Parses the helper's `caps` output into what a host can do.
 import type { HostCapabilities } from '../migration/api';
+import { parseCpuFeatures, type CpuFeatures } from './cpuFeatures';
 import { parseKeyValues } from './hostHelper';
 
 export interface ParsedCapabilities extends HostCapabilities {
@@ -8,11 +9,14 @@ export interface ParsedCapabilities extends HostCapabilities {
   criuCheck?: string;
   /** How many files the helper can open here for a restore to inherit (6 with POSIX sh alone). */
   inheritFdsMax: number;
+  /** Instruction-set flags and xsave size; undefined when the helper could not tell. */
+  cpu?: CpuFeatures;
 }
 
 export function parseCapabilities(host: string, text: string): ParsedCapabilities {
   const kv = parseKeyValues(text);
   const num = (key: string) => Number(kv[key] ?? 0) || 0;
+  const cpu = parseCpuFeatures(kv.cpu_flags, kv.cpuinfo_image);
   const features: Record<string, boolean> = {};
   for (const [key, value] of Object.entries(kv)) {
     if (key.startsWith('feature.')) features[key.slice('feature.'.length)] = value === '1';
@@ -31,10 +35,13 @@ export function parseCapabilities(host: string, text: string): ParsedCapabilitie
     diskAvailableKiB: num('disk_available_kib'),
     imagesDir: kv.images_dir ?? '',
     privilege: (kv.privilege as HostCapabilities['privilege']) ?? 'none',
+    ...(kv.user ? { user: kv.user } : {}),
+    ...(kv.sudo_rlimits ? { sudoRlimits: kv.sudo_rlimits === '1' } : {}),
     features,
     pipeMaxSize: num('pipe_max_size'),
     inheritFdsMax: num('inherit_fds_max') || 6,
     ...(kv.tmux ? { tmux: kv.tmux } : {}),
+    ...(cpu ? { cpu } : {}),
   };
 }
 

@@ -24,6 +24,10 @@ export const MINIMUM_CRIU = '4.2';
  * many a host can open is its `inheritFdsMax` (6 where the helper has POSIX sh alone). */
 export const FIRST_INHERIT_FD = 4;
 
+/** Options in a plan that the helper passes to CRIU itself: it dumps with --leave-stopped, and
+ * adds --unprivileged to every CRIU it runs where that is how CRIU runs on its host. */
+const HELPER_ADDS = ['--leave-stopped', '--unprivileged'];
+
 export interface CriuEngineOptions {
   /** TEST ONLY: pre-copy without soft-dirty tracking. Each round is a whole dump that leaves
    * the process running (CRIU aborts any pre-dump without tracking) and rounds are not linked
@@ -44,10 +48,15 @@ export class CriuEngine implements CheckpointEngine {
 
   hostProblems(caps: ParsedCapabilities): string[] {
     const h = caps.host;
-    if (caps.privilege === 'none') return [`CRIU needs root on ${h}: connect as root or allow passwordless sudo for criu there.`];
-    if (!caps.criuVersion) return [`CRIU is not installed on ${h}: run scripts/install-criu.sh there (it builds CRIU ${MINIMUM_CRIU}+).`];
+    if (caps.privilege === 'none') {
+      const as = caps.user ? ` as ${caps.user}` : '';
+      return [
+        `CRIU cannot run on ${h}${as}: run \`procmig setup ${h}\` once (with sudo, it gives a copy of CRIU the capabilities of its unprivileged mode, so it checkpoints your own processes without root), or connect as root, or allow passwordless sudo for criu there.`,
+      ];
+    }
+    if (!caps.criuVersion) return [`CRIU is not installed on ${h}: run \`procmig setup ${h}\` (Set Up Host… in VS Code), which installs CRIU ${MINIMUM_CRIU}+ there.`];
     if (!versionAtLeast(caps.criuVersion, MINIMUM_CRIU)) {
-      return [`${h} has CRIU ${caps.criuVersion}, older than ${MINIMUM_CRIU}: run scripts/install-criu.sh there to install 4.2.1.`];
+      return [`${h} has CRIU ${caps.criuVersion}, older than ${MINIMUM_CRIU}: run \`procmig setup ${h}\` (Set Up Host… in VS Code), which installs 4.2.1 there.`];
     }
     if (caps.criuCheck && caps.criuCheck !== 'ok') return [`\`criu check\` fails on ${h} (${caps.criuCheck}); CRIU cannot work there until that is fixed.`];
     return [];
@@ -71,6 +80,7 @@ export class CriuEngine implements CheckpointEngine {
     return {
       dump: [
         { option: '--leave-stopped', reason: 'the source stays frozen, not killed, until the destination runs the process' },
+        ...both('--unprivileged', traits.unprivilegedDump),
         ...shared,
         ...both('--link-remap', traits.unlinkedFiles),
       ],
@@ -81,6 +91,7 @@ export class CriuEngine implements CheckpointEngine {
               reason: `${traits.terminal}: it is restored in the foreground inside a new tmux session, whose terminal becomes its own and outlives the SSH session`,
             }
           : { option: '--restore-detached', reason: 'the restored process must outlive the SSH session that restored it' },
+        ...both('--unprivileged', traits.unprivilegedRestore),
         ...shared,
         ...inherit.map((i, n) => ({ option: `--inherit-fd fd[${i.fd}]:${substitutes[n].resource}`, reason: substitutes[n].reason })),
       ],
@@ -131,7 +142,7 @@ export class CriuEngine implements CheckpointEngine {
   }
 
   async dumpLazily(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, port?: number): Promise<PageService> {
-    const args = plan.dump.map((o) => o.option).filter((o) => o !== '--leave-stopped');
+    const args = plan.dump.map((o) => o.option).filter((o) => !HELPER_ADDS.includes(o));
     const fixed = port ? ['--fixed-port', String(port)] : [];
     return this.service(helper, ['dump-lazy', String(pid), imagesDir, ...fixed, ...args], 'dump', pid);
   }
@@ -191,7 +202,7 @@ export class CriuEngine implements CheckpointEngine {
     // Tracked: pages unchanged since the parent round stay there (soft-dirty bits say which).
     const tracked = parent && !this.options.untrackedRounds ? ['--track-mem', '--prev-images-dir', `../${parent}`] : [];
     return [
-      ...plan.dump.map((o) => o.option).filter((o) => o !== '--leave-stopped'),
+      ...plan.dump.map((o) => o.option).filter((o) => !HELPER_ADDS.includes(o)),
       ...tracked,
       '--page-server', '--address', '127.0.0.1', '--port', String(pagesPort),
     ];
@@ -199,7 +210,7 @@ export class CriuEngine implements CheckpointEngine {
 
   async restore(helper: HostHelper, imagesDir: string, plan: CheckpointPlan, options: { lazy?: boolean } = {}): Promise<RestoredProcess> {
     // -d and -j are the helper's to add (restore-tty runs CRIU in the foreground).
-    const helperAdds = plan.terminalSession ? ['--restore-detached', '--shell-job'] : ['--restore-detached'];
+    const helperAdds = [...HELPER_ADDS, '--restore-detached', ...(plan.terminalSession ? ['--shell-job'] : [])];
     const args = plan.restore.filter((o) => o.option.startsWith('--') && !helperAdds.includes(o.option)).flatMap((o) => optionArgv(o.option));
     if (options.lazy) args.push('--lazy-pages');
     const files = (plan.inherit ?? []).flatMap((i) => [i.mode === 'read' ? '--read' : '--file', String(i.fd), i.path]);

@@ -22,11 +22,15 @@ const rules: Rule[] = [
   })],
   [/Can't open file (.+?) on restore: No such file or directory/, (m, c) => ({
     kind: 'file-missing',
-    message: `The process has ${m[1]} open, but that file does not exist on ${c.host}; copy it there (same path) and retry.`,
+    message: `The process has ${absolute(m[1])} open, but that file does not exist on ${c.host}; copy it there (same path) and retry.`,
   })],
   [/File (.+?) has bad size/, (m, c) => ({
     kind: 'file-changed',
-    message: `The file ${m[1]} on ${c.host} differs in size from the one the process had open; make the two copies identical and retry.`,
+    message: `The file ${absolute(m[1])} on ${c.host} differs in size from the one the process had open; make the two copies identical and retry.`,
+  })],
+  [/File (.+?) has bad mode (0[0-7]+) \(expect (0[0-7]+)\)/, (m, c) => ({
+    kind: 'file-changed',
+    message: `The file ${absolute(m[1])} on ${c.host} has other permissions (mode ${permissions(m[2])}) than the one the process had open (${permissions(m[3])}); give it the same mode (chmod ${permissions(m[3])}) and retry.`,
   })],
   [/No space left on device|ENOSPC/, (_m, c) => ({
     kind: 'disk-full',
@@ -56,7 +60,7 @@ const rules: Rule[] = [
   })],
   [/Unexpected rt vDSO area bounds/, (_m, c) => ({
     kind: 'unsupported',
-    message: `The CRIU on ${c.host} is too old for its kernel; install CRIU 4.2 or newer (scripts/install-criu.sh does it).`,
+    message: `The CRIU on ${c.host} is too old for its kernel; install CRIU 4.2 or newer (\`procmig setup ${c.host}\` or Set Up Host… does it).`,
   })],
   [/Can't lookup mount=\d+ for fd=(\d+)/, (m, c) => ({
     kind: 'unsupported',
@@ -64,9 +68,20 @@ const rules: Rule[] = [
   })],
   [/Can't dump ghost file (\S+)/, (m, c) => ({
     kind: 'unsupported',
-    message: `The process on ${c.host} holds the deleted file ${m[1]}, too large to carry; close it and retry.`,
+    message: `The process on ${c.host} holds the deleted file ${absolute(m[1])}, too large to carry; close it and retry.`,
   })],
 ];
+
+/** CRIU names files relative to the root of their mount namespace ("dev/shm/psm_1"); a sentence
+ * names them as the user knows them. */
+function absolute(path: string): string {
+  return path.startsWith('/') ? path : `/${path}`;
+}
+
+/** The permission bits of a st_mode CRIU printed in octal (0100600 → 0600). */
+function permissions(mode: string): string {
+  return `0${(parseInt(mode, 8) & 0o7777).toString(8).padStart(3, '0')}`;
+}
 
 /** Lines CRIU prints on every run here that explain nothing. */
 const noise = [/RLIMIT_NOFILE/, /Can't keep kdat cache/];

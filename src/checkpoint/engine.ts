@@ -23,6 +23,9 @@ export interface ProcessTraits {
   terminal?: string;
   /** Descriptors given another file on the destination (CRIU's --inherit-fd). */
   substitutes?: FileSubstitute[];
+  /** CRIU dumps (source) or restores (destination) as the user, in its unprivileged mode. */
+  unprivilegedDump?: string;
+  unprivilegedRestore?: string;
 }
 
 /** One open file of the dumped process replaced on restore by a file on the destination. */

@@ -8,11 +8,12 @@ import type { ExecOptions, ExecResult, Host, RunningCommand, SpawnOptions } from
 
 const MISSING = '__PROCMIG_HELPER_MISSING__';
 
-function findHelperScript(): string {
+/** The installation's remote-helper/ folder: the scripts that run on hosts. */
+export function helperDir(): string {
   // Bundled: dist/*.js → ../remote-helper; from source (tests): src/checkpoint → ../../remote-helper.
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'remote-helper', 'procmig-helper.sh');
-    if (existsSync(candidate)) return candidate;
+    const candidate = path.join(dir, 'remote-helper');
+    if (existsSync(path.join(candidate, 'procmig-helper.sh'))) return candidate;
     if (path.dirname(dir) === dir) throw new Error('remote-helper/procmig-helper.sh is missing from the installation');
   }
 }
@@ -20,7 +21,7 @@ function findHelperScript(): string {
 let script: { text: string; name: string } | undefined;
 function helperScript() {
   if (!script) {
-    const text = readFileSync(findHelperScript(), 'utf8');
+    const text = readFileSync(path.join(helperDir(), 'procmig-helper.sh'), 'utf8');
     const hash = createHash('sha256').update(text).digest('hex').slice(0, 12);
     script = { text, name: `helper-${hash}.sh` };
   }
@@ -104,7 +105,7 @@ export class HostHelper {
         result.stderr
           .split('\n')
           .filter((l) => l && !l.startsWith('criu-log: '))
-          .pop() ?? `exit code ${result.code}`;
+          .pop() ?? (result.signal ? `ended by ${result.signal}` : result.connectionLost ? 'the connection dropped' : `exit code ${result.code}`);
       throw new HelperError(reason, this.host.name, args[0] ?? '', result);
     }
     return result.stdout;

@@ -75,6 +75,14 @@ export interface ProcessInspection {
   locks: FileLock[];
   /** Short names (comm) of the tasks that trace tasks of the tree, by PID. */
   tracers: Record<number, string>;
+  /** The root's mount table, in mount order (a later mount on the same point hides earlier ones). */
+  mounts: MountInfo[];
+}
+
+export interface MountInfo {
+  mountPoint: string;
+  /** `ext4`, `tmpfs`, `devtmpfs`, … */
+  fsType: string;
 }
 
 export const PF_KTHREAD = 0x00200000;
@@ -96,6 +104,7 @@ export function parseInspection(pid: number, text: string): ProcessInspection {
     unix: [],
     locks: [],
     tracers: {},
+    mounts: [],
   };
   for (const [k, v] of Object.entries(kv)) if (k.startsWith('host_ns.')) result.hostNs[k.slice(8)] = v;
 
@@ -132,6 +141,7 @@ export function parseInspection(pid: number, text: string): ProcessInspection {
       case 'net.unix': { const s = parseUnixLine(f[1]); if (s) result.unix.push(s); break; }
       case 'lock': lockLines.push(f[1]); break;
       case 'tracer': result.tracers[Number(f[1])] = f.slice(2).join('\t'); break;
+      case 'mount': result.mounts.push({ mountPoint: unescapeMountPath(f[1] ?? ''), fsType: f[2] ?? '' }); break;
     }
   }
   for (const line of lockLines) {
@@ -140,6 +150,21 @@ export function parseInspection(pid: number, text: string): ProcessInspection {
     if (m && tasks.has(Number(m[2]))) result.locks.push({ pid: Number(m[2]), kind: m[1] });
   }
   return result;
+}
+
+/** mountinfo writes space, tab, newline and backslash in paths as octal escapes (`\040`). */
+function unescapeMountPath(path: string): string {
+  return path.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+}
+
+/** The mount a path is on: the longest mount point containing it, the last mounted there. */
+export function mountOf(path: string, mounts: readonly MountInfo[]): MountInfo | undefined {
+  let best: MountInfo | undefined;
+  for (const m of mounts) {
+    const inside = m.mountPoint === '/' || path === m.mountPoint || path.startsWith(`${m.mountPoint}/`);
+    if (inside && (!best || m.mountPoint.length >= best.mountPoint.length)) best = m;
+  }
+  return best;
 }
 
 function hexToIp(hex: string): string {

@@ -116,6 +116,19 @@ program
   });
 
 program
+  .command('setup')
+  .description("install what a host lacks: CRIU 4.2+, tmux, and CRIU's unprivileged mode for you (needs root or sudo there, once)")
+  .argument('<host>', 'local, an ssh_config alias, or user@host[:port]')
+  .option('--user <name>', 'connected as root: the user to let run CRIU without root')
+  .action(async (host: string, opts: { user?: string }) => {
+    await withEngine(program.opts(), async (e) => {
+      const { report } = await e.setUpHost(host, { user: opts.user, onStep: (s) => process.stderr.write(`${s}\n`) });
+      process.stdout.write(formatHostReport(report));
+      if (!report.reachable || report.problems.length) process.exitCode = 1;
+    });
+  });
+
+program
   .command('migrate')
   .description('move running processes (each with its children) to another host')
   .argument('<pids...>', 'the processes to move; several move together, frozen at once', (v: string, previous: number[] = []) => {

@@ -33,8 +33,14 @@ export interface HostCapabilities {
   /** Free space where checkpoint images are kept. */
   diskAvailableKiB: number;
   imagesDir: string;
-  /** CRIU runs as root, or through `sudo -n`. */
-  privilege: 'root' | 'sudo' | 'none';
+  /** How CRIU runs: as root, through `sudo -n`, as the user in CRIU's unprivileged mode (a criu
+   * with cap_checkpoint_restore, cap_sys_ptrace and cap_setpcap), or not at all. */
+  privilege: 'root' | 'sudo' | 'unprivileged' | 'none';
+  /** The user the helper runs as. */
+  user?: string;
+  /** Through sudo: whether root has CAP_SYS_RESOURCE, without which CRIU cannot read the
+   * limits of another uid's process, so it cannot dump the user's processes. */
+  sudoRlimits?: boolean;
   /** CRIU features by `criu check --feature` name (mem_dirty_track, uffd, uffd-noncoop, …). */
   features: Record<string, boolean>;
   /** fs.pipe-max-size in bytes (post-copy needs ≥ 4 MiB on the dumping host). */
@@ -199,6 +205,9 @@ export interface BatchResult {
 export interface Engine {
   listProcesses(host: string): Promise<ProcessInfo[]>;
   checkHost(host: string): Promise<HostReport>;
+  /** Installs on `host` what it lacks (CRIU 4.2+, tmux, CRIU's unprivileged mode for the user),
+   * as root, once; resolves with each step's line and the host's report afterwards. */
+  setUpHost(host: string, options?: SetUpOptions): Promise<{ steps: string[]; report: HostReport }>;
   migrate(request: MigrationRequest, options?: MigrateOptions): Promise<MigrationResult>;
   migrateMany(request: BatchRequest, options?: MigrateOptions): Promise<BatchResult>;
   /** Keeps `origin`'s loopback ports reaching a migrated process on `destination` (optional:
@@ -208,7 +217,24 @@ export interface Engine {
    * on a remote host: runs the attach there on a pty of `size`. The command ends with the
    * process's exit code once the process ends. */
   attachTerminal?(terminal: TerminalRef, size: { rows: number; cols: number }): Promise<RunningCommand>;
+  /** Tells `listener` when a host's connection drops, and when one opens again (optional:
+   * engines without connections of their own leave it out). Returns the unsubscribe. */
+  onConnectionChange?(listener: (change: ConnectionChange) => void): () => void;
   dispose(): Promise<void>;
 }
 
+/** `connected: false`: the SSH connection to `host` dropped, `reason` the transport's error if
+ * any; the next call on that host reconnects. `connected: true`: a connection opened. */
+export interface ConnectionChange {
+  host: string;
+  connected: boolean;
+  reason?: string;
+}
+
 export type EngineOptions = HostOptions;
+
+export interface SetUpOptions {
+  /** Connected as root: the user to let run CRIU in its unprivileged mode. */
+  user?: string;
+  onStep?: (step: string) => void;
+}

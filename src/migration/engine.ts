@@ -3,6 +3,7 @@ import { parseCapabilities } from '../checkpoint/capabilities';
 import { CriuEngine } from '../checkpoint/criu';
 import type { CheckpointEngine } from '../checkpoint/engine';
 import { HostHelper } from '../checkpoint/hostHelper';
+import { setUpHost } from '../checkpoint/hostSetup';
 import { parseProcessList } from '../checkpoint/processList';
 import type { RunningCommand } from '../transport/host';
 import { HostPool } from '../transport/hostPool';
@@ -17,6 +18,7 @@ import type {
   MigrationResult,
   PortForwarding,
   ProcessInfo,
+  SetUpOptions,
   Strategy,
   TerminalRef,
 } from './api';
@@ -61,16 +63,26 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
     return session.finish();
   }
 
+  async function checkHost(host: string): Promise<HostReport> {
+    try {
+      const caps = parseCapabilities(host, await (await helper(host)).run(['caps']));
+      return { host, reachable: true, capabilities: caps, problems: checkpoint.hostProblems(caps) };
+    } catch (err) {
+      return { host, reachable: false, problems: [sentenceFor(err)] };
+    }
+  }
+
   return {
     listProcesses: (host: string): Promise<ProcessInfo[]> => listProcesses(host),
 
-    async checkHost(host: string): Promise<HostReport> {
-      try {
-        const caps = parseCapabilities(host, await (await helper(host)).run(['caps']));
-        return { host, reachable: true, capabilities: caps, problems: checkpoint.hostProblems(caps) };
-      } catch (err) {
-        return { host, reachable: false, problems: [sentenceFor(err)] };
-      }
+    checkHost,
+
+    async setUpHost(host: string, setUpOptions?: SetUpOptions) {
+      const connected = await pool.get(host);
+      const steps = await setUpHost(connected, setUpOptions);
+      // A group the user was just added to holds for new logins only: log in again.
+      if (!connected.isLocal) await connected.close();
+      return { steps, report: await checkHost(host) };
     },
 
     migrate(request: MigrationRequest, migrateOptions?: MigrateOptions): Promise<MigrationResult> {
@@ -135,6 +147,8 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
       const [o, d] = await Promise.all([pool.get(origin), pool.get(destination)]);
       return forwardPorts(o, d, ports);
     },
+
+    onConnectionChange: (listener) => pool.onConnectionChange((c) => listener({ host: c.host, connected: c.connected, ...(c.error ? { reason: c.error.message } : {}) })),
 
     dispose: async () => {
       await Promise.all([pool, ...extraPools].map((p) => p.close()));

@@ -1,7 +1,8 @@
 // The host-side guard of one migration (the helper's `guard`). The rollback runs here, so it
 // cannot run when this machine dies or loses its connection mid-migration; the guard, started
 // on each host before the freeze, then undoes on its own what it was told: the frozen source
-// resumes, an uncommitted restored copy ends, image directories (process memory) are removed.
+// resumes, an uncommitted restored copy ends, image directories (process memory) and the tmpfs
+// files carried with them are removed.
 // Its trigger is the end of its stdin, which is this process's SSH channel (or pipe, locally).
 import type { HostHelper } from '../checkpoint/hostHelper';
 import type { RunningCommand } from '../transport/host';
@@ -33,6 +34,12 @@ export class HostGuard {
 
   images(dir: string): void {
     this.tell(`images ${dir}`);
+  }
+
+  /** Files tmpfs-in placed, as listed in image directory `dir`, to remove if the orchestrator
+   * goes away before the commit. */
+  tmpfsFiles(dir: string): void {
+    this.tell(`tmpfs ${dir}`);
   }
 
   /** A loopback lock (batchLinks.ts) to lift if the orchestrator goes away. */

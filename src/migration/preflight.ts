@@ -1,8 +1,9 @@
 // Preflight: everything that can be known before the process is touched. Pure functions over
 // what the helpers reported, so every rule is unit-tested without hosts.
 import type { ParsedCapabilities } from '../checkpoint/capabilities';
+import { cpuShortfall } from '../checkpoint/cpuFeatures';
 import type { CheckpointEngine, FileSubstitute, ProcessTraits } from '../checkpoint/engine';
-import { PF_KTHREAD, TCP_ESTABLISHED, TCP_LISTEN, anonInodes, socketInodes, type InetSocket, type ProcessInspection, type TaskInfo } from '../checkpoint/inspection';
+import { PF_KTHREAD, TCP_ESTABLISHED, TCP_LISTEN, anonInodes, mountOf, socketInodes, type InetSocket, type ProcessInspection, type TaskInfo } from '../checkpoint/inspection';
 
 export interface PreflightInput {
   from: string;
@@ -78,6 +79,8 @@ export function checkProcessAndHosts(input: PreflightInput): PreflightResult {
   problems.push(...input.engine.hostProblems(source), ...input.engine.hostProblems(destination));
   if (source.arch && destination.arch && source.arch !== destination.arch) {
     problems.push(`${from} is ${source.arch} and ${to} is ${destination.arch}: a process can only move between machines of the same architecture.`);
+  } else {
+    problems.push(...cpuProblems(source, destination));
   }
 
   const rssKiB = treeRssKiB(inspection);
@@ -92,13 +95,63 @@ export function checkProcessAndHosts(input: PreflightInput): PreflightResult {
     );
   }
 
-  const traits = traitsOf(inspection, from, input.companions);
+  if (source.privilege === 'sudo' && source.sudoRlimits === false) {
+    problems.push(
+      `Root on ${from} lacks CAP_SYS_RESOURCE, so CRIU run through sudo cannot read the limits of your processes there ("Can't get rlimit"); run \`procmig setup ${from}\` to let CRIU run as you in its unprivileged mode instead.`,
+    );
+  }
+
+  const traits = { ...traitsOf(inspection, from, input.companions), ...unprivilegedTraits(input) };
+  if (traits.unprivilegedDump || traits.unprivilegedRestore) keepNoConnections(traits);
   if (traits.terminal && !destination.tmux) {
     problems.push(
       `${to} has no tmux, which it needs to give the process a terminal of its own (it runs on a terminal on ${from}); install tmux on ${to} (e.g. \`apt-get install tmux\`) and retry.`,
     );
   }
   return { problems, traits, notes };
+}
+
+/** Where CRIU runs as the user, in its unprivileged mode: the report says so. */
+function unprivilegedTraits({ from, to, source, destination }: PreflightInput): ProcessTraits {
+  const why = (caps: ParsedCapabilities, host: string, what: string) =>
+    caps.privilege === 'unprivileged'
+      ? `CRIU ${what} on ${host} as ${caps.user ?? 'you'}, without root: in its unprivileged mode (its copy with the capabilities for it), which checkpoints only your own processes`
+      : undefined;
+  const traits: ProcessTraits = {};
+  const dump = why(source, from, 'dumps');
+  const restore = why(destination, to, 'restores');
+  if (dump) traits.unprivilegedDump = dump;
+  if (restore) traits.unprivilegedRestore = restore;
+  return traits;
+}
+
+/** Keeping a TCP connection takes TCP repair mode (CAP_NET_ADMIN) and a loopback lock (nft as
+ * root), which CRIU's unprivileged mode has neither of: such connections are closed instead. */
+function keepNoConnections(traits: ProcessTraits): void {
+  if (!traits.keepTcp) return;
+  traits.closeTcp = `${traits.keepTcp.replace(/: CRIU restores both ends.*$/, '')}, but CRIU in its unprivileged mode cannot keep connections (that takes TCP repair mode, CAP_NET_ADMIN): they are closed and the processes see a reset`;
+  delete traits.keepTcp;
+}
+
+/** The destination's CPU must offer every instruction set the source's did: the process's
+ * libraries picked theirs by CPUID when it started there, and never look again. */
+export function cpuProblems(source: ParsedCapabilities, destination: ParsedCapabilities): string[] {
+  const { missing, xsave } = cpuShortfall(source.cpu, destination.cpu, source.arch);
+  const [from, to] = [source.host, destination.host];
+  const problems: string[] = [];
+  const fix = `move it to a host whose CPU has the same features, or start it anew on ${to}`;
+  if (missing.length) {
+    const list = missing.length > 1 ? `${missing.slice(0, -1).join(', ')} and ${missing[missing.length - 1]}` : missing[0];
+    problems.push(
+      `${to}'s CPU lacks ${list}, which ${from}'s has and the process may use (libraries choose instructions when it starts), so it could die of SIGILL there after the move; ${fix}.`,
+    );
+  }
+  if (xsave) {
+    problems.push(
+      `${to}'s CPU saves ${xsave.destination} bytes of register state (xsave) where ${from}'s saves ${xsave.source}, so buffers the process sized on ${from} could overflow there after the move; ${fix}.`,
+    );
+  }
+  return problems;
 }
 
 /** The first task of the tree that a ptrace tracer (gdb, strace) holds. */
@@ -367,4 +420,132 @@ export function fileProblems(checkOutput: string, to: string): string[] {
 
 function mib(kib: number): string {
   return kib >= 1024 * 1024 ? `${(kib / 1024 / 1024).toFixed(1)} GiB` : `${Math.round(kib / 1024)} MiB`;
+}
+
+// Per-host state: files on tmpfs (POSIX shared memory in /dev/shm, /run/user/UID, a tmpfs /tmp)
+// that the tree maps or holds open. They are memory of the source host, not project files: they
+// travel with the images to the same path, owner and mode, instead of being "missing" there.
+
+/** A file on tmpfs that the tree uses, as the source's `tmpfs-stat` saw it. */
+export interface TmpfsFile {
+  path: string;
+  /** The tmpfs it is on (its mount point). */
+  mount: string;
+  size: number;
+  /** Bytes it takes (holes do not): what it needs on the destination. */
+  allocated: number;
+  /** Permission bits, octal as `stat %a` prints them (`600`). */
+  mode: string;
+  uid: number;
+  gid: number;
+}
+
+/** A process outside the tree that maps or holds open one of the tree's tmpfs files. */
+export interface TmpfsSharer {
+  path: string;
+  pid: number;
+  comm: string;
+}
+
+/** Paths on a tmpfs mount that the tree maps or holds open. A tmpfs root is the system itself, not
+ * per-host state; deleted files are left to CRIU (ghost files); directories and anything that is
+ * not a regular file are told apart by `tmpfs-stat` on the source. */
+export function tmpfsCandidates(inspection: ProcessInspection): string[] {
+  const paths = new Set<string>();
+  const consider = (path: string) => {
+    if (!path.startsWith('/') || path.endsWith(' (deleted)') || KERNEL_MADE.test(path)) return;
+    const mount = mountOf(path, inspection.mounts);
+    if (mount?.fsType === 'tmpfs' && mount.mountPoint !== '/' && path !== mount.mountPoint) paths.add(path);
+  };
+  for (const m of inspection.maps) consider(m.path);
+  for (const f of inspection.fds) if ((f.flags & O_DIRECTORY_ANY) === 0) consider(f.target);
+  return [...paths];
+}
+
+/** The source's `tmpfs-stat` answer: the regular files (those gone since are left out) and the
+ * processes outside the tree that share them. */
+export function parseTmpfsStat(text: string, inspection: ProcessInspection): { files: TmpfsFile[]; sharers: TmpfsSharer[] } {
+  const files: TmpfsFile[] = [];
+  const sharers: TmpfsSharer[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.split('\t');
+    if (f[0] === 'sharer' && f.length >= 3) sharers.push({ path: f[1], pid: Number(f[2]), comm: f.slice(3).join('\t') });
+    else if (f[1] === 'file' && f.length >= 7) {
+      const [path, , size, allocated, mode, uid, gid] = f;
+      files.push({ path, mount: mountOf(path, inspection.mounts)?.mountPoint ?? '', size: Number(size), allocated: Number(allocated), mode, uid: Number(uid), gid: Number(gid) });
+    }
+  }
+  return { files, sharers };
+}
+
+/** Sentences for tmpfs files that cannot travel: shared with a process that stays, already on the
+ * destination (another process's?), or with no place there (`tmpfs-check` answer of `to`). */
+export function tmpfsProblems(files: readonly TmpfsFile[], sharers: readonly TmpfsSharer[], checkOutput: string, from: string, to: string): string[] {
+  const problems: string[] = [];
+  const what = (path: string) => kindOfTmpfsFile(files.find((f) => f.path === path)?.mount ?? '');
+  for (const [path, users] of groupBy(sharers, (s) => s.path)) {
+    const who = users.slice(0, 3).map((u) => `${u.pid} (${u.comm})`).join(', ') + (users.length > 3 ? `, and ${users.length - 3} more` : '');
+    problems.push(
+      `${path}, ${what(path)} of the process, is also used by process${users.length > 1 ? 'es' : ''} ${who} on ${from}, which would stay behind and no longer share it; stop ${users.length > 1 ? 'them' : 'it'}, or migrate a process tree that holds all of them, and retry.`,
+    );
+  }
+  const status = new Map<string, string[]>();
+  for (const line of checkOutput.split('\n')) {
+    const [path, state, ...rest] = line.split('\t');
+    if (state) status.set(path, [state, ...rest]);
+  }
+  const having = (state: string) => files.filter((f) => status.get(f.path)?.[0] === state);
+  const list = (some: readonly TmpfsFile[]) => some.slice(0, 3).map((f) => f.path).join(', ') + (some.length > 3 ? `, and ${some.length - 3} more` : '');
+  const existing = having('exists');
+  if (existing.length) {
+    const one = existing.length === 1;
+    problems.push(
+      `${list(existing)} already exist${one ? 's' : ''} on ${to} (another process's ${what(existing[0].path)}?), and the process's own ${one ? 'copy' : 'copies'} from ${from} would overwrite ${one ? 'it' : 'them'}; remove ${one ? 'it' : 'them'} on ${to} if nothing uses ${one ? 'it' : 'them'}, or migrate to another host.`,
+    );
+  }
+  for (const f of having('no-dir')) {
+    const dir = f.path.slice(0, f.path.lastIndexOf('/'));
+    problems.push(`${dir}, where the process's ${f.path} belongs, does not exist on ${to}; create it there with the same owner and mode as on ${from} (for /run/user/UID: log in there as that user), and retry.`);
+  }
+  for (const f of having('not-tmpfs')) {
+    const dir = f.path.slice(0, f.path.lastIndexOf('/'));
+    problems.push(`${dir} is not on tmpfs on ${to} (it is ${status.get(f.path)?.[1] || 'another filesystem'}), so the process's ${f.path}, memory on ${from}, would be written to disk there; migrate to a host where it is a tmpfs, as on ${from}.`);
+  }
+  for (const [mount, some] of groupBy(having('free'), (f) => status.get(f.path)?.[2] ?? '')) {
+    const freeKiB = Number(status.get(some[0].path)?.[1]);
+    const need = some.reduce((sum, f) => sum + f.allocated, 0);
+    if (Number.isFinite(freeKiB) && need > freeKiB * 1024) {
+      problems.push(`${to} has ${bytes(freeKiB * 1024)} free in ${mount} but the process's files there (${list(some)}) take ${bytes(need)}; free some space in ${mount} on ${to}, or migrate to another host.`);
+    }
+  }
+  return problems;
+}
+
+/** The report's line for each carried file: what travels, and why. */
+export function carriedTmpfsOptions(files: readonly TmpfsFile[], from: string, to: string): { option: string; reason: string }[] {
+  return files.map((f) => {
+    const sparse = f.allocated < f.size ? `, ${bytes(f.allocated)} of it in use` : '';
+    const kind = kindOfTmpfsFile(f.mount);
+    return {
+      option: `carry ${f.path} (${bytes(f.size)}${sparse})`,
+      reason: `${kind[0].toUpperCase()}${kind.slice(1)} is per host: it travels with the images to the same path on ${to} (owner uid ${f.uid}, mode ${f.mode.padStart(4, '0')}), in place before the restore, and leaves ${from} after the move`,
+    };
+  });
+}
+
+/** What a tmpfs file is, in the report's words: /dev/shm holds POSIX shared memory (shm_open). */
+function kindOfTmpfsFile(mount: string): string {
+  return mount === '/dev/shm' ? 'POSIX shared memory' : `a file on the tmpfs ${mount || 'it is on'}`;
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) out.set(key(item), [...(out.get(key(item)) ?? []), item]);
+  return out;
+}
+
+function bytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  return `${Math.round(n / 1024)} KiB`;
 }

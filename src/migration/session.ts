@@ -10,18 +10,23 @@ import { pipeCommands, type ByteCounter } from '../transport/bridge';
 import type { MigrateOptions, MigrationRequest, MigrationResult, PhaseName } from './api';
 import { CancelledError, PreflightError, sentenceFor, throwIfAborted } from './errors';
 import {
+  carriedTmpfsOptions,
   checkProcessAndHosts,
   establishedConnections,
   externalPipes,
   fileProblems,
   listeningPorts,
   outputOnlyFiles,
+  parseTmpfsStat,
   requiredFiles,
   substituteMissingOutputs,
   substitutesProblem,
   tcpConnections,
+  tmpfsCandidates,
+  tmpfsProblems,
   tracedTask,
   treeRssKiB,
+  type TmpfsFile,
 } from './preflight';
 import type { BatchLink } from './batchLinks';
 import { HostGuard } from './guard';
@@ -59,6 +64,8 @@ export class MigrationSession {
   pagesDone?: Promise<void>;
   /** Set by chooseStrategy (auto's pre-copy carries what runs should it not pay off). */
   strategyChoice?: StrategyChoice;
+  /** Files on tmpfs (POSIX shared memory, …) that travel with the images. */
+  carried: TmpfsFile[] = [];
   /** The image directories made and not yet removed (they hold process memory). */
   private readonly imageDirs = new Map<string, 'source' | 'destination'>();
   /** Undo on each host what the rollback here could not, should this machine go away. */
@@ -125,8 +132,12 @@ export class MigrationSession {
       if (this.link && checked.traits.keepTcp) this.link.crossing(tcpConnections(inspection, companions).inside.flatMap((c) => [c.localPort, c.remotePort]));
       if (checked.problems.length) throw new PreflightError(checked.problems);
 
+      // Files on tmpfs are the process's own state: they travel with it rather than being required.
+      const tmpfs = await this.checkTmpfsFiles(inspection);
+      this.carried = tmpfs.files;
+      const carried = new Set(tmpfs.files.map((f) => f.path));
       // The destination must have the same executables, libraries and open files.
-      const files = requiredFiles(inspection);
+      const files = requiredFiles(inspection).filter((f) => !carried.has(f.path));
       const sizes = await this.source.run(['stat-files'], { stdin: files.map((f) => f.path).join('\n') + '\n' });
       const sizeOf = new Map(sizes.split('\n').map((l) => l.split('\t') as [string, string]));
       const query = files.map((f) => `${f.path}\t${f.compareSize ? sizeOf.get(f.path) ?? '-' : '-'}`).join('\n') + '\n';
@@ -134,11 +145,12 @@ export class MigrationSession {
       // Files the process only writes to and that the destination lacks are recreated there, and
       // pipes to processes that stay behind are given a file there (CRIU's --inherit-fd).
       const outputs = outputOnlyFiles(inspection);
+      for (const path of carried) outputs.delete(path);
       const missingOutputs = [...outputs.keys()].filter((p) => checkedFiles.split('\n').includes(`${p}\tmissing`));
       const hasPipes = externalPipes(inspection, to, '').length > 0;
       const places = missingOutputs.length || hasPipes ? await this.destination.run(['places'], { stdin: missingOutputs.map((p) => `${p}\n`).join('') }) : '';
       const { remaining, substitutes } = substituteMissingOutputs(checkedFiles, outputs, places, to);
-      const problems = fileProblems(remaining, to);
+      const problems = [...tmpfs.problems, ...fileProblems(remaining, to)];
       const filesDir = /^files_dir=(.+)$/m.exec(places)?.[1] ?? '';
       const all: FileSubstitute[] = [...externalPipes(inspection, to, filesDir), ...substitutes];
       const traits = { ...checked.traits, substitutes: all.length ? all : undefined };
@@ -153,8 +165,20 @@ export class MigrationSession {
       this.result.options = [
         ...this.plan.dump.map((o) => ({ option: `dump ${o.option}`, reason: o.reason })),
         ...this.plan.restore.map((o) => ({ option: `restore ${o.option}`, reason: o.reason })),
+        ...carriedTmpfsOptions(this.carried, from, to),
       ];
     });
+  }
+
+  /** The tree's files on tmpfs (the source's view), and why any of them cannot travel. */
+  private async checkTmpfsFiles(inspection: ProcessInspection): Promise<{ files: TmpfsFile[]; problems: string[] }> {
+    const { from, to } = this.request;
+    const candidates = tmpfsCandidates(inspection);
+    if (!candidates.length) return { files: [], problems: [] };
+    const pids = inspection.tasks.map((t) => String(t.pid));
+    const { files, sharers } = parseTmpfsStat(await this.source.run(['tmpfs-stat', ...pids], { stdin: lines(candidates) }), inspection);
+    const check = files.length ? await this.destination.run(['tmpfs-check'], { stdin: lines(files.map((f) => f.path)) }) : '';
+    return { files, problems: tmpfsProblems(files, sharers, check, from, to) };
   }
 
   /** Tracers outside the tree that the caller agrees to stop (`onTraced`) are stopped through the
@@ -284,7 +308,10 @@ export class MigrationSession {
     }
     this.rollback.clear();
     this.progress('cleanup', `stopping the frozen original on ${this.request.from}`);
-    await this.timeline.phase('cleanup', () => this.signalSourceTree('KILL'));
+    await this.timeline.phase('cleanup', async () => {
+      await this.signalSourceTree('KILL');
+      await this.removeCarriedFromSource();
+    });
     await this.guards.source?.release();
     this.result.ok = true;
     this.result.destinationPid = this.destinationPid;
@@ -341,13 +368,49 @@ export class MigrationSession {
     return closing;
   }
 
-  /** Streams the non-memory images from the source's directory into the destination's. */
+  /** Streams the non-memory images from the source's directory into the destination's, and the
+   * tree's tmpfs files into place beside them. */
   async copyImages(sourceDir: string, destinationDir: string): Promise<void> {
     const { from, to } = this.request;
-    const codes = await pipeCommands(this.source.spawn(['tar-out', sourceDir]), this.destination.spawn(['tar-in', destinationDir]), this.transferred);
+    const [images, tmpfs] = await Promise.allSettled([
+      pipeCommands(this.source.spawn(['tar-out', sourceDir]), this.destination.spawn(['tar-in', destinationDir]), this.transferred),
+      this.carryTmpfsFiles(destinationDir),
+    ]);
+    if (images.status === 'rejected') throw images.reason;
+    const codes = images.value;
     if (codes.producer !== 0 || codes.consumer !== 0) {
       throw new Error(`Copying the checkpoint images from ${from} to ${to} failed (tar exit ${codes.producer}/${codes.consumer}); check free disk space on ${to}.`);
     }
+    if (tmpfs.status === 'rejected') throw tmpfs.reason;
+  }
+
+  /** The tree's tmpfs files, from the frozen source to the same paths on the destination, where
+   * CRIU expects them. What the destination placed is listed in `dir`, for the rollback and for
+   * its guard should this machine go away before the commit. */
+  private async carryTmpfsFiles(dir: string): Promise<void> {
+    if (!this.carried.length) return;
+    const { from, to } = this.request;
+    const paths = this.carried.map((f) => f.path);
+    const destination = this.destination;
+    // Not "remove …": failures so named are read as image directories left behind (fail()).
+    this.rollback.add(`take back ${paths.join(', ')} from ${to}`, () => destination.run(['tmpfs-rm', dir]));
+    this.guard('destination').tmpfsFiles(dir);
+    const producer = this.source.spawn(['tmpfs-out', ...paths]);
+    const consumer = destination.spawn(['tmpfs-in', dir, ...paths]);
+    let errors = '';
+    for (const stream of [producer.stderr, consumer.stderr]) stream.on('data', (d: Buffer) => (errors += d.toString()));
+    const codes = await pipeCommands(producer, consumer, this.transferred);
+    if (codes.producer !== 0 || codes.consumer !== 0) {
+      const why = errors.split('\n').filter(Boolean).pop()?.replace(/\.$/, '') || `tar exit ${codes.producer}/${codes.consumer}`;
+      throw new Error(`Copying ${paths.join(', ')} (per-host state of the process) from ${from} to ${to} failed: ${why}; the process keeps running on ${from}.`);
+    }
+  }
+
+  /** After the commit the source's copies of the carried tmpfs files go: the process that used
+   * them is gone, and its memory must not stay behind. A failure only leaves them there. */
+  private async removeCarriedFromSource(): Promise<void> {
+    if (!this.carried.length) return;
+    await this.source.run(['tmpfs-rm', '--', ...this.carried.map((f) => f.path)]).catch((e) => this.deps.log(`could not remove the carried tmpfs files on ${this.request.from}: ${e}`));
   }
 
   /** Removes image directories after success (they hold process memory). */
@@ -395,4 +458,8 @@ export class MigrationSession {
     this.result.bytes = this.transferred.bytes;
     return this.result;
   }
+}
+
+function lines(items: readonly string[]): string {
+  return items.map((i) => `${i}\n`).join('');
 }

@@ -7,12 +7,31 @@ import { SshHost } from './sshHost';
 
 export { listConfiguredHosts } from './sshConfig';
 
+/** A host's connection dropped (`connected: false`, with the error if there was one), or it
+ * opened again. Not reported: connects that fail, and `close()`. */
+export interface ConnectionChange {
+  host: string;
+  connected: boolean;
+  error?: Error;
+}
+
 export class HostPool {
   private readonly hosts = new Map<string, Promise<SshHost>>();
   private local?: LocalHost;
   private closed = false;
+  private readonly connectionListeners = new Set<(change: ConnectionChange) => void>();
 
   constructor(private readonly options: HostOptions = {}) {}
+
+  /** Tells `listener` of each connection of the pool's hosts that drops or opens. */
+  onConnectionChange(listener: (change: ConnectionChange) => void): () => void {
+    this.connectionListeners.add(listener);
+    return () => this.connectionListeners.delete(listener);
+  }
+
+  private changed(change: ConnectionChange): void {
+    for (const l of [...this.connectionListeners]) l(change);
+  }
 
   /** The Host for `local`, an ssh_config alias or `user@host[:port]`, connected. Rejects with a
    * TransportError whose message is one sentence for the user. */
@@ -26,7 +45,10 @@ export class HostPool {
       entry = undefined;
     }
     if (!entry) {
-      const created: Promise<SshHost> = SshHost.connect(name, this.options).catch((err: unknown) => {
+      const fresh = new SshHost(name, this.options);
+      fresh.onConnect(() => this.changed({ host: name, connected: true }));
+      fresh.onDisconnect((error) => this.changed({ host: name, connected: false, error }));
+      const created: Promise<SshHost> = fresh.ensureConnected().then(() => fresh, (err: unknown) => {
         // A failed connect is not cached: the user may fix the config and retry.
         if (this.hosts.get(name) === created) this.hosts.delete(name);
         throw err;

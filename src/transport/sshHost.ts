@@ -41,6 +41,7 @@ export class SshHost implements Host {
   private resolved?: ResolvedHost;
   private closed = false;
   private readonly disconnectListeners = new Set<(error?: Error) => void>();
+  private readonly connectListeners = new Set<() => void>();
 
   constructor(readonly name: string, private readonly options: HostOptions = {}) {}
 
@@ -55,6 +56,12 @@ export class SshHost implements Host {
   onDisconnect(listener: (error?: Error) => void): () => void {
     this.disconnectListeners.add(listener);
     return () => this.disconnectListeners.delete(listener);
+  }
+
+  /** Called each time a connection opens: the first, and each one reopened after a drop. */
+  onConnect(listener: () => void): () => void {
+    this.connectListeners.add(listener);
+    return () => this.connectListeners.delete(listener);
   }
 
   get address(): string | undefined {
@@ -118,6 +125,7 @@ export class SshHost implements Host {
     // 'end' comes before ssh2 fails the open channels, so they can tell a lost connection.
     client.on('end', lost);
     client.on('close', lost);
+    for (const l of this.connectListeners) l();
     return conn;
   }
 

@@ -8,6 +8,7 @@ export const enum Commands {
   Migrate = 'processMigrator.migrate',
   MigrateTo = 'processMigrator.migrateTo',
   CheckHost = 'processMigrator.checkHost',
+  SetUpHost = 'processMigrator.setUpHost',
   AddHost = 'processMigrator.addHost',
   Refresh = 'processMigrator.refresh',
   ShowReport = 'processMigrator.showReport',

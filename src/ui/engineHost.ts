@@ -3,6 +3,7 @@
 import type {
   BatchRequest,
   BatchResult,
+  ConnectionChange,
   Engine,
   EngineOptions,
   HostReport,
@@ -11,6 +12,7 @@ import type {
   MigrationResult,
   PortForwarding,
   ProcessInfo,
+  SetUpOptions,
   TerminalRef,
 } from '../migration/api';
 import type { RunningCommand } from '../transport/host';
@@ -20,20 +22,36 @@ export type EngineFactory = (options: EngineOptions) => Engine;
 export class ReconfigurableEngine implements Engine {
   private engine: Engine;
   private retired: Promise<void>[] = [];
+  /** Listeners stay subscribed across engines: each new one reports to them too. */
+  private readonly connectionListeners = new Set<(change: ConnectionChange) => void>();
+  private unsubscribe?: () => void;
 
   constructor(
     private readonly factory: EngineFactory,
     private options: EngineOptions,
   ) {
-    this.engine = factory(options);
+    this.engine = this.adopt(factory(options));
   }
 
   /** Replaces the engine with one made from `options`; the old one is disposed. */
   reconfigure(options: EngineOptions): void {
     const old = this.engine;
+    this.unsubscribe?.();
     this.options = options;
-    this.engine = this.factory(options);
+    this.engine = this.adopt(this.factory(options));
     this.retired.push(old.dispose().catch(() => undefined));
+  }
+
+  private adopt(engine: Engine): Engine {
+    this.unsubscribe = engine.onConnectionChange?.((change) => {
+      for (const l of [...this.connectionListeners]) l(change);
+    });
+    return engine;
+  }
+
+  onConnectionChange(listener: (change: ConnectionChange) => void): () => void {
+    this.connectionListeners.add(listener);
+    return () => this.connectionListeners.delete(listener);
   }
 
   get currentOptions(): EngineOptions {
@@ -46,6 +64,10 @@ export class ReconfigurableEngine implements Engine {
 
   checkHost(host: string): Promise<HostReport> {
     return this.engine.checkHost(host);
+  }
+
+  setUpHost(host: string, options?: SetUpOptions): Promise<{ steps: string[]; report: HostReport }> {
+    return this.engine.setUpHost(host, options);
   }
 
   migrate(request: MigrationRequest, options?: MigrateOptions): Promise<MigrationResult> {

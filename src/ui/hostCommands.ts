@@ -1,4 +1,4 @@
-// Check Host and Add Host….
+// Check Host, Set Up Host… and Add Host….
 import * as vscode from 'vscode';
 import type { HostReport } from '../migration/api';
 import { parseDestination } from '../transport/sshConfig';
@@ -48,7 +48,30 @@ export function registerHostCommands(context: vscode.ExtensionContext, deps: Hos
       return host ? checkHost(deps, host) : undefined;
     }),
     vscode.commands.registerCommand(Commands.AddHost, () => addHost(deps)),
+    vscode.commands.registerCommand(Commands.SetUpHost, async (arg?: unknown) => {
+      const host = hostOf(arg) ?? (await pickHost(deps.model, 'Set Up Host'));
+      return host ? setUpHost(deps, host) : undefined;
+    }),
   );
+}
+
+/** Set Up Host…: installs what the host lacks, over SSH and as root once, with each step shown. */
+export async function setUpHost(deps: HostCommandDeps, host: string): Promise<HostReport | undefined> {
+  try {
+    const { steps, report } = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Setting up ${host}` },
+      (progress) => deps.model.setUp(host, (step) => progress.report({ message: step })),
+    );
+    deps.log.info(`Set up ${host}: ${steps.join('; ')}`);
+    const { description } = describeReport(report);
+    if (report.problems.length) void vscode.window.showWarningMessage(`${host} is set up, but: ${report.problems.join(' ')}`);
+    else void vscode.window.showInformationMessage(`${host} is set up and ready for migrations: ${description}.`);
+    return report;
+  } catch (err) {
+    deps.log.error(`Set up ${host}: ${(err as Error).message}`);
+    void vscode.window.showErrorMessage((err as Error).message);
+    return undefined;
+  }
 }
 
 async function addHost(deps: HostCommandDeps): Promise<string | undefined> {

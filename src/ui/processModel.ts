@@ -1,12 +1,13 @@
 // The Processes view's model: which hosts there are, whether they answer, their processes and their
 // last check. It does all the I/O (through the engine); the tree provider only maps it to items.
 // Host-free (no vscode import), so it can be tested with a fake engine.
-import type { Engine, HostReport, ProcessInfo } from '../migration/api';
+import type { ConnectionChange, Engine, HostReport, ProcessInfo } from '../migration/api';
 import { buildProcessForest, NO_FILTER, type ProcessFilter, type ProcessNode } from './processForest';
 
 export const LOCAL_HOST = 'local';
 
-export type Reachability = 'unknown' | 'loading' | 'reachable' | 'unreachable';
+/** `disconnected`: it answered, then its connection dropped; the next action reconnects. */
+export type Reachability = 'unknown' | 'loading' | 'reachable' | 'unreachable' | 'disconnected';
 
 export interface HostState {
   readonly name: string;
@@ -18,6 +19,8 @@ export interface HostState {
   report?: HostReport;
   checking: boolean;
   loadedAt?: number;
+  /** When the connection dropped, and the transport's reason (if it gave one). */
+  dropped?: { at: number; reason?: string };
 }
 
 export interface ProcessModelOptions {
@@ -44,9 +47,29 @@ export class ProcessModel {
   private order: string[] = [];
   private currentFilter: ProcessFilter = NO_FILTER;
   private disposed = false;
+  private readonly unsubscribe?: () => void;
 
   constructor(private readonly options: ProcessModelOptions) {
     this.reloadHosts();
+    this.unsubscribe = options.engine.onConnectionChange?.((change) => this.connectionChanged(change));
+  }
+
+  /** A drop shows on the host (its processes stay, as last seen) until the next action on it
+   * reconnects: refresh, expand, check or a migration. */
+  private connectionChanged({ host, connected, reason }: ConnectionChange): void {
+    const state = this.states.get(host);
+    if (!state) return;
+    if (!connected) {
+      if (state.reachability !== 'reachable') return; // nothing was shown as connected
+      state.reachability = 'disconnected';
+      state.dropped = { at: Date.now(), ...(reason ? { reason } : {}) };
+      this.options.log?.(`The connection to ${host} dropped${reason ? ` (${reason})` : ''}.`);
+    } else {
+      if (state.reachability !== 'disconnected') return;
+      state.reachability = 'reachable';
+      state.dropped = undefined;
+    }
+    this.fire(host);
   }
 
   get myUid(): number {
@@ -119,12 +142,14 @@ export class ProcessModel {
         const processes = await this.options.engine.listProcesses(name);
         state.processes = processes;
         state.error = undefined;
+        state.dropped = undefined;
         state.reachability = 'reachable';
         state.loadedAt = Date.now();
         return processes;
       } catch (err) {
         state.processes = undefined;
         state.error = errorMessage(err);
+        state.dropped = undefined;
         state.reachability = 'unreachable';
         this.options.log?.(`Listing processes on ${name} failed: ${state.error}`);
         return [];
@@ -155,12 +180,24 @@ export class ProcessModel {
       state.checking = false;
       if (!report.reachable) state.reachability = 'unreachable';
       else if (state.reachability !== 'reachable') state.reachability = 'reachable';
+      state.dropped = undefined;
       this.pendingChecks.delete(name);
       this.fire(name);
       return report;
     })();
     this.pendingChecks.set(name, run);
     return run;
+  }
+
+  /** Sets the host up (engine.setUpHost); its report then replaces the last check's. Rejects
+   * with the engine's one sentence. */
+  async setUp(name: string, onStep?: (step: string) => void): Promise<{ steps: string[]; report: HostReport }> {
+    const done = await this.options.engine.setUpHost(name, { onStep });
+    const state = this.state(name);
+    state.report = done.report;
+    state.reachability = done.report.reachable ? 'reachable' : 'unreachable';
+    this.fire(name);
+    return done;
   }
 
   /** The host's process tree under the current filter (empty until loaded). */
@@ -182,6 +219,7 @@ export class ProcessModel {
 
   dispose(): void {
     this.disposed = true;
+    this.unsubscribe?.();
     this.listeners.clear();
   }
 

@@ -133,6 +133,12 @@ export class ProcessTreeProvider
     return forest.map((node) => ({ kind: 'process', host: element.host, node, parent: element }));
   }
 
+  /** The user expanded a row: a host whose connection dropped reconnects and lists again
+   * (a re-render after the drop only shows what was last seen). */
+  expanded(element: TreeNode): void {
+    if (element.kind === 'host' && this.model.host(element.host)?.reachability === 'disconnected') void this.model.loadProcesses(element.host, true);
+  }
+
   getParent(element: TreeNode): TreeNode | undefined {
     return element.kind === 'host' || element.kind === 'forwards' ? undefined : element.parent;
   }
@@ -203,6 +209,7 @@ export function hostDescription(state: HostState): string {
   if (state.checking) parts.push('checking…');
   if (state.reachability === 'loading') parts.push('connecting…');
   if (state.reachability === 'unreachable') parts.push('unreachable');
+  if (state.reachability === 'disconnected') parts.push('disconnected');
   const caps = state.report?.reachable ? state.report.capabilities : undefined;
   if (caps) {
     parts.push(caps.criuVersion ? `CRIU ${caps.criuVersion}` : 'no CRIU');
@@ -224,6 +231,7 @@ function hostItem(state: HostState): vscode.TreeItem {
   item.contextValue = state.reachability === 'unreachable' ? ItemContext.HostUnreachable : ItemContext.Host;
   const problems = state.report?.problems ?? [];
   if (state.reachability === 'unreachable') item.iconPath = new vscode.ThemeIcon('vm-outline', new vscode.ThemeColor('errorForeground'));
+  else if (state.reachability === 'disconnected') item.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('problemsWarningIcon.foreground'));
   else if (problems.length > 0) item.iconPath = new vscode.ThemeIcon('vm', new vscode.ThemeColor('problemsWarningIcon.foreground'));
   else if (state.name === LOCAL_HOST) item.iconPath = new vscode.ThemeIcon('device-desktop');
   else item.iconPath = new vscode.ThemeIcon(state.reachability === 'reachable' ? 'vm-active' : 'vm');
@@ -231,6 +239,7 @@ function hostItem(state: HostState): vscode.TreeItem {
   const md = new vscode.MarkdownString(undefined, true);
   md.appendMarkdown(`**${escapeMd(state.name)}** — ${reachabilityText(state)}\n\n`);
   if (state.error) md.appendMarkdown(`${escapeMd(state.error)}\n\n`);
+  if (state.dropped) md.appendMarkdown(`${escapeMd(droppedText(state.name, state.dropped))}\n\n`);
   const caps = state.report?.capabilities;
   if (caps) {
     md.appendMarkdown(
@@ -253,12 +262,21 @@ function hostItem(state: HostState): vscode.TreeItem {
   return item;
 }
 
+/** The tooltip's sentence for a dropped connection. */
+function droppedText(host: string, dropped: NonNullable<HostState['dropped']>): string {
+  const at = new Date(dropped.at).toLocaleTimeString();
+  const why = dropped.reason ? ` (${dropped.reason})` : '';
+  return `The SSH connection to ${host} dropped at ${at}${why}; the processes shown are those seen before. It reconnects on the next refresh, expand, check or migration.`;
+}
+
 function reachabilityText(state: HostState): string {
   switch (state.reachability) {
     case 'reachable':
       return 'reachable';
     case 'unreachable':
       return 'unreachable';
+    case 'disconnected':
+      return 'disconnected';
     case 'loading':
       return 'connecting…';
     default:
@@ -377,6 +395,7 @@ export function registerProcessView(context: vscode.ExtensionContext, deps: Proc
   };
   schedule();
   context.subscriptions.push(
+    view.onDidExpandElement((e) => provider.expanded(e.element)),
     view.onDidChangeVisibility(schedule),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(fullSettingKey('autoRefreshSeconds'))) schedule();

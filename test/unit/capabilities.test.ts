@@ -6,7 +6,10 @@ import { fixture } from './fixtures';
 
 describe('parseCapabilities', () => {
   it('reads a root host with CRIU 4.2.1', () => {
-    const c = parseCapabilities('lab-a', fixture('caps.txt'));
+    const { cpu, ...c } = parseCapabilities('lab-a', fixture('caps.txt'));
+    assert.equal(cpu?.flags.length, 99);
+    assert.ok(cpu?.flags.includes('avx2') && cpu.flags.includes('sha_ni'));
+    assert.equal(cpu?.xsaveSize, 2440, "from CRIU's cpuinfo.img");
     assert.deepEqual(c, {
       host: 'lab-a',
       helperVersion: '1',
@@ -37,13 +40,31 @@ describe('parseCapabilities', () => {
     assert.equal(c.hostname, 'vm');
   });
 
-  it('reads an unprivileged helper: CRIU present, never run', () => {
-    const c = parseCapabilities('b', fixture('caps-unprivileged.txt'));
+  it('knows no CPU features from a helper that printed none', () => {
+    assert.equal(parseCapabilities('far', 'cpus=2\n').cpu, undefined);
+    // Without CRIU (or its privileges) the flags alone are compared.
+    const c = parseCapabilities('b', fixture('caps-no-criu.txt') + 'cpu_flags=fpu sse sse2 avx\n');
+    assert.deepEqual(c.cpu, { flags: ['fpu', 'sse', 'sse2', 'avx'] });
+  });
+
+  it('reads a normal user with no way to run CRIU: CRIU present, never run', () => {
+    const c = parseCapabilities('b', fixture('caps-no-privilege.txt'));
     assert.equal(c.privilege, 'none');
+    assert.equal(c.user, 'pmdev');
     assert.equal(c.criuVersion, '4.2.1');
     assert.equal(c.criuCheck, undefined);
     assert.deepEqual(c.features, {});
-    assert.equal(c.imagesDir, '/tmp/pmfx-nobody-images');
+    assert.equal(c.imagesDir, '/var/tmp/process-migrator-1001');
+  });
+
+  it("reads CRIU's unprivileged mode: the user's own images directory and criu", () => {
+    const c = parseCapabilities('b', fixture('caps-unprivileged-mode.txt'));
+    assert.equal(c.privilege, 'unprivileged');
+    assert.equal(c.criuCheck, 'ok');
+    assert.equal(c.features.uffd, false);
+    assert.equal(c.imagesDir, '/var/tmp/process-migrator-1001');
+    assert.equal(c.sudoRlimits, undefined);
+    assert.equal(parseCapabilities('b', 'privilege=sudo\nsudo_rlimits=0\n').sudoRlimits, false);
   });
 
   it('keeps a failing `criu check` line, `=` signs included', () => {

@@ -18,13 +18,26 @@ describe('explainCriuFailure', () => {
   it('file missing on the destination', () => {
     const r = explainCriuFailure(["(00.041002)  115741: Error (criu/files-reg.c:2238): Can't open file tmp/x on restore: No such file or directory"], restore);
     assert.equal(r.kind, 'file-missing');
-    assert.equal(r.message, 'The process has tmp/x open, but that file does not exist on lab-b; copy it there (same path) and retry.');
+    assert.equal(r.message, 'The process has /tmp/x open, but that file does not exist on lab-b; copy it there (same path) and retry.');
+  });
+
+  it('paths in sentences are absolute, as CRIU names them relative to the root (issue 8: "dev/shm/psm_…")', () => {
+    const r = explainCriuFailure(["(00.052113)  120010: Error (criu/files-reg.c:2353): Can't open file dev/shm/psm_3de3690e on restore: No such file or directory"], restore);
+    assert.equal(r.message, 'The process has /dev/shm/psm_3de3690e open, but that file does not exist on lab-b; copy it there (same path) and retry.');
+    const already = explainCriuFailure(["Error (criu/files-reg.c:2353): Can't open file /srv/x on restore: No such file or directory"], restore);
+    assert.match(already.message, /^The process has \/srv\/x open,/);
+  });
+
+  it('file with other permissions on the destination', () => {
+    const r = explainCriuFailure(['(00.061950)  120010: Error (criu/files-reg.c:2294): File tmp/e2e-shm-rb.key has bad mode 0100600 (expect 0100644)'], restore);
+    assert.equal(r.kind, 'file-changed');
+    assert.equal(r.message, 'The file /tmp/e2e-shm-rb.key on lab-b has other permissions (mode 0600) than the one the process had open (0644); give it the same mode (chmod 0644) and retry.');
   });
 
   it('file of another size on the destination', () => {
     const r = explainCriuFailure(['(00.040410)  115741: Error (criu/files-reg.c:2186): File tmp/log has bad size 10 (expect 20)'], restore);
     assert.equal(r.kind, 'file-changed');
-    assert.equal(r.message, 'The file tmp/log on lab-b differs in size from the one the process had open; make the two copies identical and retry.');
+    assert.equal(r.message, 'The file /tmp/log on lab-b differs in size from the one the process had open; make the two copies identical and retry.');
   });
 
   it('disk full', () => {
@@ -68,7 +81,7 @@ describe('explainCriuFailure', () => {
   it('old CRIU on a new kernel (vDSO)', () => {
     const r = explainCriuFailure(['(00.011000) Error (criu/vdso.c:300): vdso: Unexpected rt vDSO area bounds'], restore);
     assert.equal(r.kind, 'unsupported');
-    assert.equal(r.message, 'The CRIU on lab-b is too old for its kernel; install CRIU 4.2 or newer (scripts/install-criu.sh does it).');
+    assert.equal(r.message, 'The CRIU on lab-b is too old for its kernel; install CRIU 4.2 or newer (`procmig setup lab-b` or Set Up Host… does it).');
   });
 
   it('fd into an unknown mount', () => {

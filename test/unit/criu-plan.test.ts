@@ -104,14 +104,21 @@ describe('CriuEngine.hostProblems', () => {
 
   it('one sentence per kind of problem, the most basic first', () => {
     assert.deepEqual(engine.hostProblems(caps('a', { privilege: 'none', criuVersion: undefined })), [
-      'CRIU needs root on a: connect as root or allow passwordless sudo for criu there.',
+      'CRIU cannot run on a: run `procmig setup a` once (with sudo, it gives a copy of CRIU the capabilities of its unprivileged mode, so it checkpoints your own processes without root), or connect as root, or allow passwordless sudo for criu there.',
     ]);
     assert.deepEqual(engine.hostProblems(caps('a', { criuVersion: undefined })), [
-      'CRIU is not installed on a: run scripts/install-criu.sh there (it builds CRIU 4.2+).',
+      'CRIU is not installed on a: run `procmig setup a` (Set Up Host… in VS Code), which installs CRIU 4.2+ there.',
     ]);
     assert.deepEqual(engine.hostProblems(caps('a', { criuVersion: '4.1.1' })), [
-      'a has CRIU 4.1.1, older than 4.2: run scripts/install-criu.sh there to install 4.2.1.',
+      'a has CRIU 4.1.1, older than 4.2: run `procmig setup a` (Set Up Host… in VS Code), which installs 4.2.1 there.',
     ]);
     assert.deepEqual(engine.hostProblems(caps('a', { privilege: 'sudo' })), []);
+    assert.deepEqual(engine.hostProblems(caps('a', { privilege: 'unprivileged' })), []);
+  });
+
+  it('--unprivileged is in the report where CRIU runs so, but the helper passes it to CRIU itself', () => {
+    const plan = engine.plan({ unprivilegedDump: 'as pmdev', unprivilegedRestore: 'as pmdev' });
+    assert.deepEqual(options(plan, 'dump'), ['--leave-stopped', '--unprivileged']);
+    assert.deepEqual(options(plan, 'restore'), ['--restore-detached', '--unprivileged']);
   });
 });

@@ -27,6 +27,7 @@ function withFds(fds: Omit<FdInfo, 'pid'>[], pid = 4242): ProcessInspection {
     unix: [],
     locks: [],
     tracers: {},
+    mounts: [],
   };
 }
 

@@ -26,6 +26,30 @@ function problemsOf(i: PreflightInput): string[] {
   return checkProcessAndHosts(i).problems;
 }
 
+describe('CPU features', () => {
+  const real = caps('src').cpu!;
+  const lacking = { ...real, flags: real.flags.filter((f) => !['avx2', 'bmi2', 'fma', 'hypervisor', 'ssbd'].includes(f)) };
+
+  it('refuses a destination without instruction sets the source has, naming them', () => {
+    assert.deepEqual(problemsOf(input('sleep', { destination: caps('dst', { cpu: lacking }) })), [
+      "dst's CPU lacks fma, avx2 and bmi2, which src's has and the process may use (libraries choose instructions when it starts), so it could die of SIGILL there after the move; move it to a host whose CPU has the same features, or start it anew on dst.",
+    ]);
+    assert.deepEqual(problemsOf(input('sleep', { source: caps('src', { cpu: lacking }) })), [], 'a richer destination is fine');
+  });
+
+  it('refuses a larger xsave area, and says nothing when the CPU is unknown', () => {
+    assert.deepEqual(problemsOf(input('sleep', { destination: caps('dst', { cpu: { ...real, xsaveSize: 2696 } }) })), [
+      "dst's CPU saves 2696 bytes of register state (xsave) where src's saves 2440, so buffers the process sized on src could overflow there after the move; move it to a host whose CPU has the same features, or start it anew on dst.",
+    ]);
+    assert.deepEqual(problemsOf(input('sleep', { destination: caps('dst', { cpu: undefined }) })), []);
+  });
+
+  it('leaves CPUs of different architectures to the architecture sentence', () => {
+    const arm = caps('dst', { arch: 'aarch64', cpu: { flags: ['fp', 'asimd'] } });
+    assert.deepEqual(problemsOf(input('sleep', { destination: arm })), ['src is x86_64 and dst is aarch64: a process can only move between machines of the same architecture.']);
+  });
+});
+
 describe('checkProcessAndHosts', () => {
   it('passes a plain process between two good hosts', () => {
     const r = checkProcessAndHosts(input('sleep'));
@@ -130,21 +154,44 @@ describe('checkProcessAndHosts', () => {
   it('CRIU missing on a host', () => {
     const noCriu = parseCapabilities('dst', fixture('caps-no-criu.txt'));
     assert.deepEqual(problemsOf(input('sleep', { destination: noCriu })), [
-      'CRIU is not installed on dst: run scripts/install-criu.sh there (it builds CRIU 4.2+).',
+      'CRIU is not installed on dst: run `procmig setup dst` (Set Up Host… in VS Code), which installs CRIU 4.2+ there.',
     ]);
   });
 
   it('CRIU too old on a host', () => {
     assert.deepEqual(problemsOf(input('sleep', { source: caps('src', { criuVersion: '3.17.1' }) })), [
-      'src has CRIU 3.17.1, older than 4.2: run scripts/install-criu.sh there to install 4.2.1.',
+      'src has CRIU 3.17.1, older than 4.2: run `procmig setup src` (Set Up Host… in VS Code), which installs 4.2.1 there.',
     ]);
   });
 
-  it('no root for CRIU on a host', () => {
-    const unprivileged = parseCapabilities('dst', fixture('caps-unprivileged.txt'));
-    assert.deepEqual(problemsOf(input('sleep', { destination: unprivileged })), [
-      'CRIU needs root on dst: connect as root or allow passwordless sudo for criu there.',
+  it('a normal user with neither sudo nor a criu for unprivileged mode: what to configure', () => {
+    const none = parseCapabilities('dst', fixture('caps-no-privilege.txt'));
+    assert.deepEqual(problemsOf(input('sleep', { destination: none })), [
+      'CRIU cannot run on dst as pmdev: run `procmig setup dst` once (with sudo, it gives a copy of CRIU the capabilities of its unprivileged mode, so it checkpoints your own processes without root), or connect as root, or allow passwordless sudo for criu there.',
     ]);
+  });
+
+  it('CRIU in unprivileged mode: no problem; the report says where, and why', () => {
+    const unprivileged = (host: string) => parseCapabilities(host, fixture('caps-unprivileged-mode.txt'));
+    const r = checkProcessAndHosts(input('sleep', { source: unprivileged('src'), destination: unprivileged('dst') }));
+    assert.deepEqual(r.problems, []);
+    assert.match(r.traits.unprivilegedDump ?? '', /^CRIU dumps on src as pmdev, without root: in its unprivileged mode/);
+    assert.match(r.traits.unprivilegedRestore ?? '', /^CRIU restores on dst as pmdev, without root/);
+  });
+
+  it('CRIU in unprivileged mode cannot keep TCP connections: they are closed, and the report says why', () => {
+    const unprivileged = parseCapabilities('src', fixture('caps-unprivileged-mode.txt'));
+    const r = checkProcessAndHosts(input('python', { source: unprivileged }));
+    assert.equal(r.traits.keepTcp, undefined);
+    assert.match(r.traits.closeTcp ?? '', /link processes that move together over the loopback, but CRIU in its unprivileged mode cannot keep connections \(that takes TCP repair mode, CAP_NET_ADMIN\): they are closed/);
+  });
+
+  it('through sudo where root lacks CAP_SYS_RESOURCE: one sentence, and the way that works', () => {
+    const sudo = caps('src', { privilege: 'sudo', sudoRlimits: false });
+    assert.deepEqual(problemsOf(input('sleep', { source: sudo })), [
+      'Root on src lacks CAP_SYS_RESOURCE, so CRIU run through sudo cannot read the limits of your processes there ("Can\'t get rlimit"); run `procmig setup src` to let CRIU run as you in its unprivileged mode instead.',
+    ]);
+    assert.deepEqual(problemsOf(input('sleep', { source: caps('src', { privilege: 'sudo', sudoRlimits: true }) })), []);
   });
 
   it('failing `criu check` on a host', () => {

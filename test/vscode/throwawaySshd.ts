@@ -3,7 +3,7 @@
 // (missing) known_hosts file. Used by the host-trust tests in the extension host (mocha) and in
 // the workbench (Playwright). Everything is async: the extension host must not block.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,11 @@ export interface ThrowawaySshd {
   hostFingerprint: string;
   /** The UserKnownHostsFile of `alias` (not created). */
   knownHosts(alias: string): string;
+  /** The server goes away as a crashed or restarted one does: sshd and every connection it
+   * serves are killed, and nothing listens on the port until `resume()`. */
+  interrupt(): Promise<void>;
+  /** Starts sshd again on the same port with the same keys. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -108,28 +113,75 @@ export async function startThrowawaySshd(aliases: readonly string[], options: Th
   );
 
   let log = '';
-  const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  sshd.stderr!.on('data', (d: Buffer) => {
-    log = (log + d.toString()).slice(-10_000);
-  });
-  const stop = async () => {
+  const launch = () => {
+    const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.on('data', (d: Buffer) => {
+      log = (log + d.toString()).slice(-10_000);
+    });
+    return child;
+  };
+  let sshd = launch();
+  const end = async (signal: NodeJS.Signals) => {
     if (sshd.exitCode === null && sshd.signalCode === null) {
       const exited = new Promise((r) => sshd.once('exit', r));
-      sshd.kill('SIGTERM');
+      sshd.kill(signal);
       await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
       if (sshd.exitCode === null && sshd.signalCode === null) sshd.kill('SIGKILL');
     }
+  };
+  const stop = async () => {
+    await end('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
+  };
+  const interrupt = async () => {
+    // Connections live in sshd's children (each in a session of its own), which outlive it.
+    const sessions = sshd.pid ? descendants(sshd.pid) : [];
+    await end('SIGKILL');
+    for (const pid of sessions) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  const resume = async () => {
+    sshd = launch();
+    await waitForPort(port, sshd, () => log);
   };
   try {
     await waitForPort(port, sshd, () => log);
     const hostKey = readFileSync(join(dir, 'host_ed25519.pub'), 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
     const hostFingerprint = (await run('ssh-keygen', ['-l', '-f', join(dir, 'host_ed25519.pub')])).stdout.split(/\s+/)[1]!;
-    return { dir, port, sshConfig, identityFile, passphrase, hostKey, hostFingerprint, knownHosts, stop };
+    return { dir, port, sshConfig, identityFile, passphrase, hostKey, hostFingerprint, knownHosts, interrupt, resume, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** Every process under `root` (not `root` itself), from /proc. */
+function descendants(root: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  const found: number[] = [];
+  const walk = (pid: number) => {
+    for (const [child, parent] of parents) {
+      if (parent !== pid) continue;
+      found.push(child);
+      walk(child);
+    }
+  };
+  walk(root);
+  return found;
 }
 
 /** `ssh-keygen -F`: does OpenSSH itself find `key` for the host in `file`? */

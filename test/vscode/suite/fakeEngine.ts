@@ -1,5 +1,5 @@
 // An Engine with canned answers, for view logic that must not depend on the machine.
-import type { BatchRequest, BatchResult, Engine, HostReport, MigrateOptions, MigrationRequest, MigrationResult, ProcessInfo } from '../../../src/migration/api';
+import type { BatchRequest, BatchResult, Engine, HostReport, MigrateOptions, MigrationRequest, MigrationResult, ProcessInfo, SetUpOptions } from '../../../src/migration/api';
 
 export function proc(pid: number, ppid: number, uid: number, name: string, extra: Partial<ProcessInfo> = {}): ProcessInfo {
   return { pid, ppid, uid, user: uid === 0 ? 'root' : `u${uid}`, cpu: 0.5, rssKiB: 2048, name, command: `/usr/bin/${name} --flag`, state: 'S', ...extra };
@@ -44,6 +44,14 @@ export class FakeEngine implements Engine {
 
   async checkHost(host: string): Promise<HostReport> {
     return this.reports[host] ?? { host, reachable: false, problems: [`${host} is not in the fake.`] };
+  }
+
+  readonly setUps: string[] = [];
+  async setUpHost(host: string, options?: SetUpOptions): Promise<{ steps: string[]; report: HostReport }> {
+    this.setUps.push(host);
+    const steps = ['criu: 4.2.1, already installed at /usr/local/sbin/criu', 'tmux: tmux 3.3a, already installed'];
+    for (const s of steps) options?.onStep?.(s);
+    return { steps, report: await this.checkHost(host) };
   }
 
   async migrate(request: MigrationRequest, options?: MigrateOptions): Promise<MigrationResult> {

@@ -13,12 +13,14 @@ export function run(): Promise<void> {
   require('./hosts.test');
   require('./report.test');
   require('./migrate.test');
+  require('./users.test');
   require('./ports.test');
   require('./multi.test');
   require('./debug.test');
   require('./terminal.test');
   require('./hostTrust.test');
   require('./tracer.test');
+  require('./connection.test');
   return new Promise((resolve, reject) => {
     mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} test(s) failed.`)) : resolve()));
   });
