@@ -98,7 +98,8 @@ before(() => {
  * answers with the next number. */
 async function counterMoves(t: Parameters<typeof moveProgram>[0], program: string, command: string, port: number, served = 3) {
   const pid = await startDetached(A, command);
-  cleanup.push(() => kill(A, pid));
+  // A JVM killed by the cleanup leaves its perf-data file behind.
+  cleanup.push(() => kill(A, pid), () => onHost(A, `rm -f /tmp/hsperfdata_*/${pid}`).then());
   const url = `http://127.0.0.1:${port}/`;
   assert.equal(await untilServes(A, url), '1', `${program} serves on lab-a`);
   for (let i = 2; i <= served; i++) assert.equal(await curl(A, url), String(i));
