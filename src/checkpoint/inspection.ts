@@ -160,6 +160,9 @@ export function parseInspection(pid: number, text: string): ProcessInspection {
     switch (f[0]) {
       case 'task': {
         const [, p, state, ppid, pgid, sid, tty, flags, uid, tracer, rss, seccomp] = f;
+        // A task that ended between the helper's reads of its stat and status (a short-lived
+        // child, e.g. a shell loop's `sleep`) has no status fields: it is no part of the tree.
+        if (!uid || tracer === undefined) break;
         const t: TaskInfo = {
           pid: Number(p), state, ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid), ttyNr: Number(tty),
           flags: Number(flags), uid: Number(uid), tracerPid: Number(tracer), rssKiB: Number(rss) || 0, seccomp: Number(seccomp) || 0, comm: '', argv: [], exe: '', cwd: '', ns: {},

@@ -56,6 +56,13 @@ describe('parseInspection', () => {
     assert.equal(inspection('sleep').tasks[0].argv?.length ?? 0, 0);
   });
 
+  it('leaves out a task that ended while the helper read it (stat read, status gone): no NaN tracer', () => {
+    const text = `${fixture('inspect-sleep.txt')}\ntask\t27800\tS\t27764\t27764\t27764\t0\t4194304\t\ncomm\t27800\t\n`;
+    const r = parseInspection(PIDS.sleep, text);
+    assert.deepEqual(r.tasks.map((t) => t.pid), [27764]);
+    assert.ok(r.tasks.every((t) => t.tracerPid === 0));
+  });
+
   it('reads fd flags as octal', () => {
     const r = inspection('python');
     const byFd = new Map(r.fds.map((f) => [f.fd, f]));
