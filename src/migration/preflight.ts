@@ -422,18 +422,27 @@ export function requiredFiles(inspection: ProcessInspection): { path: string; co
   return [...out].map(([path, compareSize]) => ({ path, compareSize }));
 }
 
+/** HotSpot's performance-data file, /tmp/hsperfdata_USER/PID, mapped shared by every JVM. */
+const HOTSPOT_PERF_DATA = /\/hsperfdata_[^/]+\/\d+$/;
+
 /** Sentences for files missing or different on the destination (helper `check-files` output). */
 export function fileProblems(checkOutput: string, to: string): string[] {
   const missing: string[] = [];
   const differ: string[] = [];
+  const perfData: string[] = [];
   for (const line of checkOutput.split('\n')) {
     const [path, status] = line.split('\t');
     if (!status) continue;
-    if (status === 'missing') missing.push(path);
+    if (status === 'missing') (HOTSPOT_PERF_DATA.test(path) ? perfData : missing).push(path);
     else if (status.startsWith('size:')) differ.push(path);
   }
   const list = (paths: string[]) => paths.slice(0, 3).join(', ') + (paths.length > 3 ? `, and ${paths.length - 3} more` : '');
   const problems: string[] = [];
+  if (perfData.length) {
+    problems.push(
+      `The process is a Java VM that keeps its performance counters in ${list(perfData)}, a file of its own that ${to} lacks and that is carried only from a tmpfs; restart it with \`-XX:+PerfDisableSharedMem\` (the counters then live in its own memory) to migrate it.`,
+    );
+  }
   if (missing.length) {
     problems.push(
       `${missing.length === 1 ? 'A file' : `${missing.length} files`} the process uses ${missing.length === 1 ? 'is' : 'are'} missing on ${to} (${list(missing)}); install the same software or copy ${missing.length === 1 ? 'it' : 'them'} there under the same path${missing.length === 1 ? '' : 's'}.`,

@@ -6,7 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { cli, kill, node24, onHost, repo, sharedDir, sshConfig, startDetached, stateOf, useLab, waitFor } from './support/lab';
+import { cli, kill, node24, onHost, procmig, repo, sharedDir, sshConfig, startDetached, stateOf, useLab, waitFor } from './support/lab';
 import { A, B, curl, moveProgram, printTimes, untilServes } from './support/programs';
 
 const cleanup = useLab();
@@ -133,13 +133,16 @@ describe('real programs move from lab-a to lab-b with their state', () => {
   // by default): a file of the process's own, on a per-host /tmp, that the destination lacks.
   // Where /tmp is a tmpfs it travels with the images (as POSIX shared memory does); on a /tmp on
   // disk, as on Debian 12 and in the lab, it does not yet.
-  it(
-    'a Java 17 HTTP server (com.sun.net.httpserver, default JVM flags): its in-memory counter continues',
-    { timeout, todo: 'the preflight refuses: /tmp/hsperfdata_root/<pid> "is missing on lab-b" (/tmp is not a tmpfs here, so it is not carried)' },
-    async (t) => {
-      await counterMoves(t, 'Java 17 HTTP server', `java -cp ${dir} Counter 18303`, 18303);
-    },
-  );
+  it('a Java 17 HTTP server with default JVM flags is refused before any freeze, told to restart it with -XX:+PerfDisableSharedMem', { timeout }, async () => {
+    const pid = await startDetached(A, `java -cp ${dir} Counter 18303`);
+    cleanup.push(() => kill(A, pid), () => onHost(A, `rm -f /tmp/hsperfdata_root/${pid}`).then(() => undefined));
+    await waitFor(async () => (await onHost(A, `curl -s --max-time 2 http://127.0.0.1:18303/ || true`)) !== '', 60_000);
+    const r = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.json.error, /^The process is a Java VM that keeps its performance counters in \/tmp\/hsperfdata_root\/\d+, .* restart it with `-XX:\+PerfDisableSharedMem`/);
+    assert.equal(r.json.phases.freeze, undefined);
+    assert.equal(await stateOf(A, pid), 'running');
+  });
 
   it('a Java 17 HTTP server without the perf-data file (-XX:+PerfDisableSharedMem): its counter continues, its threads with it', { timeout }, async (t) => {
     const pid = await counterMoves(t, 'Java 17 HTTP server (-XX:+PerfDisableSharedMem)', `java -XX:+PerfDisableSharedMem -cp ${dir} Counter 18306`, 18306);

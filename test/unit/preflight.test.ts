@@ -396,6 +396,12 @@ describe('fileProblems', () => {
     ]);
   });
 
+  it("a JVM's performance-data file (on a /tmp on disk) is not 'missing': restart it without, in one sentence", () => {
+    assert.deepEqual(fileProblems('/tmp/hsperfdata_root/4242\tmissing\n', 'dst'), [
+      'The process is a Java VM that keeps its performance counters in /tmp/hsperfdata_root/4242, a file of its own that dst lacks and that is carried only from a tmpfs; restart it with `-XX:+PerfDisableSharedMem` (the counters then live in its own memory) to migrate it.',
+    ]);
+  });
+
   it('many missing files', () => {
     const out = ['/a', '/b', '/c', '/d', '/e'].map((p) => `${p}\tmissing`).join('\n') + '\nchecked=1\n';
     assert.deepEqual(fileProblems(out, 'dst'), [
