@@ -8,6 +8,9 @@ export interface ParsedCapabilities extends HostCapabilities {
   criuCheck?: string;
   /** How many files the helper can open here for a restore to inherit (6 with POSIX sh alone). */
   inheritFdsMax: number;
+  /** What hands CRIU its page connection over a unix socket here (`perl`, `python3`); empty:
+   * neither is installed. */
+  pageSocketTool?: string;
 }
 
 export function parseCapabilities(host: string, text: string): ParsedCapabilities {
@@ -34,6 +37,7 @@ export function parseCapabilities(host: string, text: string): ParsedCapabilitie
     features,
     pipeMaxSize: num('pipe_max_size'),
     inheritFdsMax: num('inherit_fds_max') || 6,
+    ...(kv.page_socket !== undefined ? { pageSocketTool: kv.page_socket } : {}),
     ...(kv.tmux ? { tmux: kv.tmux } : {}),
   };
 }

@@ -114,4 +114,11 @@ describe('CriuEngine.hostProblems', () => {
     ]);
     assert.deepEqual(engine.hostProblems(caps('a', { privilege: 'sudo' })), []);
   });
+
+  it('a host without perl or python3 cannot hand CRIU its page connection', () => {
+    assert.deepEqual(engine.hostProblems(caps('a', { pageSocketTool: '' })), [
+      'a has neither perl nor python3, one of which hands CRIU its memory pages over a private unix socket there: install perl on a.',
+    ]);
+    assert.deepEqual(engine.hostProblems(caps('a', { pageSocketTool: 'python3' })), []);
+  });
 });
