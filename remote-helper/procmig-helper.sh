@@ -1,8 +1,9 @@
 #!/bin/sh
 # Process Migrator's host helper. Uploaded over SSH on first use and cached under
-# ~/.cache/process-migrator/, it is all a host needs besides sh, coreutils, procps and CRIU:
-# no Node.js. Strictly POSIX (checked under dash). Every command prints `key=value` lines or
-# tab-separated records that src/checkpoint/hostHelper.ts parses; errors go to stderr as one line.
+# ~/.cache/process-migrator/, it is all a host needs besides sh, coreutils, procps, perl or
+# python3 (for the page sockets), and CRIU: no Node.js. Strictly POSIX (checked under dash).
+# Every command prints `key=value` lines or tab-separated records that
+# src/checkpoint/hostHelper.ts parses; errors go to stderr as one line.
 #
 #   caps                      what this host can do (CRIU version and features, load, memory, disk)
 #   ps                        every process, two sections: records, then pid<TAB>comm
@@ -974,8 +975,9 @@ cmd_guard() {
 
 # Ends the CRIU processes working in DIR (TERM, then KILL after 5 s) and waits for them.
 stop_criu_in() {
-	# A pre-copy round works in a directory inside DIR.
-	pids=$(ps -eo pid=,args= | awk -v d="-D $1" '($2 == "criu" || $4 == "criu") && (index($0 " ", " " d " ") || index($0, " " d "/")) { print $1 }')
+	# A pre-copy round works in a directory inside DIR. CRIU may still be an on_socket waiting
+	# for its connection (perl or python3 with the CRIU command line as arguments), or sudo's.
+	pids=$(ps -eo pid=,args= | awk -v d="-D $1" '/[ \/]criu / && (index($0 " ", " " d " ") || index($0, " " d "/")) { print $1 }')
 	[ -n "$pids" ] || return 0
 	# shellcheck disable=SC2086
 	cmd_signal TERM $pids
