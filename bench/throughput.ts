@@ -3,8 +3,8 @@
 // route (relayed through this machine or direct host to host) and the compression decision.
 //
 //   relay, exec pipe     ssh2: `head` on lab-a → this machine → `cat` on lab-b (the tar stream's path)
-//   relay, port bridge   ssh2: a TCP stream on lab-a's loopback → this machine → lab-b's loopback
-//                        (the page server's path: bridgePort, forwardIn + forwardOut)
+//   relay, socket bridge ssh2: a unix socket on lab-a → this machine → a unix socket on lab-b
+//                        (the relayed pages' path: bridgePort, streamlocal forwardIn + forwardOut)
 //   direct, OpenSSH      lab-a runs `ssh` to lab-b with a one-time key (the direct route's path)
 //   zstd -1              on lab-a, alone and in the direct pipe, on the bench's memory and a
 //                        mix of code and random data
@@ -33,16 +33,19 @@ async function main(): Promise<void> {
     await pipeCommands(a.spawn(['head', '-c', String(bytes), '/dev/zero']), b.spawn(['sh', '-c', 'cat >/dev/null']), { bytes: 0 });
     console.log(`relay, exec pipe:    ${rate(now() - t)}`);
 
-    // 2. port bridge through this machine: socat sink on lab-b, socat source on lab-a.
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const sink = b.spawn(['sh', '-c', `exec socat -u TCP-LISTEN:${port},bind=127.0.0.1 OPEN:/dev/null`]);
+    // 2. socket bridge through this machine: socat sink on lab-b, socat source on lab-a, each at
+    // a unix socket in a private directory, as the page sockets are.
+    const socks = `/tmp/throughput-socks-${process.pid}`;
+    await Promise.all([a, b].map((h) => run(h, `mkdir -m 700 -p ${socks}`)));
+    const sink = b.spawn(['sh', '-c', `exec socat -u UNIX-LISTEN:${socks}/sink OPEN:/dev/null`]);
     await new Promise((r) => setTimeout(r, 300));
-    const bridge = await bridgePort(a, b, port, { bytes: 0 });
+    const bridge = await bridgePort(a, b, `${socks}/sink`, { bytes: 0 }, { path: `${socks}/entry` });
     t = now();
-    await run(a, `head -c ${bytes} /dev/zero | socat -u - TCP:127.0.0.1:${bridge.port}`);
+    await run(a, `head -c ${bytes} /dev/zero | socat -u - UNIX-CONNECT:${socks}/entry`);
     await sink.exited;
-    console.log(`relay, port bridge:  ${rate(now() - t)}`);
+    console.log(`relay, socket bridge: ${rate(now() - t)}`);
     await bridge.close();
+    await Promise.all([a, b].map((h) => run(h, `rm -rf ${socks}`)));
 
     // 3. OpenSSH host to host with a throwaway key, the way the direct route goes.
     const dir = `/tmp/throughput-${process.pid}`;

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Process Migrator's host helper. Uploaded over SSH on first use and cached under
-# ~/.cache/process-migrator/, it is all a host needs besides sh, coreutils, procps and CRIU:
-# no Node.js. Strictly POSIX (checked under dash). Every command prints `key=value` lines or
-# tab-separated records that src/checkpoint/hostHelper.ts parses; errors go to stderr as one line.
+# ~/.cache/process-migrator/, it is all a host needs besides sh, coreutils, procps, perl or
+# python3 (for the page sockets), and CRIU: no Node.js. Strictly POSIX (checked under dash).
+# Every command prints `key=value` lines or tab-separated records that
+# src/checkpoint/hostHelper.ts parses; errors go to stderr as one line.
 #
 #   caps                      what this host can do (CRIU version and features, CPU features,
 #                             load, memory, disk)
@@ -10,19 +11,28 @@
 #   inspect PID               the tree under PID and what CRIU will meet in it (fds, maps, ttys, …)
 #   check-files               stdin: path<TAB>size lines; prints those missing or of another size
 #   mkimages                  a new private (0700) image directory; prints its path
-#   page-server DIR [--parent NAME] [--fixed-port P]
-#                             receives dumped pages into DIR; prints `ready PORT PID` once listening.
-#                             Pre-copy: DIR (made if missing) is one round's, NAME its sibling
-#                             holding the round before (linked as DIR/parent), P the tunnel's port
-#   pre-dump PID DIR [--full] ARGS…
+#   page-server DIR --socket S [--parent NAME]
+#                             receives dumped pages into DIR from the one connection made to
+#                             the unix socket S (in a private image directory); prints
+#                             `listening PID` once S listens. Pre-copy: DIR (made if missing) is
+#                             one round's, NAME its sibling holding the round before (linked as
+#                             DIR/parent); each round listens at the same S in turn
+#   pre-dump PID DIR --pages S [--full] ARGS…
 #                             one pre-copy round: criu pre-dump --track-mem into DIR (made if
-#                             missing); the process runs on. Prints `pages_written=`,
+#                             missing), its pages to the page server reached at the socket S;
+#                             the process runs on. Prints `pages_written=`,
 #                             `pages_scanned=`, `pages_skipped=`, `page_size=`. --full (a test
 #                             mode for kernels without soft-dirty): a whole dump --leave-running
-#   dump PID DIR ARGS…        criu dump --leave-stopped into DIR (never kills the source)
-#   dump-lazy PID DIR [--fixed-port P] ARGS…
-#                             post-copy dump: prints `ready PORT PID`, then serves pages until done
-#   lazy-pages DIR PORT       post-copy restore side: pulls pages from PORT; prints `ready PID`
+#   dump PID DIR [--pages S] ARGS…
+#                             criu dump --leave-stopped into DIR (never kills the source), its
+#                             pages to the page server reached at the socket S
+#   dump-lazy PID DIR --pages S ARGS…
+#                             post-copy dump: connects to S, prints `ready PID` once all but
+#                             memory is dumped, then serves the pages over S until done
+#   lazy-pages DIR --socket S post-copy restore side: prints `listening PID` once S listens,
+#                             holds the one connection made to it (the source's dump-lazy), and
+#                             once stdin says `go` (the images are in) starts CRIU's lazy-pages
+#                             daemon on it; prints `ready PID` once that serves
 #   tar-out DIR / tar-in DIR  streams the small non-page images from one host to the other
 #   tmpfs-stat PID…           stdin: paths of files on tmpfs the tree (PID…) uses; prints
 #                             `path<TAB>file<TAB>size<TAB>allocated<TAB>mode<TAB>uid<TAB>gid`
@@ -37,12 +47,13 @@
 #                             records what it placed in DIR (an image directory)
 #   tmpfs-rm DIR | -- PATH…   removes what tmpfs-in placed per DIR, or the given tmpfs files
 #   direct-client DIR ADDR    direct transfer, client side: a one-time key pair; prints `pubkey=`, `via=`
-#   direct-server DIR TOPORT PUBKEY [VIA]
-#                             a one-time sshd that lets PUBKEY forward to 127.0.0.1:TOPORT only;
+#   direct-server DIR TARGET PUBKEY [VIA]
+#                             a one-time sshd that lets PUBKEY forward to the unix socket TARGET only;
 #                             prints `hostkey=`, `user=`, then `ready PORT PID`; runs until TERM
-#   direct-tunnel DIR ADDR PORT USER HOSTKEY TOPORT
-#                             ssh -L from a free loopback port to that sshd; prints `ready LPORT
-#                             PID`, and `bytes=N` once stdin ended and the forward closed
+#   direct-tunnel DIR ADDR PORT USER HOSTKEY ENTRY TARGET
+#                             ssh -L from the unix socket ENTRY to the socket TARGET behind that
+#                             sshd; prints `ready PID`, and `bytes=N` once stdin ended and the
+#                             forward closed
 #   free-port                 a TCP port nobody listens on here
 #   restore DIR [--file N PATH]… [--mkfifo OWNER MODE PATH]… ARGS…
 #                             criu restore -d from DIR; prints `pid=N`. Each --file opens PATH
@@ -189,6 +200,7 @@ cmd_caps() {
 	# instruction set it picked at start dies of SIGILL later. PROCMIG_TEST_CPUINFO is a TEST
 	# ONLY switch: a file read instead of /proc/cpuinfo, to give a host another CPU.
 	echo "cpu_flags=$(awk -F': *' '/^(flags|Features)[ \t]*:/ { print $2; exit }' "${PROCMIG_TEST_CPUINFO:-/proc/cpuinfo}" 2>/dev/null)"
+	echo "page_socket=$(socket_tool)"
 	criu_bin=${CRIU_CMD%% *}
 	[ "$criu_bin" != sudo ] || criu_bin=criu
 	if ! command -v "$criu_bin" >/dev/null 2>&1; then echo "criu_version="; return 0; fi
@@ -341,18 +353,104 @@ cmd_mkimages() {
 	echo "dir=$d"
 }
 
-# Starts CRIU in the background and returns once it wrote its readiness byte to --status-fd
-# (it listens, or it serves); fails if CRIU exited first. Sets CRIU_PID; the caller waits for it.
+# Memory pages travel between the CRIUs over one unix-socket connection, never a TCP port: a
+# TCP port on loopback is open to every local user of a shared host, and CRIU's page server
+# authenticates nobody, so another user could read the memory being moved or feed pages into
+# the process being restored. A unix socket inside an image directory (0700) is reachable by its
+# owner and root only; OpenSSH forwards such sockets (`ssh -L path:path`), and CRIU takes a
+# connected descriptor instead of an address (`--ps-socket FD`). POSIX sh can neither connect
+# nor accept, so a few lines of perl (Debian's perl-base is essential), else python3, do it and
+# then run CRIU with the connection as its stdin: descriptor 0, which sudo passes on.
+#
+#   on_socket connect S CMD…     runs CMD with stdin connected to the unix socket S
+#   on_socket accept S CMD…      listens at S, prints `listening PID`, takes one connection,
+#                                removes S and runs CMD on it
+#   on_socket accept-go S CMD…   the same, but runs CMD only once its stdin says `go`
+# It replaces the calling (sub)shell, so PID is CMD's.
+SOCKET_PERL='use Socket; use POSIX ();
+my ($mode, $path, @cmd) = @ARGV;
+socket(my $s, PF_UNIX, SOCK_STREAM, 0) or die "cannot make a socket: $!\n";
+if ($mode eq "connect") {
+	connect($s, pack_sockaddr_un($path)) or die "cannot connect to $path: $!\n";
+} else {
+	unlink $path;
+	bind($s, pack_sockaddr_un($path)) and listen($s, 1) or die "cannot listen at $path: $!\n";
+	$| = 1; print "listening $$\n";
+	accept(my $c, $s) or die "cannot accept at $path: $!\n";
+	close $s; unlink $path; $s = $c;
+	if ($mode eq "accept-go") { my $go = <STDIN>; exit 1 unless defined $go and $go eq "go\n" }
+}
+defined POSIX::dup2(fileno($s), 0) or die "cannot pass the connection on: $!\n";
+exec { $cmd[0] } @cmd or die "cannot run $cmd[0]: $!\n";'
+SOCKET_PY='import os, socket, sys
+mode, path, cmd = sys.argv[1], sys.argv[2], sys.argv[3:]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    if mode == "connect":
+        s.connect(path)
+    else:
+        if os.path.lexists(path):
+            os.unlink(path)
+        s.bind(path)
+        s.listen(1)
+        print("listening", os.getpid(), flush=True)
+        c = s.accept()[0]
+        s.close()
+        os.unlink(path)
+        s = c
+        if mode == "accept-go" and sys.stdin.readline() != "go\n":
+            sys.exit(1)
+except OSError as e:
+    sys.exit("cannot %s %s: %s" % ("connect to" if mode == "connect" else "listen at", path, e.strerror))
+os.dup2(s.fileno(), 0)
+os.execvp(cmd[0], cmd)'
+
+socket_tool() {
+	if command -v perl >/dev/null 2>&1; then echo perl
+	elif command -v python3 >/dev/null 2>&1; then echo python3
+	fi
+}
+
+on_socket() {
+	in_images_base "$2"
+	[ ${#2} -lt 108 ] || die "the socket path $2 is too long for a unix socket (107 bytes at most)"
+	case $(socket_tool) in
+	perl) exec perl -e "$SOCKET_PERL" -- "$@" ;;
+	python3) exec python3 -c "$SOCKET_PY" "$@" ;;
+	esac
+	die "there is neither perl nor python3 on $(hostname), and CRIU gets its page connection through one of them; install perl there"
+}
+
+# The leading `--pages S` of a dump command: sets PAGES, the socket that reaches the page server.
+pages_option() {
+	[ "${1:-}" = --pages ] && [ -n "${2:-}" ] || die "expected --pages SOCKET"
+	in_images_base "$2"
+	PAGES=$2
+}
+
+# Runs CRIU ARGS… in the foreground; with PAGES set, its pages go to the page server there.
+criu_pages() {
+	need_criu
+	# shellcheck disable=SC2086 # criu's words
+	if [ -z "${PAGES:-}" ]; then $CRIU_CMD "$@"; else (on_socket connect "$PAGES" $CRIU_CMD "$@" --page-server --ps-socket 0); fi
+}
+
+# Starts CRIU ARGS… in the background on the page connection (on_socket MODE S) and returns
+# once CRIU wrote its readiness byte to --status-fd (it serves, or its dump is done); fails if
+# CRIU exited first. Sets CRIU_PID; the caller waits for it.
 start_criu_ready() {
-	dir=$1; shift
+	dir=$1 mode=$2 sock=$3; shift 3
 	ready=$dir/.ready
 	rm -f "$ready"; mkfifo "$ready"
-	# A simple command, not run_criu: a function in the background runs in a subshell, so $!
-	# would be that subshell and stopping it (kill $CRIU_PID) would leave CRIU running orphaned.
 	need_criu
-	# shellcheck disable=SC2086 # the command's words
-	$CRIU_CMD "$@" --status-fd 3 3>"$ready" &
+	# A subshell that execs on_socket, which execs CRIU: $! is CRIU's PID, so stopping it (kill
+	# $CRIU_PID) leaves no CRIU orphaned. Its stdin is ours (an asynchronous list's would be
+	# /dev/null): accept-go reads `go` there.
+	exec 4<&0
+	# shellcheck disable=SC2086 # criu's words
+	(on_socket "$mode" "$sock" $CRIU_CMD "$@" --status-fd 3) 3>"$ready" <&4 &
 	CRIU_PID=$!
+	exec 4<&-
 	# One NUL byte once ready; end of file if CRIU exits before that.
 	got=$(head -c 1 "$ready" | od -An -c | tr -d ' ')
 	rm -f "$ready"
@@ -365,61 +463,49 @@ finish_criu() {
 	return $rc
 }
 
-# Runs a CRIU server (page server, lazy dump) on a free loopback port: CRIU refuses port 0, so
-# we pick one (free_port) and retry on a clash. Prints `ready PORT PID` once listening.
-serve_on_free_port() {
-	dir=$1 log=$2; shift 2
-	tries=0
-	while [ $tries -lt 20 ]; do
-		tries=$((tries + 1))
-		port=${FIXED_PORT:-$(free_port "$tries")}
-		if start_criu_ready "$dir" "$@" --address 127.0.0.1 --port "$port" -o "$log" -v4; then
-			echo "ready $port $CRIU_PID"
-			finish_criu "$dir/$log"; return
-		fi
-		wait "$CRIU_PID"
-		grep -q 'Address already in use' "$dir/$log" 2>/dev/null || { log_errors "$dir/$log"; return 1; }
-		[ -z "${FIXED_PORT:-}" ] || die "port $FIXED_PORT, chosen for the direct transfer, was taken on $(hostname) meanwhile; try again"
-	done
-	die "no free port for CRIU on $(hostname)"
-}
-
 cmd_page_server() {
 	dir=$1; shift; in_images_base "$dir"
-	FIXED_PORT='' parent=''
+	sock='' parent=''
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--parent) parent=$2 ;;
-		--fixed-port) FIXED_PORT=$2 ;;
+		--socket) sock=$2 ;;
 		*) die "page-server: unknown option $1" ;;
 		esac
 		shift 2
 	done
+	[ -n "$sock" ] || die "page-server: --socket S is missing"
 	mkdir -p "$dir" || die "cannot create $dir on $(hostname)"
+	set -- page-server -D "$dir"
 	if [ -n "$parent" ]; then
 		check_round_name "$parent"
 		# Relative, as CRIU's own parent links are: the rounds travel as one tree.
-		serve_on_free_port "$dir" page-server.log page-server -D "$dir" --prev-images-dir "../$parent"
-	else
-		serve_on_free_port "$dir" page-server.log page-server -D "$dir"
+		set -- "$@" --prev-images-dir "../$parent"
 	fi
+	need_criu
+	# shellcheck disable=SC2086 # criu's words
+	(on_socket accept "$sock" $CRIU_CMD "$@" --ps-socket 0 -o page-server.log -v4)
+	rc=$?
+	[ $rc -eq 0 ] || log_errors "$dir/page-server.log"
+	return $rc
 }
 
 check_round_name() { case $1 in '' | *[!A-Za-z0-9_-]*) die "bad round directory name '$1'" ;; esac; }
 
 # Pre-copy: one round of copying memory while the process runs. CRIU freezes the tree only to
-# collect its dirty pages, resumes it, then writes them to the page server given in ARGS; with
+# collect its dirty pages, resumes it, then writes them to the page server at --pages; with
 # --prev-images-dir in ARGS only pages changed since that round are written. Its stats (pages
 # written, scanned, skipped as unchanged) drive the orchestrator's stop policy.
 cmd_pre_dump() {
 	pid=$1 dir=$2; shift 2; in_images_base "$dir"
+	pages_option "$@"; shift 2
 	action='pre-dump --track-mem'
 	# Test mode: without soft-dirty CRIU aborts any pre-dump, so each round is a whole dump that
 	# leaves the process running (no parent: CRIU trusts one only with tracking's uptime).
 	if [ "${1:-}" = --full ]; then action='dump --leave-running'; shift; fi
 	mkdir -p "$dir" || die "cannot create $dir on $(hostname)"
 	# shellcheck disable=SC2086 # the action's words
-	out=$(run_criu $action -t "$pid" -D "$dir" -o pre-dump.log -v4 --display-stats "$@")
+	out=$(criu_pages $action -t "$pid" -D "$dir" -o pre-dump.log -v4 --display-stats "$@")
 	rc=$?
 	[ $rc -eq 0 ] || { log_errors "$dir/pre-dump.log"; return $rc; }
 	print_dump_stats "$out"
@@ -435,24 +521,31 @@ print_dump_stats() {
 	echo "page_size=$(getconf PAGESIZE 2>/dev/null || echo 4096)"
 }
 
-# Post-copy, source side: dumps everything but memory, then serves the pages until the
-# destination has them all. The process stays stopped here (--leave-stopped) until then.
+# Post-copy, source side: dumps everything but memory, then serves the pages over the
+# connection to --pages until the destination has them all. The process stays stopped here
+# (--leave-stopped) until then.
 cmd_dump_lazy() {
 	pid=$1 dir=$2; shift 2; in_images_base "$dir"
-	# --fixed-port P: the port a direct tunnel, opened before the freeze, already points at.
-	FIXED_PORT=
-	if [ "${1:-}" = --fixed-port ]; then FIXED_PORT=$2; shift 2; fi
+	pages_option "$@"; shift 2
 	mkdir -p "$dir" || die "cannot create $dir on $(hostname)"
 	ext=$(tty_external "$pid" "$dir" "$@")
 	[ -z "$ext" ] || set -- "$@" "$ext"
-	serve_on_free_port "$dir" dump.log dump -t "$pid" -D "$dir" --leave-stopped --lazy-pages "$@"
+	if start_criu_ready "$dir" connect "$PAGES" dump -t "$pid" -D "$dir" --leave-stopped --lazy-pages "$@" --ps-socket 0 -o dump.log -v4; then
+		echo "ready $CRIU_PID"
+		finish_criu "$dir/dump.log"; return
+	fi
+	wait "$CRIU_PID"; log_errors "$dir/dump.log"
+	return 1
 }
 
 # Post-copy, destination side: the daemon that feeds page faults of the restored process from
-# the source's page server (reached at PORT on this host's loopback). Prints `ready PID`.
+# the source's page server. It listens at S before the freeze and holds the connection the
+# source's dump-lazy makes, since CRIU takes it only as it starts; it starts once stdin says
+# `go` (it reads the images, which arrive after the dump). Prints `listening PID`, `ready PID`.
 cmd_lazy_pages() {
-	dir=$1 port=$2; in_images_base "$dir"
-	if start_criu_ready "$dir" lazy-pages -D "$dir" --page-server --address 127.0.0.1 --port "$port" -o lazy-pages.log -v4; then
+	dir=$1; in_images_base "$dir"
+	[ "${2:-}" = --socket ] && [ -n "${3:-}" ] || die "lazy-pages: expected --socket S"
+	if start_criu_ready "$dir" accept-go "$3" lazy-pages -D "$dir" --page-server --ps-socket 0 -o lazy-pages.log -v4; then
 		echo "ready $CRIU_PID"
 		finish_criu "$dir/lazy-pages.log"; return
 	fi
@@ -481,11 +574,13 @@ tty_external() { # PID DIR ARGS…
 
 cmd_dump() {
 	pid=$1 dir=$2; shift 2; in_images_base "$dir"
+	PAGES=
+	if [ "${1:-}" = --pages ]; then pages_option "$@"; shift 2; fi
 	mkdir -p "$dir" || die "cannot create $dir on $(hostname)"
 	ext=$(tty_external "$pid" "$dir" "$@")
 	[ -z "$ext" ] || set -- "$@" "$ext"
 	# --leave-stopped: the source must outlive the dump until the destination runs the process.
-	out=$(run_criu dump -t "$pid" -D "$dir" -o dump.log -v4 --leave-stopped "$@")
+	out=$(criu_pages dump -t "$pid" -D "$dir" -o dump.log -v4 --leave-stopped "$@")
 	rc=$?
 	[ $rc -eq 0 ] || log_errors "$dir/dump.log"
 	# Pre-copy's final dump asks for --display-stats.
@@ -493,7 +588,7 @@ cmd_dump() {
 	return $rc
 }
 
-cmd_tar_out() { in_images_base "$1"; tar -C "$1" --exclude='*.log' --exclude='.ready' --exclude=./direct -cf - .; }
+cmd_tar_out() { in_images_base "$1"; tar -C "$1" --exclude='*.log' --exclude='.ready' --exclude=./direct --exclude=./pages.sock -cf - .; }
 cmd_tar_in() { in_images_base "$1"; tar -C "$1" -xf -; }
 
 # Per-host state: files on tmpfs (POSIX shared memory in /dev/shm, /run/user/UID) that the tree
@@ -605,9 +700,12 @@ cmd_tmpfs_rm() {
 # `ssh -L` straight to a private sshd started on the other host (the server) for this migration
 # only. Both keys are made where they are used and only their public halves travel, over the
 # orchestrator's verified connections: the server accepts that one client key (from the
-# client's address), for nothing but a forward to one loopback port and no shell; the client
-# trusts that one host key. Both end with the migration, or when the orchestrator's channel
-# closes (stdin ends); the keys are deleted with the image directory.
+# client's address), for nothing but forwards to unix sockets and no shell; the client trusts
+# that one host key. Both end with the migration, or when the orchestrator's channel closes
+# (stdin ends); the keys are deleted with the image directory. The sshd listens on TCP, as it
+# must to be reached from the other host, but lets in nobody without the client's key, and that
+# key may open the server's one page socket only: OpenSSH matches a unix socket's path against
+# PermitOpen's host, written `[PATH]:*`, so no TCP destination matches it.
 
 # A TCP port nobody listens on here (per /proc/net/tcp*), for a server started shortly after.
 # A caller that retries after a clash passes its attempt number, so that a retry within the same
@@ -645,12 +743,12 @@ cmd_direct_client() {
 	echo "via=$(ip -o route get "${ip:-$addr}" 2>/dev/null | sed -n 's/.* src \([^ ]*\).*/\1/p')"
 }
 
-# direct-server DIR TOPORT PUBKEY [VIA]: a private sshd on a free port of every address that
-# accepts only PUBKEY (from VIA, if given) and allows only forwarding to 127.0.0.1:TOPORT.
+# direct-server DIR TARGET PUBKEY [VIA]: a private sshd on a free port of every address that
+# accepts only PUBKEY (from VIA, if given) and allows only forwarding to the unix socket TARGET.
 # Prints `hostkey=TYPE KEY`, `user=NAME`, then `ready PORT PID`; runs until TERM or stdin ends.
 cmd_direct_server() {
-	dir=$1 toport=$2 pubkey=$3 via=${4:-}; in_images_base "$dir"
-	case $toport in '' | *[!0-9]*) die "bad port '$toport'" ;; esac
+	dir=$1 target=$2 pubkey=$3 via=${4:-}; in_images_base "$dir"; in_images_base "$target"
+	case $target in *[!A-Za-z0-9/._-]*) die "unexpected characters in the socket path $target" ;; esac
 	case $pubkey in 'ssh-ed25519 '*) ;; *) die "unexpected client key type" ;; esac
 	case "$pubkey$via" in *[!A-Za-z0-9+/=.:\ _-]*) die "unexpected characters in the client key or address" ;; esac
 	sshd=$(command -v sshd 2>/dev/null || echo /usr/sbin/sshd)
@@ -661,7 +759,7 @@ cmd_direct_server() {
 	ssh-keygen -q -t ed25519 -N '' -C procmig-direct -f "$d/host_key" </dev/null >/dev/null || die "ssh-keygen failed on $(hostname)"
 	from=
 	[ -n "$via" ] && from="from=\"$via\","
-	printf 'restrict,port-forwarding,permitopen="127.0.0.1:%s",%scommand="cat >/dev/null" %s\n' "$toport" "$from" "$pubkey" >"$d/authorized_keys"
+	printf 'restrict,port-forwarding,permitopen="[%s]:*",%scommand="cat >/dev/null" %s\n' "$target" "$from" "$pubkey" >"$d/authorized_keys"
 	user=$(id -un)
 	echo "hostkey=$(cut -d' ' -f1-2 "$d/host_key.pub")"
 	echo "user=$user"
@@ -686,9 +784,9 @@ AuthenticationMethods publickey
 PermitRootLogin prohibit-password
 AllowUsers $user
 AllowTcpForwarding local
-PermitOpen 127.0.0.1:$toport
+PermitOpen [$target]:*
+AllowStreamLocalForwarding local
 AllowAgentForwarding no
-AllowStreamLocalForwarding no
 X11Forwarding no
 PermitTunnel no
 PermitTTY no
@@ -715,12 +813,12 @@ EOF
 	die "sshd did not start on $(hostname): $(grep -v '^Server listening' "$d/sshd.log" | tail -n 1)"
 }
 
-# direct-tunnel DIR ADDR PORT USER HOSTKEY TOPORT: `ssh -L` from a free port on this host's
-# loopback to 127.0.0.1:TOPORT behind the sshd at ADDR:PORT, trusting only HOSTKEY. Prints
-# `ready LPORT PID` once the port listens; ends when stdin ends (after the forwarded connections
-# closed; then prints `bytes=N`, the SSH bytes sent and received) or on TERM.
+# direct-tunnel DIR ADDR PORT USER HOSTKEY ENTRY TARGET: `ssh -L` from the unix socket ENTRY
+# (in an image directory here) to the unix socket TARGET behind the sshd at ADDR:PORT, trusting
+# only HOSTKEY. Prints `ready PID` once ENTRY listens; ends when stdin ends (after the forwarded
+# connection closed; then prints `bytes=N`, the SSH bytes sent and received) or on TERM.
 cmd_direct_tunnel() {
-	dir=$1 addr=$2 port=$3 user=$4 hostkey=$5 toport=$6; in_images_base "$dir"
+	dir=$1 addr=$2 port=$3 user=$4 hostkey=$5 entry=$6 target=$7; in_images_base "$dir"; in_images_base "$entry"; in_images_base "$target"
 	d=$dir/direct
 	[ -f "$d/key" ] || die "no client key in $d (run direct-client first)"
 	printf 'procmig-direct %s\n' "$hostkey" >"$d/known_hosts"
@@ -730,21 +828,17 @@ cmd_direct_tunnel() {
 	exec 3<&0
 	SSH_PID=
 	trap '[ -n "$SSH_PID" ] && kill "$SSH_PID" 2>/dev/null; exit 1' TERM INT HUP
-	tries=0
-	while [ $tries -lt 10 ]; do
-		tries=$((tries + 1))
-		lport=$(free_port "$tries")
-		ssh -F /dev/null -i "$d/key" -o IdentitiesOnly=yes -o IdentityAgent=none -o BatchMode=yes \
-			-o StrictHostKeyChecking=yes -o UserKnownHostsFile="$d/known_hosts" -o GlobalKnownHostsFile=/dev/null \
-			-o HostKeyAlias=procmig-direct -o ConnectTimeout=4 -o ServerAliveInterval=15 -o ExitOnForwardFailure=yes \
-			${ciphers:+-o Ciphers=$ciphers} -o Compression=no -o LogLevel=VERBOSE \
-			-o PermitLocalCommand=yes -o "LocalCommand=echo ready $lport $$" \
-			-L "127.0.0.1:$lport:127.0.0.1:$toport" -p "$port" -l "$user" "$addr" 'cat >/dev/null' <&3 2>"$d/ssh.log" &
-		SSH_PID=$!
-		wait "$SSH_PID"
-		rc=$?
-		grep -q 'Address already in use' "$d/ssh.log" || break
-	done
+	# The socket ENTRY is made 0600 (StreamLocalBindMask), in a 0700 directory.
+	ssh -F /dev/null -i "$d/key" -o IdentitiesOnly=yes -o IdentityAgent=none -o BatchMode=yes \
+		-o StrictHostKeyChecking=yes -o UserKnownHostsFile="$d/known_hosts" -o GlobalKnownHostsFile=/dev/null \
+		-o HostKeyAlias=procmig-direct -o ConnectTimeout=4 -o ServerAliveInterval=15 -o ExitOnForwardFailure=yes \
+		${ciphers:+-o Ciphers=$ciphers} -o Compression=no -o LogLevel=VERBOSE \
+		-o StreamLocalBindMask=0177 -o StreamLocalBindUnlink=yes \
+		-o PermitLocalCommand=yes -o "LocalCommand=echo ready $$" \
+		-L "$entry:$target" -p "$port" -l "$user" "$addr" 'cat >/dev/null' <&3 2>"$d/ssh.log" &
+	SSH_PID=$!
+	wait "$SSH_PID"
+	rc=$?
 	sent=$(sed -n 's/.*Transferred: sent \([0-9]*\), received \([0-9]*\) bytes.*/\1 \2/p' "$d/ssh.log" | tail -n 1)
 	if [ -n "$sent" ]; then
 		set -- $sent
@@ -1187,8 +1281,9 @@ cmd_guard() {
 
 # Ends the CRIU processes working in DIR (TERM, then KILL after 5 s) and waits for them.
 stop_criu_in() {
-	# A pre-copy round works in a directory inside DIR.
-	pids=$(ps -eo pid=,args= | awk -v d="-D $1" '($2 ~ /(^|\/)criu$/ || $4 ~ /(^|\/)criu$/) && (index($0 " ", " " d " ") || index($0, " " d "/")) { print $1 }')
+	# A pre-copy round works in a directory inside DIR. CRIU may still be an on_socket waiting
+	# for its connection (perl or python3 with the CRIU command line as arguments), or sudo's.
+	pids=$(ps -eo pid=,args= | awk -v d="-D $1" '/[ \/]criu / && (index($0 " ", " " d " ") || index($0, " " d "/")) { print $1 }')
 	[ -n "$pids" ] || return 0
 	# shellcheck disable=SC2086
 	cmd_signal TERM $pids

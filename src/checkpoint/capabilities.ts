@@ -11,6 +11,9 @@ export interface ParsedCapabilities extends HostCapabilities {
   inheritFdsMax: number;
   /** Instruction-set flags and xsave size; undefined when the helper could not tell. */
   cpu?: CpuFeatures;
+  /** What hands CRIU its page connection over a unix socket here (`perl`, `python3`); empty:
+   * neither is installed. */
+  pageSocketTool?: string;
 }
 
 export function parseCapabilities(host: string, text: string): ParsedCapabilities {
@@ -40,6 +43,7 @@ export function parseCapabilities(host: string, text: string): ParsedCapabilitie
     features,
     pipeMaxSize: num('pipe_max_size'),
     inheritFdsMax: num('inherit_fds_max') || 6,
+    ...(kv.page_socket !== undefined ? { pageSocketTool: kv.page_socket } : {}),
     ...(kv.tmux ? { tmux: kv.tmux } : {}),
     ...(cpu ? { cpu } : {}),
   };

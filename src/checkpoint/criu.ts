@@ -7,6 +7,7 @@ import {
   type CheckpointEngine,
   type CheckpointPlan,
   type DumpStats,
+  type LazyPageFetcher,
   type PageService,
   type ProcessTraits,
   type RestoredProcess,
@@ -64,6 +65,9 @@ export class CriuEngine implements CheckpointEngine {
       return [`${h} has CRIU ${caps.criuVersion}, older than ${MINIMUM_CRIU}: run \`procmig setup ${h}\` (Set Up Host… in VS Code), which installs 4.2.1 there.`];
     }
     if (caps.criuCheck && caps.criuCheck !== 'ok') return [`\`criu check\` fails on ${h} (${caps.criuCheck}); CRIU cannot work there until that is fixed.`];
+    if (caps.pageSocketTool === '') {
+      return [`${h} has neither perl nor python3, one of which hands CRIU its memory pages over a private unix socket there: install perl on ${h}.`];
+    }
     return [];
   }
 
@@ -132,10 +136,9 @@ export class CriuEngine implements CheckpointEngine {
     return undefined;
   }
 
-  receivePages(helper: HostHelper, imagesDir: string, options: RoundOptions & { port?: number } = {}): Promise<PageService> {
+  receivePages(helper: HostHelper, imagesDir: string, socket: string, options: RoundOptions = {}): Promise<PageService> {
     const parent = options.parent && !this.options.untrackedRounds ? ['--parent', options.parent] : [];
-    const port = options.port ? ['--fixed-port', String(options.port)] : [];
-    return this.service(helper, ['page-server', imagesDir, ...parent, ...port], 'page-server', undefined, options.port);
+    return this.service(helper, ['page-server', imagesDir, '--socket', socket, ...parent], 'page-server', 'listening');
   }
 
   preCopyOptions(): ChosenOption[] {
@@ -148,77 +151,85 @@ export class CriuEngine implements CheckpointEngine {
     ];
   }
 
-  async preDump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesPort: number, options: RoundOptions = {}): Promise<DumpStats> {
-    const args = [...(this.options.untrackedRounds ? ['--full'] : []), ...this.dumpArgs(plan, pagesPort, options)];
+  async preDump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesSocket: string, options: RoundOptions = {}): Promise<DumpStats> {
+    const args = ['--pages', pagesSocket, ...(this.options.untrackedRounds ? ['--full'] : []), ...this.dumpArgs(plan, options)];
     const out = await this.runCriu(helper, ['pre-dump', String(pid), imagesDir, ...args], { action: 'pre-dump', host: helper.host.name, pid });
     return parseDumpStats(out) ?? { pagesWritten: 0, pagesScanned: 0, pagesSkipped: 0, pageSize: 4096 };
   }
 
-  async dumpLazily(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, port?: number): Promise<PageService> {
+  dumpLazily(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesSocket: string): Promise<PageService> {
     const args = plan.dump.map((o) => o.option).filter((o) => !HELPER_ADDS.includes(o));
-    const fixed = port ? ['--fixed-port', String(port)] : [];
-    return this.service(helper, ['dump-lazy', String(pid), imagesDir, ...fixed, ...args], 'dump', pid);
+    return this.service(helper, ['dump-lazy', String(pid), imagesDir, '--pages', pagesSocket, ...args], 'dump', 'ready', pid);
   }
 
-  fetchPagesLazily(helper: HostHelper, imagesDir: string, sourcePort: number): Promise<PageService> {
-    return this.service(helper, ['lazy-pages', imagesDir, String(sourcePort)], 'lazy-pages', undefined, sourcePort);
+  async fetchPagesLazily(helper: HostHelper, imagesDir: string, socket: string): Promise<LazyPageFetcher> {
+    const service = await this.service(helper, ['lazy-pages', imagesDir, '--socket', socket], 'lazy-pages', 'listening');
+    return { ...service, start: () => service.next('ready', 'go\n') };
   }
 
-  /** Starts a helper command that prints `ready [PORT] PID` once CRIU is ready, and runs on. */
+  /** Starts a helper command that runs on, and resolves once it printed `WORD PID`: `listening`
+   * (its socket is up) or `ready` (CRIU serves). `next` writes to its stdin and waits for the
+   * next such line. */
   private async service(
     helper: HostHelper,
     args: string[],
     action: Context['action'],
+    word: 'listening' | 'ready',
     pid?: number,
-    knownPort?: number,
-  ): Promise<PageService> {
+  ): Promise<PageService & { next(word: string, input: string): Promise<void> }> {
     await helper.ensureInstalled();
     const cmd = helper.spawn(args);
     const ctx: Context = { action, host: helper.host.name, pid };
     let stdout = '';
     let stderr = '';
     cmd.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const ready = new Promise<{ port: number; pid: number }>((resolve, reject) => {
-      cmd.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-        const m = /^ready (\d+)(?: (\d+))?$/m.exec(stdout);
-        if (m) resolve(m[2] ? { port: Number(m[1]), pid: Number(m[2]) } : { port: knownPort ?? 0, pid: Number(m[1]) });
+    cmd.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const line = (w: string) =>
+      new Promise<number>((resolve, reject) => {
+        const look = () => {
+          const m = new RegExp(`^${w} (\\d+)$`, 'm').exec(stdout);
+          if (m) {
+            cmd.stdout.off('data', look);
+            resolve(Number(m[1]));
+          }
+        };
+        cmd.stdout.on('data', look);
+        look();
+        void cmd.exited.then(() => reject(this.failure(stderr, ctx)));
       });
-      void cmd.exited.then(() => reject(this.failure(stderr, ctx)));
-    });
-    const started = await ready;
+    let servicePid = await line(word);
     let stopped = false;
     const done = cmd.exited.then(({ code }) => {
       if (code !== 0 && !stopped) throw this.failure(stderr, ctx);
     });
     done.catch(() => undefined); // observed by whoever awaits `done`
     return {
-      port: started.port,
       done,
+      next: async (w, input) => {
+        cmd.stdin.write(input);
+        servicePid = await line(w);
+      },
       stop: async () => {
         if (stopped) return;
         stopped = true;
         cmd.kill('SIGTERM');
-        await helper.exec(['signal', 'TERM', String(started.pid)]).catch(() => undefined);
+        await helper.exec(['signal', 'TERM', String(servicePid)]).catch(() => undefined);
       },
     };
   }
 
-  async dump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesPort: number, options?: RoundOptions): Promise<DumpStats | void> {
-    const args = options ? [...this.dumpArgs(plan, pagesPort, options), '--display-stats'] : this.dumpArgs(plan, pagesPort, {});
+  async dump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesSocket: string, options?: RoundOptions): Promise<DumpStats | void> {
+    const args = ['--pages', pagesSocket, ...this.dumpArgs(plan, options ?? {}), ...(options ? ['--display-stats'] : [])];
     const out = await this.runCriu(helper, ['dump', String(pid), imagesDir, ...args], { action: 'dump', host: helper.host.name, pid });
     return parseDumpStats(out);
   }
 
-  /** The plan's dump options, the page server, and for pre-copy the round before. */
-  private dumpArgs(plan: CheckpointPlan, pagesPort: number, { parent }: RoundOptions): string[] {
+  /** The plan's dump options, and for pre-copy the round before (the helper adds the page
+   * server's connection: `--page-server --ps-socket`). */
+  private dumpArgs(plan: CheckpointPlan, { parent }: RoundOptions): string[] {
     // Tracked: pages unchanged since the parent round stay there (soft-dirty bits say which).
     const tracked = parent && !this.options.untrackedRounds ? ['--track-mem', '--prev-images-dir', `../${parent}`] : [];
-    return [
-      ...plan.dump.map((o) => o.option).filter((o) => !HELPER_ADDS.includes(o)),
-      ...tracked,
-      '--page-server', '--address', '127.0.0.1', '--port', String(pagesPort),
-    ];
+    return [...plan.dump.map((o) => o.option).filter((o) => !HELPER_ADDS.includes(o)), ...tracked];
   }
 
   async restore(helper: HostHelper, imagesDir: string, plan: CheckpointPlan, options: { lazy?: boolean } = {}): Promise<RestoredProcess> {

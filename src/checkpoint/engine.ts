@@ -103,14 +103,21 @@ export interface DumpStats {
 }
 
 /** A long-running engine process that moves memory: a receiver of dumped pages on the
- * destination, the page source of a post-copy dump, or the lazy-pages daemon. */
+ * destination, the page source of a post-copy dump, or the lazy-pages daemon. Pages travel over
+ * one connection to a unix socket in a private image directory: no TCP port, which any local
+ * user could reach. */
 export interface PageService {
-  /** The port it listens on, or connects to, on its host's loopback. */
-  readonly port: number;
   /** Settles when all pages have moved (rejects with a CheckpointError if it failed). */
   readonly done: Promise<void>;
   /** Stops it early (rollback). Idempotent. */
   stop(): Promise<void>;
+}
+
+/** Post-copy's page-fault server on the destination before it runs: it holds the connection
+ * from the source's page server, made to its socket after the freeze, until `start()`. */
+export interface LazyPageFetcher extends PageService {
+  /** Runs the daemon on that connection, once the images are in; resolves when it serves. */
+  start(): Promise<void>;
 }
 
 export interface CheckpointEngine {
@@ -126,32 +133,34 @@ export interface CheckpointEngine {
   plan(traits: ProcessTraits, name?: string): CheckpointPlan;
 
   // Stop-and-copy: memory streams to the destination while the dump runs.
-  /** Receives one dump's pages into `imagesDir`. Pre-copy: `parent` names the sibling
-   * directory of the round before (its pages stay there, linked), `port` the loopback port to
-   * listen on (the tunnel's, which outlives the rounds). */
-  receivePages(helper: HostHelper, imagesDir: string, options?: RoundOptions & { port?: number }): Promise<PageService>;
+  /** Receives one dump's pages into `imagesDir` from the one connection made to the unix
+   * socket `socket`; resolves once that listens. Pre-copy: `parent` names the sibling directory
+   * of the round before (its pages stay there, linked); every round listens at the same socket
+   * (the tunnel's, which outlives the rounds). */
+  receivePages(helper: HostHelper, imagesDir: string, socket: string, options?: RoundOptions): Promise<PageService>;
   /** Dumps the tree rooted at `pid` and leaves it stopped (never killed). Memory goes to the
-   * page receiver reachable at `pagesPort` on the source's loopback, the rest into `imagesDir`.
-   * Pre-copy's final dump has a `parent` round: only what changed since goes. */
-  dump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesPort: number, options?: RoundOptions): Promise<DumpStats | void>;
+   * page receiver reached through the unix socket `pagesSocket` on the source, the rest into
+   * `imagesDir`. Pre-copy's final dump has a `parent` round: only what changed since goes. */
+  dump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesSocket: string, options?: RoundOptions): Promise<DumpStats | void>;
 
   // Pre-copy: memory is copied in rounds while the process runs, each round only what changed
   // since the one before, and the freeze moves the rest (`dump` with the last round as parent).
   /** Why pre-copy cannot run from `source` to `destination`, or undefined if it can; `requested`
    * when the user asked for it rather than auto choosing it. */
   preCopyProblem(source: ParsedCapabilities, destination: ParsedCapabilities, requested: boolean): string | undefined;
-  /** One round: copies the tree's memory to the page receiver at `pagesPort` while the tree
-   * runs on (it is paused only to collect the changed pages). */
-  preDump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesPort: number, options?: RoundOptions): Promise<DumpStats>;
+  /** One round: copies the tree's memory to the page receiver reached through `pagesSocket`
+   * while the tree runs on (it is paused only to collect the changed pages). */
+  preDump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesSocket: string, options?: RoundOptions): Promise<DumpStats>;
   /** The options pre-copy adds to the plan's, with why, for the report. */
   preCopyOptions(): ChosenOption[];
 
   // Post-copy: everything but memory moves first; pages follow on demand.
-  /** Resolves once `imagesDir` holds all but memory; the service then serves the pages, on
-   * `port` of the host's loopback if given (a tunnel already points there). */
-  dumpLazily(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, port?: number): Promise<PageService>;
-  /** Starts the destination's page-fault server, fed from `sourcePort` on its loopback. */
-  fetchPagesLazily(helper: HostHelper, imagesDir: string, sourcePort: number): Promise<PageService>;
+  /** Resolves once `imagesDir` holds all but memory; the service then serves the pages over
+   * the connection it made through the unix socket `pagesSocket` (to the LazyPageFetcher). */
+  dumpLazily(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesSocket: string): Promise<PageService>;
+  /** The destination's page-fault server, listening at the unix socket `socket` for the
+   * source's page server (before the freeze); it runs once `start()`ed. */
+  fetchPagesLazily(helper: HostHelper, imagesDir: string, socket: string): Promise<LazyPageFetcher>;
 
   /** Restores from `imagesDir` so that it outlives the connection (detached, or inside a tmux
    * session for a terminal process); resolves with the restored root's PID. */

@@ -5,19 +5,25 @@
 // server; remote-helper `direct-*`): still SSH, still host-key checked, keys made where they
 // are used and deleted with the images. When the client cannot reach the server, or lacks
 // OpenSSH, the relay carries the pages and the report says why.
+//
+// Either way both ends are unix sockets in the hosts' image directories (0700), never a TCP
+// port: any local user of a shared host can connect to a loopback port, and CRIU's page server
+// authenticates nobody (they could read the memory being moved, or feed pages into the process
+// being restored). OpenSSH and ssh2 forward unix sockets like ports, and the helper hands CRIU
+// the connection itself (`--ps-socket`).
 import type { HostHelper } from '../checkpoint/hostHelper';
 import { bridgePort, type ByteCounter } from '../transport/bridge';
 import type { RunningCommand } from '../transport/host';
 
 export interface TunnelEnd {
   helper: HostHelper;
-  /** The host's private image directory: the one-time keys live in it. */
+  /** The host's private image directory: the one-time keys and the page socket live in it. */
   dir: string;
 }
 
 export interface PageTunnel {
-  /** The port on the client's loopback that reaches the server's port. */
-  readonly port: number;
+  /** The unix socket on the client whose connections reach the server's page socket. */
+  readonly socket: string;
   /** `direct`: host to host; `local`: this machine is one end, its SSH link is direct anyway;
    * `relayed`: through this machine, for `relayedBecause`. */
   readonly route: 'direct' | 'local' | 'relayed';
@@ -28,35 +34,41 @@ export interface PageTunnel {
   abort(): Promise<void>;
 }
 
-/** A port on `client`'s loopback whose connections reach `serverPort` on `server`'s: direct
- * host to host when it can, else relayed through this machine. The port may still be coming
- * (a server starting meanwhile). */
-export async function openPageTunnel(client: TunnelEnd, server: TunnelEnd, serverPort: number | Promise<number>, counter: ByteCounter): Promise<PageTunnel> {
+/** Where a host's end of the page connection is: a unix socket in its private image directory. */
+export function pageSocket(dir: string): string {
+  return `${dir}/pages.sock`;
+}
+
+/** A unix socket in `client`'s image directory whose connections reach the one in `server`'s
+ * (pageSocket): direct host to host when it can, else relayed through this machine. Nothing
+ * needs to listen at the server's yet: each connection is made to it as it comes. */
+export async function openPageTunnel(client: TunnelEnd, server: TunnelEnd, counter: ByteCounter): Promise<PageTunnel> {
   let reason: string | undefined;
   if (!client.helper.host.isLocal && !server.helper.host.isLocal) {
     try {
-      return await openDirect(client, server, serverPort, counter);
+      return await openDirect(client, server, counter);
     } catch (err) {
       reason = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
     }
   }
-  const bridge = await bridgePort(client.helper.host, server.helper.host, await serverPort, counter);
+  const socket = pageSocket(client.dir);
+  const bridge = await bridgePort(client.helper.host, server.helper.host, pageSocket(server.dir), counter, { path: socket });
   const close = () => bridge.close();
-  return { port: bridge.port, route: reason === undefined ? 'local' : 'relayed', relayedBecause: reason, close, abort: close };
+  return { socket, route: reason === undefined ? 'local' : 'relayed', relayedBecause: reason, close, abort: close };
 }
 
-async function openDirect(client: TunnelEnd, server: TunnelEnd, port: number | Promise<number>, counter: ByteCounter): Promise<PageTunnel> {
+async function openDirect(client: TunnelEnd, server: TunnelEnd, counter: ByteCounter): Promise<PageTunnel> {
   const s = server.helper.host;
   const address = s.address;
   if (!address) throw new Error(`${s.name}'s address is unknown`);
   if (/^(localhost|127\.|::1$|\[::1\])/.test(address)) throw new Error(`${s.name}'s address here, ${address}, is this machine's loopback`);
 
-  const [out, serverPort] = await Promise.all([client.helper.run(['direct-client', client.dir, address]), port]);
-  const keys = keyValues(out);
-  const sshd = await startService(server.helper, ['direct-server', server.dir, String(serverPort), keys.pubkey ?? '', keys.via ?? '']);
+  const keys = keyValues(await client.helper.run(['direct-client', client.dir, address]));
+  const sshd = await startService(server.helper, ['direct-server', server.dir, pageSocket(server.dir), keys.pubkey ?? '', keys.via ?? '']);
   try {
+    const socket = pageSocket(client.dir);
     const tunnel = await startService(client.helper, [
-      'direct-tunnel', client.dir, address, String(sshd.port), sshd.values.user ?? '', sshd.values.hostkey ?? '', String(serverPort),
+      'direct-tunnel', client.dir, address, String(sshd.port), sshd.values.user ?? '', sshd.values.hostkey ?? '', socket, pageSocket(server.dir),
     ]);
     let closing: Promise<void> | undefined;
     const finish = async (graceful: boolean) => {
@@ -74,7 +86,7 @@ async function openDirect(client: TunnelEnd, server: TunnelEnd, port: number | P
       await sshd.stop();
     };
     return {
-      port: tunnel.port,
+      socket,
       route: 'direct',
       close: () => (closing ??= finish(true)),
       abort: () => (closing ??= finish(false)),
@@ -87,6 +99,7 @@ async function openDirect(client: TunnelEnd, server: TunnelEnd, port: number | P
 
 interface Service {
   cmd: RunningCommand;
+  /** The TCP port it listens on (the one-time sshd), else 0. */
   port: number;
   /** `key=value` lines printed before `ready`. */
   values: Record<string, string>;
@@ -94,7 +107,7 @@ interface Service {
   stop(): Promise<void>;
 }
 
-/** Starts a helper command that prints `ready PORT PID` and runs on; rejects with its last
+/** Starts a helper command that prints `ready [PORT] PID` and runs on; rejects with its last
  * stderr line if it ends first. */
 async function startService(helper: HostHelper, args: string[]): Promise<Service> {
   await helper.ensureInstalled();
@@ -105,8 +118,8 @@ async function startService(helper: HostHelper, args: string[]): Promise<Service
   const ready = await new Promise<{ port: number; pid: number }>((resolve, reject) => {
     cmd.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
-      const m = /^ready (\d+) (\d+)$/m.exec(stdout);
-      if (m) resolve({ port: Number(m[1]), pid: Number(m[2]) });
+      const m = /^ready (?:(\d+) )?(\d+)$/m.exec(stdout);
+      if (m) resolve({ port: Number(m[1] ?? 0), pid: Number(m[2]) });
     });
     void cmd.exited.then(({ error }) => {
       const why = stderr.trim().split('\n').pop() || error?.message || `${args[0]} ended early`;

@@ -333,12 +333,13 @@ export class MigrationSession {
     }
   }
 
-  /** A port on `clientSide`'s loopback reaching `port` on the other side's, for the memory
-   * pages: direct host to host when it can; the report says which way they went and why. */
-  async pageTunnel(clientSide: 'source' | 'destination', port: number | Promise<number>, dirs: { source: string; destination: string }): Promise<PageTunnel> {
+  /** A unix socket on `clientSide` (in its image directory) reaching the page socket in the
+   * other side's, for the memory pages: direct host to host when it can; the report says which
+   * way they went and why. */
+  async pageTunnel(clientSide: 'source' | 'destination', dirs: { source: string; destination: string }): Promise<PageTunnel> {
     const serverSide = clientSide === 'source' ? 'destination' : 'source';
     const [client, server] = [this[clientSide], this[serverSide]];
-    const tunnel = await openPageTunnel({ helper: client, dir: dirs[clientSide] }, { helper: server, dir: dirs[serverSide] }, port, this.transferred);
+    const tunnel = await openPageTunnel({ helper: client, dir: dirs[clientSide] }, { helper: server, dir: dirs[serverSide] }, this.transferred);
     this.rollback.add('close the page tunnel', () => tunnel.abort());
     const { from, to } = this.request;
     const remote = this.source.host.isLocal ? to : from;
@@ -351,18 +352,13 @@ export class MigrationSession {
     return tunnel;
   }
 
-  /** Image directories on both hosts and a free port on `serverSide`'s loopback, where the
-   * page server will listen, reached from the other host through the page tunnel: all open
-   * before the freeze, so none of it costs the frozen process. */
-  async prepareImageRoute(serverSide: 'source' | 'destination'): Promise<{ sourceDir: string; destinationDir: string; pagePort: number; tunnel: PageTunnel }> {
-    const [sourceDir, destinationDir, pagePort] = await Promise.all([
-      this.imageDirectory('source'),
-      this.imageDirectory('destination'),
-      this[serverSide].run(['free-port']).then((out) => Number(out.trim())),
-    ]);
-    const clientSide = serverSide === 'source' ? 'destination' : 'source';
-    const tunnel = await this.pageTunnel(clientSide, pagePort, { source: sourceDir, destination: destinationDir });
-    return { sourceDir, destinationDir, pagePort, tunnel };
+  /** Image directories on both hosts, and the page tunnel from the source's to the
+   * destination's page socket (pageSocket): the source's CRIU connects, whichever side serves
+   * the pages. All open before the freeze, so none of it costs the frozen process. */
+  async prepareImageRoute(): Promise<{ sourceDir: string; destinationDir: string; tunnel: PageTunnel }> {
+    const [sourceDir, destinationDir] = await Promise.all([this.imageDirectory('source'), this.imageDirectory('destination')]);
+    const tunnel = await this.pageTunnel('source', { source: sourceDir, destination: destinationDir });
+    return { sourceDir, destinationDir, tunnel };
   }
 
   /** After the dump: the non-memory images travel while the last pages may still drain from

@@ -7,19 +7,20 @@ export interface ByteCounter {
   bytes: number;
 }
 
-/** A port on `from`'s loopback whose connections reach `toPort` on `to`'s loopback. Bytes are
- * counted both ways (stop-and-copy pushes pages, post-copy pulls them). `options.port` fixes
- * the port on `from`; `onConnection` hears of each connection. */
+/** A port on `from`'s loopback (or the unix socket `options.path` there) whose connections
+ * reach `target` on `to`: a port on its loopback, or a unix socket's path. Bytes are counted
+ * both ways (stop-and-copy pushes pages, post-copy pulls them). `options.port` fixes the port
+ * on `from`; `onConnection` hears of each connection. */
 export async function bridgePort(
   from: Host,
   to: Host,
-  toPort: number,
+  target: number | string,
   counter: ByteCounter,
   options: ListenOptions & { onConnection?: () => void } = {},
 ): Promise<Listener> {
   const listener = await from.listen((socket) => {
     options.onConnection?.();
-    to.connect(toPort).then(
+    to.connect(target).then(
       (remote) => {
         countInto(socket, counter);
         countInto(remote, counter);
@@ -30,7 +31,7 @@ export async function bridgePort(
       },
       () => socket.destroy(),
     );
-  }, { port: options.port });
+  }, { port: options.port, path: options.path });
   return listener;
 }
 

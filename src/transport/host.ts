@@ -15,11 +15,11 @@ export interface Host {
   /** Starts a command with its streams open, for long-running or streaming work. */
   spawn(argv: readonly string[], options?: SpawnOptions): RunningCommand;
   /** Listens on the host's loopback (127.0.0.1, on `options.port`, else a port chosen by the
-   * host); every connection made to it there is handed to `onConnection`. Rejects with a
-   * TransportError when the port cannot be bound (in use, say). */
+   * host), or at the unix socket `options.path`; every connection made to it there is handed
+   * to `onConnection`. Rejects with a TransportError when it cannot be bound (in use, say). */
   listen(onConnection: (socket: Duplex) => void, options?: ListenOptions): Promise<Listener>;
-  /** Opens a TCP connection to `port` on the host's loopback. */
-  connect(port: number): Promise<Duplex>;
+  /** Opens a connection to a port on the host's loopback (TCP), or to a unix socket's path. */
+  connect(target: number | string): Promise<Duplex>;
   /** Frees the connection (idempotent). */
   close(): Promise<void>;
 }
@@ -61,9 +61,13 @@ export interface RunningCommand {
 export interface ListenOptions {
   /** A fixed port instead of one the host picks. */
   port?: number;
+  /** A unix socket at this path instead of a TCP port (only the directory's permissions guard
+   * it: put it in a private one). */
+  path?: string;
 }
 
 export interface Listener {
+  /** The TCP port; 0 for a unix socket. */
   readonly port: number;
   close(): Promise<void>;
 }

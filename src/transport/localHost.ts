@@ -61,11 +61,11 @@ export class LocalHost implements Host {
 
   async listen(onConnection: (socket: Duplex) => void, options: ListenOptions = {}): Promise<Listener> {
     const server = createServer((socket) => onConnection(socket));
+    const where = options.path ?? `127.0.0.1:${options.port ?? 0}`;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) =>
-        reject(new TransportError(`Cannot listen on 127.0.0.1:${options.port ?? 0} on this machine: ${err.message}.`, 'config', { cause: err })),
-      );
-      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+      server.once('error', (err) => reject(new TransportError(`Cannot listen on ${where} on this machine: ${err.message}.`, 'config', { cause: err })));
+      if (options.path !== undefined) server.listen(options.path, () => resolve());
+      else server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
     });
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
@@ -78,16 +78,15 @@ export class LocalHost implements Host {
     };
   }
 
-  connect(port: number): Promise<Duplex> {
+  connect(target: number | string): Promise<Duplex> {
     return new Promise((resolve, reject) => {
-      const socket = netConnect({ host: '127.0.0.1', port });
+      const socket = typeof target === 'number' ? netConnect({ host: '127.0.0.1', port: target }) : netConnect({ path: target });
+      const where = typeof target === 'number' ? `127.0.0.1:${target}` : target;
       socket.once('connect', () => {
         socket.off('error', reject);
         resolve(socket);
       });
-      socket.once('error', (err) =>
-        reject(new TransportError(`Cannot connect to 127.0.0.1:${port} on this machine: ${err.message}.`, 'unreachable', { cause: err })),
-      );
+      socket.once('error', (err) => reject(new TransportError(`Cannot connect to ${where} on this machine: ${err.message}.`, 'unreachable', { cause: err })));
     });
   }
 

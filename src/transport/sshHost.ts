@@ -20,8 +20,8 @@ interface Connection {
   client: Client;
   resolved: ResolvedHost;
   alive: boolean;
-  /** Remote-forward handlers by the port the server bound. */
-  forwards: Map<number, (socket: Duplex) => void>;
+  /** Remote-forward handlers by the port the server bound, or the unix socket's path. */
+  forwards: Map<number | string, (socket: Duplex) => void>;
   dispose(): void;
 }
 
@@ -104,6 +104,11 @@ export class SshHost implements Host {
     let lastError: Error | undefined;
     client.on('tcp connection', (info, accept, reject) => {
       const handler = conn.forwards.get(info.destPort);
+      if (!handler) return reject();
+      handler(accept());
+    });
+    client.on('unix connection', (info, accept, reject) => {
+      const handler = conn.forwards.get(info.socketPath);
       if (!handler) return reject();
       handler(accept());
     });
@@ -214,6 +219,7 @@ export class SshHost implements Host {
   }
 
   async listen(onConnection: (socket: Duplex) => void, options: ListenOptions = {}): Promise<Listener> {
+    if (options.path !== undefined) return this.listenAt(options.path, onConnection);
     const conn = await this.connection();
     const wanted = options.port ?? 0;
     const port = await new Promise<number>((resolve, reject) =>
@@ -246,15 +252,40 @@ export class SshHost implements Host {
     };
   }
 
-  async connect(port: number): Promise<Duplex> {
+  /** A unix socket at `path`, bound by the host's sshd as our user (streamlocal forwarding). */
+  private async listenAt(path: string, onConnection: (socket: Duplex) => void): Promise<Listener> {
     const conn = await this.connection();
-    return new Promise((resolve, reject) =>
-      conn.client.forwardOut('127.0.0.1', 0, '127.0.0.1', port, (err, stream) =>
+    await new Promise<void>((resolve, reject) =>
+      conn.client.openssh_forwardInStreamLocal(path, (err) =>
         err
-          ? reject(new TransportError(`Cannot connect to 127.0.0.1:${port} on ${this.name}: ${err.message}.`, 'unreachable', { cause: err }))
-          : resolve(stream),
+          ? reject(new TransportError(`Cannot listen at ${path} on ${this.name}: ${err.message}; check AllowStreamLocalForwarding in its sshd_config.`, 'config', { cause: err }))
+          : resolve(),
       ),
     );
+    conn.forwards.set(path, onConnection);
+    this.log(`listening on remote ${path}`);
+    let open = true;
+    return {
+      port: 0,
+      close: async () => {
+        if (!open) return;
+        open = false;
+        conn.forwards.delete(path);
+        if (!conn.alive) return;
+        await new Promise<void>((resolve) => conn.client.openssh_unforwardInStreamLocal(path, () => resolve()));
+      },
+    };
+  }
+
+  async connect(target: number | string): Promise<Duplex> {
+    const conn = await this.connection();
+    const where = typeof target === 'number' ? `127.0.0.1:${target}` : target;
+    return new Promise((resolve, reject) => {
+      const done = (err: Error | undefined, stream: Duplex) =>
+        err ? reject(new TransportError(`Cannot connect to ${where} on ${this.name}: ${err.message}.`, 'unreachable', { cause: err })) : resolve(stream);
+      if (typeof target === 'number') conn.client.forwardOut('127.0.0.1', 0, '127.0.0.1', target, done);
+      else conn.client.openssh_forwardOutStreamLocal(target, done);
+    });
   }
 
   async close(): Promise<void> {

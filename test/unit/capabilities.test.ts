@@ -72,6 +72,11 @@ describe('parseCapabilities', () => {
     assert.equal(c.criuCheck, 'Error (criu/cr-check.c:1234): opt=1 failed');
   });
 
+  it('reads what hands CRIU its page connection: perl, python3, or nothing', () => {
+    assert.equal(parseCapabilities('b', 'page_socket=perl\n').pageSocketTool, 'perl');
+    assert.equal(parseCapabilities('b', 'page_socket=\n').pageSocketTool, '');
+  });
+
   it('defaults what is missing or unreadable', () => {
     const c = parseCapabilities('far', 'cpus=many\nload1=\n');
     assert.equal(c.hostname, 'far');

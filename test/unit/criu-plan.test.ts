@@ -122,4 +122,11 @@ describe('CriuEngine.hostProblems', () => {
     assert.deepEqual(options(plan, 'dump'), ['--leave-stopped', '--unprivileged']);
     assert.deepEqual(options(plan, 'restore'), ['--restore-detached', '--unprivileged']);
   });
+
+  it('a host without perl or python3 cannot hand CRIU its page connection', () => {
+    assert.deepEqual(engine.hostProblems(caps('a', { pageSocketTool: '' })), [
+      'a has neither perl nor python3, one of which hands CRIU its memory pages over a private unix socket there: install perl on a.',
+    ]);
+    assert.deepEqual(engine.hostProblems(caps('a', { pageSocketTool: 'python3' })), []);
+  });
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { CriuEngine, parseDumpStats } from '../../src/checkpoint/criu';
-import { CheckpointError, type CheckpointEngine, type DumpStats, type PageService } from '../../src/checkpoint/engine';
+import { CheckpointError, type CheckpointEngine, type DumpStats, type LazyPageFetcher, type PageService } from '../../src/checkpoint/engine';
 import { HostHelper } from '../../src/checkpoint/hostHelper';
 import type { ProcessInspection } from '../../src/checkpoint/inspection';
 import type { MigrationResult, Strategy } from '../../src/migration/api';
@@ -39,8 +39,6 @@ class FakeHost implements Host {
     switch (args[0]) {
       case 'mkimages':
         return out(`dir=/var/tmp/process-migrator/img.${this.name}\n`);
-      case 'free-port':
-        return out('40000\n');
       case 'state':
       case 'verify':
         return out(`${this.state}\n`);
@@ -62,7 +60,7 @@ class FakeHost implements Host {
       stdin.resume();
     } else if (args[0] === 'page-server') {
       setImmediate(() => {
-        stdout.write('ready 40000 77\n');
+        stdout.write('listening 77\n');
         setTimeout(() => { stdout.end(); end(0); }, 5);
       });
     } else {
@@ -114,12 +112,12 @@ class FakeEngine implements CheckpointEngine {
     return [{ option: 'pre-dump', reason: 'rounds' }];
   }
 
-  async receivePages(_h: HostHelper, dir: string, options: { parent?: string; port?: number } = {}): Promise<PageService> {
+  async receivePages(_h: HostHelper, dir: string, _socket: string, options: { parent?: string } = {}): Promise<PageService> {
     this.calls.push(`receive ${short(dir)} parent=${options.parent ?? '-'}`);
-    return { port: options.port ?? 40000, done: Promise.resolve(), stop: async () => void this.stopped.push(short(dir)) };
+    return { done: Promise.resolve(), stop: async () => void this.stopped.push(short(dir)) };
   }
 
-  async preDump(_h: HostHelper, pid: number, dir: string, _plan: unknown, _port: number, options: { parent?: string } = {}): Promise<DumpStats> {
+  async preDump(_h: HostHelper, pid: number, dir: string, _plan: unknown, _socket: string, options: { parent?: string } = {}): Promise<DumpStats> {
     this.calls.push(`pre-dump ${short(dir)} parent=${options.parent ?? '-'}`);
     const step = this.script.shift();
     if (step === undefined) throw new Error('more rounds than scripted');
@@ -129,7 +127,7 @@ class FakeEngine implements CheckpointEngine {
     return { pagesWritten: pages, pagesScanned: pages * 2, pagesSkipped: 0, pageSize: 4096 };
   }
 
-  async dump(_h: HostHelper, pid: number, dir: string, _plan: unknown, _port: number, options?: { parent?: string }): Promise<DumpStats | void> {
+  async dump(_h: HostHelper, pid: number, dir: string, _plan: unknown, _socket: string, options?: { parent?: string }): Promise<DumpStats | void> {
     this.calls.push(`dump ${short(dir)} parent=${options?.parent ?? '-'}`);
     if (this.finalDump instanceof Error) throw this.finalDump;
     return { pagesWritten: this.finalDump, pagesScanned: 0, pagesSkipped: 0, pageSize: 4096 };
@@ -138,7 +136,7 @@ class FakeEngine implements CheckpointEngine {
   async dumpLazily(): Promise<PageService> {
     throw new Error('not in these tests');
   }
-  async fetchPagesLazily(): Promise<PageService> {
+  async fetchPagesLazily(): Promise<LazyPageFetcher> {
     throw new Error('not in these tests');
   }
 
@@ -356,19 +354,19 @@ describe('CriuEngine pre-copy', () => {
     const engine = new CriuEngine();
     const plan = engine.plan({ shellJob: 'tty' });
     const dir = '/var/tmp/process-migrator/img.x';
-    const stats = await engine.preDump(helper, PID, `${dir}/2`, plan, 41000, { parent: '1' });
+    const socket = `${dir}/pages.sock`;
+    const stats = await engine.preDump(helper, PID, `${dir}/2`, plan, socket, { parent: '1' });
     assert.deepEqual(stats, { pagesWritten: 120, pagesScanned: 300, pagesSkipped: 10, pageSize: 4096 });
-    await engine.dump(helper, PID, `${dir}/final`, plan, 41000, { parent: '2' });
-    await engine.dump(helper, PID, dir, plan, 41000);
-    const page = ['--page-server', '--address', '127.0.0.1', '--port', '41000'];
-    assert.deepEqual(host.ran('pre-dump'), [['pre-dump', String(PID), `${dir}/2`, '--shell-job', '--track-mem', '--prev-images-dir', '../1', ...page]]);
+    await engine.dump(helper, PID, `${dir}/final`, plan, socket, { parent: '2' });
+    await engine.dump(helper, PID, dir, plan, socket);
+    const page = ['--pages', socket];
+    assert.deepEqual(host.ran('pre-dump'), [['pre-dump', String(PID), `${dir}/2`, ...page, '--shell-job', '--track-mem', '--prev-images-dir', '../1']]);
     assert.deepEqual(host.ran('dump'), [
-      ['dump', String(PID), `${dir}/final`, '--shell-job', '--track-mem', '--prev-images-dir', '../2', ...page, '--display-stats'],
-      ['dump', String(PID), dir, '--shell-job', ...page],
+      ['dump', String(PID), `${dir}/final`, ...page, '--shell-job', '--track-mem', '--prev-images-dir', '../2', '--display-stats'],
+      ['dump', String(PID), dir, ...page, '--shell-job'],
     ]);
-    const receiver = await engine.receivePages(helper, `${dir}/3`, { parent: '2', port: 40000 });
-    assert.equal(receiver.port, 40000);
-    assert.deepEqual(host.ran('page-server'), [['page-server', `${dir}/3`, '--parent', '2', '--fixed-port', '40000']]);
+    await engine.receivePages(helper, `${dir}/3`, socket, { parent: '2' });
+    assert.deepEqual(host.ran('page-server'), [['page-server', `${dir}/3`, '--socket', socket, '--parent', '2']]);
   });
 
   it('untracked (test mode): each round is a whole dump and no round is linked', async () => {
@@ -376,10 +374,11 @@ describe('CriuEngine pre-copy', () => {
     const helper = HostHelper.for(host);
     const engine = new CriuEngine({ untrackedRounds: true });
     const dir = '/var/tmp/process-migrator/img.x';
-    await engine.preDump(helper, PID, `${dir}/2`, engine.plan({}), 41000, { parent: '1' });
-    await engine.dump(helper, PID, `${dir}/final`, engine.plan({}), 41000, { parent: '2' });
-    await engine.receivePages(helper, `${dir}/3`, { parent: '2', port: 40000 });
-    assert.deepEqual(host.ran('pre-dump')[0].slice(3, 4), ['--full']);
+    const socket = `${dir}/pages.sock`;
+    await engine.preDump(helper, PID, `${dir}/2`, engine.plan({}), socket, { parent: '1' });
+    await engine.dump(helper, PID, `${dir}/final`, engine.plan({}), socket, { parent: '2' });
+    await engine.receivePages(helper, `${dir}/3`, socket, { parent: '2' });
+    assert.deepEqual(host.ran('pre-dump')[0].slice(3, 6), ['--pages', socket, '--full']);
     assert.ok(!host.commands.flat().some((a) => a === '--prev-images-dir' || a === '--parent' || a === '--track-mem'));
   });
 });

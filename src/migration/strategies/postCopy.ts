@@ -6,8 +6,12 @@
 // still stopped, its memory intact — is resumed as it was when frozen, and what the process did
 // on the destination in the meantime is lost. The preflight makes that rare: both page servers
 // are CRIU's own, checked before the freeze, and the tunnel is open before it. The tunnel goes
-// host to host over OpenSSH when the destination reaches the source (pageTunnel.ts): relayed
-// through this machine the pages trickled in at 30–40 MiB/s (bench/results).
+// host to host over OpenSSH when the source reaches the destination (pageTunnel.ts): relayed
+// through this machine the pages trickled in at 30–40 MiB/s (bench/results). The source's page
+// server connects through it as its dump starts, to the destination's lazy-pages daemon, which
+// listens from before the freeze and holds the connection until the images are in: CRIU takes
+// a connection only as it starts, and a listening TCP port would be open to any local user.
+import { pageSocket } from '../pageTunnel';
 import type { MigrationSession } from '../session';
 
 export async function postCopy(session: MigrationSession): Promise<void> {
@@ -15,14 +19,18 @@ export async function postCopy(session: MigrationSession): Promise<void> {
   const { pid, from, to } = session.request;
 
   session.progress('connect', `preparing image directories on ${from} and ${to}, and the page tunnel`);
-  // The source's page server will listen on a port chosen now, so that the tunnel to it is open
-  // before the freeze and costs the frozen process nothing.
-  const { sourceDir, destinationDir, pagePort, tunnel } = await session.timeline.phase('connect', () => session.prepareImageRoute('source'));
+  // All up before the freeze, so it costs the frozen process nothing.
+  const { sourceDir, destinationDir, pager, tunnel } = await session.timeline.phase('connect', async () => {
+    const route = await session.prepareImageRoute();
+    const pager = await checkpoint.fetchPagesLazily(session.destination, route.destinationDir, pageSocket(route.destinationDir));
+    session.rollback.add(`stop the lazy-pages daemon on ${to}`, () => pager.stop());
+    return { ...route, pager };
+  });
   session.checkCancelled();
 
   session.progress('dump', `freezing process ${pid} on ${from} and checkpointing all but its memory`);
   await session.freeze();
-  const pageSource = await session.timeline.phase('dump', () => checkpoint.dumpLazily(session.source, pid, sourceDir, session.plan, pagePort));
+  const pageSource = await session.timeline.phase('dump', () => checkpoint.dumpLazily(session.source, pid, sourceDir, session.plan, tunnel.socket));
   session.rollback.add(`stop serving pages on ${from}`, () => pageSource.stop());
 
   session.progress('transfer', `sending the non-memory state to ${to}`);
@@ -31,8 +39,7 @@ export async function postCopy(session: MigrationSession): Promise<void> {
 
   session.progress('restore', `restoring the process on ${to}; its memory follows on demand`);
   const restored = await session.timeline.phase('restore', async () => {
-    const pager = await checkpoint.fetchPagesLazily(session.destination, destinationDir, tunnel.port);
-    session.rollback.add(`stop the lazy-pages daemon on ${to}`, () => pager.stop());
+    await pager.start();
     const restored = await checkpoint.restore(session.destination, destinationDir, session.plan, { lazy: true });
     session.pagesDone = Promise.all([pager.done, pageSource.done]).then(() => undefined);
     return restored;

@@ -8,6 +8,7 @@
 // the rounds themselves never freeze it for longer than collecting the changed pages takes.
 import type { PageService } from '../../checkpoint/engine';
 import type { CopyRound } from '../api';
+import { pageSocket } from '../pageTunnel';
 import type { MigrationSession } from '../session';
 import type { StrategyChoice } from '../strategy';
 import { postCopy } from './postCopy';
@@ -56,8 +57,8 @@ export async function preCopy(session: MigrationSession, limits: PreCopyLimits =
   const { pid, from, to } = session.request;
 
   session.progress('connect', `preparing image directories on ${from} and ${to}, and the page tunnel`);
-  // One tunnel serves every round: each round's page server listens on its port in turn.
-  const { sourceDir, destinationDir, pagePort, tunnel } = await session.timeline.phase('connect', () => session.prepareImageRoute('destination'));
+  // One tunnel serves every round: each round's page server listens at its socket in turn.
+  const { sourceDir, destinationDir, tunnel } = await session.timeline.phase('connect', () => session.prepareImageRoute());
   session.checkCancelled();
 
   // Rounds live in numbered directories on both sides (`1`, `2`, …, then `final`), each linked
@@ -65,7 +66,7 @@ export async function preCopy(session: MigrationSession, limits: PreCopyLimits =
   let receiver: PageService | undefined;
   let parent: string | undefined;
   session.rollback.add(`stop the page server on ${to}`, async () => receiver?.stop());
-  const receive = async (dir: string) => (receiver = await checkpoint.receivePages(session.destination, `${destinationDir}/${dir}`, { parent, port: pagePort }));
+  const receive = async (dir: string) => (receiver = await checkpoint.receivePages(session.destination, `${destinationDir}/${dir}`, pageSocket(destinationDir), { parent }));
 
   const rounds: TimedRound[] = [];
   const report: CopyRound[] = (session.result.rounds = []);
@@ -77,7 +78,7 @@ export async function preCopy(session: MigrationSession, limits: PreCopyLimits =
     const stats = await session.timeline.phase('rounds', async () => {
       const pages = await receive(String(n));
       try {
-        const stats = await checkpoint.preDump(session.source, pid, `${sourceDir}/${n}`, session.plan, tunnel.port, { parent });
+        const stats = await checkpoint.preDump(session.source, pid, `${sourceDir}/${n}`, session.plan, tunnel.socket, { parent });
         await pages.done;
         receiver = undefined; // ended: nothing to stop
         return stats;
@@ -112,7 +113,7 @@ export async function preCopy(session: MigrationSession, limits: PreCopyLimits =
   await session.freeze();
   const finalStart = performance.now();
   const stats = await session.timeline.phase('dump', () =>
-    checkpoint.dump(session.source, pid, `${sourceDir}/final`, session.plan, tunnel.port, { parent }),
+    checkpoint.dump(session.source, pid, `${sourceDir}/final`, session.plan, tunnel.socket, { parent }),
   );
 
   session.progress('transfer', `sending the remaining images to ${to}`);

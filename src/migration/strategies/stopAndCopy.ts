@@ -6,6 +6,7 @@
 // pass over a disk copy. The tunnel goes host to host over OpenSSH when the source reaches the
 // destination (pageTunnel.ts): relayed through this machine by ssh2 it topped out at 60–80 MiB/s,
 // making this ~2× the by-hand dump + scp + restore (bench/results).
+import { pageSocket } from '../pageTunnel';
 import type { MigrationSession } from '../session';
 
 export async function stopAndCopy(session: MigrationSession): Promise<void> {
@@ -17,16 +18,16 @@ export async function stopAndCopy(session: MigrationSession): Promise<void> {
   const { sourceDir, destinationDir, receiver, tunnel } = await session.timeline.phase('connect', async () => {
     const [sourceDir, destinationDir] = await Promise.all([session.imageDirectory('source'), session.imageDirectory('destination')]);
     // The page server starts while the tunnel's keys are made.
-    const receiving = checkpoint.receivePages(session.destination, destinationDir);
+    const receiving = checkpoint.receivePages(session.destination, destinationDir, pageSocket(destinationDir));
     receiving.then((r) => session.rollback.add(`stop the page server on ${to}`, () => r.stop()), () => undefined);
-    const tunnel = await session.pageTunnel('source', receiving.then((r) => r.port), { source: sourceDir, destination: destinationDir });
+    const tunnel = await session.pageTunnel('source', { source: sourceDir, destination: destinationDir });
     return { sourceDir, destinationDir, receiver: await receiving, tunnel };
   });
   session.checkCancelled();
 
   session.progress('dump', `freezing and checkpointing process ${pid} on ${from}`);
   await session.freeze();
-  await session.timeline.phase('dump', () => checkpoint.dump(session.source, pid, sourceDir, session.plan, tunnel.port));
+  await session.timeline.phase('dump', () => checkpoint.dump(session.source, pid, sourceDir, session.plan, tunnel.socket));
 
   session.progress('transfer', `sending the remaining images to ${to}`);
   const closing = await session.timeline.phase('transfer', () => session.sendRemainingImages(receiver.done, tunnel, sourceDir, destinationDir));
