@@ -36,6 +36,8 @@ export async function secondSshd(
       `mkdir -m 700 ${dir}`,
       `cd ${dir}`,
       `ssh-keygen -q -t ed25519 -N '' -f ${dir}/host_key`,
+      // The lab's client key, copied: a checkout under /tmp is not visible on the host.
+      `echo '${readFileSync(`${identity}.pub`, 'utf8').trim()}' >${dir}/authorized_keys`,
       ...(options.prepare ? [options.prepare] : []),
       `port=$(awk 'BEGIN { srand(); print 40000 + int(rand() * 20000) }')`,
       `while ss -Hltn "sport = :$port" | grep -q .; do port=$((port + 1)); done`,
@@ -55,7 +57,7 @@ PidFile none
 PermitRootLogin prohibit-password
 PasswordAuthentication no
 KbdInteractiveAuthentication no
-AuthorizedKeysFile ${identity}.pub
+AuthorizedKeysFile ${dir}/authorized_keys
 UsePAM no
 StrictModes no
 AllowTcpForwarding yes
