@@ -168,7 +168,7 @@ describe('a normal user, not root', () => {
   it('a user with neither sudo nor CRIU for unprivileged mode is told exactly what to configure', async () => {
     const user = 'pmnone';
     await asRoot('lab-a', `id ${user} >/dev/null 2>&1 || useradd -m -s /bin/sh ${user}; usermod -p '*' ${user}
-      install -d -m 0700 -o ${user} -g ${user} /home/${user}/.ssh && install -m 0600 -o ${user} -g ${user} ${path.join(repo, '.lab', 'id_ed25519.pub')} /home/${user}/.ssh/authorized_keys`);
+      install -d -m 0700 -o ${user} -g ${user} /home/${user}/.ssh && echo '${readFileSync(path.join(repo, '.lab', 'id_ed25519.pub'), 'utf8').trim()}' >/home/${user}/.ssh/authorized_keys && chown ${user}: /home/${user}/.ssh/authorized_keys && chmod 0600 /home/${user}/.ssh/authorized_keys`);
     // lab-a-dev's entry, as that user.
     const block = /^Host lab-a-dev\n(?: {4}.*\n?)+/m.exec(readFileSync(sshConfig, 'utf8'))![0];
     const config = path.join(sharedDir('users-e2e'), 'ssh_config');
