@@ -6,7 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { cli, kill, node24, onHost, procmig, repo, sharedDir, sshConfig, startDetached, stateOf, useLab, waitFor } from './support/lab';
+import { cli, kill, migrationReadyLauncher, node24, onHost, procmig, sharedDir, sshConfig, startDetached, stateOf, useLab, waitFor } from './support/lab';
 import { A, B, curl, moveProgram, printTimes, untilServes } from './support/programs';
 
 const cleanup = useLab();
@@ -119,7 +119,7 @@ describe('real programs move from lab-a to lab-b with their state', () => {
 
   it('a Node.js 24 HTTP server started migration-ready: its in-memory counter continues', { timeout }, async (t) => {
     const node = node24();
-    const pid = await counterMoves(t, 'Node.js 24 HTTP server (migration-ready)', `perl ${repo}/remote-helper/migration-ready.pl ${node} ${dir}/counter.js 18301`, 18301);
+    const pid = await counterMoves(t, 'Node.js 24 HTTP server (migration-ready)', `perl ${migrationReadyLauncher()} ${node} ${dir}/counter.js 18301`, 18301);
     assert.equal(await onHost(B, `ls -l /proc/${pid}/fd | grep -c io_uring || true`), '0', 'libuv fell back to epoll');
     assert.match(await onHost(B, `grep Seccomp: /proc/${pid}/status`), /Seccomp:\s+2/, 'the filter moved with it');
   });

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { kill, node24, onHost, repo, sharedDir, startDetached, stateOf, useLab, waitFor } from './support/lab';
+import { kill, migrationReadyLauncher, node24, onHost, repo, sharedDir, startDetached, stateOf, useLab, waitFor } from './support/lab';
 import { A, B, curl, moveProgram, untilServes } from './support/programs';
 
 const cleanup = useLab();
@@ -63,7 +63,7 @@ describe('a Vite dev server', () => {
   it('moves on Node.js 24, started migration-ready; esbuild, the watcher and HMR work on lab-b', { timeout: 240_000 }, async (t) => {
     for (const host of [A, B]) await onHost(host, `rm -rf ${app} && cp -r ${template} ${app}`);
     cleanup.push(() => onHost(A, `rm -rf ${app}`).then(), () => onHost(B, `rm -rf ${app}`).then());
-    const pid = await startDetached(A, `perl ${repo}/remote-helper/migration-ready.pl ${node} ${vite} ${app} --host 127.0.0.1 --port ${port} --strictPort`);
+    const pid = await startDetached(A, `perl ${migrationReadyLauncher()} ${node} ${vite} ${app} --host 127.0.0.1 --port ${port} --strictPort`);
     cleanup.push(() => kill(A, pid));
     // esbuild strips the types: the transform service answers.
     assert.match(await untilServes(A, `${base}/counter.ts`, (b) => b.includes('export const count = 1;'), 120_000), /export const count = 1;/);

@@ -1,7 +1,7 @@
 // Drives the two-host lab for end-to-end tests. Hosts are reached with the OpenSSH client, not
 // with the product's own transport, so a transport bug cannot hide itself from the tests.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before } from 'node:test';
 import { promisify } from 'node:util';
@@ -123,4 +123,12 @@ export async function tickerAdvances(host: string, file: string): Promise<boolea
 export function node24(): string {
   const out = execFileSync('sh', [path.join(repo, 'scripts', 'install-node24.sh'), sharedDir('node24')], { encoding: 'utf8' });
   return out.trim().split('\n').pop()!;
+}
+
+/** remote-helper/migration-ready.pl where both lab hosts see it (a checkout under /tmp they do
+ * not): for tests that start a program migration-ready by hand rather than with `procmig run`. */
+export function migrationReadyLauncher(): string {
+  const launcher = path.join(sharedDir('launcher'), 'migration-ready.pl');
+  copyFileSync(path.join(repo, 'remote-helper', 'migration-ready.pl'), launcher);
+  return launcher;
 }
