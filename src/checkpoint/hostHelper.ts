@@ -22,7 +22,7 @@ export function remoteHelperFile(name: string): string {
 let script: { text: string; name: string } | undefined;
 /** The helper as uploaded: the sh script, whose last command is `exit`, then the launcher
  * (`#!/usr/bin/perl` …), which `perl -x` finds there. One file, cached by one hash. */
-function helperScript() {
+export function helperScript(): { text: string; name: string } {
   if (!script) {
     const text = ['procmig-helper.sh', 'migration-ready.pl'].map((f) => readFileSync(remoteHelperFile(f), 'utf8')).join('\n');
     const hash = createHash('sha256').update(text).digest('hex').slice(0, 12);

@@ -5,11 +5,11 @@
 // only the migration's own key, and the unix sockets sit in directories that user cannot enter.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { kill, onHost, procmig, readNumber, repo, sharedDir, sshConfig, startDetached, tickerAdvances, useLab, waitFor } from './support/lab';
+import { helperScript } from '../../src/checkpoint/hostHelper';
+import { kill, onHost, procmig, readNumber, sharedDir, sshConfig, startDetached, tickerAdvances, useLab, waitFor } from './support/lab';
 
 const A = 'lab-a';
 const B = 'lab-b';
@@ -17,7 +17,7 @@ const OTHER = 'procmig-other';
 const cleanup = useLab();
 const dir = sharedDir('local-users');
 /** The helper's cached name on the hosts: the migration's processes run under it. */
-const helper = `helper-${createHash('sha256').update(readFileSync(path.join(repo, 'remote-helper', 'procmig-helper.sh'), 'utf8')).digest('hex').slice(0, 12)}.sh`;
+const helper = helperScript().name;
 
 interface Sample {
   tcp: { port: number; procs: string[]; cmd: string; connect: string; login?: string }[];
