@@ -557,13 +557,9 @@ cmd_lazy_pages() {
 # restore-fg can hand the process its tmux pane's terminal instead: CRIU would otherwise reopen
 # /dev/pts/N by number on the destination, which there is another terminal or none. The id
 # travels in the images (tty-external); prints the option to add.
-# CRIU's unprivileged mode cannot make the pane's terminal the process's (TIOCSCTTY: "Can't set
-# sid on terminal"), so there CRIU reopens /dev/pts/N as before.
 tty_external() { # PID DIR ARGS…
 	tpid=$1 tdir=$2; shift 2
 	case " $* " in *' --shell-job '*) ;; *) return 0 ;; esac
-	find_privilege
-	[ "$PRIVILEGE" != unprivileged ] || return 0
 	for fd in 0 1 2; do
 		t=$(readlink "/proc/$tpid/fd/$fd" 2>/dev/null) || continue
 		case $t in /dev/pts/[0-9]*) ;; *) continue ;; esac

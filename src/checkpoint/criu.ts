@@ -91,7 +91,7 @@ export class CriuEngine implements CheckpointEngine {
       dump: [
         { option: '--leave-stopped', reason: 'the source stays frozen, not killed, until the destination runs the process' },
         ...both('--unprivileged', traits.unprivilegedDump),
-        ...both(TTY_EXTERNAL, traits.unprivilegedDump ? undefined : traits.terminal && 'its terminal is dumped as a file outside the process, to be replaced by the destination\'s: a terminal cannot move'),
+        ...both(TTY_EXTERNAL, traits.terminal && 'its terminal is dumped as a file outside the process, to be replaced by the destination\'s: a terminal cannot move'),
         ...shared,
         ...both('--link-remap', traits.unlinkedFiles),
         ...both(`--ghost-limit=${traits.ghostLimit?.bytes}`, traits.ghostLimit?.reason),
@@ -106,7 +106,7 @@ export class CriuEngine implements CheckpointEngine {
             }
           : { option: '--restore-detached', reason: 'the restored process must outlive the SSH session that restored it' },
         ...both('--unprivileged', traits.unprivilegedRestore),
-        ...both(TTY_INHERIT, traits.unprivilegedDump ? undefined : traits.terminal && "the tmux pane's terminal takes the place of the one it had, whatever that terminal's number is here"),
+        ...both(TTY_INHERIT, traits.terminal && "the tmux pane's terminal takes the place of the one it had, whatever that terminal's number is here"),
         ...shared,
         ...inherit.map((i, n) => ({ option: `--inherit-fd fd[${i.fd}]:${substitutes[n].resource}`, reason: substitutes[n].reason })),
         ...(traits.nodes ?? []).map((n) => ({ option: n.kind === 'fifo' ? `mkfifo -m ${n.mode} ${n.path}` : `ln -s ${n.linkTarget} ${n.path}`, reason: n.reason })),
