@@ -527,9 +527,6 @@ print_dump_stats() {
 cmd_dump_lazy() {
 	pid=$1 dir=$2; shift 2; in_images_base "$dir"
 	pages_option "$@"; shift 2
-	mkdir -p "$dir" || die "cannot create $dir on $(hostname)"
-	ext=$(tty_external "$pid" "$dir" "$@")
-	[ -z "$ext" ] || set -- "$@" "$ext"
 	if start_criu_ready "$dir" connect "$PAGES" dump -t "$pid" -D "$dir" --leave-stopped --lazy-pages "$@" --ps-socket 0 -o dump.log -v4; then
 		echo "ready $CRIU_PID"
 		finish_criu "$dir/dump.log"; return
@@ -553,32 +550,11 @@ cmd_lazy_pages() {
 	die "the CRIU lazy-pages daemon did not start on $(hostname)"
 }
 
-# A shell job's terminal (/dev/pts/N of this host) is dumped as external, tty[RDEV:DEV], so that
-# restore-fg can hand the process its tmux pane's terminal instead: CRIU would otherwise reopen
-# /dev/pts/N by number on the destination, which there is another terminal or none. The id
-# travels in the images (tty-external); prints the option to add.
-tty_external() { # PID DIR ARGS…
-	tpid=$1 tdir=$2; shift 2
-	case " $* " in *' --shell-job '*) ;; *) return 0 ;; esac
-	for fd in 0 1 2; do
-		t=$(readlink "/proc/$tpid/fd/$fd" 2>/dev/null) || continue
-		case $t in /dev/pts/[0-9]*) ;; *) continue ;; esac
-		# %r: st_rdev, %d: st_dev, as CRIU names a tty (decimal here, hex there)
-		# shellcheck disable=SC2046 # two numbers
-		set -- $(stat -c '%r %d' "$t") || return 0
-		printf 'tty[%x:%x]\n' "$1" "$2" >"$tdir/tty-external"
-		echo "--external=$(cat "$tdir/tty-external")"
-		return 0
-	done
-}
-
 cmd_dump() {
 	pid=$1 dir=$2; shift 2; in_images_base "$dir"
 	PAGES=
 	if [ "${1:-}" = --pages ]; then pages_option "$@"; shift 2; fi
 	mkdir -p "$dir" || die "cannot create $dir on $(hostname)"
-	ext=$(tty_external "$pid" "$dir" "$@")
-	[ -z "$ext" ] || set -- "$@" "$ext"
 	# --leave-stopped: the source must outlive the dump until the destination runs the process.
 	out=$(criu_pages dump -t "$pid" -D "$dir" -o dump.log -v4 --leave-stopped "$@")
 	rc=$?
@@ -1083,11 +1059,6 @@ cmd_restore_fg() {
 	shift $SHIFTED
 	make_nodes "$@"
 	shift $SHIFTED
-	# The dumped terminal becomes this pane's, whatever its number here (see tty_external).
-	if [ -s "$dir/tty-external" ]; then
-		exec 3<>"$(tty)" || die "cannot open the terminal of tmux session $session on $(hostname)"
-		set -- "$@" --inherit-fd "fd[3]:$(cat "$dir/tty-external")"
-	fi
 	if command -v perl >/dev/null 2>&1; then
 		set -- "$@" --exec-cmd -- perl -e 'wait; exit($? & 127 ? 128 + ($? & 127) : $? >> 8)'
 	fi

@@ -25,14 +25,9 @@ export const MINIMUM_CRIU = '4.2';
  * many a host can open is its `inheritFdsMax` (6 where the helper has POSIX sh alone). */
 export const FIRST_INHERIT_FD = 4;
 
-/** A terminal process's tty is dumped as external and given the tmux pane's terminal on restore;
- * the helper knows the tty's device numbers, so it passes these itself. */
-const TTY_EXTERNAL = '--external tty[RDEV:DEV]';
-const TTY_INHERIT = '--inherit-fd fd[3]:tty[RDEV:DEV]';
-
 /** Options in a plan that the helper passes to CRIU itself: it dumps with --leave-stopped, and
  * adds --unprivileged to every CRIU it runs where that is how CRIU runs on its host. */
-const HELPER_ADDS = ['--leave-stopped', '--unprivileged', TTY_EXTERNAL, TTY_INHERIT];
+const HELPER_ADDS = ['--leave-stopped', '--unprivileged'];
 
 export interface CriuEngineOptions {
   /** TEST ONLY: pre-copy without soft-dirty tracking. Each round is a whole dump that leaves
@@ -91,7 +86,6 @@ export class CriuEngine implements CheckpointEngine {
       dump: [
         { option: '--leave-stopped', reason: 'the source stays frozen, not killed, until the destination runs the process' },
         ...both('--unprivileged', traits.unprivilegedDump),
-        ...both(TTY_EXTERNAL, traits.terminal && 'its terminal is dumped as a file outside the process, to be replaced by the destination\'s: a terminal cannot move'),
         ...shared,
         ...both('--link-remap', traits.unlinkedFiles),
         ...both(`--ghost-limit=${traits.ghostLimit?.bytes}`, traits.ghostLimit?.reason),
@@ -106,7 +100,6 @@ export class CriuEngine implements CheckpointEngine {
             }
           : { option: '--restore-detached', reason: 'the restored process must outlive the SSH session that restored it' },
         ...both('--unprivileged', traits.unprivilegedRestore),
-        ...both(TTY_INHERIT, traits.terminal && "the tmux pane's terminal takes the place of the one it had, whatever that terminal's number is here"),
         ...shared,
         ...inherit.map((i, n) => ({ option: `--inherit-fd fd[${i.fd}]:${substitutes[n].resource}`, reason: substitutes[n].reason })),
         ...(traits.nodes ?? []).map((n) => ({ option: n.kind === 'fifo' ? `mkfifo -m ${n.mode} ${n.path}` : `ln -s ${n.linkTarget} ${n.path}`, reason: n.reason })),
