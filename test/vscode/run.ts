@@ -231,6 +231,9 @@ async function main(): Promise<number> {
       ]);
       const mochaCode = await runMochaInWorkbench(context, `${folderUrl}&payload=${encodeURIComponent(payload)}`);
       results.push(`mocha suite: exit ${mochaCode}`);
+      // The suite's window ends with it: left open, its extension host (connections, terminals,
+      // debug sessions, auto-refresh) goes on beside the Playwright tests' window.
+      await Promise.all(context.pages().map((p) => p.close()));
       code = mochaCode;
     } else {
       code = 0;
