@@ -223,6 +223,17 @@ async function main(): Promise<number> {
     const folderUrl = `${base}/?folder=${encodeURIComponent(dirs.workspace)}`;
     const results: string[] = [];
 
+    code = 0;
+    // The host-trust test first, in a workspace no other window has used yet: run after the whole
+    // suite, it found none of the extension's commands in the palette (run alone, it passes).
+    if (!args.has('--mocha-only') && !args.has('--ui-only')) {
+      const page = await context.newPage();
+      const trustCode = await runHostTrustUiTests(page, { url: folderUrl, artifacts, workspace: dirs.workspace, say });
+      results.push(`UI host trust tests: exit ${trustCode}`);
+      code = trustCode;
+      await page.close();
+    }
+
     if (!args.has('--ui-only') && !args.has('--host-trust-only')) {
       const suite = join(root, 'dist', 'test', 'vscode', 'suite', 'index.js');
       const payload = JSON.stringify([
@@ -234,21 +245,14 @@ async function main(): Promise<number> {
       // The suite's window ends with it: left open, its extension host (connections, terminals,
       // debug sessions, auto-refresh) goes on beside the Playwright tests' window.
       await Promise.all(context.pages().map((p) => p.close()));
-      code = mochaCode;
-    } else {
-      code = 0;
+      code = code || mochaCode;
     }
 
-    if (!args.has('--mocha-only')) {
+    if (!args.has('--mocha-only') && !args.has('--host-trust-only')) {
       const page = await context.newPage();
-      if (!args.has('--host-trust-only')) {
-        const uiCode = await runUiTests(page, { url: folderUrl, artifacts, lab: lab?.sshConfig, say });
-        results.push(`UI tests: exit ${uiCode}`);
-        code = code || uiCode;
-      }
-      const trustCode = await runHostTrustUiTests(page, { url: folderUrl, artifacts, workspace: dirs.workspace, say });
-      results.push(`UI host trust tests: exit ${trustCode}`);
-      code = code || trustCode;
+      const uiCode = await runUiTests(page, { url: folderUrl, artifacts, lab: lab?.sshConfig, say });
+      results.push(`UI tests: exit ${uiCode}`);
+      code = code || uiCode;
     }
     say(results.join('; '));
   } catch (err) {
