@@ -12,16 +12,6 @@ VITE="$DIR/node_modules/vite/bin/vite.js"
 
 installed=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$DIR/node_modules/vite/package.json" 2>/dev/null || true)
 if [ ! -f "$VITE" ] || [ "$installed" != "$VITE_VERSION" ]; then
-  printf 'install-vite: npm: vite@%s into %s\n' "$VITE_VERSION" "$DIR" >&2
-  mkdir -p "$DIR"
-  [ -f "$DIR/package.json" ] || printf '{"private":true}\n' >"$DIR/package.json"
-  out=$(mktemp)
-  # Under `npm test` the outer npm's variables (npm_config_*) would steer this npm: drop them.
-  # shellcheck disable=SC2046 # one `-u NAME` per inherited npm variable
-  if ! (cd "$DIR" && env $(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/-u \1/p') \
-    npm install --no-save --no-package-lock --no-audit --no-fund "vite@$VITE_VERSION") >"$out" 2>&1; then
-    cat "$out" >&2; rm -f "$out"; exit 1
-  fi
-  rm -f "$out"
+  sh "$(dirname "$0")/npm-install-into.sh" "$DIR" "vite@$VITE_VERSION"
 fi
 printf '%s\n' "$VITE"
