@@ -66,7 +66,8 @@
 #   restore-tty DIR NAME [--file N PATH]… ARGS…
 #                             criu restore -j in the foreground inside a new detached tmux
 #                             session (NAME, or NAME-2… if taken), so the process gets that
-#                             pane's terminal; prints `session=S` and `pid=N` once it runs
+#                             pane's terminal; prints `terminal=MODE` (terminal_mode),
+#                             then `session=S` and `pid=N` once it runs
 #   places                    stdin: paths; prints `files_dir=D`, then path<TAB>same|cache:
 #                             whether the path's directory exists here
 #   ptys                      the numbers of the ptys in use here (/dev/pts/N)
@@ -521,6 +522,32 @@ print_dump_stats() {
 	echo "page_size=$(getconf PAGESIZE 2>/dev/null || echo 4096)"
 }
 
+# A shell job's terminal stays behind; on the destination the process gets its tmux pane's. How
+# CRIU can hand it over depends on facts of the source, written to DIR/terminal for restore-tty:
+#   key           tty[RDEV:DEV], as CRIU names the terminal (st_rdev and st_dev, in hex);
+#   index         its number, N of /dev/pts/N;
+#   leader        1 when the dumped root leads the terminal's session (a tmux pane's process);
+#   descriptions  how many open file descriptions of it the tree holds: programs that reopen
+#                 their terminal (libuv, so Node.js, does) hold more than one.
+record_terminal() { # PID DIR ARGS…
+	tpid=$1 tdir=$2; shift 2
+	case " $* " in *' --shell-job '*) ;; *) return 0 ;; esac
+	for fd in 0 1 2; do
+		tty=$(readlink "/proc/$tpid/fd/$fd" 2>/dev/null)
+		case $tty in /dev/pts/[0-9]*) ;; *) continue ;; esac
+		# shellcheck disable=SC2046 # three numbers: st_rdev, st_dev, and the session (field 6 of stat)
+		set -- $(stat -L -c '%r %d' "/proc/$tpid/fd/$fd") $(sed 's/.*) //' "/proc/$tpid/stat" | cut -d' ' -f4)
+		[ $# -eq 3 ] || return 0
+		{
+			printf 'key=tty[%x:%x]\n' "$1" "$2"
+			echo "index=${tty#/dev/pts/}"
+			echo "leader=$([ "$3" = "$tpid" ] && echo 1 || echo 0)"
+			echo "descriptions=$(grep -c 'tty: Dumping tty .* with id' "$tdir/dump.log")"
+		} >"$tdir/terminal"
+		return 0
+	done
+}
+
 # Post-copy, source side: dumps everything but memory, then serves the pages over the
 # connection to --pages until the destination has them all. The process stays stopped here
 # (--leave-stopped) until then.
@@ -528,6 +555,7 @@ cmd_dump_lazy() {
 	pid=$1 dir=$2; shift 2; in_images_base "$dir"
 	pages_option "$@"; shift 2
 	if start_criu_ready "$dir" connect "$PAGES" dump -t "$pid" -D "$dir" --leave-stopped --lazy-pages "$@" --ps-socket 0 -o dump.log -v4; then
+		record_terminal "$pid" "$dir" "$@"
 		echo "ready $CRIU_PID"
 		finish_criu "$dir/dump.log"; return
 	fi
@@ -558,7 +586,7 @@ cmd_dump() {
 	# --leave-stopped: the source must outlive the dump until the destination runs the process.
 	out=$(criu_pages dump -t "$pid" -D "$dir" -o dump.log -v4 --leave-stopped "$@")
 	rc=$?
-	[ $rc -eq 0 ] || log_errors "$dir/dump.log"
+	if [ $rc -eq 0 ]; then record_terminal "$pid" "$dir" "$@"; else log_errors "$dir/dump.log"; fi
 	# Pre-copy's final dump asks for --display-stats.
 	case $out in *'Memory pages written'*) print_dump_stats "$out" ;; esac
 	return $rc
@@ -1047,6 +1075,40 @@ outer_pid() {
 	return 1
 }
 
+# How the process gets its tmux pane's terminal, from DIR/terminal (record_terminal): prints
+#   ext KEY     it leads its terminal's session: the pane's terminal replaces the whole dumped
+#               one (--inherit-fd fd[3]:KEY), whatever its number. Not in unprivileged mode:
+#               CRIU then makes the pane its controlling terminal, which takes root (TIOCSCTTY);
+#   number N    it holds its terminal more than once and stays in a shell's session: CRIU hands the
+#               pane to one description and reopens the others as /dev/pts/N, so the pane must be N;
+#   inherit     it holds it once, which CRIU hands the pane (-j).
+terminal_mode() {
+	f=$1/terminal
+	key=$(sed -n 's/^key=\(tty\[[0-9a-f]*:[0-9a-f]*\]\)$/\1/p' "$f" 2>/dev/null)
+	index=$(sed -n 's/^index=\([0-9][0-9]*\)$/\1/p' "$f" 2>/dev/null)
+	find_privilege
+	if [ -n "$key" ] && grep -qx 'leader=1' "$f" && [ "$PRIVILEGE" != unprivileged ]; then
+		echo "ext $key"
+	elif [ -n "$index" ] && [ "$(sed -n 's/^descriptions=\([0-9][0-9]*\)$/\1/p' "$f")" -gt 1 ] 2>/dev/null; then
+		echo "number $index"
+	else
+		echo inherit
+	fi
+}
+
+# perl -e "$PTY_AT" N CMD…: runs CMD while every free pty below N is held, so that the next pty
+# opened (CMD's) is /dev/pts/N; exits 3 when N is in use. CRIU reaches a pty number the same way.
+PTY_AT='use Fcntl; my $want = shift; my @held;
+for (1 .. 4096) {
+	sysopen(my $m, "/dev/ptmx", O_RDWR | O_NOCTTY) or die "cannot open /dev/ptmx: $!\n";
+	my $n = pack("I", 0); ioctl($m, 0x80045430, $n) or die "TIOCGPTN: $!\n"; # TIOCGPTN
+	my $index = unpack("I", $n);
+	if ($index == $want) { close $m; system(@ARGV); exit($? == -1 ? 127 : $? >> 8) }
+	exit 3 if $index > $want;
+	push @held, $m;
+}
+exit 3;'
+
 # Runs inside the tmux pane: CRIU stays in the foreground as the restored process's parent, and
 # the process inherits the pane's pty as its terminal (-j). The exit code lands in restore.rc.
 # CRIU itself reaps the process without a word, so where perl is (Debian's perl-base is
@@ -1059,6 +1121,13 @@ cmd_restore_fg() {
 	shift $SHIFTED
 	make_nodes "$@"
 	shift $SHIFTED
+	# shellcheck disable=SC2046 # the mode and its argument
+	set -- $(terminal_mode "$dir") "$@"
+	if [ "$1" = ext ]; then
+		exec 3<>"$(tty)" || die "cannot open the terminal of tmux session $session on $(hostname)"
+		set -- "$@" --inherit-fd "fd[3]:$2"
+	fi
+	case $1 in inherit) shift ;; *) shift 2 ;; esac
 	if command -v perl >/dev/null 2>&1; then
 		set -- "$@" --exec-cmd -- perl -e 'wait; exit($? & 127 ? 128 + ($? & 127) : $? >> 8)'
 	fi
@@ -1087,8 +1156,20 @@ cmd_restore_tty() {
 	while tmux has-session -t "=$session" 2>/dev/null; do i=$((i + 1)); session=$name-$i; done
 	rm -f "$dir/restore.pid" "$dir/restore.rc" "$dir/restore.taken"
 	rm -f "$IMAGES_BASE/tty-exit.$session"
+	mode=$(terminal_mode "$dir")
 	# argv form (tmux >= 3.0): no shell parses the arguments.
-	tmux new-session -d -s "$session" -x 120 -y 40 sh "$0" restore-fg "$dir" "$session" "$@" || die "tmux could not start a session on $(hostname)"
+	set -- tmux new-session -d -s "$session" -x 120 -y 40 sh "$0" restore-fg "$dir" "$session" "$@"
+	case $mode in number\ *)
+		command -v perl >/dev/null 2>&1 || die "perl is needed on $(hostname) to give the process's tmux pane the number of its terminal"
+		set -- perl -e "$PTY_AT" "${mode#number }" "$@" ;;
+	esac
+	"$@"
+	case $? in
+	0) ;;
+	3) die "The process holds its terminal /dev/pts/${mode#number } more than once (Node.js reopens it), and CRIU reopens all but one by that number, which is in use on $(hostname); close that terminal there and retry, or start the program with procmig run --tmux, whose moves take any terminal." ;;
+	*) die "tmux could not start a session on $(hostname)" ;;
+	esac
+	echo "terminal=$mode"
 	# The whole terminal is the process's: no status line.
 	tmux set-option -t "$session" status off 2>/dev/null
 	# The pidfile appears once the process is restored; restore.rc once CRIU gave up.

@@ -242,6 +242,7 @@ export class CriuEngine implements CheckpointEngine {
     return {
       pid: Number(m[1]),
       terminalSession: /^session=(.+)$/m.exec(out)?.[1],
+      ...terminalOption(/^terminal=(.+)$/m.exec(out)?.[1]),
       ...(taken && inside ? { newPidNamespace: { takenPid: Number(taken), pidInside: Number(inside) } } : {}),
     };
   }
@@ -266,6 +267,17 @@ export class CriuEngine implements CheckpointEngine {
     const { kind, message } = explainCriuFailure([...log, ...own], ctx);
     return new CheckpointError(message, kind, log.length ? log : own, ctx.host);
   }
+}
+
+/** The report's line for the helper's `terminal=MODE` (its terminal_mode): how the process was
+ * given the tmux pane's terminal, when that took more than CRIU's -j. */
+export function terminalOption(mode: string | undefined): Pick<RestoredProcess, 'terminalOption'> {
+  const [kind, arg] = (mode ?? '').split(' ');
+  if (kind === 'ext')
+    return { terminalOption: { option: `restore --inherit-fd fd[3]:${arg}`, reason: "the process leads its terminal's session, so the tmux pane's terminal takes that terminal's place whatever its number" } };
+  if (kind === 'number')
+    return { terminalOption: { option: `restore in a tmux pane on /dev/pts/${arg}`, reason: `the process holds its terminal more than once (it reopened it) and CRIU reopens all but one by number, so its pane got the number it had, ${arg}` } };
+  return {};
 }
 
 /** The helper's `pages_written=` … lines (CRIU's --display-stats); undefined without them. */

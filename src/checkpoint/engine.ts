@@ -88,6 +88,9 @@ export interface RestoredProcess {
    * new PID namespace: `takenPid` is the PID in use, `pidInside` the root's PID in there (its
    * original one); `pid` is then the PID the host sees. */
   newPidNamespace?: { takenPid: number; pidInside: number };
+  /** How a terminal process was given its tmux pane's terminal, chosen on the destination from
+   * what the dump found: for the report. */
+  terminalOption?: ChosenOption;
 }
 
 /** What the engine reports of one memory dump: pre-copy's stop policy works from it. */

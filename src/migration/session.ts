@@ -287,6 +287,7 @@ export class MigrationSession {
         reason: `PID ${takenPid} is in use on ${this.request.to}; in its own namespace the process keeps PID ${pidInside}, and ${this.request.to} sees it as PID ${pid}`,
       });
     }
+    if (restored.terminalOption) this.result.options.push(restored.terminalOption);
     const destination = this.destination;
     this.guard('destination').restored(pid, restored.terminalSession);
     this.rollback.add(`stop the half-migrated copy on ${this.request.to}`, async () => {

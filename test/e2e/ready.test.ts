@@ -83,22 +83,72 @@ describe('procmig run', () => {
     assert.match(text.stdout, /\nIts terminal: ssh -t lab-a tmux attach -t procmig-run-\d+\n/);
   });
 
-  // CRIU restores a terminal that stays behind (--shell-job) by opening /dev/pts/N by its number
-  // on the source: the move works only when the destination has that pty, as its new tmux pane
-  // by chance ("Can't open file dev/pts/1 on restore" otherwise). Mapping the tty to the pane
-  // (--external / --inherit-fd tty[rdev:dev]) is the terminal machinery's to fix.
-  it('--tmux: the program moves into a tmux session on lab-b, its count kept', { todo: 'terminal restore depends on the pty number (see comment)' }, async () => {
+  /** Terminals held on `host` for the rest of the file (tmux sessions of `sleep`, named after
+   * `name`), so that pty numbers differ between the hosts. */
+  async function fillPtys(host: string, n: number, name: string): Promise<void> {
+    for (let i = 1; i <= n; i++) await onHost(host, `tmux new-session -d -s pm-${name}-${i} sleep 300`);
+    cleanup.push(() => onHost(host, `for i in $(seq ${n}); do tmux kill-session -t '=pm-${name}-'$i; done 2>/dev/null; true`).then(() => undefined));
+  }
+
+  /** Every descriptor of `pid` on `host` that is a pty, as the link says. */
+  const ttyLinks = (host: string, pid: number) => onHost(host, `for f in /proc/${pid}/fd/*; do readlink $f; done | grep '^/dev/pts/' | sort -u`);
+
+  it('--tmux: the program moves into a tmux session on lab-b, its count kept, whatever pty number the pane gets there', async () => {
+    await fillPtys(B, 2, 'leader');
     const { pid, count } = await counterInTmux(47815);
+    assert.equal((await ttyLinks(A, pid)).split('\n').length, 1);
     const m = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
     assert.equal(m.code, 0, m.stdout + m.stderr);
     assert.equal(m.json.ok, true, m.json.error);
     const session = m.json.terminal?.session;
     cleanup.push(() => onHost(B, `tmux kill-session -t '=${session}' 2>/dev/null; true`).then(() => undefined));
     assert.equal(m.json.terminal.host, B);
-    // Its terminal there is the session's pane.
-    assert.equal(await onHost(B, `readlink /proc/${m.json.destinationPid}/fd/0`), await onHost(B, `tmux list-panes -t '=${session}' -F '#{pane_tty}'`));
+    // Every descriptor it had on its terminal (Node.js reopens it) is now the session's pane.
+    assert.equal(await ttyLinks(B, m.json.destinationPid), await onHost(B, `tmux list-panes -t '=${session}' -F '#{pane_tty}'`));
+    assert.ok((m.json.options as { option: string }[]).some((o) => /^restore --inherit-fd fd\[3\]:tty\[[0-9a-f]+:[0-9a-f]+\]$/.test(o.option)), JSON.stringify(m.json.options));
     assert.ok((await ask(B, 47815)) >= count + 1, 'the count continues on lab-b');
     assert.equal(await status(B, m.json.destinationPid, 'Seccomp'), '2');
+  });
+
+  /** A migration-ready Node.js 24 counter typed into an interactive shell in tmux on lab-a: the
+   * shell leads the terminal's session and stays. Its PID and pty number there. */
+  async function counterInShell(port: number) {
+    const r = await procmig(['run', '--host', A, '--tmux', '--json', '--', 'bash', '--norc', '-i']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const shell = r.json.pid as number;
+    cleanup.push(() => onHost(A, `tmux kill-session -t '=${r.json.terminal.session}' 2>/dev/null; true`).then(() => undefined));
+    await onHost(A, `tmux send-keys -t '=${r.json.terminal.session}:' '${node24()} ${counterServer()} ${port}' Enter`);
+    await answers(A, port);
+    const pid = Number(await onHost(A, `pgrep -P ${shell}`));
+    cleanup.push(() => kill(A, pid), () => kill(B, pid));
+    assert.notEqual(await onHost(A, `ps -o sid= -p ${pid}`), String(pid));
+    const tty = Number((await ttyLinks(A, pid)).replace('/dev/pts/', ''));
+    return { pid, tty, count: await ask(A, port) };
+  }
+
+  it("a Node.js program run from a shell that stays on lab-a: its pane on lab-b gets its pty's number, since CRIU reopens a reopened terminal by number", async () => {
+    await fillPtys(A, 3, 'shell');
+    const { pid, tty, count } = await counterInShell(47816);
+    const m = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
+    assert.equal(m.code, 0, m.stdout + m.stderr);
+    assert.equal(m.json.ok, true, m.json.error);
+    const session = m.json.terminal?.session;
+    cleanup.push(() => onHost(B, `tmux kill-session -t '=${session}' 2>/dev/null; true`).then(() => undefined));
+    const pane = await onHost(B, `tmux list-panes -t '=${session}' -F '#{pane_tty}'`);
+    assert.equal(pane, `/dev/pts/${tty}`);
+    assert.equal(await ttyLinks(B, m.json.destinationPid), pane);
+    assert.ok((m.json.options as { option: string }[]).some((o) => o.option === `restore in a tmux pane on /dev/pts/${tty}`), JSON.stringify(m.json.options));
+    assert.ok((await ask(B, 47816)) >= count + 1, 'the count continues on lab-b');
+  });
+
+  it('… and when that number is in use on lab-b, the move is refused with a sentence, and the program keeps counting on lab-a', async () => {
+    const { pid, tty, count } = await counterInShell(47817);
+    await fillPtys(B, tty + 1, 'taken');
+    const m = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
+    assert.notEqual(m.code, 0, m.stdout);
+    assert.match(m.json.error, new RegExp(`holds its terminal /dev/pts/${tty} more than once .* in use on lab-b; close that terminal there`));
+    assert.equal(await stateOf(A, pid), 'running');
+    assert.ok((await ask(A, 47817)) >= count + 1, 'it counts on lab-a');
   });
 
   it('a Node.js 24 started without it is refused before any freeze, told to restart it with `procmig run`', async () => {

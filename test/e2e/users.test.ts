@@ -82,6 +82,9 @@ describe('a normal user, not root', () => {
   it('a program on a terminal moves into a tmux session of the user on lab-b', async () => {
     const file = '/tmp/pmdev-tty-counter';
     const session = 'pmdev-e2e-tty';
+    // Terminals held on lab-a first, so that its pty number differs from the pane's on lab-b.
+    await onHost(A, 'for i in 1 2 3; do tmux new-session -d -s pmdev-e2e-filler-$i sleep 300; done');
+    cleanup.push(() => onHost(A, 'for i in 1 2 3; do tmux kill-session -t =pmdev-e2e-filler-$i; done 2>/dev/null; true').then(() => undefined));
     await onHost(A, `tmux new-session -d -s ${session} -x 80 -y 24 "cd ~ && ${counter(file).replace(/"/g, '\\"')}"`);
     const pid = Number(await onHost(A, `tmux list-panes -t ${session} -F '#{pane_pid}'`));
     cleanup.push(() => onHost(A, `tmux kill-session -t ${session} 2>/dev/null; true`).then(() => undefined), () => kill(B, pid));

@@ -59,10 +59,9 @@ const holdsIoUring = (pid: number) => descriptorsOf(pid).some((d) => d.includes(
     }
   });
 
-  // Pending: a program on a terminal is restored by CRIU reopening /dev/pts/N under its number on
-  // the source; from a VS Code terminal of this machine that number is free on lab-b only by
-  // chance ("The process has /dev/pts/4 open, but that file does not exist on lab-b").
-  it.skip('with the setting on, a new terminal is the Process Migrator one; a Node 24 program there holds no io_uring and moves to lab-b, its count intact', async () => {
+  // The program stays in the terminal shell's session and Node.js reopens its terminal: CRIU
+  // reopens that by its number, so the tmux pane on lab-b is given the same /dev/pts/N.
+  it('with the setting on, a new terminal is the Process Migrator one; a Node 24 program there holds no io_uring and moves to lab-b, its count intact', async () => {
     const api = await activeApi();
     await settings().update('migrationReady', true, vscode.ConfigurationTarget.Workspace);
     await until('the workspace default profile', () => defaultProfile() === MIGRATION_READY_PROFILE.title || undefined);
