@@ -68,7 +68,7 @@ export class MigrationSession {
   /** Files on tmpfs (POSIX shared memory, …) that travel with the images. */
   carried: TmpfsFile[] = [];
   /** The image directories made and not yet removed (they hold process memory). */
-  private readonly imageDirs = new Map<string, 'source' | 'destination'>();
+  private readonly imageDirs = new Set<{ dir: string; side: 'source' | 'destination' }>();
   /** Undo on each host what the rollback here could not, should this machine go away. */
   private readonly guards: { source?: HostGuard; destination?: HostGuard } = {};
 
@@ -217,8 +217,9 @@ export class MigrationSession {
     const out = await helper.run(['mkimages']);
     const dir = /^dir=(.+)$/m.exec(out)?.[1];
     if (!dir) throw new Error(`Could not create an image directory on ${helper.host.name}.`);
-    this.imageDirs.set(dir, side);
-    this.rollback.add(`remove ${dir} on ${helper.host.name}`, () => this.removeImageDirectory(dir, side));
+    const made = { dir, side };
+    this.imageDirs.add(made);
+    this.rollback.add(`remove ${dir} on ${helper.host.name}`, () => this.removeImageDirectory(made));
     this.guard(side).images(dir);
     return dir;
   }
@@ -401,7 +402,6 @@ export class MigrationSession {
     const { from, to } = this.request;
     const paths = this.carried.map((f) => f.path);
     const destination = this.destination;
-    // Not "remove …": failures so named are read as image directories left behind (fail()).
     this.rollback.add(`take back ${paths.join(', ')} from ${to}`, () => destination.run(['tmpfs-rm', dir]));
     this.guard('destination').tmpfsFiles(dir);
     const producer = this.source.spawn(['tmpfs-out', ...paths]);
@@ -424,12 +424,12 @@ export class MigrationSession {
 
   /** Removes image directories after success (they hold process memory). */
   async removeImages(): Promise<void> {
-    await Promise.all([...this.imageDirs].map(([dir, side]) => this.removeImageDirectory(dir, side).catch((e) => this.deps.log(`could not remove ${dir}: ${e}`))));
+    await Promise.all([...this.imageDirs].map((made) => this.removeImageDirectory(made).catch((e) => this.deps.log(`could not remove ${made.dir}: ${e}`))));
   }
 
-  private async removeImageDirectory(dir: string, side: 'source' | 'destination'): Promise<void> {
-    await this[side].run(['rmimages', dir]);
-    this.imageDirs.delete(dir);
+  private async removeImageDirectory(made: { dir: string; side: 'source' | 'destination' }): Promise<void> {
+    await this[made.side].run(['rmimages', made.dir]);
+    this.imageDirs.delete(made);
   }
 
   /** Rolls back after `err` and records the outcome. */
@@ -446,7 +446,7 @@ export class MigrationSession {
     for (const f of failures) this.deps.log(`rollback: ${f}`);
     await this.releaseGuards();
     // Images hold process memory: if they could not be deleted, say where they are.
-    const kept = failures.filter((f) => f.startsWith('remove ')).map((f) => f.slice('remove '.length).split(':')[0]);
+    const kept = [...this.imageDirs].map(({ dir, side }) => `${dir} on ${this[side].host.name}`);
     if (kept.length) this.result.error += ` Checkpoint images could not be deleted (${kept.join(', ')}); delete them by hand, or the next migration there removes them after 6 hours.`;
     this.thaw();
     // Before the freeze nothing was touched; after it, confirm the source runs again.

@@ -1,0 +1,90 @@
+// A migration session's failure path (fail()): one sentence, the rollback newest first, the
+// source confirmed running again, and the image directories it could not delete named by path
+// and host, whatever the host's name holds (`user@host:2222`, IPv6).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CheckpointError } from '../../src/checkpoint/engine';
+import type { ProcessInspection } from '../../src/checkpoint/inspection';
+import { CancelledError } from '../../src/migration/errors';
+import { MigrationSession } from '../../src/migration/session';
+import { stopAndCopy } from '../../src/migration/strategies/stopAndCopy';
+import { RecordingCheckpoint, ScriptedHost } from './fakes/sessionFakes';
+
+const PID = 4242;
+
+/** A session between two scripted hosts, past its preflight (stop-and-copy chosen). */
+async function sessionBetween(from: string, to: string) {
+  const [a, b] = [new ScriptedHost(from), new ScriptedHost(to)];
+  const engine = new RecordingCheckpoint();
+  const hosts = { get: async (name: string) => (name === from ? a : b) };
+  const log: string[] = [];
+  const session = new MigrationSession({ hosts, checkpoint: engine, log: (l) => log.push(l) }, { pid: PID, from, to, strategy: 'stop-and-copy' });
+  await session.connect();
+  session.inspection = { tasks: [{ pid: PID, state: 'S' }] } as unknown as ProcessInspection;
+  session.plan = engine.plan();
+  return { session, engine, a, b, log };
+}
+
+async function migrate(s: Awaited<ReturnType<typeof sessionBetween>>) {
+  try {
+    await stopAndCopy(s.session);
+  } catch (err) {
+    await s.session.fail(err);
+  }
+  return s.session.finish();
+}
+
+describe('MigrationSession.fail()', () => {
+  it('names the image directories it could not delete by path and host, for user@host:port and IPv6 names', async () => {
+    for (const [from, to] of [['root@lab-a:2222', 'root@lab-b:2222'], ['[fd00::1]:22', '[fd00::2]:22']]) {
+      const s = await sessionBetween(from, to);
+      s.engine.failing.restore = new CheckpointError(`CRIU failed to restore the process on ${to}: boom.`, 'other', ['Error (criu): boom'], to);
+      s.b.failing.rmimages = 'rm: cannot remove: Device or resource busy';
+      const result = await migrate(s);
+      assert.equal(result.ok, false);
+      assert.equal(
+        result.error,
+        `CRIU failed to restore the process on ${to}: boom. Checkpoint images could not be deleted (/var/tmp/process-migrator/img.1 on ${to}); ` +
+          'delete them by hand, or the next migration there removes them after 6 hours.',
+      );
+      assert.deepEqual(result.logs, { destination: 'Error (criu): boom' });
+      assert.equal(result.rolledBack, true);
+      assert.ok(s.log.some((l) => l.startsWith(`rollback: remove /var/tmp/process-migrator/img.1 on ${to}: `)));
+    }
+  });
+
+  it('after the freeze: resumes the source, stops the page server, removes both image directories, and confirms the source runs', async () => {
+    const s = await sessionBetween('lab-a', 'lab-b');
+    s.engine.failing.dump = new CheckpointError('CRIU failed to checkpoint process 4242 on lab-a: boom.', 'other', ['Error: boom'], 'lab-a');
+    const result = await migrate(s);
+    assert.equal(result.ok, false);
+    assert.equal(result.error, 'CRIU failed to checkpoint process 4242 on lab-a: boom.');
+    assert.deepEqual(result.logs, { source: 'Error: boom' });
+    assert.equal(result.rolledBack, true);
+    assert.equal(s.a.signals('CONT'), 1, 'the source resumes');
+    assert.equal(s.a.signals('KILL') + s.b.signals('KILL'), 0, 'nothing is killed');
+    assert.deepEqual(s.engine.stopped, ['page server']);
+    assert.deepEqual([s.a, s.b].map((h) => h.ran('rmimages').length), [1, 1]);
+    assert.equal(s.a.ran('state').length, 1, 'whether the source runs again is checked');
+    assert.ok(result.freezeMs >= 0 && result.phases.dump !== undefined);
+  });
+
+  it('after the freeze, a source that does not run again is named', async () => {
+    const s = await sessionBetween('lab-a', 'lab-b');
+    s.engine.failing.dump = new Error('The dump failed.');
+    s.a.state = 'stopped';
+    const result = await migrate(s);
+    assert.equal(result.rolledBack, false);
+    assert.equal(result.error, 'The dump failed. The process could not be confirmed running on lab-a (stopped); check it there.');
+  });
+
+  it('cancelled before the freeze: one sentence, nothing to resume, the source is not asked about', async () => {
+    const s = await sessionBetween('lab-a', 'lab-b');
+    await s.session.fail(new CancelledError());
+    const result = s.session.finish();
+    assert.equal(result.error, 'Cancelled; the process keeps running on lab-a.');
+    assert.equal(result.rolledBack, true);
+    assert.equal(result.freezeMs, 0);
+    assert.equal(s.a.ran('state').length + s.a.ran('signal-tree').length, 0);
+  });
+});
