@@ -146,8 +146,11 @@ export class CriuEngine implements CheckpointEngine {
 
   async preDump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesSocket: string, options: RoundOptions = {}): Promise<DumpStats> {
     const args = ['--pages', pagesSocket, ...(this.options.untrackedRounds ? ['--full'] : []), ...this.dumpArgs(plan, options)];
-    const out = await this.runCriu(helper, ['pre-dump', String(pid), imagesDir, ...args], { action: 'pre-dump', host: helper.host.name, pid });
-    return parseDumpStats(out) ?? { pagesWritten: 0, pagesScanned: 0, pagesSkipped: 0, pageSize: 4096 };
+    const host = helper.host.name;
+    const stats = parseDumpStats(await this.runCriu(helper, ['pre-dump', String(pid), imagesDir, ...args], { action: 'pre-dump', host, pid }));
+    // Read as 0 pages, a round without counts would look converged.
+    if (!stats) throw new CheckpointError(`CRIU's pre-dump of process ${pid} on ${host} reported no page counts, so pre-copy cannot tell when to stop its rounds; the process keeps running on ${host}: migrate it with stop-and-copy or post-copy.`, 'other', [], host);
+    return stats;
   }
 
   dumpLazily(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesSocket: string): Promise<PageService> {

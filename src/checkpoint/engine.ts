@@ -152,7 +152,8 @@ export interface CheckpointEngine {
    * when the user asked for it rather than auto choosing it. */
   preCopyProblem(source: ParsedCapabilities, destination: ParsedCapabilities, requested: boolean): string | undefined;
   /** One round: copies the tree's memory to the page receiver reached through `pagesSocket`
-   * while the tree runs on (it is paused only to collect the changed pages). */
+   * while the tree runs on (it is paused only to collect the changed pages). Rejects when it
+   * cannot say how many pages it copied: the rounds stop on those counts. */
   preDump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesSocket: string, options?: RoundOptions): Promise<DumpStats>;
   /** The options pre-copy adds to the plan's, with why, for the report. */
   preCopyOptions(): ChosenOption[];
