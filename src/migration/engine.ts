@@ -21,7 +21,6 @@ import type {
   SetUpOptions,
   RunRequest,
   RunResult,
-  Strategy,
   TerminalRef,
 } from './api';
 import { Barrier, FreezeSlots } from './barrier';
@@ -30,15 +29,7 @@ import { forwardPorts } from './portForwarding';
 import { sentenceFor } from './errors';
 import { runMigrationReady } from './run';
 import { MigrationSession, type HostSource } from './session';
-import { postCopy } from './strategies/postCopy';
-import { preCopy } from './strategies/preCopy';
-import { stopAndCopy } from './strategies/stopAndCopy';
-
-const strategies: Record<Exclude<Strategy, 'auto'>, (s: MigrationSession) => Promise<void>> = {
-  'stop-and-copy': stopAndCopy,
-  'pre-copy': preCopy,
-  'post-copy': postCopy,
-};
+import { runStrategy } from './strategies';
 
 /** Parallel migrations share a few SSH connections per host: one each would hit sshd's
  * MaxStartups when many connect at once, and one for all would hit its MaxSessions. */
@@ -57,9 +48,9 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
       session.checkCancelled();
       await session.connect();
       await session.preflight();
-      const { strategy } = session.chooseStrategy();
+      const choice = session.chooseStrategy();
       session.checkCancelled();
-      await strategies[strategy](session);
+      await runStrategy(session, choice);
     } catch (err) {
       await session.fail(err);
     }

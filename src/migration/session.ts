@@ -1,39 +1,21 @@
 // One migration of one process tree: what every strategy shares. It connects, runs the
-// preflight, prepares the destination before the freeze (early event request), and finishes or
-// rolls back. Nothing is lost: the source is killed only after the destination runs the
-// process; any failure before that resumes the source and removes the destination's copy.
-import { parseCapabilities, type ParsedCapabilities } from '../checkpoint/capabilities';
-import { CheckpointError, type CheckpointEngine, type CheckpointPlan, type FileSubstitute, type RestoredProcess } from '../checkpoint/engine';
+// preflight (preflightRun.ts), prepares the destination before the freeze (early event
+// request; the images' way in imageRoute.ts), and finishes or rolls back. Nothing is lost: the
+// source is killed only after the destination runs the process; any failure before that resumes
+// the source and removes the destination's copy. Strategies see it through StrategyContext.
+import { CheckpointError, type CheckpointEngine, type RestoredProcess } from '../checkpoint/engine';
 import { HostHelper } from '../checkpoint/hostHelper';
-import { parseInspection, socketInodes, type ProcessInspection } from '../checkpoint/inspection';
-import { pipeCommands, type ByteCounter } from '../transport/bridge';
+import type { ByteCounter } from '../transport/bridge';
 import type { MigrateOptions, MigrationRequest, MigrationResult, PhaseName } from './api';
-import { CancelledError, PreflightError, sentenceFor, throwIfAborted } from './errors';
-import {
-  carriedTmpfsOptions,
-  checkProcessAndHosts,
-  establishedConnections,
-  externalPipes,
-  fileProblems,
-  listeningPorts,
-  outputOnlyFiles,
-  parseTmpfsStat,
-  requiredFiles,
-  substituteMissingOutputs,
-  substitutesProblem,
-  tcpConnections,
-  tmpfsCandidates,
-  tmpfsProblems,
-  tracedTask,
-  treeRssKiB,
-  type TmpfsFile,
-} from './preflight';
-import { cutUnixConnections, datagramPeersOf, externalDatagramPeers, nodesToMake, ownPtys, ptyProblems } from './preflightKinds';
 import type { BatchLink } from './batchLinks';
+import { CancelledError, PreflightError, sentenceFor, throwIfAborted } from './errors';
 import { HostGuard } from './guard';
-import { openPageTunnel, type PageTunnel } from './pageTunnel';
-import { chooseStrategy, type StrategyChoice } from './strategy';
+import { ImageRoute, type Side } from './imageRoute';
+import { treeRssKiB } from './preflight';
+import { runPreflight, type Preflight, type PreflightRunner } from './preflightRun';
 import { Rollback } from './rollback';
+import type { StrategyContext, StrategySwitch } from './strategies/context';
+import { chooseStrategy, type StrategyChoice } from './strategy';
 import { Timeline } from './timeline';
 
 export interface HostSource {
@@ -48,36 +30,27 @@ export interface SessionDeps {
 
 export class MigrationSession {
   readonly timeline = new Timeline();
-  readonly rollback = new Rollback();
-  readonly transferred: ByteCounter = { bytes: 0 };
+  private readonly rollback = new Rollback();
+  private readonly transferred: ByteCounter = { bytes: 0 };
   readonly result: MigrationResult;
-  source!: HostHelper;
-  destination!: HostHelper;
-  sourceCaps!: ParsedCapabilities;
-  destinationCaps!: ParsedCapabilities;
-  inspection!: ProcessInspection;
-  plan!: CheckpointPlan;
+  /** Set by connect(). */
+  private helpers?: { source: HostHelper; destination: HostHelper };
+  /** Set by preflight(). */
+  private checked?: Preflight;
+  /** Made with the helpers: its directories outlive a strategy's switch, for fail(). */
+  private route?: ImageRoute;
   /** PIDs of the source tree, root first, as frozen by the dump. */
-  sourceTree: number[] = [];
-  destinationPid?: number;
-  restored?: RestoredProcess;
-  /** Post-copy: settles when the last page has moved. */
-  pagesDone?: Promise<void>;
-  /** Set by chooseStrategy (auto's pre-copy carries what runs should it not pay off). */
-  strategyChoice?: StrategyChoice;
-  /** Files on tmpfs (POSIX shared memory, …) that travel with the images. */
-  carried: TmpfsFile[] = [];
-  /** The image directories made and not yet removed (they hold process memory). */
-  private readonly imageDirs = new Set<{ dir: string; side: 'source' | 'destination' }>();
+  private sourceTree: number[] = [];
+  private restored?: RestoredProcess;
   /** Undo on each host what the rollback here could not, should this machine go away. */
-  private readonly guards: { source?: HostGuard; destination?: HostGuard } = {};
+  private readonly guards: Partial<Record<Side, HostGuard>> = {};
 
   constructor(
-    readonly deps: SessionDeps,
+    private readonly deps: SessionDeps,
     readonly request: MigrationRequest,
-    readonly options: MigrateOptions = {},
+    private readonly options: MigrateOptions = {},
     /** In a batch: connections to the other trees are kept (batchLinks.ts). */
-    readonly link?: BatchLink,
+    private readonly link?: BatchLink,
   ) {
     this.result = {
       ok: false,
@@ -104,6 +77,24 @@ export class MigrationSession {
     throwIfAborted(this.options.signal);
   }
 
+  private get source(): HostHelper {
+    return this.connected().source;
+  }
+
+  private get destination(): HostHelper {
+    return this.connected().destination;
+  }
+
+  private connected(): { source: HostHelper; destination: HostHelper } {
+    if (!this.helpers) throw new Error('The migration session is not connected yet.');
+    return this.helpers;
+  }
+
+  private preflightDone(): Preflight {
+    if (!this.checked) throw new Error('The migration session has not run its preflight yet.');
+    return this.checked;
+  }
+
   /** Connects both hosts and runs the helper there. */
   async connect(): Promise<void> {
     const { from, to } = this.request;
@@ -111,120 +102,38 @@ export class MigrationSession {
     this.progress('connect', `connecting to ${from} and ${to}`);
     await this.timeline.phase('connect', async () => {
       const [s, d] = await Promise.all([this.deps.hosts.get(from), this.deps.hosts.get(to)]);
-      this.source = HostHelper.for(s);
-      this.destination = HostHelper.for(d);
+      this.helpers = { source: HostHelper.for(s), destination: HostHelper.for(d) };
     });
   }
 
-  /** Everything that can be checked without touching the process. */
-  async preflight(): Promise<void> {
+  /** Everything that can be checked without touching the process (`run`: the real preflight
+   * unless a test gives another). */
+  async preflight(run: PreflightRunner = runPreflight): Promise<void> {
     const { from, to, pid } = this.request;
+    const { source, destination } = this.connected();
     this.progress('preflight', `checking process ${pid} and both hosts`);
-    await this.timeline.phase('preflight', async () => {
-      const [sourceCaps, destinationCaps, inspected] = await Promise.all([
-        this.source.run(['caps']).then((t) => parseCapabilities(from, t)),
-        this.destination.run(['caps']).then((t) => parseCapabilities(to, t)),
-        this.source.run(['inspect', String(pid)]).then((t) => parseInspection(pid, t)),
-      ]);
-      const inspection = await this.stopTracersIfAllowed(inspected);
-      Object.assign(this, { sourceCaps, destinationCaps, inspection });
-      const companions = await this.link?.share(socketInodes(inspection).keys());
-      const checked = checkProcessAndHosts({ from, to, pid, source: sourceCaps, destination: destinationCaps, engine: this.deps.checkpoint, inspection, companions });
-      if (this.link && checked.traits.keepTcp) this.link.crossing(tcpConnections(inspection, companions).inside.flatMap((c) => [c.localPort, c.remotePort]));
-      if (checked.problems.length) throw new PreflightError(checked.problems);
-
-      // Files on tmpfs are the process's own state: they travel with it rather than being required.
-      const tmpfs = await this.checkTmpfsFiles(inspection);
-      this.carried = tmpfs.files;
-      const carried = new Set(tmpfs.files.map((f) => f.path));
-      // The destination must have the same executables, libraries and open files (and the
-      // receivers its datagram sockets send to).
-      const datagrams = datagramPeersOf(inspection, from, to, companions);
-      const files = [...requiredFiles(inspection).filter((f) => !carried.has(f.path)), ...externalDatagramPeers(inspection, companions).names.map((path) => ({ path, compareSize: false }))];
-      const sizes = await this.source.run(['stat-files'], { stdin: files.map((f) => f.path).join('\n') + '\n' });
-      const sizeOf = new Map(sizes.split('\n').map((l) => l.split('\t') as [string, string]));
-      const query = files.map((f) => `${f.path}\t${f.compareSize ? sizeOf.get(f.path) ?? '-' : '-'}`).join('\n') + '\n';
-      const checkedFiles = await this.destination.run(['check-files'], { stdin: query });
-      // Files the process only writes to and that the destination lacks are recreated there, and
-      // pipes to processes that stay behind are given a file there (CRIU's --inherit-fd).
-      const outputs = outputOnlyFiles(inspection);
-      for (const path of carried) outputs.delete(path);
-      const missingOutputs = [...outputs.keys()].filter((p) => checkedFiles.split('\n').includes(`${p}\tmissing`));
-      const hasPipes = externalPipes(inspection, to, '').length > 0;
-      const places = missingOutputs.length || hasPipes ? await this.destination.run(['places'], { stdin: missingOutputs.map((p) => `${p}\n`).join('') }) : '';
-      const { remaining: notOutputs, substitutes } = substituteMissingOutputs(checkedFiles, outputs, places, to);
-      // FIFOs and symlinks the destination lacks are made there (names, no data).
-      const { remaining, nodes } = nodesToMake(notOutputs, inspection, to);
-      const problems = [...tmpfs.problems, ...fileProblems(remaining, to), ...datagrams.problems, ...(await this.ptyProblems(inspection))];
-      const filesDir = /^files_dir=(.+)$/m.exec(places)?.[1] ?? '';
-      const all: FileSubstitute[] = [...externalPipes(inspection, to, filesDir), ...cutUnixConnections(inspection, from, to, companions), ...substitutes];
-      const traits = { ...checked.traits, substitutes: all.length ? all : undefined, nodes: nodes.length ? nodes : undefined, datagramPeers: datagrams.reason };
-      const tooMany = substitutesProblem(all.length, destinationCaps, from);
-      if (tooMany) problems.push(tooMany);
-      if (problems.length) throw new PreflightError(problems);
-
-      this.result.listeningPorts = listeningPorts(inspection);
-      const closed = traits.closeTcp ? establishedConnections(inspection) : [];
-      if (closed.length) this.result.closedConnections = closed;
-      this.plan = this.deps.checkpoint.plan(traits, String(pid));
-      this.result.options = [
-        ...this.plan.dump.map((o) => ({ option: `dump ${o.option}`, reason: o.reason })),
-        ...this.plan.restore.map((o) => ({ option: `restore ${o.option}`, reason: o.reason })),
-        ...carriedTmpfsOptions(this.carried, from, to),
-      ];
+    const context = { checkpoint: this.deps.checkpoint, options: this.options, link: this.link, progress: (p: PhaseName, m: string) => this.progress(p, m), checkCancelled: () => this.checkCancelled() };
+    const checked = await this.timeline.phase('preflight', () => run(source, destination, this.request, context));
+    this.checked = checked;
+    this.result.listeningPorts = checked.listeningPorts;
+    if (checked.closedConnections) this.result.closedConnections = checked.closedConnections;
+    this.result.options = [...checked.options];
+    this.route = new ImageRoute({
+      from,
+      to,
+      source,
+      destination,
+      rollback: this.rollback,
+      guard: (side) => this.guard(side),
+      transferred: this.transferred,
+      carried: checked.carried,
+      report: this.result,
+      progress: (message) => this.progress('connect', message),
+      log: this.deps.log,
     });
   }
 
-  /** The tree's files on tmpfs (the source's view), and why any of them cannot travel. */
-  private async checkTmpfsFiles(inspection: ProcessInspection): Promise<{ files: TmpfsFile[]; problems: string[] }> {
-    const { from, to } = this.request;
-    const candidates = tmpfsCandidates(inspection);
-    if (!candidates.length) return { files: [], problems: [] };
-    const pids = inspection.tasks.map((t) => String(t.pid));
-    const { files, sharers } = parseTmpfsStat(await this.source.run(['tmpfs-stat', ...pids], { stdin: lines(candidates) }), inspection);
-    const check = files.length ? await this.destination.run(['tmpfs-check'], { stdin: lines(files.map((f) => f.path)) }) : '';
-    return { files, problems: tmpfsProblems(files, sharers, check, from, to) };
-  }
-
-  /** Ptys the tree opened itself are recreated under their numbers: those must be free there. */
-  private async ptyProblems(inspection: ProcessInspection): Promise<string[]> {
-    if (!ownPtys(inspection).size) return [];
-    const used = (await this.destination.run(['ptys'])).split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
-    return ptyProblems(inspection, used, this.request.to);
-  }
-
-  /** Tracers outside the tree that the caller agrees to stop (`onTraced`) are stopped through the
-   * source's helper, and the tree is looked at again; any other is named by the preflight. */
-  private async stopTracersIfAllowed(inspection: ProcessInspection): Promise<ProcessInspection> {
-    const { from, pid } = this.request;
-    const asked = new Set<number>();
-    for (;;) {
-      const traced = tracedTask(inspection);
-      if (!traced || !this.options.onTraced || asked.has(traced.tracerPid) || inspection.tasks.some((t) => t.pid === traced.tracerPid)) return inspection;
-      asked.add(traced.tracerPid);
-      const tracerName = inspection.tracers[traced.tracerPid] || 'a debugger';
-      if (!(await this.options.onTraced({ host: from, pid: traced.pid, name: traced.comm, tracerPid: traced.tracerPid, tracerName }))) return inspection;
-      this.checkCancelled();
-      this.progress('preflight', `stopping ${tracerName} (PID ${traced.tracerPid}), which traces process ${traced.pid}`);
-      await this.source.run(['untrace', String(traced.pid), String(traced.tracerPid)]);
-      inspection = parseInspection(pid, await this.source.run(['inspect', String(pid)]));
-    }
-  }
-
-  /** A private image directory on `side`, removed on rollback and after success. */
-  async imageDirectory(side: 'source' | 'destination'): Promise<string> {
-    const helper = this[side];
-    const out = await helper.run(['mkimages']);
-    const dir = /^dir=(.+)$/m.exec(out)?.[1];
-    if (!dir) throw new Error(`Could not create an image directory on ${helper.host.name}.`);
-    const made = { dir, side };
-    this.imageDirs.add(made);
-    this.rollback.add(`remove ${dir} on ${helper.host.name}`, () => this.removeImageDirectory(made));
-    this.guard(side).images(dir);
-    return dir;
-  }
-
-  private guard(side: 'source' | 'destination'): HostGuard {
+  private guard(side: Side): HostGuard {
     return (this.guards[side] ??= HostGuard.start(this[side], this.deps.log));
   }
 
@@ -234,29 +143,73 @@ export class MigrationSession {
 
   /** Picks the strategy now that the process and both hosts are known. */
   chooseStrategy(): StrategyChoice {
+    const { sourceCaps, destinationCaps, inspection } = this.preflightDone();
     const requested = this.request.strategy ?? 'auto';
     const choice = chooseStrategy({
       requested,
-      rssKiB: treeRssKiB(this.inspection),
-      source: this.sourceCaps,
-      destination: this.destinationCaps,
-      postCopyProblem: this.deps.checkpoint.postCopyProblem(this.sourceCaps, this.destinationCaps),
-      preCopyProblem: this.deps.checkpoint.preCopyProblem(this.sourceCaps, this.destinationCaps, requested === 'pre-copy'),
+      rssKiB: treeRssKiB(inspection),
+      source: sourceCaps,
+      destination: destinationCaps,
+      postCopyProblem: this.deps.checkpoint.postCopyProblem(sourceCaps, destinationCaps),
+      preCopyProblem: this.deps.checkpoint.preCopyProblem(sourceCaps, destinationCaps, requested === 'pre-copy'),
     });
-    this.strategyChoice = choice;
     this.result.strategy = choice.strategy;
     this.result.strategyReason = choice.reason;
     this.progress('preflight', `strategy ${choice.strategy}: ${choice.reason}`);
     return choice;
   }
 
+  /** What the strategy `choice` works with (contracts in strategies/context.ts). */
+  strategyContext(choice: StrategyChoice): StrategyContext {
+    const { pid, from, to } = this.request;
+    const { plan, inspection } = this.preflightDone();
+    const { source, destination } = this.connected();
+    return {
+      pid,
+      from,
+      to,
+      source,
+      destination,
+      checkpoint: this.deps.checkpoint,
+      plan,
+      fallback: choice.fallback,
+      stoppedBefore: inspection.tasks[0]?.state.startsWith('T') ?? false,
+      images: this.images(),
+      report: this.result,
+      progress: (phase, message) => this.progress(phase, message),
+      phase: (name, work) => this.timeline.phase(name, work),
+      checkCancelled: () => this.checkCancelled(),
+      onRollback: (what, undo) => this.rollback.add(what, undo),
+      resumeSource: () => this.resumeSource(),
+      freeze: () => this.freeze(),
+      verify: (restored) => this.verify(restored),
+      commit: () => this.commit(),
+    };
+  }
+
+  private images(): ImageRoute {
+    if (!this.route) throw new Error('The migration session has not run its preflight yet.');
+    return this.route;
+  }
+
+  /** Auto's pre-copy that cannot catch up: nothing is frozen yet, so what it set up is undone
+   * (page server, tunnel, images) before its other choice runs. */
+  async switchStrategy({ instead, why }: StrategySwitch): Promise<void> {
+    this.progress('rounds', `${why}: pre-copy could not catch up, so ${instead.strategy} runs instead`);
+    for (const failure of await this.rollback.run()) this.deps.log(`rollback: ${failure}`);
+    this.result.roundsStopped = `abandoned: ${why}`;
+    this.result.strategy = instead.strategy;
+    this.result.strategyReason = `${instead.reason} (pre-copy was tried first, but ${why})`;
+    this.result.transfer = undefined;
+  }
+
   /** Marks the freeze and registers the resume of the source tree. */
-  async freeze(): Promise<void> {
+  private async freeze(): Promise<void> {
     await this.options.beforeFreeze?.();
     // Before the first tree of a batch is restored (all have passed their preflight by now).
     await this.link?.lock(this.destination);
     this.checkCancelled();
-    this.sourceTree = this.inspection.tasks.map((t) => t.pid);
+    this.sourceTree = this.preflightDone().inspection.tasks.map((t) => t.pid);
     this.guard('source').frozen(this.request.pid, this.sourceTree);
     const closed = this.result.closedConnections ?? [];
     if (closed.length) {
@@ -266,7 +219,7 @@ export class MigrationSession {
     this.timeline.freeze();
   }
 
-  async resumeSource(): Promise<void> {
+  private async resumeSource(): Promise<void> {
     await this.signalSourceTree('CONT');
   }
 
@@ -277,9 +230,8 @@ export class MigrationSession {
   }
 
   /** The restored process must run (not exit, not stay stopped) on the destination. */
-  async verify(restored: RestoredProcess): Promise<void> {
+  private async verify(restored: RestoredProcess): Promise<void> {
     const { pid } = restored;
-    this.destinationPid = pid;
     this.restored = restored;
     if (restored.newPidNamespace) {
       const { takenPid, pidInside } = restored.newPidNamespace;
@@ -310,8 +262,9 @@ export class MigrationSession {
     this.options.afterThaw?.();
   }
 
-  /** The point of no return: the destination runs the process, so the source copy goes. */
-  async commit(): Promise<void> {
+  /** The point of no return: the destination runs the process, so the source copy goes, and
+   * then the images. */
+  private async commit(): Promise<void> {
     this.checkCancelled();
     if (this.link && !(await this.link.restored())) {
       throw new Error(`A process connected to this one failed to move to ${this.request.to}, so this one stays on ${this.request.from} too.`);
@@ -324,112 +277,16 @@ export class MigrationSession {
     this.progress('cleanup', `stopping the frozen original on ${this.request.from}`);
     await this.timeline.phase('cleanup', async () => {
       await this.signalSourceTree('KILL');
-      await this.removeCarriedFromSource();
+      await this.images().removeCarriedFromSource();
     });
     await this.guards.source?.release();
     this.result.ok = true;
-    this.result.destinationPid = this.destinationPid;
+    this.result.destinationPid = this.restored?.pid;
     if (this.restored?.terminalSession) {
       const session = this.restored.terminalSession;
       this.result.terminal = { host: this.request.to, session, attach: ['tmux', 'attach', '-t', session] };
     }
-  }
-
-  /** A unix socket on `clientSide` (in its image directory) reaching the page socket in the
-   * other side's, for the memory pages: direct host to host when it can; the report says which
-   * way they went and why. */
-  async pageTunnel(clientSide: 'source' | 'destination', dirs: { source: string; destination: string }): Promise<PageTunnel> {
-    const serverSide = clientSide === 'source' ? 'destination' : 'source';
-    const [client, server] = [this[clientSide], this[serverSide]];
-    const tunnel = await openPageTunnel({ helper: client, dir: dirs[clientSide] }, { helper: server, dir: dirs[serverSide] }, this.transferred);
-    this.rollback.add('close the page tunnel', () => tunnel.abort());
-    const { from, to } = this.request;
-    const remote = this.source.host.isLocal ? to : from;
-    this.result.transfer = {
-      direct: `memory direct ${from} → ${to} over OpenSSH`,
-      local: `memory over this machine's SSH connection to ${remote}`,
-      relayed: `memory relayed through this machine, as ${client.host.name} cannot reach ${server.host.name} directly: ${tunnel.relayedBecause}`,
-    }[tunnel.route];
-    this.progress('connect', this.result.transfer);
-    return tunnel;
-  }
-
-  /** Image directories on both hosts, and the page tunnel from the source's to the
-   * destination's page socket (pageSocket): the source's CRIU connects, whichever side serves
-   * the pages. All open before the freeze, so none of it costs the frozen process. */
-  async prepareImageRoute(): Promise<{ sourceDir: string; destinationDir: string; tunnel: PageTunnel }> {
-    const [sourceDir, destinationDir] = await Promise.all([this.imageDirectory('source'), this.imageDirectory('destination')]);
-    const tunnel = await this.pageTunnel('source', { source: sourceDir, destination: destinationDir });
-    return { sourceDir, destinationDir, tunnel };
-  }
-
-  /** After the dump: the non-memory images travel while the last pages may still drain from
-   * the tunnel (buffered; for seconds when a batch shares the CPUs). Resolves once both have
-   * arrived, with the tunnel's winding down (it counts its bytes), to await before the commit. */
-  async sendRemainingImages(pagesDone: Promise<void>, tunnel: PageTunnel, sourceDir: string, destinationDir: string): Promise<Promise<void>> {
-    let closing: Promise<void> = Promise.resolve();
-    const received = pagesDone.then(() => {
-      closing = tunnel.close();
-      closing.catch(() => undefined);
-    });
-    const [pages, images] = await Promise.allSettled([received, this.copyImages(sourceDir, destinationDir)]);
-    if (pages.status === 'rejected') throw pages.reason;
-    if (images.status === 'rejected') throw images.reason;
-    return closing;
-  }
-
-  /** Streams the non-memory images from the source's directory into the destination's, and the
-   * tree's tmpfs files into place beside them. */
-  async copyImages(sourceDir: string, destinationDir: string): Promise<void> {
-    const { from, to } = this.request;
-    const [images, tmpfs] = await Promise.allSettled([
-      pipeCommands(this.source.spawn(['tar-out', sourceDir]), this.destination.spawn(['tar-in', destinationDir]), this.transferred),
-      this.carryTmpfsFiles(destinationDir),
-    ]);
-    if (images.status === 'rejected') throw images.reason;
-    const codes = images.value;
-    if (codes.producer !== 0 || codes.consumer !== 0) {
-      throw new Error(`Copying the checkpoint images from ${from} to ${to} failed (tar exit ${codes.producer}/${codes.consumer}); check free disk space on ${to}.`);
-    }
-    if (tmpfs.status === 'rejected') throw tmpfs.reason;
-  }
-
-  /** The tree's tmpfs files, from the frozen source to the same paths on the destination, where
-   * CRIU expects them. What the destination placed is listed in `dir`, for the rollback and for
-   * its guard should this machine go away before the commit. */
-  private async carryTmpfsFiles(dir: string): Promise<void> {
-    if (!this.carried.length) return;
-    const { from, to } = this.request;
-    const paths = this.carried.map((f) => f.path);
-    const destination = this.destination;
-    this.rollback.add(`take back ${paths.join(', ')} from ${to}`, () => destination.run(['tmpfs-rm', dir]));
-    this.guard('destination').tmpfsFiles(dir);
-    const producer = this.source.spawn(['tmpfs-out', ...paths]);
-    const consumer = destination.spawn(['tmpfs-in', dir, ...paths]);
-    let errors = '';
-    for (const stream of [producer.stderr, consumer.stderr]) stream.on('data', (d: Buffer) => (errors += d.toString()));
-    const codes = await pipeCommands(producer, consumer, this.transferred);
-    if (codes.producer !== 0 || codes.consumer !== 0) {
-      const why = errors.split('\n').filter(Boolean).pop()?.replace(/\.$/, '') || `tar exit ${codes.producer}/${codes.consumer}`;
-      throw new Error(`Copying ${paths.join(', ')} (per-host state of the process) from ${from} to ${to} failed: ${why}; the process keeps running on ${from}.`);
-    }
-  }
-
-  /** After the commit the source's copies of the carried tmpfs files go: the process that used
-   * them is gone, and its memory must not stay behind. A failure only leaves them there. */
-  private async removeCarriedFromSource(): Promise<void> {
-    if (!this.carried.length) return;
-    await this.source.run(['tmpfs-rm', '--', ...this.carried.map((f) => f.path)]).catch((e) => this.deps.log(`could not remove the carried tmpfs files on ${this.request.from}: ${e}`));
-  }
-
-  /** Removes image directories after success (they hold process memory). */
-  async removeImages(): Promise<void> {
-    await Promise.all([...this.imageDirs].map((made) => this.removeImageDirectory(made).catch((e) => this.deps.log(`could not remove ${made.dir}: ${e}`))));
-  }
-
-  private async removeImageDirectory(made: { dir: string; side: 'source' | 'destination' }): Promise<void> {
-    await this[made.side].run(['rmimages', made.dir]);
-    this.imageDirs.delete(made);
+    await this.images().removeAll();
   }
 
   /** Rolls back after `err` and records the outcome. */
@@ -446,7 +303,7 @@ export class MigrationSession {
     for (const f of failures) this.deps.log(`rollback: ${f}`);
     await this.releaseGuards();
     // Images hold process memory: if they could not be deleted, say where they are.
-    const kept = [...this.imageDirs].map(({ dir, side }) => `${dir} on ${this[side].host.name}`);
+    const kept = this.route?.leftBehind() ?? [];
     if (kept.length) this.result.error += ` Checkpoint images could not be deleted (${kept.join(', ')}); delete them by hand, or the next migration there removes them after 6 hours.`;
     this.thaw();
     // Before the freeze nothing was touched; after it, confirm the source runs again.
@@ -467,8 +324,4 @@ export class MigrationSession {
     this.result.bytes = this.transferred.bytes;
     return this.result;
   }
-}
-
-function lines(items: readonly string[]): string {
-  return items.map((i) => `${i}\n`).join('');
 }

@@ -7,14 +7,15 @@ import { describe, it } from 'node:test';
 import { CriuEngine, parseDumpStats } from '../../src/checkpoint/criu';
 import { CheckpointError, type CheckpointEngine, type DumpStats, type LazyPageFetcher, type PageService } from '../../src/checkpoint/engine';
 import { HostHelper } from '../../src/checkpoint/hostHelper';
-import type { ProcessInspection } from '../../src/checkpoint/inspection';
 import type { MigrationResult, Strategy } from '../../src/migration/api';
 import { MigrationSession } from '../../src/migration/session';
+import { STRATEGIES, runStrategy } from '../../src/migration/strategies';
 import { preCopy, rates, stopAfter, type PreCopyLimits } from '../../src/migration/strategies/preCopy';
 import { chooseStrategy, type StrategyChoice } from '../../src/migration/strategy';
 import type { ExecResult, Host, RunningCommand } from '../../src/transport/host';
 import { formatMigration } from '../../src/cli/format';
 import { renderReportHtml } from '../../src/ui/reportHtml';
+import { passedPreflight } from './fakes/sessionFakes';
 import { caps } from './fixtures';
 
 const PID = 4242;
@@ -167,12 +168,11 @@ async function migrate(script: Step[], options: MigrateOptions = {}) {
   const hosts = { get: async (name: string) => (name === 'lab-a' ? a : b) };
   const session = new MigrationSession({ hosts, checkpoint: engine, log: () => undefined }, { pid: PID, from: 'lab-a', to: 'lab-b', strategy: 'pre-copy' });
   await session.connect();
-  session.inspection = { tasks: [{ pid: PID, state: 'S' }] } as unknown as ProcessInspection;
-  session.plan = { dump: [], restore: [] };
-  session.strategyChoice = options.choice ?? { strategy: 'pre-copy', reason: 'requested' };
-  session.result.strategy = session.strategyChoice.strategy;
+  await session.preflight(passedPreflight({ dump: [], restore: [] }, [{ pid: PID, state: 'S' }]));
+  const choice = options.choice ?? { strategy: 'pre-copy', reason: 'requested' };
+  session.result.strategy = choice.strategy;
   try {
-    await preCopy(session, options.limits);
+    await runStrategy(session, choice, { ...STRATEGIES, 'pre-copy': (c) => preCopy(c, options.limits) });
   } catch (err) {
     await session.fail(err);
   }

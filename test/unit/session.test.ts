@@ -4,11 +4,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CheckpointError } from '../../src/checkpoint/engine';
-import type { ProcessInspection } from '../../src/checkpoint/inspection';
 import { CancelledError } from '../../src/migration/errors';
 import { MigrationSession } from '../../src/migration/session';
-import { stopAndCopy } from '../../src/migration/strategies/stopAndCopy';
-import { RecordingCheckpoint, ScriptedHost } from './fakes/sessionFakes';
+import { runStrategy } from '../../src/migration/strategies';
+import { passedPreflight, RecordingCheckpoint, ScriptedHost } from './fakes/sessionFakes';
 
 const PID = 4242;
 
@@ -20,14 +19,13 @@ async function sessionBetween(from: string, to: string) {
   const log: string[] = [];
   const session = new MigrationSession({ hosts, checkpoint: engine, log: (l) => log.push(l) }, { pid: PID, from, to, strategy: 'stop-and-copy' });
   await session.connect();
-  session.inspection = { tasks: [{ pid: PID, state: 'S' }] } as unknown as ProcessInspection;
-  session.plan = engine.plan();
+  await session.preflight(passedPreflight(engine.plan()));
   return { session, engine, a, b, log };
 }
 
 async function migrate(s: Awaited<ReturnType<typeof sessionBetween>>) {
   try {
-    await stopAndCopy(s.session);
+    await runStrategy(s.session, { strategy: 'stop-and-copy', reason: 'requested' });
   } catch (err) {
     await s.session.fail(err);
   }

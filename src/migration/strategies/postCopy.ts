@@ -12,43 +12,43 @@
 // listens from before the freeze and holds the connection until the images are in: CRIU takes
 // a connection only as it starts, and a listening TCP port would be open to any local user.
 import { pageSocket } from '../pageTunnel';
-import type { MigrationSession } from '../session';
+import type { StrategyContext } from './context';
 
-export async function postCopy(session: MigrationSession): Promise<void> {
-  const { checkpoint } = session.deps;
-  const { pid, from, to } = session.request;
+export async function postCopy(migration: StrategyContext): Promise<void> {
+  const { checkpoint, pid, from, to, images } = migration;
 
-  session.progress('connect', `preparing image directories on ${from} and ${to}, and the page tunnel`);
+  migration.progress('connect', `preparing image directories on ${from} and ${to}, and the page tunnel`);
   // All up before the freeze, so it costs the frozen process nothing.
-  const { sourceDir, destinationDir, pager, tunnel } = await session.timeline.phase('connect', async () => {
-    const route = await session.prepareImageRoute();
-    const pager = await checkpoint.fetchPagesLazily(session.destination, route.destinationDir, pageSocket(route.destinationDir));
-    session.rollback.add(`stop the lazy-pages daemon on ${to}`, () => pager.stop());
+  const { sourceDir, destinationDir, pager, tunnel } = await migration.phase('connect', async () => {
+    const route = await images.prepare();
+    const pager = await checkpoint.fetchPagesLazily(migration.destination, route.destinationDir, pageSocket(route.destinationDir));
+    migration.onRollback(`stop the lazy-pages daemon on ${to}`, () => pager.stop());
     return { ...route, pager };
   });
-  session.checkCancelled();
+  migration.checkCancelled();
 
-  session.progress('dump', `freezing process ${pid} on ${from} and checkpointing all but its memory`);
-  await session.freeze();
-  const pageSource = await session.timeline.phase('dump', () => checkpoint.dumpLazily(session.source, pid, sourceDir, session.plan, tunnel.socket));
-  session.rollback.add(`stop serving pages on ${from}`, () => pageSource.stop());
+  migration.progress('dump', `freezing process ${pid} on ${from} and checkpointing all but its memory`);
+  await migration.freeze();
+  const pageSource = await migration.phase('dump', () => checkpoint.dumpLazily(migration.source, pid, sourceDir, migration.plan, tunnel.socket));
+  migration.onRollback(`stop serving pages on ${from}`, () => pageSource.stop());
 
-  session.progress('transfer', `sending the non-memory state to ${to}`);
-  await session.timeline.phase('transfer', () => session.copyImages(sourceDir, destinationDir));
-  session.checkCancelled();
+  migration.progress('transfer', `sending the non-memory state to ${to}`);
+  await migration.phase('transfer', () => images.copyImages(sourceDir, destinationDir));
+  migration.checkCancelled();
 
-  session.progress('restore', `restoring the process on ${to}; its memory follows on demand`);
-  const restored = await session.timeline.phase('restore', async () => {
+  migration.progress('restore', `restoring the process on ${to}; its memory follows on demand`);
+  const { restored, pagesDone } = await migration.phase('restore', async () => {
     await pager.start();
-    const restored = await checkpoint.restore(session.destination, destinationDir, session.plan, { lazy: true });
-    session.pagesDone = Promise.all([pager.done, pageSource.done]).then(() => undefined);
-    return restored;
+    const restored = await checkpoint.restore(migration.destination, destinationDir, migration.plan, { lazy: true });
+    // Settles when the last page has moved.
+    const pagesDone = Promise.all([pager.done, pageSource.done]).then(() => undefined);
+    return { restored, pagesDone };
   });
-  await session.verify(restored);
+  await migration.verify(restored);
 
-  session.progress('pages', `the process runs on ${to}; moving the rest of its memory from ${from}`);
+  migration.progress('pages', `the process runs on ${to}; moving the rest of its memory from ${from}`);
   try {
-    await session.timeline.phase('pages', () => session.pagesDone!);
+    await migration.phase('pages', () => pagesDone);
   } catch (err) {
     const why = err instanceof Error ? err.message.replace(/\.$/, '') : String(err);
     throw new Error(
@@ -56,6 +56,5 @@ export async function postCopy(session: MigrationSession): Promise<void> {
     );
   }
   await tunnel.close();
-  await session.commit();
-  await session.removeImages();
+  await migration.commit();
 }

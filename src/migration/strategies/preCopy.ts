@@ -9,10 +9,7 @@
 import type { PageService } from '../../checkpoint/engine';
 import type { CopyRound } from '../api';
 import { pageSocket } from '../pageTunnel';
-import type { MigrationSession } from '../session';
-import type { StrategyChoice } from '../strategy';
-import { postCopy } from './postCopy';
-import { stopAndCopy } from './stopAndCopy';
+import type { StrategyContext, StrategySwitch } from './context';
 
 export interface PreCopyLimits {
   /** Rounds at most before the final dump (phaul's 8). */
@@ -52,103 +49,87 @@ export function rates(rounds: readonly TimedRound[]): { link: number; dirty: num
   return { link: first.bytes / Math.max(1, first.ms), dirty: second.bytes / Math.max(1, second.startedMs - first.startedMs) };
 }
 
-export async function preCopy(session: MigrationSession, limits: PreCopyLimits = PRE_COPY_LIMITS): Promise<void> {
-  const { checkpoint } = session.deps;
-  const { pid, from, to } = session.request;
+/** Auto's pre-copy that cannot catch up resolves with its other choice (nothing frozen yet). */
+export async function preCopy(migration: StrategyContext, limits: PreCopyLimits = PRE_COPY_LIMITS): Promise<StrategySwitch | void> {
+  const { checkpoint, pid, from, to, images, report } = migration;
 
-  session.progress('connect', `preparing image directories on ${from} and ${to}, and the page tunnel`);
+  migration.progress('connect', `preparing image directories on ${from} and ${to}, and the page tunnel`);
   // One tunnel serves every round: each round's page server listens at its socket in turn.
-  const { sourceDir, destinationDir, tunnel } = await session.timeline.phase('connect', () => session.prepareImageRoute());
-  session.checkCancelled();
+  const { sourceDir, destinationDir, tunnel } = await migration.phase('connect', () => images.prepare());
+  migration.checkCancelled();
 
   // Rounds live in numbered directories on both sides (`1`, `2`, …, then `final`), each linked
   // to the one before; only the round under way has a page server to stop on rollback.
   let receiver: PageService | undefined;
   let parent: string | undefined;
-  session.rollback.add(`stop the page server on ${to}`, async () => receiver?.stop());
-  const receive = async (dir: string) => (receiver = await checkpoint.receivePages(session.destination, `${destinationDir}/${dir}`, pageSocket(destinationDir), { parent }));
+  migration.onRollback(`stop the page server on ${to}`, async () => receiver?.stop());
+  const receive = async (dir: string) => (receiver = await checkpoint.receivePages(migration.destination, `${destinationDir}/${dir}`, pageSocket(destinationDir), { parent }));
 
   const rounds: TimedRound[] = [];
-  const report: CopyRound[] = (session.result.rounds = []);
+  const copied: CopyRound[] = (report.rounds = []);
   let stopped: string | undefined;
   while (!stopped) {
     const n = rounds.length + 1;
-    session.progress('rounds', `round ${n}: copying ${n === 1 ? 'the memory' : 'what changed'} of process ${pid} while it runs`);
+    migration.progress('rounds', `round ${n}: copying ${n === 1 ? 'the memory' : 'what changed'} of process ${pid} while it runs`);
     const startedMs = performance.now();
-    const stats = await session.timeline.phase('rounds', async () => {
+    const stats = await migration.phase('rounds', async () => {
       const pages = await receive(String(n));
       try {
-        const stats = await checkpoint.preDump(session.source, pid, `${sourceDir}/${n}`, session.plan, tunnel.socket, { parent });
+        const stats = await checkpoint.preDump(migration.source, pid, `${sourceDir}/${n}`, migration.plan, tunnel.socket, { parent });
         await pages.done;
         receiver = undefined; // ended: nothing to stop
         return stats;
       } catch (err) {
         // CRIU resumes the tree when a pre-dump fails; should it have died with the tree held,
         // nothing else would.
-        await resumeIfLeftStopped(session);
+        await resumeIfLeftStopped(migration);
         throw err;
       }
     });
     const round = { round: n, pages: stats.pagesWritten, bytes: stats.pagesWritten * stats.pageSize, ms: Math.round(performance.now() - startedMs) };
     rounds.push({ ...round, startedMs });
-    report.push(round);
+    copied.push(round);
     parent = String(n);
-    session.checkCancelled();
+    migration.checkCancelled();
 
-    const fallback = session.strategyChoice?.fallback;
+    const { fallback } = migration;
     if (fallback && n === 2) {
       const { link, dirty } = rates(rounds);
-      if (dirty >= link) {
-        const why = `it dirtied memory at ${mibPerS(dirty)} while the link copied ${mibPerS(link)}`;
-        return switchTo(session, fallback, why);
-      }
+      if (dirty >= link) return { instead: fallback, why: `it dirtied memory at ${mibPerS(dirty)} while the link copied ${mibPerS(link)}` };
     }
-    stopped = stopAfter(report, limits);
+    stopped = stopAfter(copied, limits);
   }
-  session.result.roundsStopped = stopped;
-  session.result.options.push(...checkpoint.preCopyOptions());
+  report.roundsStopped = stopped;
+  report.options.push(...checkpoint.preCopyOptions());
 
-  session.progress('dump', `freezing process ${pid} on ${from} and checkpointing what changed since round ${parent}`);
+  migration.progress('dump', `freezing process ${pid} on ${from} and checkpointing what changed since round ${parent}`);
   const pages = await receive('final'); // up before the freeze, as stop-and-copy's
-  await session.freeze();
+  await migration.freeze();
   const finalStart = performance.now();
-  const stats = await session.timeline.phase('dump', () =>
-    checkpoint.dump(session.source, pid, `${sourceDir}/final`, session.plan, tunnel.socket, { parent }),
+  const stats = await migration.phase('dump', () =>
+    checkpoint.dump(migration.source, pid, `${sourceDir}/final`, migration.plan, tunnel.socket, { parent }),
   );
 
-  session.progress('transfer', `sending the remaining images to ${to}`);
-  const closing = await session.timeline.phase('transfer', () => session.sendRemainingImages(pages.done, tunnel, `${sourceDir}/final`, `${destinationDir}/final`));
+  migration.progress('transfer', `sending the remaining images to ${to}`);
+  const closing = await migration.phase('transfer', () => images.sendRemainingImages(pages.done, tunnel, `${sourceDir}/final`, `${destinationDir}/final`));
   if (stats) {
     const bytes = stats.pagesWritten * stats.pageSize;
-    report.push({ round: rounds.length + 1, pages: stats.pagesWritten, bytes, ms: Math.round(performance.now() - finalStart), final: true });
+    copied.push({ round: rounds.length + 1, pages: stats.pagesWritten, bytes, ms: Math.round(performance.now() - finalStart), final: true });
   }
-  session.checkCancelled();
+  migration.checkCancelled();
 
-  session.progress('restore', `restoring the process on ${to} from ${rounds.length + 1} rounds of images`);
-  const restored = await session.timeline.phase('restore', () => checkpoint.restore(session.destination, `${destinationDir}/final`, session.plan));
-  await session.verify(restored);
+  migration.progress('restore', `restoring the process on ${to} from ${rounds.length + 1} rounds of images`);
+  const restored = await migration.phase('restore', () => checkpoint.restore(migration.destination, `${destinationDir}/final`, migration.plan));
+  await migration.verify(restored);
   await closing;
-  await session.commit();
-  await session.removeImages();
+  await migration.commit();
 }
 
-/** Auto's pre-copy that cannot catch up: nothing is frozen yet, so what the rounds set up is
- * undone (page server, tunnel, images) and auto's other choice runs instead. */
-async function switchTo(session: MigrationSession, fallback: StrategyChoice, why: string): Promise<void> {
-  session.progress('rounds', `${why}: pre-copy could not catch up, so ${fallback.strategy} runs instead`);
-  for (const failure of await session.rollback.run()) session.deps.log(`rollback: ${failure}`);
-  session.result.roundsStopped = `abandoned: ${why}`;
-  session.result.strategy = fallback.strategy;
-  session.result.strategyReason = `${fallback.reason} (pre-copy was tried first, but ${why})`;
-  session.result.transfer = undefined;
-  await (fallback.strategy === 'post-copy' ? postCopy : stopAndCopy)(session);
-}
-
-async function resumeIfLeftStopped(session: MigrationSession): Promise<void> {
+async function resumeIfLeftStopped(migration: StrategyContext): Promise<void> {
   // A tree stopped before the migration (job control) stays as it was.
-  if (session.inspection.tasks[0]?.state.startsWith('T')) return;
-  const state = await session.source.run(['state', String(session.request.pid)]).catch(() => '');
-  if (state.trim() === 'stopped') await session.resumeSource().catch(() => undefined);
+  if (migration.stoppedBefore) return;
+  const state = await migration.source.run(['state', String(migration.pid)]).catch(() => '');
+  if (state.trim() === 'stopped') await migration.resumeSource().catch(() => undefined);
 }
 
 function mib(bytes: number): string {

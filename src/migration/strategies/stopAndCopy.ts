@@ -7,36 +7,34 @@
 // destination (pageTunnel.ts): relayed through this machine by ssh2 it topped out at 60–80 MiB/s,
 // making this ~2× the by-hand dump + scp + restore (bench/results).
 import { pageSocket } from '../pageTunnel';
-import type { MigrationSession } from '../session';
+import type { StrategyContext } from './context';
 
-export async function stopAndCopy(session: MigrationSession): Promise<void> {
-  const { checkpoint } = session.deps;
-  const { pid, from, to } = session.request;
+export async function stopAndCopy(migration: StrategyContext): Promise<void> {
+  const { checkpoint, pid, from, to, images } = migration;
 
   // Early event request: everything the destination needs is up before the freeze.
-  session.progress('connect', `preparing ${to}: image directories and page server`);
-  const { sourceDir, destinationDir, receiver, tunnel } = await session.timeline.phase('connect', async () => {
-    const [sourceDir, destinationDir] = await Promise.all([session.imageDirectory('source'), session.imageDirectory('destination')]);
+  migration.progress('connect', `preparing ${to}: image directories and page server`);
+  const { sourceDir, destinationDir, receiver, tunnel } = await migration.phase('connect', async () => {
+    const [sourceDir, destinationDir] = await Promise.all([images.directory('source'), images.directory('destination')]);
     // The page server starts while the tunnel's keys are made.
-    const receiving = checkpoint.receivePages(session.destination, destinationDir, pageSocket(destinationDir));
-    receiving.then((r) => session.rollback.add(`stop the page server on ${to}`, () => r.stop()), () => undefined);
-    const tunnel = await session.pageTunnel('source', { source: sourceDir, destination: destinationDir });
+    const receiving = checkpoint.receivePages(migration.destination, destinationDir, pageSocket(destinationDir));
+    receiving.then((r) => migration.onRollback(`stop the page server on ${to}`, () => r.stop()), () => undefined);
+    const tunnel = await images.tunnel('source', { source: sourceDir, destination: destinationDir });
     return { sourceDir, destinationDir, receiver: await receiving, tunnel };
   });
-  session.checkCancelled();
+  migration.checkCancelled();
 
-  session.progress('dump', `freezing and checkpointing process ${pid} on ${from}`);
-  await session.freeze();
-  await session.timeline.phase('dump', () => checkpoint.dump(session.source, pid, sourceDir, session.plan, tunnel.socket));
+  migration.progress('dump', `freezing and checkpointing process ${pid} on ${from}`);
+  await migration.freeze();
+  await migration.phase('dump', () => checkpoint.dump(migration.source, pid, sourceDir, migration.plan, tunnel.socket));
 
-  session.progress('transfer', `sending the remaining images to ${to}`);
-  const closing = await session.timeline.phase('transfer', () => session.sendRemainingImages(receiver.done, tunnel, sourceDir, destinationDir));
-  session.checkCancelled();
+  migration.progress('transfer', `sending the remaining images to ${to}`);
+  const closing = await migration.phase('transfer', () => images.sendRemainingImages(receiver.done, tunnel, sourceDir, destinationDir));
+  migration.checkCancelled();
 
-  session.progress('restore', `restoring the process on ${to}`);
-  const restored = await session.timeline.phase('restore', () => checkpoint.restore(session.destination, destinationDir, session.plan));
-  await session.verify(restored);
+  migration.progress('restore', `restoring the process on ${to}`);
+  const restored = await migration.phase('restore', () => checkpoint.restore(migration.destination, destinationDir, migration.plan));
+  await migration.verify(restored);
   await closing;
-  await session.commit();
-  await session.removeImages();
+  await migration.commit();
 }

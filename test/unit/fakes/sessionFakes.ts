@@ -1,8 +1,11 @@
 // Fakes of a migration session's neighbours: hosts whose helper answers from a script (every
 // command recorded), and a checkpoint engine that records each call and fails where told.
 import { PassThrough } from 'node:stream';
-import type { CheckpointEngine, DumpStats, LazyPageFetcher, PageService, RestoredProcess } from '../../../src/checkpoint/engine';
+import type { ParsedCapabilities } from '../../../src/checkpoint/capabilities';
+import type { CheckpointEngine, CheckpointPlan, DumpStats, LazyPageFetcher, PageService, RestoredProcess } from '../../../src/checkpoint/engine';
 import type { HostHelper } from '../../../src/checkpoint/hostHelper';
+import type { ProcessInspection } from '../../../src/checkpoint/inspection';
+import type { PreflightRunner } from '../../../src/migration/preflightRun';
 import type { ExecResult, Host, RunningCommand } from '../../../src/transport/host';
 
 /** A host whose helper answers `answers[command]` (stdout), or fails with `failing[command]`
@@ -130,4 +133,18 @@ export class RecordingCheckpoint implements CheckpointEngine {
     this.step('restore', `restore on ${h.host.name}${options?.lazy ? ' lazily' : ''}`);
     return { pid: this.restoredPid };
   }
+}
+
+/** A preflight that passed for a tree of `tasks` (root first), planned as `plan`: for
+ * `session.preflight(() => …)`. */
+export function passedPreflight(plan: CheckpointPlan, tasks: { pid: number; state: string }[] = [{ pid: 4242, state: 'S' }]): PreflightRunner {
+  return async () => ({
+    sourceCaps: {} as ParsedCapabilities,
+    destinationCaps: {} as ParsedCapabilities,
+    inspection: { tasks } as unknown as ProcessInspection,
+    plan,
+    carried: [],
+    listeningPorts: [],
+    options: [...plan.dump, ...plan.restore],
+  });
 }

@@ -1,0 +1,152 @@
+// The way a migration's images travel: a private image directory on each host, the page tunnel
+// between them, the non-memory images and the tree's tmpfs files streamed after the dump.
+// Whatever it makes is registered for rollback, and with the hosts' guards should this machine
+// go away; the directories it made and has not removed are known by path and host.
+import type { HostHelper } from '../checkpoint/hostHelper';
+import { pipeCommands, type ByteCounter } from '../transport/bridge';
+import type { MigrationResult } from './api';
+import type { HostGuard } from './guard';
+import { openPageTunnel, type PageTunnel } from './pageTunnel';
+import type { TmpfsFile } from './preflight';
+import type { Rollback } from './rollback';
+
+export type Side = 'source' | 'destination';
+
+export interface ImageRouteContext {
+  from: string;
+  to: string;
+  source: HostHelper;
+  destination: HostHelper;
+  rollback: Rollback;
+  guard(side: Side): HostGuard;
+  /** Counts the bytes that cross between the hosts. */
+  transferred: ByteCounter;
+  /** The tree's tmpfs files that travel with the images. */
+  carried: readonly TmpfsFile[];
+  /** Where the report says which way the memory went. */
+  report: Pick<MigrationResult, 'transfer'>;
+  progress(message: string): void;
+  log(line: string): void;
+}
+
+export class ImageRoute {
+  /** The image directories made and not yet removed (they hold process memory). */
+  private readonly made = new Set<{ dir: string; side: Side }>();
+
+  constructor(private readonly context: ImageRouteContext) {}
+
+  /** A private image directory on `side`, removed on rollback and after success. */
+  async directory(side: Side): Promise<string> {
+    const helper = this.context[side];
+    const out = await helper.run(['mkimages']);
+    const dir = /^dir=(.+)$/m.exec(out)?.[1];
+    if (!dir) throw new Error(`Could not create an image directory on ${helper.host.name}.`);
+    const made = { dir, side };
+    this.made.add(made);
+    this.context.rollback.add(`remove ${dir} on ${helper.host.name}`, () => this.remove(made));
+    this.context.guard(side).images(dir);
+    return dir;
+  }
+
+  /** A unix socket on `clientSide` (in its image directory) reaching the page socket in the
+   * other side's, for the memory pages: direct host to host when it can; the report says which
+   * way they went and why. */
+  async tunnel(clientSide: Side, dirs: { source: string; destination: string }): Promise<PageTunnel> {
+    const { from, to, report } = this.context;
+    const serverSide = clientSide === 'source' ? 'destination' : 'source';
+    const [client, server] = [this.context[clientSide], this.context[serverSide]];
+    const tunnel = await openPageTunnel({ helper: client, dir: dirs[clientSide] }, { helper: server, dir: dirs[serverSide] }, this.context.transferred);
+    this.context.rollback.add('close the page tunnel', () => tunnel.abort());
+    const remote = this.context.source.host.isLocal ? to : from;
+    report.transfer = {
+      direct: `memory direct ${from} → ${to} over OpenSSH`,
+      local: `memory over this machine's SSH connection to ${remote}`,
+      relayed: `memory relayed through this machine, as ${client.host.name} cannot reach ${server.host.name} directly: ${tunnel.relayedBecause}`,
+    }[tunnel.route];
+    this.context.progress(report.transfer);
+    return tunnel;
+  }
+
+  /** Image directories on both hosts, and the page tunnel from the source's to the
+   * destination's page socket (pageSocket): the source's CRIU connects, whichever side serves
+   * the pages. All open before the freeze, so none of it costs the frozen process. */
+  async prepare(): Promise<{ sourceDir: string; destinationDir: string; tunnel: PageTunnel }> {
+    const [sourceDir, destinationDir] = await Promise.all([this.directory('source'), this.directory('destination')]);
+    const tunnel = await this.tunnel('source', { source: sourceDir, destination: destinationDir });
+    return { sourceDir, destinationDir, tunnel };
+  }
+
+  /** After the dump: the non-memory images travel while the last pages may still drain from
+   * the tunnel (buffered; for seconds when a batch shares the CPUs). Resolves once both have
+   * arrived, with the tunnel's winding down (it counts its bytes), to await before the commit. */
+  async sendRemainingImages(pagesDone: Promise<void>, tunnel: PageTunnel, sourceDir: string, destinationDir: string): Promise<Promise<void>> {
+    let closing: Promise<void> = Promise.resolve();
+    const received = pagesDone.then(() => {
+      closing = tunnel.close();
+      closing.catch(() => undefined);
+    });
+    const [pages, images] = await Promise.allSettled([received, this.copyImages(sourceDir, destinationDir)]);
+    if (pages.status === 'rejected') throw pages.reason;
+    if (images.status === 'rejected') throw images.reason;
+    return closing;
+  }
+
+  /** Streams the non-memory images from the source's directory into the destination's, and the
+   * tree's tmpfs files into place beside them. */
+  async copyImages(sourceDir: string, destinationDir: string): Promise<void> {
+    const { from, to, source, destination, transferred } = this.context;
+    const [images, tmpfs] = await Promise.allSettled([
+      pipeCommands(source.spawn(['tar-out', sourceDir]), destination.spawn(['tar-in', destinationDir]), transferred),
+      this.carryTmpfsFiles(destinationDir),
+    ]);
+    if (images.status === 'rejected') throw images.reason;
+    const codes = images.value;
+    if (codes.producer !== 0 || codes.consumer !== 0) {
+      throw new Error(`Copying the checkpoint images from ${from} to ${to} failed (tar exit ${codes.producer}/${codes.consumer}); check free disk space on ${to}.`);
+    }
+    if (tmpfs.status === 'rejected') throw tmpfs.reason;
+  }
+
+  /** The tree's tmpfs files, from the frozen source to the same paths on the destination, where
+   * CRIU expects them. What the destination placed is listed in `dir`, for the rollback and for
+   * its guard should this machine go away before the commit. */
+  private async carryTmpfsFiles(dir: string): Promise<void> {
+    const { from, to, source, destination, carried } = this.context;
+    if (!carried.length) return;
+    const paths = carried.map((f) => f.path);
+    this.context.rollback.add(`take back ${paths.join(', ')} from ${to}`, () => destination.run(['tmpfs-rm', dir]));
+    this.context.guard('destination').tmpfsFiles(dir);
+    const producer = source.spawn(['tmpfs-out', ...paths]);
+    const consumer = destination.spawn(['tmpfs-in', dir, ...paths]);
+    let errors = '';
+    for (const stream of [producer.stderr, consumer.stderr]) stream.on('data', (d: Buffer) => (errors += d.toString()));
+    const codes = await pipeCommands(producer, consumer, this.context.transferred);
+    if (codes.producer !== 0 || codes.consumer !== 0) {
+      const why = errors.split('\n').filter(Boolean).pop()?.replace(/\.$/, '') || `tar exit ${codes.producer}/${codes.consumer}`;
+      throw new Error(`Copying ${paths.join(', ')} (per-host state of the process) from ${from} to ${to} failed: ${why}; the process keeps running on ${from}.`);
+    }
+  }
+
+  /** After the commit the source's copies of the carried tmpfs files go: the process that used
+   * them is gone, and its memory must not stay behind. A failure only leaves them there. */
+  async removeCarriedFromSource(): Promise<void> {
+    const { from, source, carried } = this.context;
+    if (!carried.length) return;
+    await source.run(['tmpfs-rm', '--', ...carried.map((f) => f.path)]).catch((e) => this.context.log(`could not remove the carried tmpfs files on ${from}: ${e}`));
+  }
+
+  /** Removes the image directories after success (they hold process memory). */
+  async removeAll(): Promise<void> {
+    await Promise.all([...this.made].map((made) => this.remove(made).catch((e) => this.context.log(`could not remove ${made.dir}: ${e}`))));
+  }
+
+  /** The image directories still there (`DIR on HOST`): those the rollback could not remove. */
+  leftBehind(): string[] {
+    return [...this.made].map(({ dir, side }) => `${dir} on ${this.context[side].host.name}`);
+  }
+
+  private async remove(made: { dir: string; side: Side }): Promise<void> {
+    await this.context[made.side].run(['rmimages', made.dir]);
+    this.made.delete(made);
+  }
+}
