@@ -35,9 +35,12 @@ import { runStrategy } from './strategies';
  * MaxStartups when many connect at once, and one for all would hit its MaxSessions. */
 const MIGRATIONS_PER_CONNECTION = 2;
 
-export function createEngine(options: EngineOptions = {}, checkpoint: CheckpointEngine = new CriuEngine()): Engine {
-  const pool = new HostPool(options);
-  const extraPools: HostPool[] = [];
+/** The hosts' connections, shared by the engine's migrations (tests give fakes). */
+export type Pool = Pick<HostPool, 'get' | 'close' | 'onConnectionChange'>;
+
+export function createEngine(options: EngineOptions = {}, checkpoint: CheckpointEngine = new CriuEngine(), newPool: (options: EngineOptions) => Pool = (o) => new HostPool(o)): Engine {
+  const pool = newPool(options);
+  const extraPools: Pool[] = [];
   const log = options.log ?? (() => undefined);
   const helper = async (host: string) => HostHelper.for(await pool.get(host));
   const listProcesses = async (host: string) => parseProcessList(await (await helper(host)).run(['ps']));
@@ -93,7 +96,7 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
       // Loopback connections between the trees (a debuggee and its debugpy adapter) are kept.
       const links = new BatchLinks(roots.length);
       const connections = Math.max(1, Math.ceil(roots.length / MIGRATIONS_PER_CONNECTION));
-      while (extraPools.length < connections - 1) extraPools.push(new HostPool(options));
+      while (extraPools.length < connections - 1) extraPools.push(newPool(options));
       const pools = [pool, ...extraPools];
       const processes = await Promise.all(
         roots.map((pid, i) => {
