@@ -5,40 +5,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CheckpointError } from '../../src/checkpoint/engine';
 import { CancelledError } from '../../src/migration/errors';
-import { MigrationSession } from '../../src/migration/session';
-import { runStrategy } from '../../src/migration/strategies';
-import { passedPreflight, RecordingCheckpoint, ScriptedHost } from './fakes/sessionFakes';
-
-const PID = 4242;
-
-/** A session between two scripted hosts, past its preflight (stop-and-copy chosen). */
-async function sessionBetween(from: string, to: string) {
-  const [a, b] = [new ScriptedHost(from), new ScriptedHost(to)];
-  const engine = new RecordingCheckpoint();
-  const hosts = { get: async (name: string) => (name === from ? a : b) };
-  const log: string[] = [];
-  const session = new MigrationSession({ hosts, checkpoint: engine, log: (l) => log.push(l) }, { pid: PID, from, to, strategy: 'stop-and-copy' });
-  await session.connect();
-  await session.preflight(passedPreflight(engine.plan()));
-  return { session, engine, a, b, log };
-}
-
-async function migrate(s: Awaited<ReturnType<typeof sessionBetween>>) {
-  try {
-    await runStrategy(s.session, { strategy: 'stop-and-copy', reason: 'requested' });
-  } catch (err) {
-    await s.session.fail(err);
-  }
-  return s.session.finish();
-}
+import { fakeSession } from './fakes/sessionFakes';
 
 describe('MigrationSession.fail()', () => {
   it('names the image directories it could not delete by path and host, for user@host:port and IPv6 names', async () => {
     for (const [from, to] of [['root@lab-a:2222', 'root@lab-b:2222'], ['[fd00::1]:22', '[fd00::2]:22']]) {
-      const s = await sessionBetween(from, to);
+      const s = await fakeSession(from, to);
       s.engine.failing.restore = new CheckpointError(`CRIU failed to restore the process on ${to}: boom.`, 'other', ['Error (criu): boom'], to);
       s.b.failing.rmimages = 'rm: cannot remove: Device or resource busy';
-      const result = await migrate(s);
+      const result = await s.migrate();
       assert.equal(result.ok, false);
       assert.equal(
         result.error,
@@ -52,9 +27,9 @@ describe('MigrationSession.fail()', () => {
   });
 
   it('after the freeze: resumes the source, stops the page server, removes both image directories, and confirms the source runs', async () => {
-    const s = await sessionBetween('lab-a', 'lab-b');
+    const s = await fakeSession('lab-a', 'lab-b');
     s.engine.failing.dump = new CheckpointError('CRIU failed to checkpoint process 4242 on lab-a: boom.', 'other', ['Error: boom'], 'lab-a');
-    const result = await migrate(s);
+    const result = await s.migrate();
     assert.equal(result.ok, false);
     assert.equal(result.error, 'CRIU failed to checkpoint process 4242 on lab-a: boom.');
     assert.deepEqual(result.logs, { source: 'Error: boom' });
@@ -68,16 +43,16 @@ describe('MigrationSession.fail()', () => {
   });
 
   it('after the freeze, a source that does not run again is named', async () => {
-    const s = await sessionBetween('lab-a', 'lab-b');
+    const s = await fakeSession('lab-a', 'lab-b');
     s.engine.failing.dump = new Error('The dump failed.');
     s.a.state = 'stopped';
-    const result = await migrate(s);
+    const result = await s.migrate();
     assert.equal(result.rolledBack, false);
     assert.equal(result.error, 'The dump failed. The process could not be confirmed running on lab-a (stopped); check it there.');
   });
 
   it('cancelled before the freeze: one sentence, nothing to resume, the source is not asked about', async () => {
-    const s = await sessionBetween('lab-a', 'lab-b');
+    const s = await fakeSession('lab-a', 'lab-b');
     await s.session.fail(new CancelledError());
     const result = s.session.finish();
     assert.equal(result.error, 'Cancelled; the process keeps running on lab-a.');

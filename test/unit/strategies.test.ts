@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { CriuEngine } from '../../src/checkpoint/criu';
 import { CheckpointError } from '../../src/checkpoint/engine';
 import { HostHelper } from '../../src/checkpoint/hostHelper';
-import { ScriptedHost } from './fakes/sessionFakes';
+import { fakeSession, ScriptedHost } from './fakes/sessionFakes';
 
 const PID = 4242;
 
@@ -26,5 +26,79 @@ describe('pre-copy round counts', () => {
     });
     host.answers['pre-dump'] = 'pages_scanned=10\npages_skipped=0\npages_written=0\npage_size=4096\n';
     assert.equal((await engine.preDump(HostHelper.for(host), PID, `${dir}/2`, engine.plan({}), `${dir}/pages.sock`)).pagesWritten, 0, 'a counted empty round is fine');
+  });
+});
+
+describe('stop-and-copy', () => {
+  it('prepares the destination before the freeze, dumps, sends the rest, restores, verifies, and only then kills the source and removes the images', async () => {
+    const s = await fakeSession('lab-a', 'lab-b', 'stop-and-copy');
+    const result = await s.migrate();
+    assert.equal(result.ok, true, result.error);
+    assert.deepEqual(s.engine.calls, ['receive on lab-b', 'dump 4242 on lab-a', 'restore on lab-b']);
+    assert.equal(result.destinationPid, 5151);
+    assert.equal(result.transfer, "memory over this machine's SSH connection to lab-b");
+    assert.deepEqual(s.progress.slice(2), ['connect', 'connect', 'dump', 'transfer', 'restore', 'verify', 'cleanup']);
+    assert.equal(s.a.signals('KILL'), 1, 'the source goes once the copy runs');
+    assert.equal(s.a.signals('CONT') + s.b.signals('KILL'), 0);
+    assert.deepEqual(s.b.ran('verify'), [['verify', '5151']]);
+    assert.equal(s.b.ran('tar-in').length, 1);
+    assert.deepEqual([s.a, s.b].map((h) => h.ran('rmimages').length), [1, 1], 'the images go after success');
+    assert.ok(result.freezeMs >= 0 && result.phases.dump !== undefined && result.phases.restore !== undefined);
+    const order = s.a.commands.map((c) => c[0]);
+    assert.ok(order.indexOf('rmimages') > order.indexOf('signal-tree'), 'images are removed after the source is gone');
+  });
+
+  it('a restored copy that does not run: it is stopped on the destination and the source resumes', async () => {
+    const s = await fakeSession('lab-a', 'lab-b', 'stop-and-copy');
+    s.b.state = 'exited';
+    const result = await s.migrate();
+    assert.equal(result.ok, false);
+    assert.equal(result.error, 'The process was restored on lab-b but is exited there right after; it keeps running on lab-a.');
+    assert.equal(result.rolledBack, true);
+    assert.deepEqual(s.b.ran('signal-tree'), [['signal-tree', 'KILL', '5151']]);
+    assert.equal(s.a.signals('CONT'), 1);
+    assert.equal(s.a.signals('KILL'), 0);
+    assert.deepEqual(s.engine.stopped, ['page server']);
+  });
+});
+
+describe('post-copy', () => {
+  it('the lazy-pages daemon listens before the freeze; the copy runs before its memory moved; the source goes only after the last page', async () => {
+    const s = await fakeSession('lab-a', 'lab-b', 'post-copy');
+    const result = await s.migrate();
+    assert.equal(result.ok, true, result.error);
+    assert.deepEqual(s.engine.calls, ['lazy pages on lab-b', 'dump lazily 4242 on lab-a', 'lazy pages start', 'restore on lab-b lazily']);
+    assert.deepEqual(s.progress.slice(2), ['connect', 'connect', 'dump', 'transfer', 'restore', 'verify', 'pages', 'cleanup']);
+    assert.equal(typeof result.phases.pages, 'number');
+    assert.equal(s.a.signals('KILL'), 1);
+    assert.deepEqual([s.a, s.b].map((h) => h.ran('rmimages').length), [1, 1]);
+  });
+
+  it('pages that fail to move after the copy resumed: the copy is stopped, the source resumes as frozen, and the sentence says what was lost', async () => {
+    const s = await fakeSession('lab-a', 'lab-b', 'post-copy');
+    s.engine.failing.pages = new Error('The page server on lab-a stopped.');
+    const result = await s.migrate();
+    assert.equal(result.ok, false);
+    assert.equal(
+      result.error,
+      'Moving the memory from lab-a failed after the process had resumed on lab-b (The page server on lab-a stopped); it was resumed on lab-a as it was when frozen, and what it did on lab-b since is lost.',
+    );
+    assert.equal(result.rolledBack, true);
+    assert.deepEqual(s.b.ran('signal-tree'), [['signal-tree', 'KILL', '5151']], 'the copy on the destination is stopped');
+    assert.equal(s.a.signals('CONT'), 1, 'the source resumes');
+    assert.equal(s.a.signals('KILL'), 0);
+    assert.deepEqual(s.engine.stopped, ['page source', 'lazy pages']);
+    assert.deepEqual([s.a, s.b].map((h) => h.ran('rmimages').length), [1, 1]);
+  });
+
+  it('a failing lazy dump: nothing was restored, the source resumes', async () => {
+    const s = await fakeSession('lab-a', 'lab-b', 'post-copy');
+    s.engine.failing.dumpLazily = new CheckpointError('CRIU failed to checkpoint process 4242 on lab-a: boom.', 'other', [], 'lab-a');
+    const result = await s.migrate();
+    assert.equal(result.error, 'CRIU failed to checkpoint process 4242 on lab-a: boom.');
+    assert.equal(result.rolledBack, true);
+    assert.ok(!s.engine.calls.some((c) => c.startsWith('restore')));
+    assert.equal(s.a.signals('CONT'), 1);
+    assert.deepEqual(s.engine.stopped, ['lazy pages']);
   });
 });

@@ -5,7 +5,10 @@ import type { ParsedCapabilities } from '../../../src/checkpoint/capabilities';
 import type { CheckpointEngine, CheckpointPlan, DumpStats, LazyPageFetcher, PageService, RestoredProcess } from '../../../src/checkpoint/engine';
 import type { HostHelper } from '../../../src/checkpoint/hostHelper';
 import type { ProcessInspection } from '../../../src/checkpoint/inspection';
+import type { Strategy } from '../../../src/migration/api';
 import type { PreflightRunner } from '../../../src/migration/preflightRun';
+import { MigrationSession } from '../../../src/migration/session';
+import { runStrategy } from '../../../src/migration/strategies';
 import type { ExecResult, Host, RunningCommand } from '../../../src/transport/host';
 
 /** A host whose helper answers `answers[command]` (stdout), or fails with `failing[command]`
@@ -147,4 +150,26 @@ export function passedPreflight(plan: CheckpointPlan, tasks: { pid: number; stat
     listeningPorts: [],
     options: [...plan.dump, ...plan.restore],
   });
+}
+
+/** A session between two scripted hosts, connected and past its preflight; `migrate()` runs
+ * `strategy` on it as the engine does (rolling back on failure) and returns the result. */
+export async function fakeSession(from = 'lab-a', to = 'lab-b', strategy: Exclude<Strategy, 'auto'> = 'stop-and-copy') {
+  const [a, b] = [new ScriptedHost(from), new ScriptedHost(to)];
+  const engine = new RecordingCheckpoint();
+  const hosts = { get: async (name: string) => (name === from ? a : b) };
+  const log: string[] = [];
+  const progress: string[] = [];
+  const session = new MigrationSession({ hosts, checkpoint: engine, log: (l) => log.push(l) }, { pid: 4242, from, to, strategy }, { onProgress: (p) => progress.push(p.phase) });
+  await session.connect();
+  await session.preflight(passedPreflight(engine.plan()));
+  const migrate = async () => {
+    try {
+      await runStrategy(session, { strategy, reason: 'requested' });
+    } catch (err) {
+      await session.fail(err);
+    }
+    return session.finish();
+  };
+  return { session, engine, a, b, log, progress, migrate };
 }
