@@ -19,6 +19,8 @@ export class ScriptedHost implements Host {
   state = 'running';
   readonly answers: Record<string, string> = {};
   readonly failing: Record<string, string> = {};
+  /** Answers before `answers` when it returns a string (per argument, e.g. per PID). */
+  respond?: (args: string[]) => string | undefined;
   private images = 0;
 
   constructor(readonly name: string) {}
@@ -32,6 +34,8 @@ export class ScriptedHost implements Host {
     this.commands.push(args);
     const command = args[0] ?? '';
     if (command in this.failing) return { code: 1, stdout: '', stderr: `${this.failing[command]}\n` };
+    const response = this.respond?.(args);
+    if (response !== undefined) return { code: 0, stdout: response, stderr: '' };
     if (command in this.answers) return { code: 0, stdout: this.answers[command], stderr: '' };
     if (command === 'mkimages') return { code: 0, stdout: `dir=/var/tmp/process-migrator/img.${++this.images}\n`, stderr: '' };
     if (command === 'state' || command === 'verify') return { code: 0, stdout: `${this.state}\n`, stderr: '' };
