@@ -29,7 +29,7 @@ export interface SessionDeps {
 }
 
 export class MigrationSession {
-  readonly timeline = new Timeline();
+  private readonly timeline = new Timeline();
   private readonly rollback = new Rollback();
   private readonly transferred: ByteCounter = { bytes: 0 };
   readonly result: MigrationResult;
@@ -68,7 +68,7 @@ export class MigrationSession {
     };
   }
 
-  progress(phase: PhaseName, message: string) {
+  private progress(phase: PhaseName, message: string) {
     this.deps.log(`[${this.request.from}→${this.request.to} ${this.request.pid}] ${phase}: ${message}`);
     this.options.onProgress?.({ phase, message });
   }
