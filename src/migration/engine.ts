@@ -44,9 +44,29 @@ const strategies: Record<Exclude<Strategy, 'auto'>, (s: MigrationSession) => Pro
  * MaxStartups when many connect at once, and one for all would hit its MaxSessions. */
 const MIGRATIONS_PER_CONNECTION = 2;
 
+/** Runs `batch` over `count` pools: `pool`, and extra ones opened for this batch alone (kept in
+ * `live` while it runs) and closed when it ends, so a batch leaves only `pool`'s connections. */
+export async function withBatchPools<P extends { close(): Promise<void> }, T>(
+  pool: P,
+  count: number,
+  open: () => P,
+  live: Set<P>,
+  batch: (pools: P[]) => Promise<T>,
+): Promise<T> {
+  const extra = Array.from({ length: Math.max(0, count - 1) }, open);
+  for (const p of extra) live.add(p);
+  try {
+    return await batch([pool, ...extra]);
+  } finally {
+    for (const p of extra) live.delete(p);
+    await Promise.allSettled(extra.map((p) => p.close()));
+  }
+}
+
 export function createEngine(options: EngineOptions = {}, checkpoint: CheckpointEngine = new CriuEngine()): Engine {
   const pool = new HostPool(options);
-  const extraPools: HostPool[] = [];
+  /** The extra pools of the batches under way. */
+  const batchPools = new Set<HostPool>();
   const log = options.log ?? (() => undefined);
   const helper = async (host: string) => HostHelper.for(await pool.get(host));
   const listProcesses = async (host: string) => parseProcessList(await (await helper(host)).run(['ps']));
@@ -102,9 +122,7 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
       // Loopback connections between the trees (a debuggee and its debugpy adapter) are kept.
       const links = new BatchLinks(roots.length);
       const connections = Math.max(1, Math.ceil(roots.length / MIGRATIONS_PER_CONNECTION));
-      while (extraPools.length < connections - 1) extraPools.push(new HostPool(options));
-      const pools = [pool, ...extraPools];
-      const processes = await Promise.all(
+      const processes = await withBatchPools(pool, connections, () => new HostPool(options), batchPools, (pools) => Promise.all(
         roots.map((pid, i) => {
           const party = barrier.party();
           const slot = slots.slot();
@@ -123,7 +141,7 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
             slot.release();
           });
         }),
-      );
+      ));
       const failed = processes.filter((p) => !p.ok);
       return {
         ok: failed.length === 0,
@@ -156,7 +174,7 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
     onConnectionChange: (listener) => pool.onConnectionChange((c) => listener({ host: c.host, connected: c.connected, ...(c.error ? { reason: c.error.message } : {}) })),
 
     dispose: async () => {
-      await Promise.all([pool, ...extraPools].map((p) => p.close()));
+      await Promise.all([pool, ...batchPools].map((p) => p.close()));
     },
   };
 
