@@ -11,8 +11,8 @@ export interface FakeCommand {
   readonly stderr: PassThrough;
   /** Everything written to its stdin so far. */
   told(): string;
-  /** Ends the command with `code`. */
-  end(code: number): void;
+  /** Ends the command with `code` (or as a dropped connection ends it). */
+  end(code: number, connectionLost?: boolean): void;
   killedWith?: string;
 }
 
@@ -63,11 +63,13 @@ export class FakeHost implements Host {
     const args = this.helperArgs(argv);
     this.commands.push(args);
     const [stdin, stdout, stderr] = [new PassThrough(), new PassThrough(), new PassThrough()];
-    let end!: (code: number) => void;
-    const exited = new Promise<{ code: number | null }>((resolve) => (end = (code) => resolve({ code })));
+    let end!: (code: number, connectionLost?: boolean) => void;
+    const exited = new Promise<{ code: number | null; connectionLost?: boolean }>(
+      (resolve) => (end = (code, connectionLost) => resolve(connectionLost ? { code, connectionLost } : { code })),
+    );
     let told = '';
     stdin.on('data', (d: Buffer) => (told += d.toString()));
-    const command: FakeCommand = { args, stdin, stdout, stderr, told: () => told, end: (code) => end(code) };
+    const command: FakeCommand = { args, stdin, stdout, stderr, told: () => told, end: (code, lost) => end(code, lost) };
     this.spawned.push(command);
     const program = this.programs.get(args[0]);
     if (program) {
