@@ -1,6 +1,6 @@
 // Fakes of the transport layer (src/transport/host.ts) for the layers above it: hosts that run
 // nothing and answer the remote helper's commands as a test tells them.
-import { PassThrough, type Duplex } from 'node:stream';
+import { Duplex, PassThrough } from 'node:stream';
 import type { ExecOptions, ExecResult, Host, ListenOptions, RunningCommand } from '../../../src/transport/host';
 
 /** A spawned helper command as the test sees it: what it was told, and its ends to drive. */
@@ -99,8 +99,12 @@ export class FakeHost implements Host {
     this.listeners.push(listener);
     return { port: 50000, close: async () => void (listener.closed = true) };
   }
-  async connect(): Promise<never> {
-    throw new Error('no connections in these tests');
+  /** Connections made to the host, each with the end the host's side of it holds. */
+  readonly connections: { target: number | string; far: Duplex }[] = [];
+  async connect(target: number | string): Promise<Duplex> {
+    const [near, far] = socketPair();
+    this.connections.push({ target, far });
+    return near;
   }
   async close() {}
 
@@ -108,6 +112,25 @@ export class FakeHost implements Host {
   ran(name: string): string[][] {
     return this.commands.filter((c) => c[0] === name);
   }
+}
+
+/** Two connected ends: what is written to one is read from the other. */
+export function socketPair(): [Duplex, Duplex] {
+  const ends: Duplex[] = [];
+  const end = (other: () => Duplex) =>
+    new Duplex({
+      read() {},
+      write(chunk, _encoding, done) {
+        other().push(chunk);
+        done();
+      },
+      final(done) {
+        other().push(null);
+        done();
+      },
+    });
+  ends.push(end(() => ends[1]), end(() => ends[0]));
+  return [ends[0], ends[1]];
 }
 
 /** A host that runs nothing: it records what it was asked and answers as told. */
