@@ -9,6 +9,13 @@ import { FakeHost } from './fakes/transport';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
+/** A batch of two trees moving to the fake host `destination`. */
+function twoTrees(destination: string) {
+  const links = new BatchLinks(2);
+  const host = new FakeHost(destination);
+  return { links, host, helper: HostHelper.for(host), a: links.party(), b: links.party() };
+}
+
 describe('BatchLinks', () => {
   it('each tree learns the socket inodes of the others once all shared, or left before they could', async () => {
     const links = new BatchLinks(3);
@@ -25,10 +32,7 @@ describe('BatchLinks', () => {
   });
 
   it('without crossing connections: not linked, and nothing is locked or unlocked on the destination', async () => {
-    const links = new BatchLinks(2);
-    const destination = new FakeHost('links-b1');
-    const helper = HostHelper.for(destination);
-    const [a, b] = [links.party(), links.party()];
+    const { links, host: destination, helper, a, b } = twoTrees('links-b1');
     await Promise.all([a.share([]), b.share([])]);
     assert.equal(links.linked, false);
     await a.lock(helper);
@@ -38,10 +42,7 @@ describe('BatchLinks', () => {
   });
 
   it('locks the destination’s loopback once, under a guard, for every crossing port, and lifts it after the last tree ran there', async () => {
-    const links = new BatchLinks(2);
-    const destination = new FakeHost('links-b2');
-    const helper = HostHelper.for(destination);
-    const [a, b] = [links.party(), links.party()];
+    const { links, host: destination, helper, a, b } = twoTrees('links-b2');
     a.crossing([5678]);
     b.crossing([40100, 5678]);
     assert.equal(links.linked, true);
@@ -85,10 +86,7 @@ describe('BatchLinks', () => {
   });
 
   it('the lock goes when the last tree fails rather than runs', async () => {
-    const links = new BatchLinks(2);
-    const destination = new FakeHost('links-b3');
-    const helper = HostHelper.for(destination);
-    const [a, b] = [links.party(), links.party()];
+    const { host: destination, helper, a, b } = twoTrees('links-b3');
     a.crossing([7000]);
     await a.lock(helper);
     const restored = a.restored();
