@@ -35,12 +35,32 @@ import { runStrategy } from './strategies';
  * MaxStartups when many connect at once, and one for all would hit its MaxSessions. */
 const MIGRATIONS_PER_CONNECTION = 2;
 
+/** Runs `batch` over `count` pools: `pool`, and extra ones opened for this batch alone (kept in
+ * `live` while it runs) and closed when it ends, so a batch leaves only `pool`'s connections. */
+export async function withBatchPools<P extends { close(): Promise<void> }, T>(
+  pool: P,
+  count: number,
+  open: () => P,
+  live: Set<P>,
+  batch: (pools: P[]) => Promise<T>,
+): Promise<T> {
+  const extra = Array.from({ length: Math.max(0, count - 1) }, open);
+  for (const p of extra) live.add(p);
+  try {
+    return await batch([pool, ...extra]);
+  } finally {
+    for (const p of extra) live.delete(p);
+    await Promise.allSettled(extra.map((p) => p.close()));
+  }
+}
+
 /** The hosts' connections, shared by the engine's migrations (tests give fakes). */
 export type Pool = Pick<HostPool, 'get' | 'close' | 'onConnectionChange'>;
 
 export function createEngine(options: EngineOptions = {}, checkpoint: CheckpointEngine = new CriuEngine(), newPool: (options: EngineOptions) => Pool = (o) => new HostPool(o)): Engine {
   const pool = newPool(options);
-  const extraPools: Pool[] = [];
+  /** The extra pools of the batches under way. */
+  const batchPools = new Set<Pool>();
   const log = options.log ?? (() => undefined);
   const helper = async (host: string) => HostHelper.for(await pool.get(host));
   const listProcesses = async (host: string) => parseProcessList(await (await helper(host)).run(['ps']));
@@ -96,9 +116,7 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
       // Loopback connections between the trees (a debuggee and its debugpy adapter) are kept.
       const links = new BatchLinks(roots.length);
       const connections = Math.max(1, Math.ceil(roots.length / MIGRATIONS_PER_CONNECTION));
-      while (extraPools.length < connections - 1) extraPools.push(newPool(options));
-      const pools = [pool, ...extraPools];
-      const processes = await Promise.all(
+      const processes = await withBatchPools(pool, connections, () => newPool(options), batchPools, (pools) => Promise.all(
         roots.map((pid, i) => {
           const party = barrier.party();
           const slot = slots.slot();
@@ -117,7 +135,7 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
             slot.release();
           });
         }),
-      );
+      ));
       const failed = processes.filter((p) => !p.ok);
       return {
         ok: failed.length === 0,
@@ -150,7 +168,7 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
     onConnectionChange: (listener) => pool.onConnectionChange((c) => listener({ host: c.host, connected: c.connected, ...(c.error ? { reason: c.error.message } : {}) })),
 
     dispose: async () => {
-      await Promise.all([pool, ...extraPools].map((p) => p.close()));
+      await Promise.all([pool, ...batchPools].map((p) => p.close()));
     },
   };
 

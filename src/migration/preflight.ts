@@ -23,8 +23,6 @@ export interface PreflightResult {
   /** Each one sentence with the fix; any problem stops the migration before the freeze. */
   problems: string[];
   traits: ProcessTraits;
-  /** Things the user should know that do not stop the migration. */
-  notes: string[];
 }
 
 const O_APPEND = 0o2000;
@@ -39,17 +37,16 @@ const O_DIRECTORY_ANY = 0o200000 | 0o40000;
 export function checkProcessAndHosts(input: PreflightInput): PreflightResult {
   const { from, to, pid, source, destination, inspection } = input;
   const problems: string[] = [];
-  const notes: string[] = [];
 
   if (!inspection.exists || inspection.tasks.length === 0) {
-    return { problems: [`Process ${pid} does not exist on ${from}; list processes with \`procmig ps --host ${from}\`.`], traits: {}, notes };
+    return { problems: [`Process ${pid} does not exist on ${from}; list processes with \`procmig ps --host ${from}\`.`], traits: {} };
   }
   const root = inspection.tasks[0];
   if (pid === 1) problems.push(`Process 1 is the init process of ${from}; it cannot be migrated.`);
   else if (root.flags & PF_KTHREAD || root.ppid === 2 || pid === 2) {
     problems.push(`Process ${pid} on ${from} is a kernel thread (${root.comm}); only user processes can be migrated.`);
   }
-  if (problems.length) return { problems, traits: {}, notes };
+  if (problems.length) return { problems, traits: {} };
 
   const traced = tracedTask(inspection);
   if (traced) {
@@ -116,7 +113,7 @@ export function checkProcessAndHosts(input: PreflightInput): PreflightResult {
       `${to} has no tmux, which it needs to give the process a terminal of its own (it runs on a terminal on ${from}); install tmux on ${to} (e.g. \`apt-get install tmux\`) and retry.`,
     );
   }
-  return { problems, traits, notes };
+  return { problems, traits };
 }
 
 /** Where CRIU runs as the user, in its unprivileged mode: the report says so. */

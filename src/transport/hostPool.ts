@@ -61,11 +61,6 @@ export class HostPool {
     return host;
   }
 
-  /** Names with a live or pending connection (`local` excluded). */
-  names(): string[] {
-    return [...this.hosts.keys()];
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     const entries = [...this.hosts.values()];

@@ -73,11 +73,6 @@ export class SshHost implements Host {
     return this.closed;
   }
 
-  /** True while a connection is open or being opened. */
-  get connected(): boolean {
-    return !!this.pending && !this.closed;
-  }
-
   private log(line: string): void {
     this.options.log?.(`ssh ${this.name}: ${line}`);
   }

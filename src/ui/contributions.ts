@@ -42,9 +42,16 @@ export const enum ItemContext {
 /** Context keys set with `setContext` (package.json `when` clauses). */
 export const enum ContextKeys {
   Filtered = 'processMigrator.filtered',
-  OnlyMine = 'processMigrator.onlyMine',
-  HideSystem = 'processMigrator.hideSystem',
 }
+
+/** Debug session types whose program *Migrate Debug Session* can move, by runtime (package.json's
+ * `debug/callstack/context` and `debug/toolBar` menus match these `debugType`s). */
+export const DEBUG_TYPES = {
+  /** VS Code's built-in JavaScript debugger for Node.js. */
+  node: ['pwa-node', 'node', 'node-terminal'],
+  /** The Python debugger (debugpy). */
+  python: ['python', 'debugpy'],
+} as const;
 
 /** The terminal profile whose shell runs migration-ready (package.json `terminal.profiles`; VS Code
  * names a contributed profile by its title in `terminal.integrated.defaultProfile.*`). */
@@ -75,7 +82,7 @@ export type SettingKey = keyof Settings;
 export const SETTING_DEFAULTS: Settings = {
   hosts: [],
   sshConfigFile: '',
-  autoRefreshSeconds: 0,
+  autoRefreshSeconds: 10,
   strategy: 'auto',
   forwardPorts: true,
   migrationReady: false,

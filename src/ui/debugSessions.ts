@@ -4,14 +4,10 @@
 // the user started: that child is the "concrete" session that can evaluate and detach.
 import { readFile, readdir, readlink } from 'node:fs/promises';
 import * as vscode from 'vscode';
+import { DEBUG_TYPES } from './contributions';
 import type { WorkspaceOwner } from './workspaceProcesses';
 
-/** Session types of VS Code's built-in JavaScript debugger for Node.js. */
-const NODE_TYPES = new Set(['pwa-node', 'node', 'node-terminal']);
-/** Session types of the Python debugger (debugpy). */
-const PYTHON_TYPES = new Set(['python', 'debugpy']);
-
-export type DebugRuntime = 'node' | 'python';
+export type DebugRuntime = keyof typeof DEBUG_TYPES;
 
 export interface Debuggee {
   /** On this machine: the extension host runs where its debug sessions' programs run. */
@@ -22,9 +18,7 @@ export interface Debuggee {
 }
 
 export function runtimeOf(session: vscode.DebugSession): DebugRuntime | undefined {
-  if (NODE_TYPES.has(session.type)) return 'node';
-  if (PYTHON_TYPES.has(session.type)) return 'python';
-  return undefined;
+  return (Object.keys(DEBUG_TYPES) as DebugRuntime[]).find((runtime) => (DEBUG_TYPES[runtime] as readonly string[]).includes(session.type));
 }
 
 /** Evaluated in the debuggee by js-debug: its PID and inspector URL. `process.getBuiltinModule`

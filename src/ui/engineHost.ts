@@ -21,14 +21,15 @@ export type EngineFactory = (options: EngineOptions) => Engine;
 
 export class ReconfigurableEngine implements Engine {
   private engine: Engine;
-  private retired: Promise<void>[] = [];
+  /** Disposals of replaced engines still under way (each leaves the set when it settles). */
+  private readonly retiring = new Set<Promise<void>>();
   /** Listeners stay subscribed across engines: each new one reports to them too. */
   private readonly connectionListeners = new Set<(change: ConnectionChange) => void>();
   private unsubscribe?: () => void;
 
   constructor(
     private readonly factory: EngineFactory,
-    private options: EngineOptions,
+    options: EngineOptions,
   ) {
     this.engine = this.adopt(factory(options));
   }
@@ -37,9 +38,12 @@ export class ReconfigurableEngine implements Engine {
   reconfigure(options: EngineOptions): void {
     const old = this.engine;
     this.unsubscribe?.();
-    this.options = options;
     this.engine = this.adopt(this.factory(options));
-    this.retired.push(old.dispose().catch(() => undefined));
+    const disposal: Promise<void> = old
+      .dispose()
+      .catch(() => undefined)
+      .finally(() => this.retiring.delete(disposal));
+    this.retiring.add(disposal);
   }
 
   private adopt(engine: Engine): Engine {
@@ -52,10 +56,6 @@ export class ReconfigurableEngine implements Engine {
   onConnectionChange(listener: (change: ConnectionChange) => void): () => void {
     this.connectionListeners.add(listener);
     return () => this.connectionListeners.delete(listener);
-  }
-
-  get currentOptions(): EngineOptions {
-    return this.options;
   }
 
   listProcesses(host: string): Promise<ProcessInfo[]> {
@@ -89,6 +89,6 @@ export class ReconfigurableEngine implements Engine {
   }
 
   async dispose(): Promise<void> {
-    await Promise.all([...this.retired, this.engine.dispose()]);
+    await Promise.all([...this.retiring, this.engine.dispose()]);
   }
 }

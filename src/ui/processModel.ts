@@ -76,10 +76,6 @@ export class ProcessModel {
     return this.options.myUid;
   }
 
-  get engine(): Engine {
-    return this.options.engine;
-  }
-
   onDidChange(listener: ModelListener): DisposableLike {
     this.listeners.add(listener);
     return { dispose: () => this.listeners.delete(listener) };
@@ -88,10 +84,6 @@ export class ProcessModel {
   /** Host names, `local` first, without duplicates. */
   hostNames(): string[] {
     return [...this.order];
-  }
-
-  hosts(): HostState[] {
-    return this.order.map((name) => this.state(name));
   }
 
   host(name: string): HostState | undefined {

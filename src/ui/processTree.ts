@@ -349,8 +349,6 @@ export function registerProcessView(context: vscode.ExtensionContext, deps: Proc
     if (f.hideSystem) parts.push('system hidden');
     view.message = parts.length ? `Filter: ${parts.join(', ')}` : undefined;
     void vscode.commands.executeCommand('setContext', ContextKeys.Filtered, isFilterActive(f));
-    void vscode.commands.executeCommand('setContext', ContextKeys.OnlyMine, f.onlyMine);
-    void vscode.commands.executeCommand('setContext', ContextKeys.HideSystem, f.hideSystem);
   };
   updateFilterState();
 

@@ -5,7 +5,7 @@
 // rounds while the process runs, a page server per round in its own directory behind one
 // tunnel, CRIU's stats driving the stop policy, the final dump, the restore with memory intact,
 // and the rollback of rounds. The tracked argv (--track-mem, --prev-images-dir ../N, page
-// server --prev-images-dir) is covered by test/unit/preCopy.test.ts.
+// server --prev-images-dir) is covered by test/unit/pre-copy.test.ts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CriuEngine } from '../../src/checkpoint/criu';

@@ -55,7 +55,6 @@ describe('checkProcessAndHosts', () => {
     const r = checkProcessAndHosts(input('sleep'));
     assert.deepEqual(r.problems, []);
     assert.deepEqual(r.traits, {});
-    assert.deepEqual(r.notes, []);
   });
 
   it('missing process', () => {

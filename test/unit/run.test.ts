@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import { HostHelper } from '../../src/checkpoint/hostHelper';
 import { formatRun } from '../../src/cli/format';
 import { commandLine, parseRunReady, runMigrationReady, runReadyArgs } from '../../src/migration/run';
-import type { ExecOptions, ExecResult, Host } from '../../src/transport/host';
+import type { ExecResult, Host } from '../../src/transport/host';
+import { AnsweringHost } from './fakes/transport';
 
 describe('runReadyArgs', () => {
   it('passes the command after `--`, untouched', () => {
@@ -45,23 +46,12 @@ describe('parseRunReady', () => {
   });
 });
 
-/** A host that runs nothing: it records what it was asked and answers as told. */
-class FakeHost implements Partial<Host> {
-  readonly name = 'fake';
-  readonly isLocal = false;
-  readonly calls: { argv: readonly string[]; stdin?: unknown }[] = [];
-  constructor(private readonly answer: (argv: readonly string[]) => ExecResult) {}
-  async exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult> {
-    this.calls.push({ argv, stdin: options?.stdin });
-    return this.answer(argv);
-  }
-}
 const ok = (stdout: string): ExecResult => ({ code: 0, signal: null, stdout, stderr: '' });
 const fail = (stderr: string): ExecResult => ({ code: 1, signal: null, stdout: '', stderr: `${stderr}\n` });
 
 describe('runMigrationReady', () => {
   it('a helper failure is the helper\'s own sentence, capitalised', async () => {
-    const host = new FakeHost(() => fail('perl is not installed on b1, and starting a program migration-ready needs it; install it there (Debian: apt-get install perl-base)'));
+    const host = new AnsweringHost(() => fail('perl is not installed on b1, and starting a program migration-ready needs it; install it there (Debian: apt-get install perl-base)'));
     const r = await runMigrationReady(async () => HostHelper.for(host as unknown as Host), { host: 'b', command: ['node'] });
     assert.deepEqual(r, {
       ok: false, host: 'b', command: ['node'],
@@ -74,7 +64,7 @@ describe('runMigrationReady', () => {
   });
   it('the uploaded helper carries the launcher after its last command, for perl -x', async () => {
     let installed = false;
-    const host = new FakeHost((argv) => {
+    const host = new AnsweringHost((argv) => {
       if (argv[2]?.includes('cat >')) return (installed = true), ok('');
       return installed ? ok('pid=9\nlog=/x.log\n') : { code: 97, signal: null, stdout: '__PROCMIG_HELPER_MISSING__\n', stderr: '' };
     });

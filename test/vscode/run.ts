@@ -7,7 +7,8 @@
 //   4. drives the UI with Playwright (test/vscode/ui.ts, uiHostTrust.ts), screenshots into .test-artifacts/;
 //   5. stops the server by process group, always.
 // Usage: node --import tsx test/vscode/run.ts [--mocha-only | --ui-only | --host-trust-only] [--keep]
-// Environment: PM_TEST_GREP limits the mocha tests; PM_NO_LAB=1 skips the lab even when it answers.
+// Environment: PM_TEST_GREP limits the mocha tests; PROCESS_MIGRATOR_SKIP_LAB=1 skips the tests that
+// need the lab, even when it answers (without it, those fail when lab-a and lab-b do not answer).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -15,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { format, promisify } from 'node:util';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { labMode, SKIP_LAB_VARIABLE } from './suite/lab';
 import { runUiTests } from './ui';
 import { runHostTrustUiTests } from './uiHostTrust';
 
@@ -92,14 +94,21 @@ interface Lab {
 /** The lab (npm run lab -- up) when its ssh config exists and lab-a and lab-b answer. */
 async function findLab(): Promise<Lab | undefined> {
   const sshConfig = join(root, '.lab', 'ssh_config');
-  if (process.env.PM_NO_LAB || !existsSync(sshConfig)) return undefined;
+  if (labMode(process.env) === 'skip') {
+    say(`lab: ${SKIP_LAB_VARIABLE}=1, the tests that need the lab are skipped`);
+    return undefined;
+  }
+  if (!existsSync(sshConfig)) {
+    say(`lab: no ${sshConfig}; the tests that need the lab fail (start it with sh scripts/lab.sh up, or set ${SKIP_LAB_VARIABLE}=1)`);
+    return undefined;
+  }
   try {
     for (const host of ['lab-a', 'lab-b']) {
       await run('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', host, 'true'], { timeout: 15_000 });
     }
     return { sshConfig };
   } catch {
-    say('lab: .lab/ssh_config exists but lab-a/lab-b do not answer; lab tests are skipped');
+    say(`lab: .lab/ssh_config exists but lab-a/lab-b do not answer; the tests that need the lab fail (or set ${SKIP_LAB_VARIABLE}=1)`);
     return undefined;
   }
 }

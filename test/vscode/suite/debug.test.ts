@@ -12,10 +12,11 @@ import type { DebugSessionMove } from '../../../src/ui/debugSessionMigration';
 import { Commands } from '../../../src/ui/contributions';
 import { BREAKPOINT_LINE, PROGRAM, counterAt, trackStops, type Stop } from './debugCounter';
 import { activeApi, alive, labSharedDir, until } from './helpers';
+import { describeWithLab } from './lab';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;
 
-(labConfig ? describe : describe.skip)('Migrate Debug Session', function () {
+describeWithLab('Migrate Debug Session', function () {
   this.timeout(180_000);
   const ssh = async (host: string, command: string) =>
     (await promisify(execFile)('ssh', ['-F', labConfig!, '-o', 'BatchMode=yes', host, command], { timeout: 30_000 })).stdout.trim();
@@ -86,7 +87,7 @@ const labConfig = process.env.PM_LAB_SSH_CONFIG;
   });
 });
 
-(labConfig ? describe : describe.skip)('Migrate Debug Session of a launched program', function () {
+describeWithLab('Migrate Debug Session of a launched program', function () {
   this.timeout(180_000);
   it('detaches without ending it, and when the move fails the program runs on here and the debugger stops at the breakpoint again', async () => {
     const dir = labSharedDir('debug-vscode');

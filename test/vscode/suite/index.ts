@@ -18,8 +18,8 @@ export function run(): Promise<void> {
   require('./multi.test');
   require('./debug.test');
   require('./terminal.test');
-  require('./migrationReady.test');
-  require('./hostTrust.test');
+  require('./migration-ready.test');
+  require('./host-trust.test');
   require('./tracer.test');
   require('./connection.test');
   return new Promise((resolve, reject) => {

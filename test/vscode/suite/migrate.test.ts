@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { MigrationProgress, MigrationResult } from '../../../src/migration/api';
 import { Commands } from '../../../src/ui/contributions';
 import { activeApi, alive, spawnMarker } from './helpers';
+import { describeWithLab } from './lab';
 
 describe('Migrate Process (real engine)', () => {
   it('fails with one sentence and leaves the process running when the destination does not exist', async () => {
@@ -29,7 +30,7 @@ describe('Migrate Process (real engine)', () => {
 });
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;
-(labConfig ? describe : describe.skip)('Migrate Process between lab hosts', function () {
+describeWithLab('Migrate Process between lab hosts', function () {
   this.timeout(180_000);
   // Async with a time limit: a blocking call would freeze the extension host.
   const ssh = async (host: string, command: string) =>

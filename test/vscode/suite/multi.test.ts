@@ -10,10 +10,11 @@ import { Commands } from '../../../src/ui/contributions';
 import type { ProcessTreeNode, TreeNode } from '../../../src/ui/processTree';
 import { renderReportHtml } from '../../../src/ui/reportHtml';
 import { activeApi, until } from './helpers';
+import { describeWithLab } from './lab';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;
 
-(labConfig ? describe : describe.skip)('Several processes at once (lab-a → lab-b)', function () {
+describeWithLab('Several processes at once (lab-a → lab-b)', function () {
   this.timeout(240_000);
   const ssh = async (host: string, command: string) =>
     (await promisify(execFile)('ssh', ['-F', labConfig!, '-o', 'BatchMode=yes', host, command], { timeout: 30_000 })).stdout.trim();

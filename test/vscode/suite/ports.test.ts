@@ -14,6 +14,7 @@ import type { ForwardTreeNode } from '../../../src/ui/portForwards';
 import type { ProcessTreeNode, TreeNode } from '../../../src/ui/processTree';
 import { renderReportHtml } from '../../../src/ui/reportHtml';
 import { activeApi, alive, until } from './helpers';
+import { describeWithLab } from './lab';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;
 
@@ -31,7 +32,7 @@ function get(port: number): Promise<string> {
   });
 }
 
-(labConfig ? describe : describe.skip)('Forwarded ports and Bring Back (local ⇄ lab-b)', function () {
+describeWithLab('Forwarded ports and Bring Back (local ⇄ lab-b)', function () {
   this.timeout(240_000);
   const ssh = async (host: string, command: string) =>
     (await promisify(execFile)('ssh', ['-F', labConfig!, '-o', 'BatchMode=yes', host, command], { timeout: 30_000 })).stdout.trim();

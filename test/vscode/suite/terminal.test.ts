@@ -13,9 +13,10 @@ import { Commands } from '../../../src/ui/contributions';
 import { findProcess } from '../../../src/ui/processForest';
 import type { MovedTerminal } from '../../../src/ui/terminalMoves';
 import { activeApi, labSharedDir, until } from './helpers';
+import { describeWithLab } from './lab';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;
-(labConfig ? describe : describe.skip)('Terminal processes (local → lab-b)', function () {
+describeWithLab('Terminal processes (local → lab-b)', function () {
   this.timeout(180_000);
   const ssh = async (host: string, command: string) =>
     (await promisify(execFile)('ssh', ['-F', labConfig!, '-o', 'BatchMode=yes', host, command], { timeout: 30_000 })).stdout.trim();

@@ -13,10 +13,11 @@ import type { MigrationProgress, MigrationResult } from '../../../src/migration/
 import { Commands } from '../../../src/ui/contributions';
 import { STOP_TRACER, type TracerModal } from '../../../src/ui/tracerPrompt';
 import { activeApi, alive, labSharedDir, until } from './helpers';
+import { describeWithLab } from './lab';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;
 
-(labConfig ? describe : describe.skip)('Migrate Process of a traced process (lab-a → lab-b)', function () {
+describeWithLab('Migrate Process of a traced process (lab-a → lab-b)', function () {
   this.timeout(180_000);
   const ssh = async (host: string, command: string) =>
     (await promisify(execFile)('ssh', ['-F', labConfig!, '-o', 'BatchMode=yes', host, command], { timeout: 30_000 })).stdout.trim();

@@ -7,9 +7,10 @@ import * as vscode from 'vscode';
 import type { HostReport, MigrationResult } from '../../../src/migration/api';
 import { Commands } from '../../../src/ui/contributions';
 import { activeApi, until } from './helpers';
+import { describeWithLab } from './lab';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;
-(labConfig ? describe : describe.skip)('Hosts of a normal user (lab)', function () {
+describeWithLab('Hosts of a normal user (lab)', function () {
   this.timeout(180_000);
   const ssh = async (host: string, command: string) =>
     (await promisify(execFile)('ssh', ['-F', labConfig!, '-o', 'BatchMode=yes', host, command], { timeout: 30_000 })).stdout.trim();

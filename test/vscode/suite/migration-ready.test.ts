@@ -16,11 +16,12 @@ import type { DebugSessionMove } from '../../../src/ui/debugSessionMigration';
 import type { MovedTerminal } from '../../../src/ui/terminalMoves';
 import { BREAKPOINT_LINE, PROGRAM, counterAt, trackStops, type Stop } from './debugCounter';
 import { activeApi, alive, descriptorsOf, labSharedDir, node24, seccompModeOf, until } from './helpers';
+import { describeWithLab } from './lab';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;
 const holdsIoUring = (pid: number) => descriptorsOf(pid).some((d) => d.includes('io_uring'));
 
-(labConfig ? describe : describe.skip)('Migration-ready starts (Node.js 24 → lab-b)', function () {
+describeWithLab('Migration-ready starts (Node.js 24 → lab-b)', function () {
   this.timeout(240_000);
   const ssh = async (host: string, command: string) =>
     (await promisify(execFile)('ssh', ['-F', labConfig!, '-o', 'BatchMode=yes', host, command], { timeout: 30_000 })).stdout.trim();

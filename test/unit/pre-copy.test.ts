@@ -2,155 +2,25 @@
 // answer the helper's commands), rollback before and after the freeze, auto's switch when the
 // process dirties memory faster than the link, the strategy choice, and CRIU's argv.
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { CriuEngine, parseDumpStats } from '../../src/checkpoint/criu';
-import { CheckpointError, type CheckpointEngine, type DumpStats, type LazyPageFetcher, type PageService } from '../../src/checkpoint/engine';
+import { CheckpointError } from '../../src/checkpoint/engine';
 import { HostHelper } from '../../src/checkpoint/hostHelper';
 import type { MigrationResult, Strategy } from '../../src/migration/api';
 import { MigrationSession } from '../../src/migration/session';
 import { STRATEGIES, runStrategy } from '../../src/migration/strategies';
 import { preCopy, rates, stopAfter, type PreCopyLimits } from '../../src/migration/strategies/preCopy';
 import { chooseStrategy, type StrategyChoice } from '../../src/migration/strategy';
-import type { ExecResult, Host, RunningCommand } from '../../src/transport/host';
 import { formatMigration } from '../../src/cli/format';
 import { renderReportHtml } from '../../src/ui/reportHtml';
 import { passedPreflight } from './fakes/sessionFakes';
 import { caps } from './fixtures';
+import { FakeEngine, short, type Step } from './fakes/checkpoint';
+import { FakeHost } from './fakes/transport';
 
 const PID = 4242;
 const MiB = 1 << 20;
 const round = (n: number, bytes: number) => ({ round: n, pages: bytes / 4096, bytes, ms: 100 });
-
-/** A host whose helper answers from a script; every helper command is recorded. */
-class FakeHost implements Host {
-  readonly isLocal = true;
-  readonly commands: string[][] = [];
-  state = 'running';
-  constructor(readonly name: string) {}
-
-  private helperArgs(argv: readonly string[]): string[] {
-    return argv.slice(argv.indexOf('procmig-helper') + 1);
-  }
-
-  async exec(argv: readonly string[]): Promise<ExecResult> {
-    const args = this.helperArgs(argv);
-    this.commands.push(args);
-    const out = (stdout: string): ExecResult => ({ code: 0, stdout, stderr: '' });
-    switch (args[0]) {
-      case 'mkimages':
-        return out(`dir=/var/tmp/process-migrator/img.${this.name}\n`);
-      case 'state':
-      case 'verify':
-        return out(`${this.state}\n`);
-      case 'pre-dump':
-        return out('pages_scanned=300\npages_skipped=10\npages_written=120\nfrozen_us=900\npage_size=4096\n');
-      default:
-        return out('');
-    }
-  }
-
-  spawn(argv: readonly string[]): RunningCommand {
-    const args = this.helperArgs(argv);
-    this.commands.push(args);
-    const [stdin, stdout, stderr] = [new PassThrough(), new PassThrough(), new PassThrough()];
-    let end!: (code: number) => void;
-    const exited = new Promise<{ code: number | null }>((resolve) => (end = (code) => resolve({ code })));
-    if (args[0] === 'guard' || args[0] === 'tar-in') {
-      stdin.on('finish', () => end(0));
-      stdin.resume();
-    } else if (args[0] === 'page-server') {
-      setImmediate(() => {
-        stdout.write('listening 77\n');
-        setTimeout(() => { stdout.end(); end(0); }, 5);
-      });
-    } else {
-      stdout.end();
-      setImmediate(() => end(0));
-    }
-    return { stdin, stdout, stderr, exited, kill: () => end(143) };
-  }
-
-  async listen() {
-    return { port: 50000, close: async () => undefined };
-  }
-  async connect(): Promise<never> {
-    throw new Error('no connections in these tests');
-  }
-  async close() {}
-
-  /** The helper commands named `name`, each as its arguments. */
-  ran(name: string): string[][] {
-    return this.commands.filter((c) => c[0] === name);
-  }
-}
-
-type Step = number | Error | { pages: number; delayMs: number };
-
-/** A checkpoint engine whose rounds write the scripted page counts (or fail). */
-class FakeEngine implements CheckpointEngine {
-  readonly name = 'fake';
-  readonly anonInodeKinds = [];
-  readonly calls: string[] = [];
-  readonly stopped: string[] = [];
-  finalDump: number | Error = 50;
-
-  constructor(private readonly script: Step[]) {}
-
-  hostProblems() {
-    return [];
-  }
-  postCopyProblem() {
-    return undefined;
-  }
-  preCopyProblem() {
-    return undefined;
-  }
-  plan() {
-    return { dump: [], restore: [] };
-  }
-  preCopyOptions() {
-    return [{ option: 'pre-dump', reason: 'rounds' }];
-  }
-
-  async receivePages(_h: HostHelper, dir: string, _socket: string, options: { parent?: string } = {}): Promise<PageService> {
-    this.calls.push(`receive ${short(dir)} parent=${options.parent ?? '-'}`);
-    return { done: Promise.resolve(), stop: async () => void this.stopped.push(short(dir)) };
-  }
-
-  async preDump(_h: HostHelper, pid: number, dir: string, _plan: unknown, _socket: string, options: { parent?: string } = {}): Promise<DumpStats> {
-    this.calls.push(`pre-dump ${short(dir)} parent=${options.parent ?? '-'}`);
-    const step = this.script.shift();
-    if (step === undefined) throw new Error('more rounds than scripted');
-    if (step instanceof Error) throw step;
-    const pages = typeof step === 'number' ? step : step.pages;
-    if (typeof step !== 'number') await new Promise((r) => setTimeout(r, step.delayMs));
-    return { pagesWritten: pages, pagesScanned: pages * 2, pagesSkipped: 0, pageSize: 4096 };
-  }
-
-  async dump(_h: HostHelper, pid: number, dir: string, _plan: unknown, _socket: string, options?: { parent?: string }): Promise<DumpStats | void> {
-    this.calls.push(`dump ${short(dir)} parent=${options?.parent ?? '-'}`);
-    if (this.finalDump instanceof Error) throw this.finalDump;
-    return { pagesWritten: this.finalDump, pagesScanned: 0, pagesSkipped: 0, pageSize: 4096 };
-  }
-
-  async dumpLazily(): Promise<PageService> {
-    throw new Error('not in these tests');
-  }
-  async fetchPagesLazily(): Promise<LazyPageFetcher> {
-    throw new Error('not in these tests');
-  }
-
-  async restore(_h: HostHelper, dir: string) {
-    this.calls.push(`restore ${short(dir)}`);
-    return { pid: PID };
-  }
-}
-
-/** `/var/tmp/process-migrator/img.lab-b/3` → `b/3`. */
-function short(dir: string): string {
-  return dir.replace(/^.*img\.lab-/, '');
-}
 
 interface MigrateOptions {
   limits?: PreCopyLimits;
@@ -163,7 +33,7 @@ interface MigrateOptions {
 async function migrate(script: Step[], options: MigrateOptions = {}) {
   const [a, b] = [new FakeHost('lab-a'), new FakeHost('lab-b')];
   if (options.sourceState) a.state = options.sourceState;
-  const engine = new FakeEngine(script);
+  const engine = new FakeEngine(script, PID);
   if (options.finalDump !== undefined) engine.finalDump = options.finalDump;
   const hosts = { get: async (name: string) => (name === 'lab-a' ? a : b) };
   const session = new MigrationSession({ hosts, checkpoint: engine, log: () => undefined }, { pid: PID, from: 'lab-a', to: 'lab-b', strategy: 'pre-copy' });
