@@ -237,8 +237,6 @@ export class MigrationSession {
     const choice = chooseStrategy({
       requested,
       rssKiB: treeRssKiB(this.inspection),
-      source: this.sourceCaps,
-      destination: this.destinationCaps,
       postCopyProblem: this.deps.checkpoint.postCopyProblem(this.sourceCaps, this.destinationCaps),
       preCopyProblem: this.deps.checkpoint.preCopyProblem(this.sourceCaps, this.destinationCaps, requested === 'pre-copy'),
     });
