@@ -1,6 +1,7 @@
 // Human-readable output of the CLI.
-import type { BatchResult, HostReport, MigrationResult, PhaseName, ProcessInfo, RunResult } from '../migration/api';
+import type { BatchResult, HostReport, MigrationResult, ProcessInfo, RunResult } from '../migration/api';
 import { formatBytes } from '../common/format';
+import { PHASES } from '../migration/phases';
 import { commandLine } from '../migration/run';
 
 export function formatProcessTree(processes: ProcessInfo[]): string {
@@ -36,8 +37,6 @@ export function formatHostReport(r: HostReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-const order: PhaseName[] = ['connect', 'preflight', 'rounds', 'freeze', 'dump', 'transfer', 'restore', 'verify', 'pages', 'cleanup'];
-
 export function formatMigration(r: MigrationResult): string {
   const lines: string[] = [];
   if (r.ok) lines.push(`Moved process ${r.sourcePid} from ${r.from} to ${r.to}: it runs there as PID ${r.destinationPid}.`);
@@ -47,7 +46,7 @@ export function formatMigration(r: MigrationResult): string {
   if (r.ok && r.closedConnections?.length) lines.push(`Closed TCP connections: ${r.closedConnections.join(', ')}.`);
   lines.push(`Strategy: ${r.strategy}${r.strategyReason ? ` (${r.strategyReason})` : ''}`);
   lines.push('Timeline:');
-  for (const phase of order) {
+  for (const phase of PHASES) {
     const ms = r.phases[phase];
     if (ms !== undefined) lines.push(`  ${phase.padEnd(10)} ${String(ms).padStart(7)} ms`);
   }

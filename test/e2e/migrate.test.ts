@@ -16,7 +16,7 @@ function assertMigrated(result: Awaited<ReturnType<typeof procmig>>, pid: number
   assert.equal(r.sourcePid, pid);
   assert.equal(r.strategy, 'stop-and-copy');
   assert.ok(Number.isInteger(r.destinationPid));
-  for (const phase of ['preflight', 'connect', 'dump', 'transfer', 'restore', 'verify']) {
+  for (const phase of ['preflight', 'connect', 'freeze', 'dump', 'transfer', 'restore', 'verify']) {
     assert.ok(typeof r.phases[phase] === 'number', `phase ${phase} timed`);
   }
   assert.ok(r.freezeMs > 0 && r.totalMs >= r.freezeMs);
