@@ -10,13 +10,13 @@
 // Environment: PM_TEST_GREP limits the mocha tests; PM_NO_LAB=1 skips the lab even when it answers.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { format, promisify } from 'node:util';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { runUiTests } from './ui';
 import { runHostTrustUiTests } from './uiHostTrust';
+import { freePort } from '../e2e/support/net';
 
 const run = promisify(execFile);
 const root = resolve(__dirname, '..', '..');
@@ -38,17 +38,6 @@ async function quiet(file: string, argv: string[], options: { cwd?: string; env?
     process.stderr.write(`${e.stdout ?? ''}${e.stderr ?? ''}`);
     throw new Error(`${file} ${argv.join(' ')} failed: ${e.message.split('\n')[0]}`);
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 async function waitForHttp(url: string, server: ChildProcess, timeoutMs: number): Promise<void> {
