@@ -1,5 +1,7 @@
 // Human-readable output of the CLI.
-import type { BatchResult, HostReport, MigrationResult, PhaseName, ProcessInfo, RunResult } from '../migration/api';
+import type { BatchResult, HostReport, MigrationResult, ProcessInfo, RunResult } from '../migration/api';
+import { formatBytes } from '../common/format';
+import { PHASES } from '../migration/phases';
 import { commandLine } from '../migration/run';
 
 export function formatProcessTree(processes: ProcessInfo[]): string {
@@ -13,7 +15,7 @@ export function formatProcessTree(processes: ProcessInfo[]): string {
   const walk = (parent: number, depth: number) => {
     for (const p of byParent.get(parent) ?? []) {
       const command = p.command || `[${p.name}]`;
-      lines.push(`${String(p.pid).padStart(7)}  ${p.user.slice(0, 10).padEnd(10)} ${p.cpu.toFixed(1).padStart(5)} ${size(p.rssKiB * 1024).padStart(8)}  ${'  '.repeat(depth)}${command.slice(0, 120)}`);
+      lines.push(`${String(p.pid).padStart(7)}  ${p.user.slice(0, 10).padEnd(10)} ${p.cpu.toFixed(1).padStart(5)} ${formatBytes(p.rssKiB * 1024).padStart(8)}  ${'  '.repeat(depth)}${command.slice(0, 120)}`);
       walk(p.pid, depth + 1);
     }
   };
@@ -27,15 +29,13 @@ export function formatHostReport(r: HostReport): string {
   if (c) {
     lines.push(
       `  hostname ${c.hostname}, ${c.arch}, kernel ${c.kernel}, ${c.cpus} CPUs, load ${c.load1}`,
-      `  CRIU ${c.criuVersion ?? 'not installed'} (${c.privilege}), memory available ${size(c.memAvailableKiB * 1024)}, disk free ${size(c.diskAvailableKiB * 1024)} in ${c.imagesDir}`,
-      `  features: ${Object.entries(c.features).map(([k, v]) => `${k} ${v ? 'yes' : 'no'}`).join(', ')}; fs.pipe-max-size ${size(c.pipeMaxSize)}`,
+      `  CRIU ${c.criuVersion ?? 'not installed'} (${c.privilege}), memory available ${formatBytes(c.memAvailableKiB * 1024)}, disk free ${formatBytes(c.diskAvailableKiB * 1024)} in ${c.imagesDir}`,
+      `  features: ${Object.entries(c.features).map(([k, v]) => `${k} ${v ? 'yes' : 'no'}`).join(', ')}; fs.pipe-max-size ${formatBytes(c.pipeMaxSize)}`,
     );
   }
   for (const p of r.problems) lines.push(`  problem: ${p}`);
   return `${lines.join('\n')}\n`;
 }
-
-const order: PhaseName[] = ['connect', 'preflight', 'rounds', 'freeze', 'dump', 'transfer', 'restore', 'verify', 'pages', 'cleanup'];
 
 export function formatMigration(r: MigrationResult): string {
   const lines: string[] = [];
@@ -46,15 +46,15 @@ export function formatMigration(r: MigrationResult): string {
   if (r.ok && r.closedConnections?.length) lines.push(`Closed TCP connections: ${r.closedConnections.join(', ')}.`);
   lines.push(`Strategy: ${r.strategy}${r.strategyReason ? ` (${r.strategyReason})` : ''}`);
   lines.push('Timeline:');
-  for (const phase of order) {
+  for (const phase of PHASES) {
     const ms = r.phases[phase];
     if (ms !== undefined) lines.push(`  ${phase.padEnd(10)} ${String(ms).padStart(7)} ms`);
   }
   lines.push(`  ${'frozen'.padEnd(10)} ${String(r.freezeMs).padStart(7)} ms`, `  ${'total'.padEnd(10)} ${String(r.totalMs).padStart(7)} ms`);
-  lines.push(`Moved ${size(r.bytes)}${r.transfer ? ` (${r.transfer})` : ''}.`);
+  lines.push(`Moved ${formatBytes(r.bytes)}${r.transfer ? ` (${r.transfer})` : ''}.`);
   if (r.rounds?.length) {
     lines.push(`Pre-copy rounds${r.roundsStopped ? ` (${r.roundsStopped})` : ''}:`);
-    for (const c of r.rounds) lines.push(`  ${(c.final ? 'final' : `round ${c.round}`).padEnd(10)} ${size(c.bytes).padStart(10)} ${String(c.ms).padStart(7)} ms`);
+    for (const c of r.rounds) lines.push(`  ${(c.final ? 'final' : `round ${c.round}`).padEnd(10)} ${formatBytes(c.bytes).padStart(10)} ${String(c.ms).padStart(7)} ms`);
   }
   if (r.options.length) {
     lines.push('CRIU options:');
@@ -72,11 +72,11 @@ export function formatBatch(b: BatchResult): string {
   for (const p of b.processes) {
     lines.push(
       p.ok
-        ? `  ${p.sourcePid} → PID ${p.destinationPid} on ${p.to}: ${p.strategy}, frozen ${p.freezeMs} ms, ${size(p.bytes)}`
+        ? `  ${p.sourcePid} → PID ${p.destinationPid} on ${p.to}: ${p.strategy}, frozen ${p.freezeMs} ms, ${formatBytes(p.bytes)}`
         : `  ${p.sourcePid}: failed (${p.error})${p.rolledBack ? `, still running on ${p.from}` : ''}`,
     );
   }
-  lines.push(`Longest freeze ${b.freezeMs} ms, total ${b.totalMs} ms, moved ${size(b.bytes)}.`);
+  lines.push(`Longest freeze ${b.freezeMs} ms, total ${b.totalMs} ms, moved ${formatBytes(b.bytes)}.`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -87,13 +87,6 @@ export function formatRun(r: RunResult): string {
   if (r.log) lines.push(`Its output: ${r.log}${r.host === 'local' ? '' : ` on ${r.host}`}`);
   lines.push(`To move it: procmig migrate ${r.pid} --from ${r.host} --to HOST`);
   return `${lines.join('\n')}\n`;
-}
-
-export function size(bytes: number): string {
-  if (bytes >= 1 << 30) return `${(bytes / (1 << 30)).toFixed(1)} GiB`;
-  if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
-  if (bytes >= 1 << 10) return `${(bytes / (1 << 10)).toFixed(1)} KiB`;
-  return `${bytes} B`;
 }
 
 /** The command that reaches a migrated process's terminal from this machine. */

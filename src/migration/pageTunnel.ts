@@ -11,7 +11,7 @@
 // authenticates nobody (they could read the memory being moved, or feed pages into the process
 // being restored). OpenSSH and ssh2 forward unix sockets like ports, and the helper hands CRIU
 // the connection itself (`--ps-socket`).
-import type { HostHelper } from '../checkpoint/hostHelper';
+import { parseKeyValues, type HostHelper } from '../checkpoint/hostHelper';
 import { bridgePort, type ByteCounter } from '../transport/bridge';
 import type { RunningCommand } from '../transport/host';
 
@@ -63,7 +63,7 @@ async function openDirect(client: TunnelEnd, server: TunnelEnd, counter: ByteCou
   if (!address) throw new Error(`${s.name}'s address is unknown`);
   if (/^(localhost|127\.|::1$|\[::1\])/.test(address)) throw new Error(`${s.name}'s address here, ${address}, is this machine's loopback`);
 
-  const keys = keyValues(await client.helper.run(['direct-client', client.dir, address]));
+  const keys = parseKeyValues(await client.helper.run(['direct-client', client.dir, address]));
   const sshd = await startService(server.helper, ['direct-server', server.dir, pageSocket(server.dir), keys.pubkey ?? '', keys.via ?? '']);
   try {
     const socket = pageSocket(client.dir);
@@ -130,7 +130,7 @@ async function startService(helper: HostHelper, args: string[]): Promise<Service
   return {
     cmd,
     port: ready.port,
-    values: keyValues(stdout),
+    values: parseKeyValues(stdout),
     stdout: () => stdout,
     stop: async () => {
       if (stopped) return;
@@ -139,10 +139,4 @@ async function startService(helper: HostHelper, args: string[]): Promise<Service
       await helper.exec(['signal', 'TERM', String(ready.pid)]).catch(() => undefined);
     },
   };
-}
-
-function keyValues(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const m of text.matchAll(/^(\w+)=(.*)$/gm)) out[m[1]] = m[2];
-  return out;
 }

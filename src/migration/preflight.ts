@@ -1,6 +1,7 @@
 // Preflight: everything that can be known before the process is touched. Pure functions over
 // what the helpers reported, so every rule is unit-tested without hosts.
 import type { ParsedCapabilities } from '../checkpoint/capabilities';
+import { formatBytes, formatKiB } from '../common/format';
 import { cpuShortfall } from '../checkpoint/cpuFeatures';
 import type { CheckpointEngine, FileSubstitute, ProcessTraits } from '../checkpoint/engine';
 import { PF_KTHREAD, TCP_ESTABLISHED, TCP_LISTEN, anonInodes, mountOf, socketInodes, type InetSocket, type ProcessInspection, type TaskInfo } from '../checkpoint/inspection';
@@ -91,12 +92,12 @@ export function checkProcessAndHosts(input: PreflightInput): PreflightResult {
   const rssKiB = treeRssKiB(inspection);
   if (rssKiB && destination.diskAvailableKiB && destination.diskAvailableKiB < rssKiB * 1.1 + 64 * 1024) {
     problems.push(
-      `${to} has ${mib(destination.diskAvailableKiB)} free in ${destination.imagesDir} but the checkpoint needs about ${mib(rssKiB)}; free some space there.`,
+      `${to} has ${formatKiB(destination.diskAvailableKiB)} free in ${destination.imagesDir} but the checkpoint needs about ${formatKiB(rssKiB)}; free some space there.`,
     );
   }
   if (rssKiB && destination.memAvailableKiB && destination.memAvailableKiB < rssKiB + 32 * 1024) {
     problems.push(
-      `${to} has ${mib(destination.memAvailableKiB)} of memory available but the process uses ${mib(rssKiB)}; free memory there or pick another host.`,
+      `${to} has ${formatKiB(destination.memAvailableKiB)} of memory available but the process uses ${formatKiB(rssKiB)}; free memory there or pick another host.`,
     );
   }
 
@@ -453,10 +454,6 @@ export function fileProblems(checkOutput: string, to: string): string[] {
   return problems;
 }
 
-function mib(kib: number): string {
-  return kib >= 1024 * 1024 ? `${(kib / 1024 / 1024).toFixed(1)} GiB` : `${Math.round(kib / 1024)} MiB`;
-}
-
 // Per-host state: files on tmpfs (POSIX shared memory in /dev/shm, /run/user/UID, a tmpfs /tmp)
 // that the tree maps or holds open. They are memory of the source host, not project files: they
 // travel with the images to the same path, owner and mode, instead of being "missing" there.
@@ -550,7 +547,7 @@ export function tmpfsProblems(files: readonly TmpfsFile[], sharers: readonly Tmp
     const freeKiB = Number(status.get(some[0].path)?.[1]);
     const need = some.reduce((sum, f) => sum + f.allocated, 0);
     if (Number.isFinite(freeKiB) && need > freeKiB * 1024) {
-      problems.push(`${to} has ${bytes(freeKiB * 1024)} free in ${mount} but the process's files there (${list(some)}) take ${bytes(need)}; free some space in ${mount} on ${to}, or migrate to another host.`);
+      problems.push(`${to} has ${formatBytes(freeKiB * 1024)} free in ${mount} but the process's files there (${list(some)}) take ${formatBytes(need)}; free some space in ${mount} on ${to}, or migrate to another host.`);
     }
   }
   return problems;
@@ -559,10 +556,10 @@ export function tmpfsProblems(files: readonly TmpfsFile[], sharers: readonly Tmp
 /** The report's line for each carried file: what travels, and why. */
 export function carriedTmpfsOptions(files: readonly TmpfsFile[], from: string, to: string): { option: string; reason: string }[] {
   return files.map((f) => {
-    const sparse = f.allocated < f.size ? `, ${bytes(f.allocated)} of it in use` : '';
+    const sparse = f.allocated < f.size ? `, ${formatBytes(f.allocated)} of it in use` : '';
     const kind = kindOfTmpfsFile(f.mount);
     return {
-      option: `carry ${f.path} (${bytes(f.size)}${sparse})`,
+      option: `carry ${f.path} (${formatBytes(f.size)}${sparse})`,
       reason: `${kind[0].toUpperCase()}${kind.slice(1)} is per host: it travels with the images to the same path on ${to} (owner uid ${f.uid}, mode ${f.mode.padStart(4, '0')}), in place before the restore, and leaves ${from} after the move`,
     };
   });
@@ -579,8 +576,3 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
   return out;
 }
 
-function bytes(n: number): string {
-  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
-  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
-  return `${Math.round(n / 1024)} KiB`;
-}

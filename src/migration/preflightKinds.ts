@@ -2,6 +2,7 @@
 // found in the inspection and becomes a trait (an option with its reason) or one sentence that
 // stops the migration before the freeze. Pure functions, unit-tested without hosts.
 import type { FileSubstitute, FsNodeToMake } from '../checkpoint/engine';
+import { formatBytes } from '../common/format';
 import { socketInodes, type ProcessInspection, type TaskInfo } from '../checkpoint/inspection';
 
 /** Paths of things the kernel made up, on no filesystem, which CRIU carries itself: memfds, SysV
@@ -124,13 +125,10 @@ export function ghostLimit(inspection: ProcessInspection): { bytes: number; reas
   const total = files.reduce((sum, f) => sum + f.bytes, 0);
   return {
     bytes,
-    reason: `it holds ${files.length > 1 ? `${files.length} deleted files (${mib(total)} in all), the largest` : 'the deleted file'} ${largest.path} (${mib(largest.bytes)}), which CRIU carries in the images and recreates on the destination only up to this size (1 MiB by default)`,
+    reason: `it holds ${files.length > 1 ? `${files.length} deleted files (${formatBytes(total)} in all), the largest` : 'the deleted file'} ${largest.path} (${formatBytes(largest.bytes)}), which CRIU carries in the images and recreates on the destination only up to this size (1 MiB by default)`,
   };
 }
 
-function mib(bytes: number): string {
-  return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
-}
 
 /** FIFOs and symlinks (held as such) that the destination lacks (`missing` in check-files): they
  * are names with no data, made there as they are on the source. The rest of the output stays. */

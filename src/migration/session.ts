@@ -148,8 +148,6 @@ export class MigrationSession {
     const choice = chooseStrategy({
       requested,
       rssKiB: treeRssKiB(inspection),
-      source: sourceCaps,
-      destination: destinationCaps,
       postCopyProblem: this.deps.checkpoint.postCopyProblem(sourceCaps, destinationCaps),
       preCopyProblem: this.deps.checkpoint.preCopyProblem(sourceCaps, destinationCaps, requested === 'pre-copy'),
     });
@@ -203,19 +201,22 @@ export class MigrationSession {
     this.result.transfer = undefined;
   }
 
-  /** Marks the freeze and registers the resume of the source tree. */
+  /** Marks the freeze and registers the resume of the source tree. Timed as the `freeze` phase:
+   * in a batch it waits for the others and for a freeze slot. */
   private async freeze(): Promise<void> {
-    await this.options.beforeFreeze?.();
-    // Before the first tree of a batch is restored (all have passed their preflight by now).
-    await this.link?.lock(this.destination);
-    this.checkCancelled();
-    this.sourceTree = this.preflightDone().inspection.tasks.map((t) => t.pid);
-    this.guard('source').frozen(this.request.pid, this.sourceTree);
-    const closed = this.result.closedConnections ?? [];
-    if (closed.length) {
-      this.progress('freeze', `closing ${closed.length} established TCP connection${closed.length > 1 ? 's' : ''}, which cannot move: ${closed.join(', ')}`);
-    }
-    this.rollback.add(`resume the process on ${this.request.from}`, () => this.resumeSource());
+    await this.timeline.phase('freeze', async () => {
+      await this.options.beforeFreeze?.();
+      // Before the first tree of a batch is restored (all have passed their preflight by now).
+      await this.link?.lock(this.destination);
+      this.checkCancelled();
+      this.sourceTree = this.preflightDone().inspection.tasks.map((t) => t.pid);
+      this.guard('source').frozen(this.request.pid, this.sourceTree);
+      const closed = this.result.closedConnections ?? [];
+      if (closed.length) {
+        this.progress('freeze', `closing ${closed.length} established TCP connection${closed.length > 1 ? 's' : ''}, which cannot move: ${closed.join(', ')}`);
+      }
+      this.rollback.add(`resume the process on ${this.request.from}`, () => this.resumeSource());
+    });
     this.timeline.freeze();
   }
 

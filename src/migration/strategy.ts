@@ -1,6 +1,5 @@
 // Picks how a process moves, from what it is and what the hosts can do. The reason is shown to
 // the user in the report.
-import type { ParsedCapabilities } from '../checkpoint/capabilities';
 import type { Strategy } from './api';
 
 export interface StrategyChoice {
@@ -15,8 +14,6 @@ export interface StrategyInput {
   requested: Strategy;
   /** Resident memory of the whole tree. */
   rssKiB: number;
-  source: ParsedCapabilities;
-  destination: ParsedCapabilities;
   /** Why post-copy cannot run between these hosts, if it cannot. */
   postCopyProblem?: string;
   /** Why pre-copy cannot run between these hosts (no soft-dirty tracking), if it cannot. */

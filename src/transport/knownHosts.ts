@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import { TransportError, type HostKeyDecision, type UnknownHostKey } from './host';
 import type { CertificateCheck } from './hostCertificate';
+import { tilde } from '../common/paths';
 
 export type KnownHostsMarker = 'revoked' | 'cert-authority';
 
@@ -191,11 +192,6 @@ export interface HostKeyPolicy {
   checkCertificate?: (key: Buffer) => Promise<CertificateCheck>;
   log?: (line: string) => void;
 }
-
-const tilde = (file: string) => {
-  const home = homedir();
-  return file.startsWith(home + '/') ? '~' + file.slice(home.length) : file;
-};
 
 /** Resolves when the key may be used; throws a TransportError saying why not otherwise. */
 export async function verifyHostKey(policy: HostKeyPolicy, key: Buffer): Promise<void> {

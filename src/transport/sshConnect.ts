@@ -3,7 +3,6 @@
 // turns every failure into one TransportError sentence.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { Duplex } from 'node:stream';
 import { Client, utils, type AuthenticationType, type ConnectConfig, type NextAuthHandler, type ParsedKey } from 'ssh2';
 import { OpenSSHAgentFiltered } from './sshAgent';
@@ -11,6 +10,7 @@ import { TransportError, type HostOptions } from './host';
 import { verifyHostKey } from './knownHosts';
 import { verifyHostCertificate } from './hostCertificate';
 import { resolveHost, checkResolvable, type ResolvedHost } from './sshConfig';
+import { tilde } from '../common/paths';
 
 export interface OpenClient {
   client: Client;
@@ -20,11 +20,6 @@ export interface OpenClient {
 }
 
 const MAX_JUMP_DEPTH = 8;
-
-const tilde = (file: string) => {
-  const home = homedir();
-  return file.startsWith(home + '/') ? '~' + file.slice(home.length) : file;
-};
 
 export async function openClient(resolved: ResolvedHost, options: HostOptions, depth = 0): Promise<OpenClient> {
   const log = (line: string) => options.log?.(`ssh ${resolved.name}: ${line}`);

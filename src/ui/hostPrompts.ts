@@ -1,10 +1,10 @@
 // How the UI answers the SSH layer's questions: an unknown host key (a modal with the fingerprint:
 // trust once, always, or cancel, as Remote-SSH asks) and the passphrase of an encrypted key (a
 // password input box that checks it, kept in SecretStorage only when the user says so).
-import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import type { HostKeyDecision, HostOptions, PassphraseRequest, UnknownHostKey } from '../transport/host';
 import { askOncePerSession } from '../transport/knownHosts';
+import { tilde } from '../common/paths';
 
 export const TRUST_ONCE = 'Trust Once';
 export const TRUST_ALWAYS = 'Trust Always';
@@ -28,11 +28,6 @@ export const vscodeWindow: PromptWindow = {
   showModalWarning: (message, detail, items) => vscode.window.showWarningMessage(message, { modal: true, detail }, ...items),
   showInformationMessage: (message, ...items) => vscode.window.showInformationMessage(message, ...items),
   createInputBox: () => vscode.window.createInputBox(),
-};
-
-const tilde = (file: string) => {
-  const home = homedir();
-  return file.startsWith(home + '/') ? '~' + file.slice(home.length) : file;
 };
 
 export function passphraseSecretKey(keyFile: string): string {

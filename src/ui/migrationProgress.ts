@@ -1,21 +1,9 @@
 // What single and batch migrations share in the UI: a cancellable notification that follows the
 // engine's phases, and the buttons of the notification that ends it.
 import * as vscode from 'vscode';
-import type { MigrateOptions, MigrationProgress, PhaseName } from '../migration/api';
+import type { MigrateOptions, MigrationProgress } from '../migration/api';
+import { phaseInfo } from '../migration/phases';
 import { errorMessage } from './processModel';
-
-export const PHASE_LABELS: Record<PhaseName, string> = {
-  preflight: 'Checking both hosts',
-  connect: 'Connecting',
-  rounds: 'Copying memory while it runs',
-  freeze: 'Freezing the process',
-  dump: 'Dumping',
-  transfer: 'Transferring',
-  restore: 'Restoring',
-  verify: 'Verifying',
-  pages: 'Moving the remaining memory pages',
-  cleanup: 'Cleaning up',
-};
 
 export const SHOW_REPORT = 'Show Report';
 export const SHOW_LOG = 'Show Log';
@@ -48,7 +36,7 @@ export function withMigrationProgress<T>(
         signal: abort.signal,
         onProgress: (p) => {
           log.info(`[${p.phase}] ${p.message}`);
-          progress.report({ message: `${PHASE_LABELS[p.phase] ?? p.phase}: ${p.message}` });
+          progress.report({ message: `${phaseInfo(p.phase)?.label ?? p.phase}: ${p.message}` });
           caller.onProgress?.(p);
         },
       });

@@ -1,5 +1,7 @@
 // Turns a host's flat process list into the tree the view shows. Host-free and pure: the view and
 // the pickers use it, and tests feed it captured lists.
+import { formatKiB } from '../common/format';
+import { isKernelThread } from '../checkpoint/processList';
 import type { ProcessInfo } from '../migration/api';
 
 export interface ProcessFilter {
@@ -22,9 +24,6 @@ export interface ProcessNode {
 /** First UID of regular users on Debian-like systems (login.defs UID_MIN). */
 export const FIRST_USER_UID = 1000;
 
-export function isKernelThread(p: ProcessInfo): boolean {
-  return p.pid === 2 || p.ppid === 2 || (p.command.startsWith('[') && p.command.endsWith(']'));
-}
 
 export function isSystemProcess(p: ProcessInfo, myUid: number): boolean {
   return isKernelThread(p) || (p.uid !== myUid && p.uid < FIRST_USER_UID);
@@ -88,18 +87,9 @@ export function findProcess(forest: readonly ProcessNode[], pid: number): Proces
   return undefined;
 }
 
-export function formatKiB(kib: number): string {
-  if (kib < 1024) return `${kib} KiB`;
-  const mib = kib / 1024;
-  if (mib < 1024) return `${mib.toFixed(mib < 10 ? 1 : 0)} MiB`;
-  const gib = mib / 1024;
-  return `${gib.toFixed(gib < 10 ? 1 : 0)} GiB`;
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  return formatKiB(Math.round(bytes / 1024));
-}
+// Re-exported where the view's modules already import them from.
+export { formatBytes, formatKiB } from '../common/format';
+export { isKernelThread };
 
 export function formatMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;

@@ -1,13 +1,9 @@
 // The migration report's HTML: phases as an SVG bar chart, the numbers, the chosen strategy and CRIU
 // options with their reasons, and the workspace's history. Host-free and pure, so it is testable.
 import type { MigrationResult, PhaseName } from '../migration/api';
+import { PHASES, phaseInfo } from '../migration/phases';
 import type { HistoryEntry } from './history';
 import { formatBytes, formatMs } from './processForest';
-
-export const PHASE_ORDER: readonly PhaseName[] = ['preflight', 'connect', 'rounds', 'freeze', 'dump', 'transfer', 'restore', 'verify', 'pages', 'cleanup'];
-
-/** Phases that happen while the process is frozen (drawn with a marker in the chart). */
-const FROZEN_PHASES: ReadonlySet<PhaseName> = new Set(['freeze', 'dump', 'transfer', 'restore']);
 
 export interface ReportPage {
   /** The entry shown in detail; undefined shows an empty state. */
@@ -26,9 +22,9 @@ export function escapeHtml(text: string): string {
 }
 
 export function phaseRows(result: MigrationResult): { phase: PhaseName; ms: number }[] {
-  const known = PHASE_ORDER.filter((p) => typeof result.phases[p] === 'number').map((phase) => ({ phase, ms: result.phases[phase] as number }));
+  const known = PHASES.filter((p) => typeof result.phases[p] === 'number').map((phase) => ({ phase, ms: result.phases[phase] as number }));
   const extra = (Object.keys(result.phases) as PhaseName[])
-    .filter((p) => !PHASE_ORDER.includes(p))
+    .filter((p) => !PHASES.includes(p))
     .map((phase) => ({ phase, ms: result.phases[phase] as number }));
   return [...known, ...extra];
 }
@@ -48,7 +44,7 @@ export function phaseChartSvg(result: MigrationResult): string {
     .map((row, i) => {
       const y = 4 + i * rowHeight;
       const w = Math.max(2, Math.round((row.ms / max) * barArea));
-      const frozen = FROZEN_PHASES.has(row.phase);
+      const frozen = phaseInfo(row.phase)?.frozen === true;
       return [
         `<g class="phase phase-${escapeHtml(row.phase)}${frozen ? ' frozen' : ''}" data-phase="${escapeHtml(row.phase)}">`,
         `<title>${escapeHtml(row.phase)}: ${escapeHtml(formatMs(row.ms))}${frozen ? ' (process frozen)' : ''}</title>`,

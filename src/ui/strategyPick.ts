@@ -3,8 +3,7 @@
 // for this migration. Picking a host stays one click; the setting gives the default.
 import * as vscode from 'vscode';
 import type { ProcessInfo, Strategy } from '../migration/api';
-import { POST_COPY_MIN_RSS_KIB } from '../migration/strategy';
-import { formatKiB } from './processForest';
+import { predictAuto } from './strategyPreview';
 
 export const STRATEGIES: readonly Strategy[] = ['auto', 'stop-and-copy', 'pre-copy', 'post-copy'];
 
@@ -26,14 +25,6 @@ export function treeRssKiB(processes: readonly ProcessInfo[], pid: number): numb
     stack.push(...(children.get(p.pid) ?? []));
   }
   return total;
-}
-
-/** What auto is likely to do, from the size alone (the engine also checks both hosts' kernels). */
-export function predictAuto(rssKiB: number | undefined): string | undefined {
-  if (rssKiB === undefined || rssKiB <= 0) return undefined;
-  return rssKiB < POST_COPY_MIN_RSS_KIB
-    ? `stop-and-copy for ${formatKiB(rssKiB)}`
-    : `post-copy for ${formatKiB(rssKiB)} where both hosts support it`;
 }
 
 /** The strategy of one migrate flow, changeable from the destination picker's title button. */

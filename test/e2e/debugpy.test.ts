@@ -5,11 +5,10 @@
 // forwarded back to lab-a, and a DAP client stops at a breakpoint there again, the counter
 // continuing.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { cli, kill, onHost, sharedDir, sshConfig, startDetached, stateOf, useLab, waitFor } from './support/lab';
+import { kill, migrateForwarding, onHost, sharedDir, startDetached, stateOf, useLab, waitFor } from './support/lab';
 
 const A = 'lab-a';
 const B = 'lab-b';
@@ -108,17 +107,9 @@ describe('debugpy', () => {
     const before = await counterAt(A);
     assert.ok(before > 0);
 
-    const child = spawn('node', [cli, '--ssh-config', sshConfig, 'migrate', String(debuggee), String(adapter), '--from', A, '--to', B, '--forward-ports', '--json'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    cleanup.push(async () => void child.kill('SIGKILL'));
-    await waitFor(async () => /Forwarding 127\.0\.0\.1:|Not forwarding|No ports/.test(stderr) || child.exitCode !== null, 90_000);
-    const batch = JSON.parse(stdout);
+    const forwarding = await migrateForwarding([debuggee, adapter], A, B, cleanup, 90_000);
+    const stderr = forwarding.stderr();
+    const batch = forwarding.json;
     assert.equal(batch.ok, true, batch.error ?? stderr);
     assert.match(stderr, new RegExp(`Forwarding 127\\.0\\.0\\.1:[0-9, ]*\\b${port}\\b`), stderr);
     for (const p of batch.processes) {
@@ -138,7 +129,6 @@ describe('debugpy', () => {
     const direct = await counterAt(B);
     assert.ok(direct > through, `and directly on lab-b (${direct})`);
 
-    child.kill('SIGINT');
-    assert.equal(await exited, 0, stderr);
+    assert.equal(await forwarding.stop(), 0, forwarding.stderr());
   });
 });

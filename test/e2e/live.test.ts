@@ -1,37 +1,16 @@
 // Live-migration strategies and batches: each moves real processes with their state intact.
 // (Tests check behaviour, never timings: bench/ measures.)
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { ensureLab, kill, onHost, procmig, startDetached, stateOf, waitFor } from './support/lab';
+import { describe, it } from 'node:test';
+import { kill, onHost, procmig, startDetached, startMemoryHolder, stateOf, useLab, waitFor } from './support/lab';
 
 const A = 'lab-a';
 const B = 'lab-b';
-const started: [string, number][] = [];
-
-before(() => ensureLab());
-after(async () => {
-  for (const [host, pid] of started) await kill(host, pid);
-});
-
-/** A Python process holding `mib` MiB of random data; on SIGUSR1 it writes the data's checksum. */
-async function startMemoryHolder(mib: number, tag: string): Promise<{ pid: number; sum: string }> {
-  const script = [
-    'import hashlib, os, signal, sys, time',
-    `data = bytearray(os.urandom(1 << 20)) * ${mib}`,
-    `open("/tmp/${tag}-before", "w").write(hashlib.sha256(data).hexdigest())`,
-    `signal.signal(signal.SIGUSR1, lambda *_: open("/tmp/${tag}-after", "w").write(hashlib.sha256(data).hexdigest()))`,
-    'while True: time.sleep(0.2)',
-  ].join('; ').replace('; while', '\nwhile');
-  await onHost(A, `cat > /tmp/${tag}.py <<'PY'\n${script}\nPY`);
-  const pid = await startDetached(A, `/usr/bin/python3 /tmp/${tag}.py`);
-  started.push([A, pid], [B, pid]);
-  await waitFor(async () => (await onHost(A, `cat /tmp/${tag}-before 2>/dev/null || true`)).length === 64, 60_000);
-  return { pid, sum: await onHost(A, `cat /tmp/${tag}-before`) };
-}
+const cleanup = useLab();
 
 /** `moved` is its PID on B: another one when its own was taken there (a new PID namespace). */
 async function assertMemoryIntact(pid: number, tag: string, sum: string, moved = pid) {
-  started.push([B, moved]);
+  cleanup.push(() => kill(B, moved));
   assert.equal(await stateOf(B, moved), 'running');
   assert.equal(await stateOf(A, pid), 'gone');
   await onHost(B, `kill -USR1 ${moved}`);
@@ -41,7 +20,7 @@ async function assertMemoryIntact(pid: number, tag: string, sum: string, moved =
 
 describe('live-migration strategies', () => {
   it('post-copy: the process runs on the destination at once and its 256 MiB follow intact', async () => {
-    const { pid, sum } = await startMemoryHolder(256, 'e2e-post');
+    const { pid, sum } = await startMemoryHolder(A, B, 256, 'e2e-post', cleanup);
     const r = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--strategy', 'post-copy', '--json']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(r.json.strategy, 'post-copy');
@@ -52,7 +31,7 @@ describe('live-migration strategies', () => {
   });
 
   it('auto picks post-copy for a large process and stop-and-copy for a small one, and says why', async () => {
-    const big = await startMemoryHolder(160, 'e2e-auto-big');
+    const big = await startMemoryHolder(A, B, 160, 'e2e-auto-big', cleanup);
     const bigResult = await procmig(['migrate', String(big.pid), '--from', A, '--to', B, '--json']);
     assert.equal(bigResult.code, 0, bigResult.stdout);
     assert.equal(bigResult.json.strategy, 'post-copy');
@@ -60,7 +39,7 @@ describe('live-migration strategies', () => {
     await assertMemoryIntact(big.pid, 'e2e-auto-big', big.sum, bigResult.json.destinationPid);
 
     const small = await startDetached(A, `sh -c 'while :; do sleep 0.2; done'`);
-    started.push([A, small], [B, small]);
+    cleanup.push(() => kill(A, small), () => kill(B, small));
     const smallResult = await procmig(['migrate', String(small), '--from', A, '--to', B, '--json']);
     assert.equal(smallResult.code, 0, smallResult.stdout);
     assert.equal(smallResult.json.strategy, 'stop-and-copy');
@@ -71,7 +50,7 @@ describe('live-migration strategies', () => {
     const caps = await procmig(['check', A, '--json']);
     const dirtyTracking = caps.json[0].capabilities.features.mem_dirty_track;
     const pid = await startDetached(A, `sh -c 'while :; do sleep 0.2; done'`);
-    started.push([A, pid], [B, pid]);
+    cleanup.push(() => kill(A, pid), () => kill(B, pid));
     const r = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--strategy', 'pre-copy', '--json']);
     assert.equal(r.code, 0, r.stdout);
     if (dirtyTracking) return assert.equal(r.json.strategy, 'pre-copy'); // both lab hosts share one kernel
@@ -81,7 +60,7 @@ describe('live-migration strategies', () => {
 
   it('moves 4 processes in one request, frozen together; each keeps its memory', async () => {
     const holders = [];
-    for (let i = 0; i < 4; i++) holders.push(await startMemoryHolder(32, `e2e-batch-${i}`));
+    for (let i = 0; i < 4; i++) holders.push(await startMemoryHolder(A, B, 32, `e2e-batch-${i}`, cleanup));
     const r = await procmig(['migrate', ...holders.map((h) => String(h.pid)), '--from', A, '--to', B, '--strategy', 'stop-and-copy', '--json']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(r.json.ok, true);
@@ -92,7 +71,7 @@ describe('live-migration strategies', () => {
 
   it('moves a process tree as one, and a requested child moves with its parent', async () => {
     const parent = await startDetached(A, `sh -c 'sleep 600 & sleep 600 & while :; do sleep 0.2; done'`);
-    started.push([A, parent], [B, parent]);
+    cleanup.push(() => kill(A, parent), () => kill(B, parent));
     const longSleeps = (host: string) => onHost(host, `pgrep -P ${parent} -f 'sleep 600' | wc -l`);
     await waitFor(async () => (await longSleeps(A)) === '2');
     const child = Number((await onHost(A, `pgrep -P ${parent} -f 'sleep 600'`)).split('\n')[0]);

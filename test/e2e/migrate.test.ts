@@ -1,7 +1,7 @@
 // A real process moves between two real hosts (the lab) and keeps its state.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { kill, onHost, procmig, readNumber, startDetached, startTicker, stateOf, tickerAdvances, waitFor, useLab } from './support/lab';
+import { kill, onHost, procmig, readNumber, startDetached, startHttpCounter, startTicker, stateOf, tickerAdvances, waitFor, useLab } from './support/lab';
 
 const A = 'lab-a';
 const B = 'lab-b';
@@ -16,7 +16,7 @@ function assertMigrated(result: Awaited<ReturnType<typeof procmig>>, pid: number
   assert.equal(r.sourcePid, pid);
   assert.equal(r.strategy, 'stop-and-copy');
   assert.ok(Number.isInteger(r.destinationPid));
-  for (const phase of ['preflight', 'connect', 'dump', 'transfer', 'restore', 'verify']) {
+  for (const phase of ['preflight', 'connect', 'freeze', 'dump', 'transfer', 'restore', 'verify']) {
     assert.ok(typeof r.phases[phase] === 'number', `phase ${phase} timed`);
   }
   assert.ok(r.freezeMs > 0 && r.totalMs >= r.freezeMs);
@@ -47,11 +47,8 @@ describe('stop-and-copy between two hosts', () => {
 
   it('moves a Node.js HTTP server; its in-memory counter continues on the destination', async () => {
     const port = 18080;
-    const server = `node -e 'let n = 0; require("http").createServer((q, r) => r.end(String(++n))).listen(${port}, "127.0.0.1")'`;
-    const pid = await startDetached(A, server);
+    const { pid, get } = await startHttpCounter(A, port);
     cleanup.push(() => kill(A, pid), () => kill(B, pid));
-    const get = (host: string) => onHost(host, `curl -s --max-time 5 http://127.0.0.1:${port}/`);
-    await waitFor(async () => (await get(A).catch(() => '')) !== '');
     for (let i = 0; i < 3; i++) await get(A);
 
     const result = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--strategy', 'stop-and-copy', '--json']);

@@ -10,35 +10,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CriuEngine } from '../../src/checkpoint/criu';
 import { createEngine } from '../../src/migration/engine';
-import { kill, onHost, sshConfig, startDetached, stateOf, tickerAdvances, useLab, waitFor } from './support/lab';
+import { onHost, sshConfig, startMemoryHolder, stateOf, tickerAdvances, useLab, waitFor } from './support/lab';
 
 const A = 'lab-a';
 const B = 'lab-b';
 const cleanup = useLab();
 
-/** A Python process holding `mib` MiB of random data and a counter it writes to /tmp/TAG-count
- * every 100 ms; on SIGUSR1 it writes the data's checksum to /tmp/TAG-after. */
-async function startMemoryHolder(mib: number, tag: string): Promise<{ pid: number; sum: string }> {
-  const script = [
-    'import hashlib, os, signal, time',
-    `data = bytearray(os.urandom(1 << 20)) * ${mib}`,
-    `open("/tmp/${tag}-before", "w").write(hashlib.sha256(data).hexdigest())`,
-    `signal.signal(signal.SIGUSR1, lambda *_: open("/tmp/${tag}-after", "w").write(hashlib.sha256(data).hexdigest()))`,
-    'n = 0',
-  ].join('\n');
-  const loop = `\nwhile True:\n    n += 1\n    open("/tmp/${tag}-count", "w").write(str(n))\n    time.sleep(0.1)\n`;
-  await onHost(A, `rm -f /tmp/${tag}-*; cat > /tmp/${tag}.py <<'PY'\n${script}${loop}PY`);
-  const pid = await startDetached(A, `/usr/bin/python3 /tmp/${tag}.py`);
-  cleanup.push(() => kill(A, pid), () => kill(B, pid));
-  await waitFor(async () => (await onHost(A, `cat /tmp/${tag}-before 2>/dev/null || true`)).length === 64, 60_000);
-  return { pid, sum: await onHost(A, `cat /tmp/${tag}-before`) };
-}
-
 const criuProcesses = (host: string) => onHost(host, `pgrep -x criu | wc -l`);
 
 describe('pre-copy (untracked test mode: whole rounds, no soft-dirty here)', () => {
   it('copies the memory in rounds while the process runs, each to its own page server, then freezes once; memory and counter intact', async () => {
-    const { pid, sum } = await startMemoryHolder(64, 'e2e-pre');
+    const { pid, sum } = await startMemoryHolder(A, B, 64, 'e2e-pre', cleanup);
     const engine = createEngine({ sshConfigFile: sshConfig }, new CriuEngine({ untrackedRounds: true }));
     cleanup.push(() => engine.dispose());
     const seen: string[] = [];
@@ -70,7 +52,7 @@ describe('pre-copy (untracked test mode: whole rounds, no soft-dirty here)', () 
   });
 
   it('cancelled between rounds: nothing was frozen, the process runs on, no CRIU or images are left', async () => {
-    const { pid } = await startMemoryHolder(32, 'e2e-pre-cancel');
+    const { pid } = await startMemoryHolder(A, B, 32, 'e2e-pre-cancel', cleanup);
     const engine = createEngine({ sshConfigFile: sshConfig }, new CriuEngine({ untrackedRounds: true }));
     cleanup.push(() => engine.dispose());
     const imagesBefore = await imageDirs();

@@ -2,11 +2,11 @@
 // options, and is then asked on lab-b for the state it held. Each test prints its freeze and
 // total times (`program: … | freeze … ms | total … ms`).
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { cli, kill, migrationReadyLauncher, node24, onHost, procmig, sharedDir, sshConfig, startDetached, stateOf, useLab, waitFor } from './support/lab';
+import { kill, migrateForwarding, migrationReadyLauncher, node24, onHost, procmig, sharedDir, startDetached, stateOf, useLab, waitFor } from './support/lab';
 import { A, B, curl, moveProgram, printTimes, untilServes } from './support/programs';
 
 const cleanup = useLab();
@@ -209,15 +209,8 @@ describe('real programs move from lab-a to lab-b with their state', () => {
     await waitFor(async () => Number(await onHost(A, `ss -Hltn | awk '{print $4}' | grep -c ${listening} || true`)) === 5, 60_000);
     assert.equal(await client(A, 'x = 42', 'x'), '42');
 
-    const procmigRun = spawn('node', [cli, '--ssh-config', sshConfig, 'migrate', String(pid), '--from', A, '--to', B, '--forward-ports', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    procmigRun.stdout.on('data', (d: Buffer) => (stdout += d));
-    procmigRun.stderr.on('data', (d: Buffer) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => procmigRun.on('exit', (code) => resolve(code)));
-    cleanup.push(async () => void procmigRun.kill('SIGKILL'));
-    await waitFor(async () => /Forwarding 127\.0\.0\.1:/.test(stderr) || procmigRun.exitCode !== null, 120_000);
-    const r = JSON.parse(stdout);
+    const forwarding = await migrateForwarding([pid], A, B, cleanup, 120_000);
+    const r = forwarding.json;
     assert.equal(r.ok, true, r.error);
     cleanup.push(() => kill(B, r.destinationPid));
     printTimes(t, 'Jupyter kernel (ipykernel, --forward-ports)', r);
@@ -225,7 +218,6 @@ describe('real programs move from lab-a to lab-b with their state', () => {
 
     // The front end stays on lab-a and uses the same connection file: it reaches the kernel on lab-b.
     assert.equal(await client(A, 'y = x + 1', '(x, y, __import__("socket").gethostname())'), "(42, 43, 'lab-b')");
-    procmigRun.kill('SIGINT');
-    assert.equal(await exited, 0, stderr);
+    assert.equal(await forwarding.stop(), 0, forwarding.stderr());
   });
 });

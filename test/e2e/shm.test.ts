@@ -95,7 +95,7 @@ describe('POSIX shared memory moves with the process', () => {
     const moved = r.json.destinationPid as number;
     const carry = (r.json.options as { option: string; reason: string }[]).find((o) => o.option.startsWith(`carry ${shm} (`));
     assert.ok(carry, `the report names the block: ${JSON.stringify(r.json.options)}`);
-    assert.match(carry.option, /\(1\.0 MiB, 4 KiB of it in use\)$/);
+    assert.match(carry.option, /\(1\.0 MiB, 4\.0 KiB of it in use\)$/);
     assert.match(carry.reason, /^POSIX shared memory is per host: it travels with the images to the same path on lab-b \(owner uid 0, mode 0600\)/);
 
     assert.equal(await metadata(B, shm), meta, 'same mode, owner and size on lab-b');

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { HostPool } from '../../src/transport/hostPool';
 import { TransportError, type Host, type HostOptions } from '../../src/transport/host';
+import { freePort } from './support/net';
 
 const SSHD = '/usr/sbin/sshd';
 const haveSshd = existsSync(SSHD);
@@ -36,17 +37,6 @@ let hostPubLine = '';
 let hostFingerprint = '';
 const pools: HostPool[] = [];
 const logs: string[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function waitForPort(p: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseCapabilities } from '../../src/checkpoint/capabilities';
 import { parseProcessList } from '../../src/checkpoint/processList';
-import { formatHostReport, formatMigration, formatProcessTree, size } from '../../src/cli/format';
+import { formatHostReport, formatMigration, formatProcessTree } from '../../src/cli/format';
 import type { MigrationResult, ProcessInfo } from '../../src/migration/api';
 import { fixture } from './fixtures';
 
@@ -142,15 +142,5 @@ describe('formatMigration', () => {
     const out = formatMigration({ ...base, ok: false, error: 'Lost.', rolledBack: false });
     assert.match(out, /^Migration failed: Lost\.\nStrategy:/);
     assert.doesNotMatch(out, /keeps running/);
-  });
-});
-
-describe('size', () => {
-  it('uses B, KiB, MiB and GiB', () => {
-    assert.equal(size(0), '0 B');
-    assert.equal(size(1023), '1023 B');
-    assert.equal(size(1024), '1.0 KiB');
-    assert.equal(size(1536 * 1024), '1.5 MiB');
-    assert.equal(size(5 * 1024 ** 3), '5.0 GiB');
   });
 });

@@ -240,7 +240,7 @@ describe('checkProcessAndHosts', () => {
   it('too little disk on the destination', () => {
     assert.equal(treeRssKiB(inspection('python')), 10420);
     assert.deepEqual(problemsOf(input('python', { destination: caps('dst', { diskAvailableKiB: 50 * 1024 }) })), [
-      'dst has 50 MiB free in /var/tmp/process-migrator but the checkpoint needs about 10 MiB; free some space there.',
+      'dst has 50.0 MiB free in /var/tmp/process-migrator but the checkpoint needs about 10.2 MiB; free some space there.',
     ]);
     // rss × 1.1 + 64 MiB is enough.
     assert.deepEqual(problemsOf(input('python', { destination: caps('dst', { diskAvailableKiB: Math.ceil(10420 * 1.1) + 65536 }) })), []);
@@ -248,7 +248,7 @@ describe('checkProcessAndHosts', () => {
 
   it('too little memory on the destination', () => {
     assert.deepEqual(problemsOf(input('python', { destination: caps('dst', { memAvailableKiB: 20 * 1024 }) })), [
-      'dst has 20 MiB of memory available but the process uses 10 MiB; free memory there or pick another host.',
+      'dst has 20.0 MiB of memory available but the process uses 10.2 MiB; free memory there or pick another host.',
     ]);
     const big = inspection('python');
     big.tasks[0].rssKiB = 3 * 1024 * 1024;

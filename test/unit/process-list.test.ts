@@ -68,4 +68,13 @@ describe('parseProcessList', () => {
   it('does not take user processes for kernel threads', () => {
     assert.ok(list.every((p) => !isKernelThread(p)));
   });
+
+  it('takes kthreadd and its children for kernel threads, not a user process that ps shows in brackets', () => {
+    // ps prints `[comm]` for any process whose command line is empty, not only kernel threads.
+    const [emptyArgv] = parseProcessList('  901     1  1000 ada        0.0   812 S    ?        [worker]\n--\n  901 worker\n');
+    assert.equal(emptyArgv.command, '[worker]');
+    assert.equal(isKernelThread(emptyArgv), false);
+    assert.equal(isKernelThread({ ...emptyArgv, pid: 2, ppid: 0 }), true);
+    assert.equal(isKernelThread({ ...emptyArgv, ppid: 2 }), true);
+  });
 });

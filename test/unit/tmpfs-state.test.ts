@@ -105,11 +105,11 @@ describe('carriedTmpfsOptions', () => {
   it('says what travels and why', () => {
     assert.deepEqual(carriedTmpfsOptions([file(SHM), file('/run/user/1000/x', { mount: '/run/user/1000', size: 2048, allocated: 4096, mode: '644', uid: 1000 })], 'lab-a', 'lab-b'), [
       {
-        option: `carry ${SHM} (1.0 MiB, 4 KiB of it in use)`,
+        option: `carry ${SHM} (1.0 MiB, 4.0 KiB of it in use)`,
         reason: 'POSIX shared memory is per host: it travels with the images to the same path on lab-b (owner uid 0, mode 0600), in place before the restore, and leaves lab-a after the move',
       },
       {
-        option: 'carry /run/user/1000/x (2 KiB)',
+        option: 'carry /run/user/1000/x (2.0 KiB)',
         reason: 'A file on the tmpfs /run/user/1000 is per host: it travels with the images to the same path on lab-b (owner uid 1000, mode 0644), in place before the restore, and leaves lab-a after the move',
       },
     ]);

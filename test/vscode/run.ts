@@ -11,7 +11,6 @@
 // need the lab, even when it answers (without it, those fail when lab-a and lab-b do not answer).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { format, promisify } from 'node:util';
@@ -19,6 +18,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { labMode, SKIP_LAB_VARIABLE } from './suite/lab';
 import { runUiTests } from './ui';
 import { runHostTrustUiTests } from './uiHostTrust';
+import { freePort } from '../e2e/support/net';
 
 const run = promisify(execFile);
 const root = resolve(__dirname, '..', '..');
@@ -40,17 +40,6 @@ async function quiet(file: string, argv: string[], options: { cwd?: string; env?
     process.stderr.write(`${e.stdout ?? ''}${e.stderr ?? ''}`);
     throw new Error(`${file} ${argv.join(' ')} failed: ${e.message.split('\n')[0]}`);
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 async function waitForHttp(url: string, server: ChildProcess, timeoutMs: number): Promise<void> {

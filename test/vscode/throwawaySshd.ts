@@ -4,10 +4,11 @@
 // the workbench (Playwright). Everything is async: the extension host must not block.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../e2e/support/net';
 
 const run = promisify(execFile);
 
@@ -29,17 +30,6 @@ export interface ThrowawaySshd {
   /** Starts sshd again on the same port with the same keys. */
   resume(): Promise<void>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForPort(port: number, sshd: ChildProcess, log: () => string): Promise<void> {

@@ -7,6 +7,7 @@
 // before the commit, so any failure resumes the source as it was (stop-and-copy's discipline);
 // the rounds themselves never freeze it for longer than collecting the changed pages takes.
 import type { PageService } from '../../checkpoint/engine';
+import { formatBytes } from '../../common/format';
 import type { CopyRound } from '../api';
 import { pageSocket } from '../pageTunnel';
 import type { StrategyContext, StrategySwitch } from './context';
@@ -31,12 +32,12 @@ export interface TimedRound extends CopyRound {
 export function stopAfter(rounds: readonly CopyRound[], limits: PreCopyLimits = PRE_COPY_LIMITS): string | undefined {
   const n = rounds.length;
   const [first, previous, last] = [rounds[0], rounds[n - 2], rounds[n - 1]];
-  if (last.bytes < limits.minBytes) return `converged: round ${n} copied ${mib(last.bytes)}, under ${mib(limits.minBytes)}`;
+  if (last.bytes < limits.minBytes) return `converged: round ${n} copied ${formatBytes(last.bytes)}, under ${formatBytes(limits.minBytes)}`;
   if (previous && last.bytes < first.bytes * limits.minFraction) {
-    return `converged: round ${n} copied ${mib(last.bytes)}, under ${Math.round(limits.minFraction * 100)}% of the first round's ${mib(first.bytes)}`;
+    return `converged: round ${n} copied ${formatBytes(last.bytes)}, under ${Math.round(limits.minFraction * 100)}% of the first round's ${formatBytes(first.bytes)}`;
   }
   if (previous && last.bytes >= previous.bytes) {
-    return `no progress: round ${n} copied ${mib(last.bytes)}, no less than round ${n - 1}; the process changes memory as fast as the rounds copy it`;
+    return `no progress: round ${n} copied ${formatBytes(last.bytes)}, no less than round ${n - 1}; the process changes memory as fast as the rounds copy it`;
   }
   if (n >= limits.maxRounds) return `round limit: ${n} rounds, the most pre-copy runs`;
   return undefined;
@@ -130,10 +131,6 @@ async function resumeIfLeftStopped(migration: StrategyContext): Promise<void> {
   if (migration.stoppedBefore) return;
   const state = await migration.source.run(['state', String(migration.pid)]).catch(() => '');
   if (state.trim() === 'stopped') await migration.resumeSource().catch(() => undefined);
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
 }
 
 function mibPerS(bytesPerMs: number): string {

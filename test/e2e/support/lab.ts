@@ -1,6 +1,6 @@
 // Drives the two-host lab for end-to-end tests. Hosts are reached with the OpenSSH client, not
 // with the product's own transport, so a transport bug cannot hide itself from the tests.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before } from 'node:test';
@@ -65,6 +65,46 @@ export async function procmig(args: string[], options: { sshConfig?: string } = 
   }
 }
 
+/** A `procmig migrate … --forward-ports --json` that keeps running after the move. */
+export interface ForwardingRun {
+  /** The migration's (or batch's) JSON result. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  json: any;
+  /** What procmig has written to stderr so far: its forwarding lines. */
+  stderr(): string;
+  /** Ctrl-C: stops the forwarding; resolves to procmig's exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Moves `pids` from `from` to `to` with --forward-ports and returns once the forwarding runs
+ * (or procmig has ended); procmig is killed at `cleanup`. */
+export async function migrateForwarding(
+  pids: number[],
+  from: string,
+  to: string,
+  cleanup: (() => Promise<void>)[],
+  timeoutMs: number,
+): Promise<ForwardingRun> {
+  const child = spawn('node', [cli, '--ssh-config', sshConfig, 'migrate', ...pids.map(String), '--from', from, '--to', to, '--forward-ports', '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  cleanup.push(async () => void child.kill('SIGKILL'));
+  await waitFor(async () => /Forwarding 127\.0\.0\.1:|Not forwarding|No ports/.test(stderr) || child.exitCode !== null, timeoutMs);
+  return {
+    json: JSON.parse(stdout),
+    stderr: () => stderr,
+    stop: () => {
+      child.kill('SIGINT');
+      return exited;
+    },
+  };
+}
+
 function parseJson(text: string) {
   try {
     return JSON.parse(text);
@@ -77,6 +117,41 @@ function parseJson(text: string) {
 export async function startDetached(host: string, command: string): Promise<number> {
   const out = await onHost(host, `setsid ${command} </dev/null >/dev/null 2>&1 & echo $!`);
   return Number(out.split('\n').pop());
+}
+
+/** A Node.js HTTP server on `host`'s 127.0.0.1:`port` that answers each request with a count
+ * held in memory (1, 2, …); returns once it answered the first, with `get` for any host. */
+export async function startHttpCounter(host: string, port: number): Promise<{ pid: number; get: (on: string) => Promise<string> }> {
+  const server = `node -e 'let n = 0; require("http").createServer((q, r) => r.end(String(++n))).listen(${port}, "127.0.0.1")'`;
+  const pid = await startDetached(host, server);
+  const get = (on: string) => onHost(on, `curl -s --max-time 5 http://127.0.0.1:${port}/`);
+  await waitFor(async () => (await get(host).catch(() => '')) !== '');
+  return { pid, get };
+}
+
+/** A Python process on `host` holding `mib` MiB of random data and a counter it writes to
+ * /tmp/TAG-count every 100 ms; on SIGUSR1 it writes the data's checksum to /tmp/TAG-after.
+ * It is killed on `host` and `to` at `cleanup`; `sum` is the checksum it started with. */
+export async function startMemoryHolder(
+  host: string,
+  to: string,
+  mib: number,
+  tag: string,
+  cleanup: (() => Promise<void>)[],
+): Promise<{ pid: number; sum: string }> {
+  const script = [
+    'import hashlib, os, signal, time',
+    `data = bytearray(os.urandom(1 << 20)) * ${mib}`,
+    `open("/tmp/${tag}-before", "w").write(hashlib.sha256(data).hexdigest())`,
+    `signal.signal(signal.SIGUSR1, lambda *_: open("/tmp/${tag}-after", "w").write(hashlib.sha256(data).hexdigest()))`,
+    'n = 0',
+  ].join('\n');
+  const loop = `\nwhile True:\n    n += 1\n    open("/tmp/${tag}-count", "w").write(str(n))\n    time.sleep(0.1)\n`;
+  await onHost(host, `rm -f /tmp/${tag}-*; cat > /tmp/${tag}.py <<'PY'\n${script}${loop}PY`);
+  const pid = await startDetached(host, `/usr/bin/python3 /tmp/${tag}.py`);
+  cleanup.push(() => kill(host, pid), () => kill(to, pid));
+  await waitFor(async () => (await onHost(host, `cat /tmp/${tag}-before 2>/dev/null || true`)).length === 64, 60_000);
+  return { pid, sum: await onHost(host, `cat /tmp/${tag}-before`) };
 }
 
 /** A shell loop that writes an increasing counter to `file` every 100 ms. */

@@ -3,23 +3,20 @@
 // session "<name> @ lab-b" attaches through the forwarded inspector port, stops at the same
 // breakpoint, and the counter it shows continues from where it was. Needs the lab (PM_LAB_SSH_CONFIG).
 import * as assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { DebugSessionMove } from '../../../src/ui/debugSessionMigration';
 import { Commands } from '../../../src/ui/contributions';
 import { BREAKPOINT_LINE, PROGRAM, counterAt, trackStops, type Stop } from './debugCounter';
-import { activeApi, alive, labSharedDir, until } from './helpers';
+import { activeApi, alive, labSharedDir, labSsh, until } from './helpers';
 import { describeWithLab } from './lab';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;
 
 describeWithLab('Migrate Debug Session', function () {
   this.timeout(180_000);
-  const ssh = async (host: string, command: string) =>
-    (await promisify(execFile)('ssh', ['-F', labConfig!, '-o', 'BatchMode=yes', host, command], { timeout: 30_000 })).stdout.trim();
   const stops: Stop[] = [];
   const disposables: vscode.Disposable[] = [];
   let program: ChildProcess | undefined;
@@ -36,7 +33,7 @@ describeWithLab('Migrate Debug Session', function () {
     await vscode.debug.stopDebugging();
     if (breakpoint) vscode.debug.removeBreakpoints([breakpoint]);
     const destinationPid = moved?.result.destinationPid;
-    if (destinationPid) await ssh('lab-b', `kill -9 ${destinationPid} 2>/dev/null; true`).catch(() => undefined);
+    if (destinationPid) await labSsh('lab-b', `kill -9 ${destinationPid} 2>/dev/null; true`).catch(() => undefined);
     if (program?.pid && alive(program.pid)) program.kill('SIGKILL');
     const api = await activeApi();
     for (const f of api.forwards.list()) await api.forwards.stop(f.id);
@@ -75,7 +72,7 @@ describeWithLab('Migrate Debug Session', function () {
     assert.equal(moved.debuggee.port, port);
     assert.ok(moved.session, 'no debug session attached on lab-b');
     assert.equal(moved.session.name, 'counter @ lab-b');
-    assert.equal(await ssh('lab-b', `kill -0 ${moved.result.destinationPid} && echo running`), 'running');
+    assert.equal(await labSsh('lab-b', `kill -0 ${moved.result.destinationPid} && echo running`), 'running');
     assert.ok(!alive(pid), 'the program still runs here');
     assert.ok(api.forwards.list().some((f) => f.port === port && f.destination === 'lab-b'), 'the inspector port is forwarded');
     assert.ok(vscode.debug.breakpoints.includes(breakpoint), 'the breakpoint stays');

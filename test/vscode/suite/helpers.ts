@@ -1,8 +1,9 @@
 // Shared by the tests that run inside the extension host.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { ProcessMigratorApi } from '../../../src/extension';
 import { EXTENSION_ID } from '../../../src/ui/contributions';
@@ -40,6 +41,19 @@ export async function until<T>(what: string, probe: () => T | undefined | Promis
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Runs a shell command on a lab host (PM_LAB_SSH_CONFIG) and returns its output, trimmed. Async with
+ * a time limit: a blocking call would freeze the extension host. */
+export async function labSsh(host: string, command: string): Promise<string> {
+  const config = process.env.PM_LAB_SSH_CONFIG;
+  if (!config) throw new Error('PM_LAB_SSH_CONFIG is not set: these tests need the lab.');
+  return (await promisify(execFile)('ssh', ['-F', config, '-o', 'BatchMode=yes', host, command], { timeout: 30_000 })).stdout.trim();
+}
+
+/** Whether `pid` runs on the lab host `host`. */
+export async function runsOn(host: string, pid: number): Promise<boolean> {
+  return (await labSsh(host, `kill -0 ${pid} 2>/dev/null && echo yes || echo no`)) === 'yes';
 }
 
 /**

@@ -2,12 +2,10 @@
 // PM_LAB_SSH_CONFIG (set by test/vscode/run.ts when .lab/ssh_config exists and lab-a answers) a real
 // process moves from lab-a to lab-b, and a cancelled migration leaves it running on lab-a.
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { MigrationProgress, MigrationResult } from '../../../src/migration/api';
 import { Commands } from '../../../src/ui/contributions';
-import { activeApi, alive, spawnMarker } from './helpers';
+import { activeApi, alive, labSsh, runsOn, spawnMarker } from './helpers';
 import { describeWithLab } from './lab';
 
 describe('Migrate Process (real engine)', () => {
@@ -32,14 +30,10 @@ describe('Migrate Process (real engine)', () => {
 const labConfig = process.env.PM_LAB_SSH_CONFIG;
 describeWithLab('Migrate Process between lab hosts', function () {
   this.timeout(180_000);
-  // Async with a time limit: a blocking call would freeze the extension host.
-  const ssh = async (host: string, command: string) =>
-    (await promisify(execFile)('ssh', ['-F', labConfig!, '-o', 'BatchMode=yes', host, command], { timeout: 30_000 })).stdout.trim();
   // CRIU restores the same executable path on the destination, so the program exists on both hosts.
   const program = '/tmp/pmtest-lab';
-  const install = (host: string) => ssh(host, `[ -x ${program} ] || cp /bin/sleep ${program}`);
-  const startOnLabA = async () => Number(await ssh('lab-a', `{ setsid ${program} 900 </dev/null >/dev/null 2>&1 & echo $!; }`));
-  const running = async (host: string, pid: number) => (await ssh(host, `kill -0 ${pid} 2>/dev/null && echo yes || echo no`)) === 'yes';
+  const install = (host: string) => labSsh(host, `[ -x ${program} ] || cp /bin/sleep ${program}`);
+  const startOnLabA = async () => Number(await labSsh('lab-a', `{ setsid ${program} 900 </dev/null >/dev/null 2>&1 & echo $!; }`));
 
   before(async () => {
     await install('lab-a');
@@ -58,9 +52,9 @@ describeWithLab('Migrate Process between lab hosts', function () {
     assert.ok(result, 'no result');
     assert.equal(result.ok, true, result.error);
     assert.ok(result.destinationPid, 'no destination PID');
-    assert.ok(await running('lab-b', result.destinationPid!), 'the process does not run on lab-b');
-    assert.ok(!(await running('lab-a', pid)), 'the process still runs on lab-a');
-    await ssh('lab-b', `kill ${result.destinationPid}`);
+    assert.ok(await runsOn('lab-b', result.destinationPid!), 'the process does not run on lab-b');
+    assert.ok(!(await runsOn('lab-a', pid)), 'the process still runs on lab-a');
+    await labSsh('lab-b', `kill ${result.destinationPid}`);
   });
 
   it('cancelling rolls back: the process keeps running on lab-a', async () => {
@@ -78,7 +72,7 @@ describeWithLab('Migrate Process between lab hosts', function () {
     });
     assert.ok(result, 'no result');
     assert.equal(result.ok, false, `phases: ${phases.join(',')}`);
-    assert.ok(await running('lab-a', pid), 'the source does not run any more');
-    await ssh('lab-a', `kill ${pid}`);
+    assert.ok(await runsOn('lab-a', pid), 'the source does not run any more');
+    await labSsh('lab-a', `kill ${pid}`);
   });
 });

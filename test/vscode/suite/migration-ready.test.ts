@@ -5,17 +5,16 @@
 // way, and Migrate Debug Session moves it paused at a breakpoint. Needs the lab (PM_LAB_SSH_CONFIG);
 // fails when Node 24 cannot be installed.
 import * as assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { MigrationResult } from '../../../src/migration/api';
 import { Commands, MIGRATION_READY_PROFILE } from '../../../src/ui/contributions';
 import type { DebugSessionMove } from '../../../src/ui/debugSessionMigration';
 import type { MovedTerminal } from '../../../src/ui/terminalMoves';
 import { BREAKPOINT_LINE, PROGRAM, counterAt, trackStops, type Stop } from './debugCounter';
-import { activeApi, alive, descriptorsOf, labSharedDir, node24, seccompModeOf, until } from './helpers';
+import { activeApi, alive, descriptorsOf, labSharedDir, labSsh, node24, seccompModeOf, until } from './helpers';
 import { describeWithLab } from './lab';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;
@@ -23,8 +22,6 @@ const holdsIoUring = (pid: number) => descriptorsOf(pid).some((d) => d.includes(
 
 describeWithLab('Migration-ready starts (Node.js 24 → lab-b)', function () {
   this.timeout(240_000);
-  const ssh = async (host: string, command: string) =>
-    (await promisify(execFile)('ssh', ['-F', labConfig!, '-o', 'BatchMode=yes', host, command], { timeout: 30_000 })).stdout.trim();
   const settings = () => vscode.workspace.getConfiguration('processMigrator');
   const defaultProfile = () => vscode.workspace.getConfiguration('terminal.integrated').inspect<string>('defaultProfile.linux')?.workspaceValue;
   let node = '';
@@ -42,8 +39,8 @@ describeWithLab('Migration-ready starts (Node.js 24 → lab-b)', function () {
   after(async () => {
     await vscode.debug.stopDebugging();
     for (const t of [...terminals, ...vscode.window.terminals.filter((t) => t.name.endsWith(' @ lab-b'))]) t.dispose();
-    for (const pid of onLabB) await ssh('lab-b', `kill -9 ${pid} 2>/dev/null; true`).catch(() => undefined);
-    for (const s of sessions) await ssh('lab-b', `tmux kill-session -t '=${s}' 2>/dev/null; true`).catch(() => undefined);
+    for (const pid of onLabB) await labSsh('lab-b', `kill -9 ${pid} 2>/dev/null; true`).catch(() => undefined);
+    for (const s of sessions) await labSsh('lab-b', `tmux kill-session -t '=${s}' 2>/dev/null; true`).catch(() => undefined);
     await settings().update('migrationReady', undefined, vscode.ConfigurationTarget.Workspace);
     const api = await activeApi();
     for (const f of api.forwards.list()) await api.forwards.stop(f.id);
@@ -119,7 +116,7 @@ describeWithLab('Migration-ready starts (Node.js 24 → lab-b)', function () {
     terminals.push(moved.terminal);
     assert.ok(!alive(job.pid), 'the program still runs here');
     // CRIU restored the filter with the process: its children there cannot open one either.
-    assert.equal(await ssh('lab-b', `sed -n 's/^Seccomp:[[:space:]]*//p' /proc/${result.destinationPid}/status`), '2');
+    assert.equal(await labSsh('lab-b', `sed -n 's/^Seccomp:[[:space:]]*//p' /proc/${result.destinationPid}/status`), '2');
 
     moved.terminal.sendText('two');
     await until('the answer from lab-b', () => read().includes('got 2: two'));

@@ -2,29 +2,24 @@
 // to Migrate Process, and several rows dropped on a host, each end as one migrateMany with one
 // history batch; the strategy setting is honoured and the report says it was requested.
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { BatchResult } from '../../../src/migration/api';
 import { Commands } from '../../../src/ui/contributions';
 import type { ProcessTreeNode, TreeNode } from '../../../src/ui/processTree';
 import { renderReportHtml } from '../../../src/ui/reportHtml';
-import { activeApi, until } from './helpers';
+import { activeApi, labSsh, runsOn, until } from './helpers';
 import { describeWithLab } from './lab';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;
 
 describeWithLab('Several processes at once (lab-a → lab-b)', function () {
   this.timeout(240_000);
-  const ssh = async (host: string, command: string) =>
-    (await promisify(execFile)('ssh', ['-F', labConfig!, '-o', 'BatchMode=yes', host, command], { timeout: 30_000 })).stdout.trim();
   const program = '/tmp/pmtest-multi';
-  const start = async () => Number(await ssh('lab-a', `{ setsid ${program} 900 </dev/null >/dev/null 2>&1 & echo $!; }`));
-  const running = async (host: string, pid: number) => (await ssh(host, `kill -0 ${pid} 2>/dev/null && echo yes || echo no`)) === 'yes';
+  const start = async () => Number(await labSsh('lab-a', `{ setsid ${program} 900 </dev/null >/dev/null 2>&1 & echo $!; }`));
   const started: number[] = [];
 
   before(async () => {
-    for (const host of ['lab-a', 'lab-b']) await ssh(host, `[ -x ${program} ] || cp /bin/sleep ${program}`);
+    for (const host of ['lab-a', 'lab-b']) await labSsh(host, `[ -x ${program} ] || cp /bin/sleep ${program}`);
     await vscode.workspace.getConfiguration('processMigrator').update('sshConfigFile', labConfig, vscode.ConfigurationTarget.Workspace);
   });
 
@@ -32,7 +27,7 @@ describeWithLab('Several processes at once (lab-a → lab-b)', function () {
     const config = vscode.workspace.getConfiguration('processMigrator');
     await config.update('strategy', undefined, vscode.ConfigurationTarget.Workspace);
     (await activeApi()).model.setFilter({ text: '' });
-    for (const host of ['lab-a', 'lab-b']) await ssh(host, `kill ${started.join(' ')} 2>/dev/null; true`).catch(() => undefined);
+    for (const host of ['lab-a', 'lab-b']) await labSsh(host, `kill ${started.join(' ')} 2>/dev/null; true`).catch(() => undefined);
   });
 
   it('moves three selected processes in one request, with the strategy of the setting', async () => {
@@ -47,8 +42,8 @@ describeWithLab('Several processes at once (lab-a → lab-b)', function () {
     assert.equal(batch?.ok, true, batch?.error);
     assert.deepEqual(batch.processes.map((p) => p.sourcePid).sort(), [...pids].sort());
     for (const p of batch.processes) {
-      assert.ok(await running('lab-b', p.destinationPid!), `PID ${p.destinationPid} does not run on lab-b`);
-      assert.ok(!(await running('lab-a', p.sourcePid)), `PID ${p.sourcePid} still runs on lab-a`);
+      assert.ok(await runsOn('lab-b', p.destinationPid!), `PID ${p.destinationPid} does not run on lab-b`);
+      assert.ok(!(await runsOn('lab-a', p.sourcePid)), `PID ${p.sourcePid} still runs on lab-a`);
       assert.equal(p.strategy, 'stop-and-copy');
     }
 
@@ -81,7 +76,7 @@ describeWithLab('Several processes at once (lab-a → lab-b)', function () {
     assert.deepEqual(entries.map((e) => e.result.sourcePid).sort(), [...pids].sort(), 'one batch of both');
     for (const e of entries) {
       assert.equal(e.result.ok, true, e.result.error);
-      assert.ok(await running('lab-b', e.result.destinationPid!), `PID ${e.result.destinationPid} does not run on lab-b`);
+      assert.ok(await runsOn('lab-b', e.result.destinationPid!), `PID ${e.result.destinationPid} does not run on lab-b`);
     }
     // Both now show under lab-b as arrived from lab-a.
     const underB = await until('both processes under lab-b', async () => {

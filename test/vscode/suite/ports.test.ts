@@ -3,17 +3,16 @@
 // it through the forward, the counter continuing; Stop Forwarding and Bring Back end the forward, and
 // back home the server answers on its own port with the counter still continuing.
 import * as assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as http from 'node:http';
-import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { MigrationResult } from '../../../src/migration/api';
 import { Commands } from '../../../src/ui/contributions';
 import type { ForwardTreeNode } from '../../../src/ui/portForwards';
 import type { ProcessTreeNode, TreeNode } from '../../../src/ui/processTree';
 import { renderReportHtml } from '../../../src/ui/reportHtml';
-import { activeApi, alive, until } from './helpers';
+import { activeApi, alive, labSsh, until } from './helpers';
 import { describeWithLab } from './lab';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;
@@ -34,8 +33,6 @@ function get(port: number): Promise<string> {
 
 describeWithLab('Forwarded ports and Bring Back (local ⇄ lab-b)', function () {
   this.timeout(240_000);
-  const ssh = async (host: string, command: string) =>
-    (await promisify(execFile)('ssh', ['-F', labConfig!, '-o', 'BatchMode=yes', host, command], { timeout: 30_000 })).stdout.trim();
   const port = 18000 + (process.pid % 1000);
   // The system's node: the lab hosts share this machine's /usr (not the test's own Node under /tmp).
   const node = existsSync('/usr/bin/node') ? '/usr/bin/node' : 'node';
@@ -57,7 +54,7 @@ describeWithLab('Forwarded ports and Bring Back (local ⇄ lab-b)', function () 
     const api = await activeApi();
     for (const f of api.forwards.list()) await api.forwards.stop(f.id);
     if (alive(pid)) process.kill(pid, 'SIGKILL');
-    await ssh('lab-b', `kill -9 ${pid} 2>/dev/null; true`).catch(() => undefined);
+    await labSsh('lab-b', `kill -9 ${pid} 2>/dev/null; true`).catch(() => undefined);
   });
 
   const migratedRow = async (host: string): Promise<ProcessTreeNode | undefined> => {
@@ -78,7 +75,7 @@ describeWithLab('Forwarded ports and Bring Back (local ⇄ lab-b)', function () 
 
     // The same server answers here through the forward, and directly on lab-b: one counter.
     assert.equal(await get(port), '3', 'localhost:PORT reaches the server now on lab-b');
-    assert.equal(await ssh('lab-b', `curl -s --max-time 5 http://127.0.0.1:${port}/`), '4');
+    assert.equal(await labSsh('lab-b', `curl -s --max-time 5 http://127.0.0.1:${port}/`), '4');
     assert.equal(await get(port), '5');
 
     // Shown in the tree: "Forwarded Ports" → localhost:PORT → lab-b:PORT, and the process on lab-b says where from.
@@ -126,7 +123,7 @@ describeWithLab('Forwarded ports and Bring Back (local ⇄ lab-b)', function () 
     assert.equal(api.forwards.list().length, 0);
     assert.equal((await api.tree.getChildren()).some((r) => r.kind === 'forwards'), false, 'the Forwarded Ports node is gone');
     await assert.rejects(get(port), 'nothing answers on localhost:PORT any more');
-    assert.equal(await ssh('lab-b', `curl -s --max-time 5 http://127.0.0.1:${port}/`), '8');
+    assert.equal(await labSsh('lab-b', `curl -s --max-time 5 http://127.0.0.1:${port}/`), '8');
 
     const back = await vscode.commands.executeCommand<MigrationResult>(Commands.BringBack, { host: 'lab-b', pid: result.destinationPid });
     assert.equal(back?.ok, true, back?.error);

@@ -19,7 +19,7 @@ describe('Migration report', () => {
     assert.match(html, /<script nonce="N0NCE">/);
     assert.equal((html.match(/<rect class="bar"/g) ?? []).length, 8);
     assert.match(html, /--tcp-established/);
-    assert.match(html, /48 MiB/);
+    assert.match(html, /48\.0 MiB/);
     assert.match(html, /1\.40 s/);
     assert.match(html, /data-fact="Memory path">memory direct lab-a → lab-b over OpenSSH</);
     assert.ok(!html.includes('<script>'), 'names are escaped');

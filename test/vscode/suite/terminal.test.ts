@@ -3,23 +3,19 @@
 // resizes reach tmux, Ctrl-C ends it and closes the terminal with the exit code; the terminal
 // it left shows a notice. Needs the lab (PM_LAB_SSH_CONFIG, set by test/vscode/run.ts).
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { MigrationResult } from '../../../src/migration/api';
 import { Commands } from '../../../src/ui/contributions';
 import { findProcess } from '../../../src/ui/processForest';
 import type { MovedTerminal } from '../../../src/ui/terminalMoves';
-import { activeApi, labSharedDir, until } from './helpers';
+import { activeApi, labSharedDir, labSsh, until } from './helpers';
 import { describeWithLab } from './lab';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;
 describeWithLab('Terminal processes (local → lab-b)', function () {
   this.timeout(180_000);
-  const ssh = async (host: string, command: string) =>
-    (await promisify(execFile)('ssh', ['-F', labConfig!, '-o', 'BatchMode=yes', host, command], { timeout: 30_000 })).stdout.trim();
   const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
   let dir = '';
   const opened: vscode.Terminal[] = [];
@@ -33,7 +29,7 @@ describeWithLab('Terminal processes (local → lab-b)', function () {
 
   after(async () => {
     for (const t of opened) t.dispose();
-    if (session) await ssh('lab-b', `tmux kill-session -t '=${session}' 2>/dev/null; true`).catch(() => undefined);
+    if (session) await labSsh('lab-b', `tmux kill-session -t '=${session}' 2>/dev/null; true`).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -102,11 +98,11 @@ describeWithLab('Terminal processes (local → lab-b)', function () {
     moved.terminal.sendText('two');
     await until('the answer from lab-b', () => read(answers).includes('got 2: two'));
     await until('the answer on the new terminal', () => output.includes('got 2: two'));
-    assert.equal(await ssh('lab-b', `kill -0 ${result.destinationPid} && echo runs`), 'runs');
+    assert.equal(await labSsh('lab-b', `kill -0 ${result.destinationPid} && echo runs`), 'runs');
 
     // A resize reaches the remote pty, and tmux's window follows it.
     moved.pty.setDimensions({ columns: 97, rows: 31 });
-    await until('tmux to take the new size', async () => (await ssh('lab-b', `tmux list-windows -t '=${session}' -F '#{window_width}x#{window_height}'`)) === '97x31');
+    await until('tmux to take the new size', async () => (await labSsh('lab-b', `tmux list-windows -t '=${session}' -F '#{window_width}x#{window_height}'`)) === '97x31');
 
     // Ctrl-C ends the process there, and its exit code (SIGINT: 130) closes the terminal.
     const closed = new Promise<vscode.Terminal>((resolve) => {
@@ -120,7 +116,7 @@ describeWithLab('Terminal processes (local → lab-b)', function () {
     moved.terminal.sendText('\x03', false);
     const terminal = await closed;
     assert.equal(terminal.exitStatus?.code, 130);
-    assert.equal(await ssh('lab-b', `kill -0 ${result.destinationPid} 2>/dev/null && echo runs || echo gone`), 'gone');
+    assert.equal(await labSsh('lab-b', `kill -0 ${result.destinationPid} 2>/dev/null && echo runs || echo gone`), 'gone');
     session = undefined;
   });
 });

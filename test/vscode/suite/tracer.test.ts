@@ -3,33 +3,29 @@
 // asks whether to stop it. The modal cannot be clicked from the extension host: its answer comes
 // through the command's `tracerModal` seam (src/ui/tracerPrompt.ts). Needs the lab (PM_LAB_SSH_CONFIG).
 import * as assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { MigrationProgress, MigrationResult } from '../../../src/migration/api';
 import { Commands } from '../../../src/ui/contributions';
 import { STOP_TRACER, type TracerModal } from '../../../src/ui/tracerPrompt';
-import { activeApi, alive, labSharedDir, until } from './helpers';
+import { activeApi, alive, labSharedDir, labSsh, runsOn, until } from './helpers';
 import { describeWithLab } from './lab';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;
 
 describeWithLab('Migrate Process of a traced process (lab-a → lab-b)', function () {
   this.timeout(180_000);
-  const ssh = async (host: string, command: string) =>
-    (await promisify(execFile)('ssh', ['-F', labConfig!, '-o', 'BatchMode=yes', host, command], { timeout: 30_000 })).stdout.trim();
   const program = '/tmp/pmtest-traced';
   const started: { host: string; pid: number }[] = [];
   const start = async (host: string, command: string) => {
-    const pid = Number(await ssh(host, `{ setsid ${command} </dev/null >/dev/null 2>&1 & echo $!; }`));
+    const pid = Number(await labSsh(host, `{ setsid ${command} </dev/null >/dev/null 2>&1 & echo $!; }`));
     started.push({ host, pid });
     return pid;
   };
-  const tracerOf = async (pid: number) => Number(await ssh('lab-a', `awk '/^TracerPid:/ {print $2}' /proc/${pid}/status 2>/dev/null || echo 0`)) || 0;
-  const running = async (host: string, pid: number) => (await ssh(host, `kill -0 ${pid} 2>/dev/null && echo yes || echo no`)) === 'yes';
+  const tracerOf = async (pid: number) => Number(await labSsh('lab-a', `awk '/^TracerPid:/ {print $2}' /proc/${pid}/status 2>/dev/null || echo 0`)) || 0;
 
   /** A sleep on lab-a under `strace -p`: [its PID, strace's PID]. */
   const traced = async (): Promise<[number, number]> => {
@@ -55,8 +51,8 @@ describeWithLab('Migrate Process of a traced process (lab-a → lab-b)', functio
   };
 
   before(async () => {
-    for (const host of ['lab-a', 'lab-b']) await ssh(host, `[ -x ${program} ] || cp /bin/sleep ${program}`);
-    await ssh('lab-a', 'command -v strace');
+    for (const host of ['lab-a', 'lab-b']) await labSsh(host, `[ -x ${program} ] || cp /bin/sleep ${program}`);
+    await labSsh('lab-a', 'command -v strace');
     await vscode.workspace.getConfiguration('processMigrator').update('sshConfigFile', labConfig, vscode.ConfigurationTarget.Workspace);
     await (await activeApi()).model.refresh(['lab-a', 'lab-b']);
   });
@@ -64,7 +60,7 @@ describeWithLab('Migrate Process of a traced process (lab-a → lab-b)', functio
   after(async () => {
     for (const { host, pid } of started) {
       if (host === 'local') alive(pid) && process.kill(pid, 'SIGKILL');
-      else await ssh(host, `kill -9 ${pid} 2>/dev/null; true`).catch(() => undefined);
+      else await labSsh(host, `kill -9 ${pid} 2>/dev/null; true`).catch(() => undefined);
     }
   });
 
@@ -77,7 +73,7 @@ describeWithLab('Migrate Process of a traced process (lab-a → lab-b)', functio
     assert.equal(result.ok, false);
     assert.match(result.error ?? '', new RegExp(`is traced by strace \\(PID ${strace}\\), and CRIU cannot checkpoint a traced process`));
     assert.ok(!phases.includes('freeze'), 'never frozen');
-    assert.ok(await running('lab-a', pid), 'the process still runs on lab-a');
+    assert.ok(await runsOn('lab-a', pid), 'the process still runs on lab-a');
     assert.equal(await tracerOf(pid), strace, 'strace still traces it');
   });
 
@@ -88,10 +84,10 @@ describeWithLab('Migrate Process of a traced process (lab-a → lab-b)', functio
     assert.match(asked[0].message, new RegExp(`is traced by strace \\(PID ${strace}\\)`));
     assert.ok(!asked[0].phasesBefore.includes('freeze'), `asked after ${asked[0].phasesBefore.join(',')}`);
     assert.equal(result.ok, true, result.error);
-    await until('strace to be stopped (and reaped)', async () => ((await running('lab-a', strace)) ? undefined : true), 5_000);
-    assert.ok(!(await running('lab-a', pid)), 'the process left lab-a');
+    await until('strace to be stopped (and reaped)', async () => ((await runsOn('lab-a', strace)) ? undefined : true), 5_000);
+    assert.ok(!(await runsOn('lab-a', pid)), 'the process left lab-a');
     started.push({ host: 'lab-b', pid: result.destinationPid! });
-    assert.ok(await running('lab-b', result.destinationPid!), 'the process runs on lab-b');
+    assert.ok(await runsOn('lab-b', result.destinationPid!), 'the process runs on lab-b');
   });
 
   it('a process of this machine too: started from the extension host, it also holds its ~9 log files, each given a new file on lab-b', async () => {
@@ -113,7 +109,7 @@ describeWithLab('Migrate Process of a traced process (lab-a → lab-b)', functio
     assert.equal(result.ok, true, result.error);
     await until('strace to be stopped', () => (alive(strace.pid!) ? undefined : true), 5_000);
     started.push({ host: 'lab-b', pid: result.destinationPid! });
-    assert.ok(await running('lab-b', result.destinationPid!), 'the process runs on lab-b');
+    assert.ok(await runsOn('lab-b', result.destinationPid!), 'the process runs on lab-b');
     const logs = result.options.filter((o) => o.option.startsWith('restore --inherit-fd') && /\.log$/.test(o.option));
     assert.ok(logs.length > 6, `VS Code's log files each get a new file: ${JSON.stringify(result.options)}`);
   });

@@ -1,20 +1,16 @@
 // Hosts as a developer has them: Set Up Host… on a lab host, and a move made as the lab's normal
 // user (lab-a-dev, lab-b-dev: pmdev), whose CRIU runs in its unprivileged mode.
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { HostReport, MigrationResult } from '../../../src/migration/api';
 import { Commands } from '../../../src/ui/contributions';
-import { activeApi, until } from './helpers';
+import { activeApi, labSsh, until } from './helpers';
 import { describeWithLab } from './lab';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;
 describeWithLab('Hosts of a normal user (lab)', function () {
   this.timeout(180_000);
-  const ssh = async (host: string, command: string) =>
-    (await promisify(execFile)('ssh', ['-F', labConfig!, '-o', 'BatchMode=yes', host, command], { timeout: 30_000 })).stdout.trim();
-  const count = async (host: string, file: string) => Number((await ssh(host, `cat ${file} 2>/dev/null || echo 0`)) || 0);
+  const count = async (host: string, file: string) => Number((await labSsh(host, `cat ${file} 2>/dev/null || echo 0`)) || 0);
 
   before(async () => {
     await vscode.workspace.getConfiguration('processMigrator').update('sshConfigFile', labConfig, vscode.ConfigurationTarget.Workspace);
@@ -32,7 +28,7 @@ describeWithLab('Hosts of a normal user (lab)', function () {
   it("moves pmdev's own process from lab-a-dev to lab-b-dev, with CRIU as pmdev in its unprivileged mode", async () => {
     const file = '/tmp/pmdev-vscode-counter';
     const pid = Number(
-      await ssh('lab-a-dev', `cd ~ && { setsid python3 -c 'import time
+      await labSsh('lab-a-dev', `cd ~ && { setsid python3 -c 'import time
 n = 0
 while True:
     n += 1; open("${file}", "w").write(str(n)); time.sleep(0.1)' </dev/null >/dev/null 2>&1 & echo $!; }`),
@@ -47,10 +43,10 @@ while True:
       assert.ok(result.options.some((o) => o.option === 'restore --unprivileged'), result.options.map((o) => o.option).join(', '));
       const before = await count('lab-b-dev', file);
       await until('the counter going on on lab-b-dev', async () => (await count('lab-b-dev', file)) > before || undefined);
-      assert.equal(await ssh('lab-b-dev', `stat -c %U /proc/${result.destinationPid}`), 'pmdev');
-      await ssh('lab-b-dev', `kill ${result.destinationPid}`);
+      assert.equal(await labSsh('lab-b-dev', `stat -c %U /proc/${result.destinationPid}`), 'pmdev');
+      await labSsh('lab-b-dev', `kill ${result.destinationPid}`);
     } finally {
-      await ssh('lab-a-dev', `kill ${pid} 2>/dev/null; true`);
+      await labSsh('lab-a-dev', `kill ${pid} 2>/dev/null; true`);
     }
   });
 });

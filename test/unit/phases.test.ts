@@ -1,0 +1,33 @@
+// One table of phases: the order the CLI, the report and the progress show them in, and which
+// of them the process spends frozen.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { PHASES, phaseInfo } from '../../src/migration/phases';
+import { Timeline } from '../../src/migration/timeline';
+
+describe('PHASES', () => {
+  it('lists every phase once, in the order a migration begins them', () => {
+    assert.deepEqual(PHASES, ['connect', 'preflight', 'rounds', 'freeze', 'dump', 'transfer', 'restore', 'verify', 'pages', 'cleanup']);
+  });
+
+  it('marks the phases between the freeze and the restore as frozen, and labels each', () => {
+    assert.deepEqual(PHASES.filter((p) => phaseInfo(p)?.frozen), ['dump', 'transfer', 'restore']);
+    for (const p of PHASES) assert.ok(phaseInfo(p)?.label, p);
+    assert.equal(phaseInfo('toString'), undefined, 'a name from elsewhere is unknown');
+  });
+});
+
+describe('Timeline', () => {
+  it('adds up a repeated phase and counts the frozen window from freeze to thaw', async () => {
+    const t = new Timeline();
+    await t.phase('connect', async () => undefined);
+    await t.phase('connect', async () => undefined);
+    assert.deepEqual(Object.keys(t.phases), ['connect']);
+    assert.equal(t.frozen, false);
+    t.freeze();
+    assert.equal(t.frozen, true);
+    t.thaw();
+    assert.equal(t.frozen, false);
+    assert.ok(t.freezeMs >= 0);
+  });
+});
