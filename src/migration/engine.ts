@@ -1,10 +1,10 @@
 // The engine the CLI and the extension share: hosts, the checkpoint engine, and migrations.
-import { parseCapabilities } from '../checkpoint/capabilities';
+import { parseCapabilities } from '../helper/capabilities';
 import { CriuEngine } from '../checkpoint/criu';
 import type { CheckpointEngine } from '../checkpoint/engine';
-import { HostHelper } from '../checkpoint/hostHelper';
+import { HostHelper } from '../helper/hostHelper';
 import { setUpHost } from '../checkpoint/hostSetup';
-import { parseProcessList } from '../checkpoint/processList';
+import { parseProcessList } from '../helper/processList';
 import type { RunningCommand } from '../transport/host';
 import { HostPool } from '../transport/hostPool';
 import type {

@@ -2,10 +2,10 @@
 // preflight, prepares the destination before the freeze (early event request), and finishes or
 // rolls back. Nothing is lost: the source is killed only after the destination runs the
 // process; any failure before that resumes the source and removes the destination's copy.
-import { parseCapabilities, type ParsedCapabilities } from '../checkpoint/capabilities';
+import { parseCapabilities, type ParsedCapabilities } from '../helper/capabilities';
 import { CheckpointError, type CheckpointEngine, type CheckpointPlan, type FileSubstitute, type RestoredProcess } from '../checkpoint/engine';
-import { HostHelper } from '../checkpoint/hostHelper';
-import { parseInspection, socketInodes, type ProcessInspection } from '../checkpoint/inspection';
+import { HostHelper } from '../helper/hostHelper';
+import { parseInspection, socketInodes, type ProcessInspection } from '../helper/inspection';
 import { pipeCommands, type ByteCounter } from '../transport/bridge';
 import type { MigrateOptions, MigrationRequest, MigrationResult, PhaseName } from './api';
 import { CancelledError, PreflightError, sentenceFor, throwIfAborted } from './errors';

@@ -1,6 +1,6 @@
 // Picks how a process moves, from what it is and what the hosts can do. The reason is shown to
 // the user in the report.
-import type { ParsedCapabilities } from '../checkpoint/capabilities';
+import type { ParsedCapabilities } from '../helper/capabilities';
 import type { Strategy } from './api';
 
 export interface StrategyChoice {

@@ -1,5 +1,23 @@
 // Parses the helper's `ps` output: records, a `--` line, then pid<space>comm (comm may hold spaces).
-import type { ProcessInfo } from '../migration/api';
+
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  user: string;
+  uid: number;
+  /** CPU use in percent of one core, as `ps` reports it. */
+  cpu: number;
+  /** Resident memory in KiB. */
+  rssKiB: number;
+  /** Short name (comm). */
+  name: string;
+  /** Full command line. */
+  command: string;
+  /** `ps` state letter(s), e.g. `S`, `R`, `T`. */
+  state: string;
+  /** Controlling terminal (`pts/3`) or undefined. */
+  tty?: string;
+}
 
 export function parseProcessList(text: string): ProcessInfo[] {
   const [records = '', names = ''] = text.split(/^--$/m);

@@ -1,7 +1,35 @@
 // Parses the helper's `caps` output into what a host can do.
-import type { HostCapabilities } from '../migration/api';
 import { parseCpuFeatures, type CpuFeatures } from './cpuFeatures';
 import { parseKeyValues } from './hostHelper';
+
+export interface HostCapabilities {
+  host: string;
+  hostname: string;
+  criuVersion?: string;
+  kernel: string;
+  arch: string;
+  cpus: number;
+  /** 1-minute load average. */
+  load1: number;
+  memAvailableKiB: number;
+  /** Free space where checkpoint images are kept. */
+  diskAvailableKiB: number;
+  imagesDir: string;
+  /** How CRIU runs: as root, through `sudo -n`, as the user in CRIU's unprivileged mode (a criu
+   * with cap_checkpoint_restore, cap_sys_ptrace and cap_setpcap), or not at all. */
+  privilege: 'root' | 'sudo' | 'unprivileged' | 'none';
+  /** The user the helper runs as. */
+  user?: string;
+  /** Through sudo: whether root has CAP_SYS_RESOURCE, without which CRIU cannot read the
+   * limits of another uid's process, so it cannot dump the user's processes. */
+  sudoRlimits?: boolean;
+  /** CRIU features by `criu check --feature` name (mem_dirty_track, uffd, uffd-noncoop, …). */
+  features: Record<string, boolean>;
+  /** fs.pipe-max-size in bytes (post-copy needs ≥ 4 MiB on the dumping host). */
+  pipeMaxSize: number;
+  /** tmux version, if installed: a process on a terminal is restored inside a tmux session. */
+  tmux?: string;
+}
 
 export interface ParsedCapabilities extends HostCapabilities {
   helperVersion: string;
