@@ -131,6 +131,8 @@ export interface TracedProcess {
   tracerName: string;
 }
 
+export type ProcessState = 'running' | 'stopped' | 'zombie' | 'gone';
+
 /** Several processes (or trees) moved together: frozen together, streamed in parallel. */
 export interface BatchRequest {
   pids: number[];
@@ -201,6 +203,13 @@ export interface Engine {
   /** Starts a command migration-ready on a host (optional: engines without hosts of their own
    * leave it out). */
   run?(request: RunRequest): Promise<RunResult>;
+  /** The ptrace tracer (gdb, strace) of a thread of `pid` on `host`, if any. */
+  tracerOf(host: string, pid: number): Promise<TracedProcess | undefined>;
+  /** Stops `traced`'s tracer: the process is detached and runs on (continued if left stopped). */
+  stopTracer(traced: TracedProcess): Promise<void>;
+  processState(host: string, pid: number): Promise<ProcessState>;
+  /** The process listening on TCP `port` on `host`, if any. */
+  listenerOf(host: string, port: number): Promise<number | undefined>;
   dispose(): Promise<void>;
 }
 

@@ -26,6 +26,7 @@ import type {
 } from './api';
 import { Barrier, FreezeSlots } from './barrier';
 import { BatchLinks, type BatchLink } from './batchLinks';
+import * as hostProcesses from './hostProcesses';
 import { forwardPorts } from './portForwarding';
 import { sentenceFor } from './errors';
 import { runMigrationReady } from './run';
@@ -147,6 +148,11 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
     },
 
     run: (request: RunRequest): Promise<RunResult> => runMigrationReady(() => helper(request.host), request),
+
+    tracerOf: async (host, pid) => hostProcesses.tracerOf(await helper(host), pid),
+    stopTracer: async (traced) => hostProcesses.stopTracer(await helper(traced.host), traced),
+    processState: async (host, pid) => hostProcesses.processState(await helper(host), pid),
+    listenerOf: async (host, port) => hostProcesses.listenerOf(await helper(host), port),
 
     async forwardPorts(origin: string, destination: string, ports: number[]): Promise<PortForwarding> {
       const [o, d] = await Promise.all([pool.get(origin), pool.get(destination)]);

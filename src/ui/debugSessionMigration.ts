@@ -11,7 +11,7 @@ import * as vscode from 'vscode';
 import type { MigrationResult } from '../migration/api';
 import { runBatchMigration } from './batchMigration';
 import { Commands } from './contributions';
-import { listenerOf, type Debuggee, type DebugSessions } from './debugSessions';
+import type { Debuggee, DebugSessions } from './debugSessions';
 import { pickDestination, runMigration, type MigrationDeps } from './migrate';
 import { LOCAL_HOST, errorMessage } from './processModel';
 import { resolveTracer, type TracerDecision } from './tracerPrompt';
@@ -70,15 +70,6 @@ function terminated(session: vscode.DebugSession): Promise<void> {
       resolve();
     }, DETACH_TIMEOUT_MS);
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Ends the debugger's hold on the program without ending the program. */
@@ -147,11 +138,11 @@ export async function migrateDebugSession(
   const to =
     typeof destination === 'string' ? destination : await pickDestination(deps.model, LOCAL_HOST, `Migrate debug session ${what} to…`);
   if (!to) return undefined;
-  if (!(await resolveTracer(debuggee.pid, what, options.tracer))) return undefined;
+  if (!(await resolveTracer(deps.engine, LOCAL_HOST, debuggee.pid, what, options.tracer))) return undefined;
 
   log.info(`Debug session ${what}: detaching the debugger (port ${debuggee.port}) before the move to ${to}`);
   await detach(sessions, session);
-  if (!alive(debuggee.pid)) {
+  if (['gone', 'zombie'].includes(await deps.engine.processState(LOCAL_HOST, debuggee.pid).catch(() => 'running'))) {
     void vscode.window.showErrorMessage(`${what} ended when its debugger detached; nothing was migrated.`);
     return undefined;
   }
@@ -159,7 +150,7 @@ export async function migrateDebugSession(
   await deps.model.refresh([LOCAL_HOST]);
   // debugpy: the process listening on the port is its adapter, unless the program is (an
   // in-process adapter). The adapter and the program move together, linked as they were.
-  const listener = debuggee.runtime === 'python' ? await listenerOf(debuggee.port) : undefined;
+  const listener = debuggee.runtime === 'python' ? await deps.engine.listenerOf(LOCAL_HOST, debuggee.port).catch(() => undefined) : undefined;
   const adapter = listener && listener !== debuggee.pid ? listener : undefined;
   let result: MigrationResult;
   let portOwner: MigrationResult;

@@ -2,7 +2,6 @@
 // sessions, so they are tracked from their start; the debuggee (PID and inspector port) is asked
 // of the debugger itself. js-debug (Node.js) runs each process in a child session under the one
 // the user started: that child is the "concrete" session that can evaluate and detach.
-import { readFile, readdir, readlink } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import type { WorkspaceOwner } from './workspaceProcesses';
 
@@ -149,30 +148,6 @@ async function askDebuggee(session: vscode.DebugSession): Promise<Debuggee> {
     return { pid, port, runtime };
   }
   throw new Error(`'${session.name}' is a ${session.type} session; only Node.js (and Python) debug sessions can be migrated.`);
-}
-
-/** The process of this machine listening on 127.0.0.1:`port` (debugpy's adapter, which
- * daemonizes out of the program's tree), from /proc: the socket's inode, then whose it is. */
-export async function listenerOf(port: number): Promise<number | undefined> {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  const inodes = new Set<string>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    const text = await readFile(table, 'utf8').catch(() => '');
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length > 9 && f[1].endsWith(`:${hexPort}`) && f[3] === '0A') inodes.add(f[9]); // 0A: LISTEN
-    }
-  }
-  if (!inodes.size) return undefined;
-  for (const pid of (await readdir('/proc')).filter((d) => /^\d+$/.test(d))) {
-    const fds = await readdir(`/proc/${pid}/fd`).catch(() => []);
-    for (const fd of fds) {
-      const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
-      const m = /^socket:\[(\d+)\]$/.exec(target);
-      if (m && inodes.has(m[1])) return Number(pid);
-    }
-  }
-  return undefined;
 }
 
 function numberOr(value: unknown): number | undefined {

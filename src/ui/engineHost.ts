@@ -12,8 +12,10 @@ import type {
   MigrationResult,
   PortForwarding,
   ProcessInfo,
+  ProcessState,
   SetUpOptions,
   TerminalRef,
+  TracedProcess,
 } from '../migration/api';
 import type { RunningCommand } from '../transport/host';
 
@@ -86,6 +88,22 @@ export class ReconfigurableEngine implements Engine {
   attachTerminal(terminal: TerminalRef, size: { rows: number; cols: number }): Promise<RunningCommand> {
     if (!this.engine.attachTerminal) return Promise.reject(new Error('This engine cannot reach terminals.'));
     return this.engine.attachTerminal(terminal, size);
+  }
+
+  tracerOf(host: string, pid: number): Promise<TracedProcess | undefined> {
+    return this.engine.tracerOf(host, pid);
+  }
+
+  stopTracer(traced: TracedProcess): Promise<void> {
+    return this.engine.stopTracer(traced);
+  }
+
+  processState(host: string, pid: number): Promise<ProcessState> {
+    return this.engine.processState(host, pid);
+  }
+
+  listenerOf(host: string, port: number): Promise<number | undefined> {
+    return this.engine.listenerOf(host, port);
   }
 
   async dispose(): Promise<void> {
