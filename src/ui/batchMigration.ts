@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { BatchRequest, BatchResult, MigrationResult } from '../migration/api';
 import { Commands } from './contributions';
 import type { ForwardRecord } from './history';
-import type { MigrateCommandOptions, MigrationDeps } from './migrate';
+import type { MigrateCommandOptions, MigrationDeps } from './migrationDeps';
 import { SHOW_LOG, SHOW_REPORT, withMigrationProgress } from './migrationProgress';
 import { forwardPortsEnabled } from './portForwards';
 

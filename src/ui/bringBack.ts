@@ -5,7 +5,8 @@ import * as vscode from 'vscode';
 import type { MigrationResult } from '../migration/api';
 import { Commands, readSetting, SETTINGS_SECTION } from './contributions';
 import type { HistoryEntry } from './history';
-import { runMigration, type MigrateCommandOptions, type MigrationDeps } from './migrate';
+import { runMigration } from './migrate';
+import type { MigrateCommandOptions, MigrationDeps } from './migrationDeps';
 import type { PortForwards } from './portForwards';
 import { processRefOf, type ProcessRef } from './processTree';
 

@@ -12,7 +12,8 @@ import type { MigrationResult } from '../migration/api';
 import { runBatchMigration } from './batchMigration';
 import { Commands } from './contributions';
 import type { Debuggee, DebugSessions } from './debugSessions';
-import { pickDestination, runMigration, type MigrationDeps } from './migrate';
+import { pickDestination, runMigration } from './migrate';
+import type { MigrationDeps } from './migrationDeps';
 import { LOCAL_HOST, errorMessage } from './processModel';
 import { resolveTracer, type TracerDecision } from './tracerPrompt';
 

@@ -4,47 +4,21 @@ import * as vscode from 'vscode';
 import type {
   BatchRequest,
   BatchResult,
-  Engine,
   HostReport,
-  MigrationProgress,
   MigrationRequest,
   MigrationResult,
   Strategy,
 } from '../migration/api';
 import { Commands, readSetting, SETTINGS_SECTION } from './contributions';
-import type { MigrationHistory } from './history';
 import { compareProcesses, describeProcess, formatKiB, isKernelThread } from './processForest';
 import type { ProcessModel } from './processModel';
 import { hostOf, selectedRefs, type ProcessRef } from './processTree';
-import { forwardNotice, forwardPortsEnabled, type PortForwards } from './portForwards';
+import { forwardNotice, forwardPortsEnabled } from './portForwards';
 import { runBatchMigration } from './batchMigration';
 import { StrategyChoice, treeRssKiB } from './strategyPick';
-import type { TerminalMoves } from './terminalMoves';
-import { askToStopTracer, type TracerModal } from './tracerPrompt';
+import { askToStopTracer } from './tracerPrompt';
+import type { MigrateCommandOptions, MigrationDeps } from './migrationDeps';
 import { SHOW_LOG, SHOW_REPORT, withMigrationProgress } from './migrationProgress';
-
-export interface MigrationDeps {
-  engine: Engine;
-  model: ProcessModel;
-  history: MigrationHistory;
-  log: vscode.LogOutputChannel;
-  forwards?: PortForwards;
-  /** Opens a moved terminal process's new terminal. */
-  terminals?: TerminalMoves;
-}
-
-/** Extra arguments for callers other than the UI (tests, other extensions). */
-export interface MigrateCommandOptions {
-  /** Aborts the migration like the notification's Cancel button. */
-  signal?: AbortSignal;
-  strategy?: Strategy;
-  /** Called with each phase, besides the notification. */
-  onProgress?: (progress: MigrationProgress) => void;
-  /** Forward the ports it listened on from its origin (default: the forwardPorts setting). */
-  forwardPorts?: boolean;
-  /** Answers the "stop the tracer?" modal in place of the user (tests). */
-  tracerModal?: TracerModal;
-}
 
 /** Runs one migration with progress and the final notification; never rejects. */
 export async function runMigration(
