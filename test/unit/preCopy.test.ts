@@ -14,7 +14,7 @@ import { preCopy, rates, stopAfter, type PreCopyLimits } from '../../src/migrati
 import { chooseStrategy, type StrategyChoice } from '../../src/migration/strategy';
 import type { ExecResult, Host, RunningCommand } from '../../src/transport/host';
 import { formatMigration } from '../../src/cli/format';
-import { renderReportHtml } from '../../src/ui/reportHtml';
+import { renderReportHtml } from '../../src/ui/report/reportHtml';
 import { caps } from './fixtures';
 
 const PID = 4242;

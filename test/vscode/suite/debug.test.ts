@@ -8,8 +8,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as vscode from 'vscode';
-import type { DebugSessionMove } from '../../../src/ui/debugSessionMigration';
-import { Commands } from '../../../src/ui/contributions';
+import type { DebugSessionMove } from '../../../src/ui/debug/debugSessionMigration';
+import { Commands } from '../../../src/ui/common/contributions';
 import { BREAKPOINT_LINE, PROGRAM, counterAt, trackStops, type Stop } from './debugCounter';
 import { activeApi, alive, labSharedDir, until } from './helpers';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as vscode from 'vscode';
 import type { ProcessMigratorApi } from '../../../src/extension';
-import { EXTENSION_ID } from '../../../src/ui/contributions';
+import { EXTENSION_ID } from '../../../src/ui/common/contributions';
 
 export async function activeApi(): Promise<ProcessMigratorApi> {
   const ext = vscode.extensions.getExtension<ProcessMigratorApi>(EXTENSION_ID);

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { MigrationProgress, MigrationResult } from '../../../src/migration/api';
-import { Commands } from '../../../src/ui/contributions';
+import { Commands } from '../../../src/ui/common/contributions';
 import { activeApi, alive, spawnMarker } from './helpers';
 
 describe('Migrate Process (real engine)', () => {

@@ -6,9 +6,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { BatchResult } from '../../../src/migration/api';
-import { Commands } from '../../../src/ui/contributions';
-import type { ProcessTreeNode, TreeNode } from '../../../src/ui/processTree';
-import { renderReportHtml } from '../../../src/ui/reportHtml';
+import { Commands } from '../../../src/ui/common/contributions';
+import type { ProcessTreeNode, TreeNode } from '../../../src/ui/view/processTree';
+import { renderReportHtml } from '../../../src/ui/report/reportHtml';
 import { activeApi, until } from './helpers';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;

@@ -9,10 +9,10 @@ import * as http from 'node:http';
 import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { MigrationResult } from '../../../src/migration/api';
-import { Commands } from '../../../src/ui/contributions';
-import type { ForwardTreeNode } from '../../../src/ui/portForwards';
-import type { ProcessTreeNode, TreeNode } from '../../../src/ui/processTree';
-import { renderReportHtml } from '../../../src/ui/reportHtml';
+import { Commands } from '../../../src/ui/common/contributions';
+import type { ForwardTreeNode } from '../../../src/ui/forwards/portForwards';
+import type { ProcessTreeNode, TreeNode } from '../../../src/ui/view/processTree';
+import { renderReportHtml } from '../../../src/ui/report/reportHtml';
 import { activeApi, alive, until } from './helpers';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { MigrationResult } from '../../../src/migration/api';
-import { Commands } from '../../../src/ui/contributions';
-import { findProcess } from '../../../src/ui/processForest';
-import type { MovedTerminal } from '../../../src/ui/terminalMoves';
+import { Commands } from '../../../src/ui/common/contributions';
+import { findProcess } from '../../../src/ui/common/processForest';
+import type { MovedTerminal } from '../../../src/ui/terminals/terminalMoves';
 import { activeApi, labSharedDir, until } from './helpers';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;

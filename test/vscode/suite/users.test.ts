@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { HostReport, MigrationResult } from '../../../src/migration/api';
-import { Commands } from '../../../src/ui/contributions';
+import { Commands } from '../../../src/ui/common/contributions';
 import { activeApi, until } from './helpers';
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;

@@ -2,9 +2,9 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { HostReport, MigrationRequest } from '../../../src/migration/api';
-import { buildProcessForest } from '../../../src/ui/processForest';
-import { ProcessModel } from '../../../src/ui/processModel';
-import { DRAG_MIME, ProcessTreeProvider, type HostTreeNode, type ProcessTreeNode, type TreeNode } from '../../../src/ui/processTree';
+import { buildProcessForest } from '../../../src/ui/common/processForest';
+import { ProcessModel } from '../../../src/ui/view/processModel';
+import { DRAG_MIME, ProcessTreeProvider, type HostTreeNode, type ProcessTreeNode, type TreeNode } from '../../../src/ui/view/processTree';
 import { FakeEngine, proc } from './fakeEngine';
 
 const ME = 1000;

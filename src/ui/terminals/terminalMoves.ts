@@ -3,10 +3,10 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import * as vscode from 'vscode';
-import type { Engine, MigrationResult, ProcessInfo } from '../migration/api';
-import { LOCAL_HOST } from './processModel';
+import type { Engine, MigrationResult, ProcessInfo } from '../../migration/api';
+import { LOCAL_HOST } from '../view/processModel';
 import { RemoteTerminal } from './remoteTerminal';
-import { ownersByDescent, terminalRoots } from './workspaceProcesses';
+import { ownersByDescent, terminalRoots } from '../view/workspaceProcesses';
 
 export interface MovedTerminal {
   terminal: vscode.Terminal;

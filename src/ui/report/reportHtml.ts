@@ -1,8 +1,8 @@
 // The migration report's HTML: phases as an SVG bar chart, the numbers, the chosen strategy and CRIU
 // options with their reasons, and the workspace's history. Host-free and pure, so it is testable.
-import type { MigrationResult, PhaseName } from '../migration/api';
+import type { MigrationResult, PhaseName } from '../../migration/api';
 import type { HistoryEntry } from './history';
-import { formatBytes, formatMs } from './processForest';
+import { formatBytes, formatMs } from '../common/processForest';
 
 export const PHASE_ORDER: readonly PhaseName[] = ['preflight', 'connect', 'rounds', 'freeze', 'dump', 'transfer', 'restore', 'verify', 'pages', 'cleanup'];
 

@@ -8,14 +8,14 @@
 // stay and bind again in the new session. If the move fails the process resumes here and the
 // debugger attaches to it again.
 import * as vscode from 'vscode';
-import type { MigrationResult } from '../migration/api';
-import { runBatchMigration } from './batchMigration';
-import { Commands } from './contributions';
+import type { MigrationResult } from '../../migration/api';
+import { runBatchMigration } from '../migrate/batchMigration';
+import { Commands } from '../common/contributions';
 import type { Debuggee, DebugSessions } from './debugSessions';
-import { pickDestination, runMigration } from './migrate';
-import type { MigrationDeps } from './migrationDeps';
-import { LOCAL_HOST, errorMessage } from './processModel';
-import { resolveTracer, type TracerDecision } from './tracerPrompt';
+import { pickDestination, runMigration } from '../migrate/migrate';
+import type { MigrationDeps } from '../migrate/migrationDeps';
+import { LOCAL_HOST, errorMessage } from '../view/processModel';
+import { resolveTracer, type TracerDecision } from '../migrate/tracerPrompt';
 
 export interface DebugMigrationDeps extends MigrationDeps {
   sessions: DebugSessions;

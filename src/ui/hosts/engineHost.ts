@@ -16,8 +16,8 @@ import type {
   SetUpOptions,
   TerminalRef,
   TracedProcess,
-} from '../migration/api';
-import type { RunningCommand } from '../transport/host';
+} from '../../migration/api';
+import type { RunningCommand } from '../../transport/host';
 
 export type EngineFactory = (options: EngineOptions) => Engine;
 

@@ -2,7 +2,7 @@
 // (and whatever runs under them), marked in the Processes view. Each kind of owner is one root
 // source; add a source (debug sessions, tasks…) to `ROOT_SOURCES`.
 import * as vscode from 'vscode';
-import type { ProcessInfo } from '../migration/api';
+import type { ProcessInfo } from '../../migration/api';
 
 export interface WorkspaceOwner {
   kind: 'terminal' | 'debug';

@@ -3,7 +3,7 @@
 // of the debugger itself. js-debug (Node.js) runs each process in a child session under the one
 // the user started: that child is the "concrete" session that can evaluate and detach.
 import * as vscode from 'vscode';
-import type { WorkspaceOwner } from './workspaceProcesses';
+import type { WorkspaceOwner } from '../view/workspaceProcesses';
 
 /** Session types of VS Code's built-in JavaScript debugger for Node.js. */
 const NODE_TYPES = new Set(['pwa-node', 'node', 'node-terminal']);

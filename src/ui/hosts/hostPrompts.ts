@@ -3,8 +3,8 @@
 // password input box that checks it, kept in SecretStorage only when the user says so).
 import { homedir } from 'node:os';
 import * as vscode from 'vscode';
-import type { HostKeyDecision, HostOptions, PassphraseRequest, UnknownHostKey } from '../transport/host';
-import { askOncePerSession } from '../transport/knownHosts';
+import type { HostKeyDecision, HostOptions, PassphraseRequest, UnknownHostKey } from '../../transport/host';
+import { askOncePerSession } from '../../transport/knownHosts';
 
 export const TRUST_ONCE = 'Trust Once';
 export const TRUST_ALWAYS = 'Trust Always';

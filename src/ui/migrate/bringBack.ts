@@ -2,13 +2,13 @@
 // removes its port forwards. The forwards stop first (the restore on the origin needs the ports
 // back); if the move back fails the process keeps running where it is and they start again.
 import * as vscode from 'vscode';
-import type { MigrationResult } from '../migration/api';
-import { Commands, readSetting, SETTINGS_SECTION } from './contributions';
-import type { HistoryEntry } from './history';
+import type { MigrationResult } from '../../migration/api';
+import { Commands, readSetting, SETTINGS_SECTION } from '../common/contributions';
+import type { HistoryEntry } from '../report/history';
 import { runMigration } from './migrate';
 import type { MigrateCommandOptions, MigrationDeps } from './migrationDeps';
-import type { PortForwards } from './portForwards';
-import { processRefOf, type ProcessRef } from './processTree';
+import type { PortForwards } from '../forwards/portForwards';
+import { processRefOf, type ProcessRef } from '../view/processTree';
 
 export interface BringBackDeps extends MigrationDeps {
   forwards: PortForwards;

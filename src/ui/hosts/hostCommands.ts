@@ -1,11 +1,11 @@
 // Check Host, Set Up Host… and Add Host….
 import * as vscode from 'vscode';
-import type { HostReport } from '../migration/api';
-import { parseDestination } from '../transport/sshConfig';
-import { Commands } from './contributions';
-import { describeReport } from './migrate';
-import type { ProcessModel } from './processModel';
-import { hostOf } from './processTree';
+import type { HostReport } from '../../migration/api';
+import { parseDestination } from '../../transport/sshConfig';
+import { Commands } from '../common/contributions';
+import { describeReport } from '../migrate/migrate';
+import type { ProcessModel } from '../view/processModel';
+import { hostOf } from '../view/processTree';
 import { appendHostBlock, formatHostBlock, hasHostAlias, validateAlias } from './sshConfigEdit';
 import { readFile } from 'node:fs/promises';
 

@@ -3,8 +3,8 @@
 // `processMigrator.migrationReady` is on, and Node.js launch configurations (js-debug's types).
 import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
-import { commandLine, shellQuote } from '../transport/sshHost';
-import { MIGRATION_READY_PROFILE } from './contributions';
+import { commandLine, shellQuote } from '../../transport/sshHost';
+import { MIGRATION_READY_PROFILE } from '../common/contributions';
 
 /** An entry of `terminal.integrated.profiles.linux` (the parts a shell needs). */
 export interface TerminalProfileSetting {

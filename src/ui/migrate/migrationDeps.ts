@@ -2,11 +2,11 @@
 // services they use and the options other callers may pass. Apart from migrate.ts so that
 // batchMigration.ts, which migrate.ts calls, needs nothing of it.
 import type * as vscode from 'vscode';
-import type { Engine, MigrationProgress, Strategy } from '../migration/api';
-import type { MigrationHistory } from './history';
-import type { ProcessModel } from './processModel';
-import type { PortForwards } from './portForwards';
-import type { TerminalMoves } from './terminalMoves';
+import type { Engine, MigrationProgress, Strategy } from '../../migration/api';
+import type { MigrationHistory } from '../report/history';
+import type { ProcessModel } from '../view/processModel';
+import type { PortForwards } from '../forwards/portForwards';
+import type { TerminalMoves } from '../terminals/terminalMoves';
 import type { TracerModal } from './tracerPrompt';
 
 export interface MigrationDeps {

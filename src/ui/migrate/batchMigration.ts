@@ -2,12 +2,12 @@
 // together, frozen together): one cancellable progress, one history entry per process sharing a
 // batch id so the report shows them together, one notification.
 import * as vscode from 'vscode';
-import type { BatchRequest, BatchResult, MigrationResult } from '../migration/api';
-import { Commands } from './contributions';
-import type { ForwardRecord } from './history';
+import type { BatchRequest, BatchResult, MigrationResult } from '../../migration/api';
+import { Commands } from '../common/contributions';
+import type { ForwardRecord } from '../report/history';
 import type { MigrateCommandOptions, MigrationDeps } from './migrationDeps';
 import { SHOW_LOG, SHOW_REPORT, withMigrationProgress } from './migrationProgress';
-import { forwardPortsEnabled } from './portForwards';
+import { forwardPortsEnabled } from '../forwards/portForwards';
 
 export async function runBatchMigration(
   deps: MigrationDeps,

@@ -4,7 +4,7 @@
 // closing the terminal hangs the command up.
 import { StringDecoder } from 'node:string_decoder';
 import * as vscode from 'vscode';
-import type { RunningCommand } from '../transport/host';
+import type { RunningCommand } from '../../transport/host';
 
 export type PtySize = { rows: number; cols: number };
 

@@ -1,8 +1,8 @@
 // The Processes view's model: which hosts there are, whether they answer, their processes and their
 // last check. It does all the I/O (through the engine); the tree provider only maps it to items.
 // Host-free (no vscode import), so it can be tested with a fake engine.
-import type { ConnectionChange, Engine, HostReport, ProcessInfo } from '../migration/api';
-import { buildProcessForest, NO_FILTER, type ProcessFilter, type ProcessNode } from './processForest';
+import type { ConnectionChange, Engine, HostReport, ProcessInfo } from '../../migration/api';
+import { buildProcessForest, NO_FILTER, type ProcessFilter, type ProcessNode } from '../common/processForest';
 
 export const LOCAL_HOST = 'local';
 

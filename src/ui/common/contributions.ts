@@ -1,6 +1,6 @@
 // Every command ID, view ID, context key and setting key the extension contributes, in one place,
 // with typed access to the settings. package.json must agree with these names (a test checks it).
-import type { Strategy } from '../migration/api';
+import type { Strategy } from '../../migration/api';
 
 export const EXTENSION_ID = 'process-migrator.process-migrator';
 

@@ -8,12 +8,12 @@ import type {
   MigrationRequest,
   MigrationResult,
   Strategy,
-} from '../migration/api';
-import { Commands, readSetting, SETTINGS_SECTION } from './contributions';
-import { compareProcesses, describeProcess, formatKiB, isKernelThread } from './processForest';
-import type { ProcessModel } from './processModel';
-import { hostOf, selectedRefs, type ProcessRef } from './processTree';
-import { forwardNotice, forwardPortsEnabled } from './portForwards';
+} from '../../migration/api';
+import { Commands, readSetting, SETTINGS_SECTION } from '../common/contributions';
+import { compareProcesses, describeProcess, formatKiB, isKernelThread } from '../common/processForest';
+import type { ProcessModel } from '../view/processModel';
+import { hostOf, selectedRefs, type ProcessRef } from '../view/processTree';
+import { forwardNotice, forwardPortsEnabled } from '../forwards/portForwards';
 import { runBatchMigration } from './batchMigration';
 import { StrategyChoice, treeRssKiB } from './strategyPick';
 import { askToStopTracer } from './tracerPrompt';

@@ -4,10 +4,10 @@
 // remembers them in workspaceState, so a reloaded window forwards again to processes still there.
 // Also the tree items ("Forwarded Ports" and one row per port) and the Stop Forwarding command.
 import * as vscode from 'vscode';
-import type { Engine, MigrationResult, PortForwarding } from '../migration/api';
-import { Commands, ItemContext, readSetting, SETTINGS_SECTION } from './contributions';
-import type { ForwardRecord, MementoLike } from './history';
-import { LOCAL_HOST, errorMessage, type DisposableLike } from './processModel';
+import type { Engine, MigrationResult, PortForwarding } from '../../migration/api';
+import { Commands, ItemContext, readSetting, SETTINGS_SECTION } from '../common/contributions';
+import type { ForwardRecord, MementoLike } from '../report/history';
+import { LOCAL_HOST, errorMessage, type DisposableLike } from '../view/processModel';
 
 export const FORWARDS_KEY = 'processMigrator.forwards';
 

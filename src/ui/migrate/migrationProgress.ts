@@ -1,8 +1,8 @@
 // What single and batch migrations share in the UI: a cancellable notification that follows the
 // engine's phases, and the buttons of the notification that ends it.
 import * as vscode from 'vscode';
-import type { MigrateOptions, MigrationProgress, PhaseName } from '../migration/api';
-import { errorMessage } from './processModel';
+import type { MigrateOptions, MigrationProgress, PhaseName } from '../../migration/api';
+import { errorMessage } from '../view/processModel';
 
 export const PHASE_LABELS: Record<PhaseName, string> = {
   preflight: 'Checking both hosts',

@@ -1,6 +1,6 @@
 // Turns a host's flat process list into the tree the view shows. Host-free and pure: the view and
 // the pickers use it, and tests feed it captured lists.
-import type { ProcessInfo } from '../migration/api';
+import type { ProcessInfo } from '../../migration/api';
 
 export interface ProcessFilter {
   /** Case-insensitive substring of name, command, user or PID; a non-empty text shows matches flat. */

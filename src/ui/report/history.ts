@@ -1,5 +1,5 @@
 // Past migrations of this workspace, newest first, kept in workspaceState. Host-free.
-import type { MigrationResult, Strategy } from '../migration/api';
+import type { MigrationResult, Strategy } from '../../migration/api';
 
 export const HISTORY_KEY = 'processMigrator.history';
 export const HISTORY_LIMIT = 50;

@@ -4,7 +4,7 @@
 // engine's preflight (`onTraced`, any host); Migrate Debug Session asks here first (this machine).
 // Finding and stopping the tracer are the engine's (the helper's `inspect` and `untrace`).
 import * as vscode from 'vscode';
-import type { Engine, TracedProcess } from '../migration/api';
+import type { Engine, TracedProcess } from '../../migration/api';
 
 export const STOP_TRACER = 'Stop Tracer and Migrate';
 

@@ -1,7 +1,7 @@
 // The Processes view: maps the model's hosts and process trees to tree items, lets the user drag a
 // process onto another host, and keeps the view's filter and auto-refresh. No I/O of its own.
 import * as vscode from 'vscode';
-import type { BatchRequest, MigrationRequest, ProcessInfo } from '../migration/api';
+import type { BatchRequest, MigrationRequest, ProcessInfo } from '../../migration/api';
 import {
   Commands,
   ContextKeys,
@@ -10,8 +10,8 @@ import {
   readSetting,
   SETTINGS_SECTION,
   Views,
-} from './contributions';
-import type { HistoryEntry, MigrationHistory } from './history';
+} from '../common/contributions';
+import type { HistoryEntry, MigrationHistory } from '../report/history';
 import {
   FORWARDS_NODE,
   forwardedPortsText,
@@ -21,8 +21,8 @@ import {
   type ForwardsTreeNode,
   type ForwardTreeNode,
   type PortForwards,
-} from './portForwards';
-import { describeProcess, formatKiB, isFilterActive, isKernelThread, type ProcessNode } from './processForest';
+} from '../forwards/portForwards';
+import { describeProcess, formatKiB, isFilterActive, isKernelThread, type ProcessNode } from '../common/processForest';
 import { LOCAL_HOST, type HostState, type ProcessModel } from './processModel';
 import { workspaceOwners, type WorkspaceOwner } from './workspaceProcesses';
 

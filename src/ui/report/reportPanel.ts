@@ -2,7 +2,7 @@
 // the history changes or the user picks another entry.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { Commands } from './contributions';
+import { Commands } from '../common/contributions';
 import type { HistoryEntry, MigrationHistory } from './history';
 import { renderReportHtml } from './reportHtml';
 

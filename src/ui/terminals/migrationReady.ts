@@ -5,9 +5,9 @@
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
-import { migrationReadyArgv } from '../migration/migrationReady';
-import { commandLine } from '../transport/sshHost';
-import { fullSettingKey, MIGRATION_READY_PROFILE, readSetting, SETTINGS_SECTION } from './contributions';
+import { migrationReadyArgv } from '../../migration/migrationReady';
+import { commandLine } from '../../transport/sshHost';
+import { fullSettingKey, MIGRATION_READY_PROFILE, readSetting, SETTINGS_SECTION } from '../common/contributions';
 import {
   defaultProfileChange,
   migrationReadyLaunch,
@@ -16,7 +16,7 @@ import {
   type LaunchConfiguration,
   type TerminalProfileSetting,
 } from './migrationReadyConfig';
-import { errorMessage } from './processModel';
+import { errorMessage } from '../view/processModel';
 
 /** The workspace's own default profile before the setting replaced it (restored when it is turned off). */
 const PREVIOUS_DEFAULT_KEY = 'processMigrator.previousDefaultProfile';

@@ -2,9 +2,9 @@
 // for auto, what auto is likely to pick for this process) and has a title button to choose another
 // for this migration. Picking a host stays one click; the setting gives the default.
 import * as vscode from 'vscode';
-import type { ProcessInfo, Strategy } from '../migration/api';
-import { POST_COPY_MIN_RSS_KIB } from '../migration/strategy';
-import { formatKiB } from './processForest';
+import type { ProcessInfo, Strategy } from '../../migration/api';
+import { POST_COPY_MIN_RSS_KIB } from '../../migration/strategy';
+import { formatKiB } from '../common/processForest';
 
 export const STRATEGIES: readonly Strategy[] = ['auto', 'stop-and-copy', 'pre-copy', 'post-copy'];
 
