@@ -2,10 +2,9 @@
 // origin's loopback and carried over SSH to the same port on its new host (engine `forwardPorts`),
 // so `http://localhost:3000` keeps answering. The model keeps them for the extension host's life and
 // remembers them in workspaceState, so a reloaded window forwards again to processes still there.
-// Also the tree items ("Forwarded Ports" and one row per port) and the Stop Forwarding command.
-import * as vscode from 'vscode';
+// The tree items are forwardItems.ts, the Stop Forwarding command forwardCommand.ts. Host-free:
+// no vscode here.
 import type { Engine, MigrationResult, PortForwarding } from '../../migration/api';
-import { Commands, ItemContext, readSetting, SETTINGS_SECTION } from '../common/contributions';
 import type { ForwardRecord, MementoLike } from '../report/history';
 import { LOCAL_HOST, errorMessage, type DisposableLike } from '../view/processModel';
 
@@ -172,49 +171,6 @@ export class PortForwards implements DisposableLike {
   }
 }
 
-// --- Tree items -------------------------------------------------------------------------------
-
-export interface ForwardsTreeNode {
-  readonly kind: 'forwards';
-}
-
-export interface ForwardTreeNode {
-  readonly kind: 'forward';
-  readonly forward: ActiveForward;
-  readonly parent: ForwardsTreeNode;
-}
-
-export const FORWARDS_NODE: ForwardsTreeNode = { kind: 'forwards' };
-
-export function forwardNodes(forwards: PortForwards): ForwardTreeNode[] {
-  return forwards.list().map((forward) => ({ kind: 'forward', forward, parent: FORWARDS_NODE }));
-}
-
-export function forwardsItem(count: number): vscode.TreeItem {
-  const item = new vscode.TreeItem('Forwarded Ports', vscode.TreeItemCollapsibleState.Expanded);
-  item.id = 'forwards';
-  item.description = String(count);
-  item.iconPath = new vscode.ThemeIcon('plug');
-  item.contextValue = ItemContext.Forwards;
-  item.tooltip = 'Ports of migrated processes, still answering on the host they came from.';
-  return item;
-}
-
-export function forwardItem(f: ActiveForward): vscode.TreeItem {
-  const item = new vscode.TreeItem(describeForward(f), vscode.TreeItemCollapsibleState.None);
-  item.id = `forward:${f.id}`;
-  const connections = f.connections === 1 ? '1 connection' : `${f.connections} connections`;
-  item.description = `${f.name ?? 'process'} (PID ${f.pid}) · ${connections}`;
-  item.iconPath = new vscode.ThemeIcon('arrow-right');
-  item.contextValue = ItemContext.Forward;
-  item.tooltip = new vscode.MarkdownString(
-    `Connections to 127.0.0.1:${f.port} on **${f.origin}** travel over SSH to port ${f.port} on **${f.destination}**, ` +
-      `where ${f.name ?? 'the process'} (PID ${f.pid}) now runs.`,
-  );
-  item.accessibilityInformation = { label: `${describeForward(f)}, forwarded to ${f.name ?? 'process'} PID ${f.pid}` };
-  return item;
-}
-
 /** Appended to a migrated process's row: where it came from and which ports follow it. */
 export function forwardedPortsText(forwards: readonly ForwardSpec[]): string | undefined {
   return forwards.length ? `localhost:${forwards.map((f) => f.port).join(', :')} forwarded` : undefined;
@@ -230,39 +186,4 @@ export function forwardNotice(result: MigrationResult, records: readonly Forward
   if (ok.length) parts.push(` Forwarding ${origin}:${ok.join(', :')} to it.`);
   for (const f of failed) parts.push(` Port ${f.port} is not forwarded: ${f.error}`);
   return parts.join('');
-}
-
-// --- Command ----------------------------------------------------------------------------------
-
-export function forwardPortsEnabled(): boolean {
-  return readSetting(vscode.workspace.getConfiguration(SETTINGS_SECTION), 'forwardPorts');
-}
-
-/** `processMigrator.stopForwarding` (a forward row, `{origin, port}`, or nothing: a picker). */
-export function registerPortForwards(context: vscode.ExtensionContext, deps: { forwards: PortForwards }): void {
-  const { forwards } = deps;
-  context.subscriptions.push(
-    vscode.commands.registerCommand(Commands.StopForwarding, async (arg?: unknown) => {
-      const id = forwardIdOf(arg) ?? (await pickForward(forwards));
-      if (!id) return undefined;
-      return forwards.stop(id);
-    }),
-  );
-}
-
-function forwardIdOf(arg: unknown): string | undefined {
-  if (!arg || typeof arg !== 'object') return undefined;
-  const node = arg as Partial<ForwardTreeNode> & Partial<ForwardSpec>;
-  if (node.kind === 'forward' && node.forward) return node.forward.id;
-  if (typeof node.origin === 'string' && typeof node.port === 'number') return forwardId({ origin: node.origin, port: node.port });
-  return undefined;
-}
-
-async function pickForward(forwards: PortForwards): Promise<string | undefined> {
-  const items = forwards.list().map((f) => ({ label: describeForward(f), description: `${f.name ?? 'process'} (PID ${f.pid})`, id: f.id }));
-  if (items.length === 0) {
-    void vscode.window.showInformationMessage('No port is forwarded.');
-    return undefined;
-  }
-  return (await vscode.window.showQuickPick(items, { title: 'Stop Forwarding', placeHolder: 'The forward to stop' }))?.id;
 }

@@ -7,7 +7,7 @@ import { Commands } from '../common/contributions';
 import type { ForwardRecord } from '../report/history';
 import type { MigrateCommandOptions, MigrationDeps } from './migrationDeps';
 import { SHOW_LOG, SHOW_REPORT, withMigrationProgress } from './migrationProgress';
-import { forwardPortsEnabled } from '../forwards/portForwards';
+import { forwardPortsEnabled } from '../forwards/forwardCommand';
 
 export async function runBatchMigration(
   deps: MigrationDeps,

@@ -13,7 +13,8 @@ import { Commands, readSetting, SETTINGS_SECTION } from '../common/contributions
 import { compareProcesses, describeProcess, formatKiB, isKernelThread } from '../common/processForest';
 import type { ProcessModel } from '../view/processModel';
 import { hostOf, selectedRefs, type ProcessRef } from '../view/processTree';
-import { forwardNotice, forwardPortsEnabled } from '../forwards/portForwards';
+import { forwardPortsEnabled } from '../forwards/forwardCommand';
+import { forwardNotice } from '../forwards/portForwards';
 import { runBatchMigration } from './batchMigration';
 import { StrategyChoice, treeRssKiB } from './strategyPick';
 import { askToStopTracer } from './tracerPrompt';

@@ -12,16 +12,8 @@ import {
   Views,
 } from '../common/contributions';
 import type { HistoryEntry, MigrationHistory } from '../report/history';
-import {
-  FORWARDS_NODE,
-  forwardedPortsText,
-  forwardItem,
-  forwardNodes,
-  forwardsItem,
-  type ForwardsTreeNode,
-  type ForwardTreeNode,
-  type PortForwards,
-} from '../forwards/portForwards';
+import { FORWARDS_NODE, forwardItem, forwardNodes, forwardsItem, type ForwardsTreeNode, type ForwardTreeNode } from '../forwards/forwardItems';
+import { forwardedPortsText, type PortForwards } from '../forwards/portForwards';
 import { describeProcess, formatKiB, isFilterActive, isKernelThread, type ProcessNode } from '../common/processForest';
 import { LOCAL_HOST, type HostState, type ProcessModel } from './processModel';
 import { workspaceOwners, type WorkspaceOwner } from './workspaceProcesses';

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { MigrationResult } from '../../../src/migration/api';
 import { Commands } from '../../../src/ui/common/contributions';
-import type { ForwardTreeNode } from '../../../src/ui/forwards/portForwards';
+import type { ForwardTreeNode } from '../../../src/ui/forwards/forwardItems';
 import type { ProcessTreeNode, TreeNode } from '../../../src/ui/view/processTree';
 import { renderReportHtml } from '../../../src/ui/report/reportHtml';
 import { activeApi, alive, until } from './helpers';
