@@ -5,7 +5,7 @@ import { parseDestination } from '../../transport/sshConfig';
 import { Commands } from '../common/contributions';
 import { describeReport } from '../migrate/migrate';
 import type { ProcessModel } from '../view/processModel';
-import { hostOf } from '../view/processTree';
+import { hostOf } from '../view/processRefs';
 import { appendHostBlock, formatHostBlock, hasHostAlias, validateAlias } from './sshConfigEdit';
 import { readFile } from 'node:fs/promises';
 

@@ -8,7 +8,7 @@ import type { HistoryEntry } from '../report/history';
 import { runMigration } from './migrate';
 import type { MigrateCommandOptions, MigrationDeps } from './migrationDeps';
 import type { PortForwards } from '../forwards/portForwards';
-import { processRefOf, type ProcessRef } from '../view/processTree';
+import { processRefOf, type ProcessRef } from '../view/processRefs';
 
 export interface BringBackDeps extends MigrationDeps {
   forwards: PortForwards;

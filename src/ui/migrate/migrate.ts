@@ -12,7 +12,7 @@ import type {
 import { Commands, readSetting, SETTINGS_SECTION } from '../common/contributions';
 import { compareProcesses, describeProcess, formatKiB, isKernelThread } from '../common/processForest';
 import type { ProcessModel } from '../view/processModel';
-import { hostOf, selectedRefs, type ProcessRef } from '../view/processTree';
+import { hostOf, selectedRefs, type ProcessRef } from '../view/processRefs';
 import { forwardPortsEnabled } from '../forwards/forwardCommand';
 import { forwardNotice } from '../forwards/portForwards';
 import { runBatchMigration } from './batchMigration';

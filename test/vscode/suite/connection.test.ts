@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as vscode from 'vscode';
 import { Commands, SETTINGS_SECTION } from '../../../src/ui/common/contributions';
-import type { TreeNode } from '../../../src/ui/view/processTree';
+import type { TreeNode } from '../../../src/ui/view/processRefs';
 import { startThrowawaySshd, type ThrowawaySshd } from '../throwawaySshd';
 import { activeApi, until } from './helpers';
 

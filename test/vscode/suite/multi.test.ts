@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { BatchResult } from '../../../src/migration/api';
 import { Commands } from '../../../src/ui/common/contributions';
-import type { ProcessTreeNode, TreeNode } from '../../../src/ui/view/processTree';
+import type { ProcessTreeNode, TreeNode } from '../../../src/ui/view/processRefs';
 import { renderReportHtml } from '../../../src/ui/report/reportHtml';
 import { activeApi, until } from './helpers';
 

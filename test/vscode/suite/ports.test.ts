@@ -11,7 +11,7 @@ import * as vscode from 'vscode';
 import type { MigrationResult } from '../../../src/migration/api';
 import { Commands } from '../../../src/ui/common/contributions';
 import type { ForwardTreeNode } from '../../../src/ui/forwards/forwardItems';
-import type { ProcessTreeNode, TreeNode } from '../../../src/ui/view/processTree';
+import type { ProcessTreeNode, TreeNode } from '../../../src/ui/view/processRefs';
 import { renderReportHtml } from '../../../src/ui/report/reportHtml';
 import { activeApi, alive, until } from './helpers';
 
