@@ -11,7 +11,7 @@ const MISSING = '__PROCMIG_HELPER_MISSING__';
 
 /** The path on this machine of a file of `remote-helper/` (procmig-helper.sh, migration-ready.pl). */
 export function remoteHelperFile(name: string): string {
-  // Bundled: dist/*.js → ../remote-helper; from source (tests): src/checkpoint → ../../remote-helper.
+  // Bundled: dist/*.js → ../remote-helper; from source (tests): src/helper → ../../remote-helper.
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, 'remote-helper', name);
     if (existsSync(candidate)) return candidate;
