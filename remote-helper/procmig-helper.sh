@@ -78,6 +78,7 @@
 #   verify PID                `running` if PID still runs after a moment, else its state
 #   signal SIG PID…           sends SIG to each PID that still exists
 #   signal-tree SIG ROOT PID… sends SIG to the tree under ROOT (as it is now) and to the PIDs given
+#   listener PORT             `pid=N`: the process listening on TCP PORT here (nothing if none)
 #   untrace PID TRACER        stops TRACER, the ptrace tracer of PID (gdb, strace), waits until PID
 #                             is detached and continues it if that left it stopped
 #   guard                     undoes a migration whose orchestrator went away: stdin lines
@@ -1252,6 +1253,20 @@ cmd_signal_tree() {
 	cmd_signal "$sig" $(descendants "$root") "$@"
 }
 
+# Whose descriptor the listening socket of TCP PORT is: its inode from /proc/net/tcp*, then the
+# lowest PID holding that inode (the first process that opened it, before any fork).
+cmd_listener() {
+	hex=$(printf '%04X' "$1")
+	for inode in $(awk -v p=":$hex" 'FNR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { print $10 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null); do
+		fd=$(find /proc/[0-9]*/fd -maxdepth 1 -lname "socket:\\[$inode\\]" 2>/dev/null | sort -t/ -k3,3n | head -n 1)
+		[ -n "$fd" ] || continue
+		pid=${fd#/proc/}
+		echo "pid=${pid%%/*}"
+		return 0
+	done
+	return 0
+}
+
 # Which task traces a thread of PID now (empty: none).
 tracer_of() { awk '/^TracerPid:/ && $2 != 0 { print $2; exit }' /proc/"$1"/task/*/status 2>/dev/null; }
 
@@ -1474,6 +1489,7 @@ verify) cmd_verify "$@" ;;
 signal) cmd_signal "$@" ;;
 signal-tree) cmd_signal_tree "$@" ;;
 untrace) cmd_untrace "$@" ;;
+listener) cmd_listener "$@" ;;
 rmimages) cmd_rmimages "$@" ;;
 loopback-lock) cmd_loopback_lock "$@" ;;
 loopback-unlock) cmd_loopback_unlock "$@" ;;

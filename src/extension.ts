@@ -1,27 +1,29 @@
 // Builds the services (one engine, one model, one history, one log) and registers each UI feature.
-// Nothing else lives here: every feature is a `registerX(context, deps)` under src/ui/.
+// Nothing else lives here: every feature is a `registerX(context, deps)` under src/ui/, one folder per feature.
 import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import type { EngineOptions } from './migration/api';
 import { createEngine } from './migration/engine';
 import { listConfiguredHosts } from './transport/hostPool';
 import { defaultSshConfigFile } from './transport/sshConfig';
-import { expandHome, fullSettingKey, readSetting, SETTINGS_SECTION } from './ui/contributions';
-import { ReconfigurableEngine, type EngineFactory } from './ui/engineHost';
-import { MigrationHistory } from './ui/history';
-import { registerHostCommands } from './ui/hostCommands';
-import { createHostPrompts } from './ui/hostPrompts';
-import { registerDebugSessionMigration } from './ui/debugSessionMigration';
-import { DebugSessions } from './ui/debugSessions';
-import { registerBringBack } from './ui/bringBack';
-import { registerMigration } from './ui/migrate';
-import { registerMigrationReady } from './ui/migrationReady';
-import { PortForwards, registerPortForwards } from './ui/portForwards';
-import { ProcessModel } from './ui/processModel';
-import { registerProcessView, type ProcessTreeProvider } from './ui/processTree';
-import { registerReport } from './ui/reportPanel';
-import { TerminalMoves } from './ui/terminalMoves';
-import { addRootSource } from './ui/workspaceProcesses';
+import { expandHome, fullSettingKey, readSetting, SETTINGS_SECTION } from './ui/common/contributions';
+import { ReconfigurableEngine, type EngineFactory } from './ui/hosts/engineHost';
+import { MigrationHistory } from './ui/report/history';
+import { registerHostCommands } from './ui/hosts/hostCommands';
+import { createHostPrompts } from './ui/hosts/hostPrompts';
+import { registerDebugSessionMigration } from './ui/debug/debugSessionMigration';
+import { DebugSessions } from './ui/debug/debugSessions';
+import { registerBringBack } from './ui/migrate/bringBack';
+import { registerMigration } from './ui/migrate/migrate';
+import { registerMigrationReady } from './ui/terminals/migrationReady';
+import { registerPortForwards } from './ui/forwards/forwardCommand';
+import { PortForwards } from './ui/forwards/portForwards';
+import { ProcessModel } from './ui/view/processModel';
+import { registerProcessView } from './ui/view/processView';
+import type { ProcessTreeProvider } from './ui/view/processTree';
+import { registerReport } from './ui/report/reportPanel';
+import { TerminalMoves } from './ui/terminals/terminalMoves';
+import { addRootSource } from './ui/view/workspaceProcesses';
 
 /** What `activate` returns: the services, for tests and other extensions. */
 export interface ProcessMigratorApi {

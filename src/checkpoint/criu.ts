@@ -1,10 +1,10 @@
 // The CRIU implementation of the checkpoint/restart interface.
-import type { ChosenOption } from '../migration/api';
-import { versionAtLeast, type ParsedCapabilities } from './capabilities';
+import { versionAtLeast, type ParsedCapabilities } from '../helper/capabilities';
 import { explainCriuFailure } from './criuLog';
 import {
   CheckpointError,
   type CheckpointEngine,
+  type ChosenOption,
   type CheckpointPlan,
   type DumpStats,
   type LazyPageFetcher,
@@ -15,7 +15,8 @@ import {
 } from './engine';
 
 type Context = Parameters<typeof explainCriuFailure>[1];
-import { HelperError, parseKeyValues, type HostHelper } from './hostHelper';
+import { HelperError, parseKeyValues, type HostHelper } from '../helper/hostHelper';
+import { startService, type HelperService } from '../helper/service';
 
 /** 4.2 is the first CRIU that works on current kernels (vDSO layout, TCP socket options). */
 export const MINIMUM_CRIU = '4.2';
@@ -163,55 +164,11 @@ export class CriuEngine implements CheckpointEngine {
     return { ...service, start: () => service.next('ready', 'go\n') };
   }
 
-  /** Starts a helper command that runs on, and resolves once it printed `WORD PID`: `listening`
-   * (its socket is up) or `ready` (CRIU serves). `next` writes to its stdin and waits for the
-   * next such line. */
-  private async service(
-    helper: HostHelper,
-    args: string[],
-    action: Context['action'],
-    word: 'listening' | 'ready',
-    pid?: number,
-  ): Promise<PageService & { next(word: string, input: string): Promise<void> }> {
-    await helper.ensureInstalled();
-    const cmd = helper.spawn(args);
+  /** A helper command that runs on: resolves once it printed `word` (`listening`: its socket
+   * is up; `ready`: CRIU serves). */
+  private async service(helper: HostHelper, args: string[], action: Context['action'], word: 'listening' | 'ready', pid?: number): Promise<HelperService> {
     const ctx: Context = { action, host: helper.host.name, pid };
-    let stdout = '';
-    let stderr = '';
-    cmd.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    cmd.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    const line = (w: string) =>
-      new Promise<number>((resolve, reject) => {
-        const look = () => {
-          const m = new RegExp(`^${w} (\\d+)$`, 'm').exec(stdout);
-          if (m) {
-            cmd.stdout.off('data', look);
-            resolve(Number(m[1]));
-          }
-        };
-        cmd.stdout.on('data', look);
-        look();
-        void cmd.exited.then(() => reject(this.failure(stderr, ctx)));
-      });
-    let servicePid = await line(word);
-    let stopped = false;
-    const done = cmd.exited.then(({ code }) => {
-      if (code !== 0 && !stopped) throw this.failure(stderr, ctx);
-    });
-    done.catch(() => undefined); // observed by whoever awaits `done`
-    return {
-      done,
-      next: async (w, input) => {
-        cmd.stdin.write(input);
-        servicePid = await line(w);
-      },
-      stop: async () => {
-        if (stopped) return;
-        stopped = true;
-        cmd.kill('SIGTERM');
-        await helper.exec(['signal', 'TERM', String(servicePid)]).catch(() => undefined);
-      },
-    };
+    return startService(helper, args, word, (stderr) => this.failure(stderr, ctx));
   }
 
   async dump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesSocket: string, options?: RoundOptions): Promise<DumpStats | void> {

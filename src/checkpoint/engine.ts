@@ -1,9 +1,14 @@
 // The checkpoint/restart interface: what the orchestration needs from an engine, in terms of
 // the process's traits rather than an engine's flags. CRIU implements it (criu.ts); another
 // engine would map the same traits to its own options.
-import type { ChosenOption } from '../migration/api';
-import type { ParsedCapabilities } from './capabilities';
-import type { HostHelper } from './hostHelper';
+import type { ParsedCapabilities } from '../helper/capabilities';
+import type { HostHelper } from '../helper/hostHelper';
+
+/** A CRIU option the engine chose, and why (shown in the report). */
+export interface ChosenOption {
+  option: string;
+  reason: string;
+}
 
 /** What the preflight found about a process that the engine must handle. Each present trait
  * carries the reason in words (shown to the user next to the option it leads to). */

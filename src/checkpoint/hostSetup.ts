@@ -2,7 +2,7 @@
 // root (through `sudo -n` for another user, who is then the one it sets up for). Idempotent.
 import { readFileSync } from 'node:fs';
 import type { Host } from '../transport/host';
-import { remoteHelperFile } from './hostHelper';
+import { remoteHelperFile } from '../helper/hostHelper';
 
 /** Runs the script as root: directly, through passwordless sudo (which names the user to it
  * in SUDO_USER), or not at all, with a sentinel exit code. */

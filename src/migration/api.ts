@@ -1,53 +1,11 @@
 // What the CLI and the extension see of the engine. Host-free: no vscode, no ssh2 here.
+import type { ChosenOption } from '../checkpoint/engine';
+import type { HostCapabilities } from '../helper/capabilities';
+import type { ProcessInfo } from '../helper/processList';
 import type { HostOptions, RunningCommand } from '../transport/host';
 
-export interface ProcessInfo {
-  pid: number;
-  ppid: number;
-  user: string;
-  uid: number;
-  /** CPU use in percent of one core, as `ps` reports it. */
-  cpu: number;
-  /** Resident memory in KiB. */
-  rssKiB: number;
-  /** Short name (comm). */
-  name: string;
-  /** Full command line. */
-  command: string;
-  /** `ps` state letter(s), e.g. `S`, `R`, `T`. */
-  state: string;
-  /** Controlling terminal (`pts/3`) or undefined. */
-  tty?: string;
-}
-
-export interface HostCapabilities {
-  host: string;
-  hostname: string;
-  criuVersion?: string;
-  kernel: string;
-  arch: string;
-  cpus: number;
-  /** 1-minute load average. */
-  load1: number;
-  memAvailableKiB: number;
-  /** Free space where checkpoint images are kept. */
-  diskAvailableKiB: number;
-  imagesDir: string;
-  /** How CRIU runs: as root, through `sudo -n`, as the user in CRIU's unprivileged mode (a criu
-   * with cap_checkpoint_restore, cap_sys_ptrace and cap_setpcap), or not at all. */
-  privilege: 'root' | 'sudo' | 'unprivileged' | 'none';
-  /** The user the helper runs as. */
-  user?: string;
-  /** Through sudo: whether root has CAP_SYS_RESOURCE, without which CRIU cannot read the
-   * limits of another uid's process, so it cannot dump the user's processes. */
-  sudoRlimits?: boolean;
-  /** CRIU features by `criu check --feature` name (mem_dirty_track, uffd, uffd-noncoop, …). */
-  features: Record<string, boolean>;
-  /** fs.pipe-max-size in bytes (post-copy needs ≥ 4 MiB on the dumping host). */
-  pipeMaxSize: number;
-  /** tmux version, if installed: a process on a terminal is restored inside a tmux session. */
-  tmux?: string;
-}
+// Produced by the layers below; part of what the CLI and the extension see.
+export type { ChosenOption, HostCapabilities, ProcessInfo };
 
 export interface HostReport {
   host: string;
@@ -68,12 +26,6 @@ export interface MigrationRequest {
   from: string;
   to: string;
   strategy?: Strategy;
-}
-
-/** A CRIU option the engine chose, and why (shown in the report). */
-export interface ChosenOption {
-  option: string;
-  reason: string;
 }
 
 export interface MigrationResult {
@@ -179,6 +131,8 @@ export interface TracedProcess {
   tracerName: string;
 }
 
+export type ProcessState = 'running' | 'stopped' | 'zombie' | 'gone';
+
 /** Several processes (or trees) moved together: frozen together, streamed in parallel. */
 export interface BatchRequest {
   pids: number[];
@@ -249,6 +203,13 @@ export interface Engine {
   /** Starts a command migration-ready on a host (optional: engines without hosts of their own
    * leave it out). */
   run?(request: RunRequest): Promise<RunResult>;
+  /** The ptrace tracer (gdb, strace) of a thread of `pid` on `host`, if any. */
+  tracerOf(host: string, pid: number): Promise<TracedProcess | undefined>;
+  /** Stops `traced`'s tracer: the process is detached and runs on (continued if left stopped). */
+  stopTracer(traced: TracedProcess): Promise<void>;
+  processState(host: string, pid: number): Promise<ProcessState>;
+  /** The process listening on TCP `port` on `host`, if any. */
+  listenerOf(host: string, port: number): Promise<number | undefined>;
   dispose(): Promise<void>;
 }
 

@@ -8,7 +8,7 @@
 //   packets between those ports from before the first restore until every tree has run there
 //   (or given up); TCP retransmits what was dropped.
 // If one linked tree fails after the freeze, the others roll back too: half a pair is useless.
-import type { HostHelper } from '../checkpoint/hostHelper';
+import type { HostHelper } from '../helper/hostHelper';
 import { Barrier } from './barrier';
 import { HostGuard } from './guard';
 

@@ -1,10 +1,10 @@
 // The engine the CLI and the extension share: hosts, the checkpoint engine, and migrations.
-import { parseCapabilities } from '../checkpoint/capabilities';
+import { parseCapabilities } from '../helper/capabilities';
 import { CriuEngine } from '../checkpoint/criu';
 import type { CheckpointEngine } from '../checkpoint/engine';
-import { HostHelper } from '../checkpoint/hostHelper';
+import { HostHelper } from '../helper/hostHelper';
 import { setUpHost } from '../checkpoint/hostSetup';
-import { parseProcessList } from '../checkpoint/processList';
+import { parseProcessList } from '../helper/processList';
 import type { RunningCommand } from '../transport/host';
 import { HostPool } from '../transport/hostPool';
 import type {
@@ -25,6 +25,7 @@ import type {
 } from './api';
 import { Barrier, FreezeSlots } from './barrier';
 import { BatchLinks, type BatchLink } from './batchLinks';
+import * as hostProcesses from './hostProcesses';
 import { forwardPorts } from './portForwarding';
 import { sentenceFor } from './errors';
 import { runMigrationReady } from './run';
@@ -159,6 +160,11 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
     },
 
     run: (request: RunRequest): Promise<RunResult> => runMigrationReady(() => helper(request.host), request),
+
+    tracerOf: async (host, pid) => hostProcesses.tracerOf(await helper(host), pid),
+    stopTracer: async (traced) => hostProcesses.stopTracer(await helper(traced.host), traced),
+    processState: async (host, pid) => hostProcesses.processState(await helper(host), pid),
+    listenerOf: async (host, port) => hostProcesses.listenerOf(await helper(host), port),
 
     async forwardPorts(origin: string, destination: string, ports: number[]): Promise<PortForwarding> {
       const [o, d] = await Promise.all([pool.get(origin), pool.get(destination)]);

@@ -1,6 +1,6 @@
 // One sentence for whatever went wrong, whichever layer it came from.
 import { CheckpointError } from '../checkpoint/engine';
-import { HelperError } from '../checkpoint/hostHelper';
+import { HelperError } from '../helper/hostHelper';
 import { TransportError } from '../transport/host';
 
 /** The migration was stopped by the preflight; nothing was touched. */

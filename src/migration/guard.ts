@@ -4,7 +4,7 @@
 // resumes, an uncommitted restored copy ends, image directories (process memory) and the tmpfs
 // files carried with them are removed.
 // Its trigger is the end of its stdin, which is this process's SSH channel (or pipe, locally).
-import type { HostHelper } from '../checkpoint/hostHelper';
+import type { HostHelper } from '../helper/hostHelper';
 import type { RunningCommand } from '../transport/host';
 
 export class HostGuard {

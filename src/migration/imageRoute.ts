@@ -2,7 +2,7 @@
 // between them, the non-memory images and the tree's tmpfs files streamed after the dump.
 // Whatever it makes is registered for rollback, and with the hosts' guards should this machine
 // go away; the directories it made and has not removed are known by path and host.
-import type { HostHelper } from '../checkpoint/hostHelper';
+import type { HostHelper } from '../helper/hostHelper';
 import { pipeCommands, type ByteCounter } from '../transport/bridge';
 import type { MigrationResult } from './api';
 import type { HostGuard } from './guard';

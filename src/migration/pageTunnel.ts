@@ -11,9 +11,9 @@
 // authenticates nobody (they could read the memory being moved, or feed pages into the process
 // being restored). OpenSSH and ssh2 forward unix sockets like ports, and the helper hands CRIU
 // the connection itself (`--ps-socket`).
-import { parseKeyValues, type HostHelper } from '../checkpoint/hostHelper';
+import { parseKeyValues, type HostHelper } from '../helper/hostHelper';
+import { startService, type HelperService } from '../helper/service';
 import { bridgePort, type ByteCounter } from '../transport/bridge';
-import type { RunningCommand } from '../transport/host';
 
 export interface TunnelEnd {
   helper: HostHelper;
@@ -64,11 +64,12 @@ async function openDirect(client: TunnelEnd, server: TunnelEnd, counter: ByteCou
   if (/^(localhost|127\.|::1$|\[::1\])/.test(address)) throw new Error(`${s.name}'s address here, ${address}, is this machine's loopback`);
 
   const keys = parseKeyValues(await client.helper.run(['direct-client', client.dir, address]));
-  const sshd = await startService(server.helper, ['direct-server', server.dir, pageSocket(server.dir), keys.pubkey ?? '', keys.via ?? '']);
+  const sshd = await start(server.helper, ['direct-server', server.dir, pageSocket(server.dir), keys.pubkey ?? '', keys.via ?? '']);
+  const sshdValues = parseKeyValues(sshd.stdout());
   try {
     const socket = pageSocket(client.dir);
-    const tunnel = await startService(client.helper, [
-      'direct-tunnel', client.dir, address, String(sshd.port), sshd.values.user ?? '', sshd.values.hostkey ?? '', socket, pageSocket(server.dir),
+    const tunnel = await start(client.helper, [
+      'direct-tunnel', client.dir, address, String(sshd.port), sshdValues.user ?? '', sshdValues.hostkey ?? '', socket, pageSocket(server.dir),
     ]);
     let closing: Promise<void> | undefined;
     const finish = async (graceful: boolean) => {
@@ -97,46 +98,11 @@ async function openDirect(client: TunnelEnd, server: TunnelEnd, counter: ByteCou
   }
 }
 
-interface Service {
-  cmd: RunningCommand;
-  /** The TCP port it listens on (the one-time sshd), else 0. */
-  port: number;
-  /** `key=value` lines printed before `ready`. */
-  values: Record<string, string>;
-  stdout(): string;
-  stop(): Promise<void>;
-}
-
-/** Starts a helper command that prints `ready [PORT] PID` and runs on; rejects with its last
- * stderr line if it ends first. */
-async function startService(helper: HostHelper, args: string[]): Promise<Service> {
-  await helper.ensureInstalled();
-  const cmd = helper.spawn(args);
-  let stdout = '';
-  let stderr = '';
-  cmd.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const ready = await new Promise<{ port: number; pid: number }>((resolve, reject) => {
-    cmd.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      const m = /^ready (?:(\d+) )?(\d+)$/m.exec(stdout);
-      if (m) resolve({ port: Number(m[1] ?? 0), pid: Number(m[2]) });
-    });
-    void cmd.exited.then(({ error }) => {
-      const why = stderr.trim().split('\n').pop() || error?.message || `${args[0]} ended early`;
-      reject(new Error(`${helper.host.name}: ${why}`));
-    });
+/** A `direct-*` command, once it printed `ready [PORT] PID`; rejects with its last stderr line
+ * if it ends first. */
+function start(helper: HostHelper, args: string[]): Promise<HelperService> {
+  return startService(helper, args, 'ready', (stderr, error) => {
+    const why = stderr.trim().split('\n').pop() || error?.message || `${args[0]} ended early`;
+    return new Error(`${helper.host.name}: ${why}`);
   });
-  let stopped = false;
-  return {
-    cmd,
-    port: ready.port,
-    values: parseKeyValues(stdout),
-    stdout: () => stdout,
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      cmd.kill('SIGTERM');
-      await helper.exec(['signal', 'TERM', String(ready.pid)]).catch(() => undefined);
-    },
-  };
 }

@@ -1,10 +1,10 @@
 // Preflight: everything that can be known before the process is touched. Pure functions over
 // what the helpers reported, so every rule is unit-tested without hosts.
-import type { ParsedCapabilities } from '../checkpoint/capabilities';
+import type { ParsedCapabilities } from '../helper/capabilities';
 import { formatBytes, formatKiB } from '../common/format';
-import { cpuShortfall } from '../checkpoint/cpuFeatures';
+import { cpuShortfall } from '../helper/cpuFeatures';
 import type { CheckpointEngine, FileSubstitute, ProcessTraits } from '../checkpoint/engine';
-import { PF_KTHREAD, TCP_ESTABLISHED, TCP_LISTEN, anonInodes, mountOf, socketInodes, type InetSocket, type ProcessInspection, type TaskInfo } from '../checkpoint/inspection';
+import { PF_KTHREAD, TCP_ESTABLISHED, TCP_LISTEN, anonInodes, mountOf, socketInodes, type InetSocket, type ProcessInspection, type TaskInfo } from '../helper/inspection';
 import { KERNEL_MADE, ghostFiles, ghostLimit, kindProblems, ownPtys, ptyIndexOfTtyNr } from './preflightKinds';
 import { commandLine } from './run';
 

@@ -3,7 +3,7 @@
 // stops the migration before the freeze. Pure functions, unit-tested without hosts.
 import type { FileSubstitute, FsNodeToMake } from '../checkpoint/engine';
 import { formatBytes } from '../common/format';
-import { socketInodes, type ProcessInspection, type TaskInfo } from '../checkpoint/inspection';
+import { socketInodes, type ProcessInspection, type TaskInfo } from '../helper/inspection';
 
 /** Paths of things the kernel made up, on no filesystem, which CRIU carries itself: memfds, SysV
  * shared memory, shared anonymous huge pages, AIO rings (with or without " (deleted)"). */

@@ -1,10 +1,10 @@
 // The preflight of one migration, run against both hosts: everything that can be checked without
 // touching the process (tracers the caller agrees to stop aside). It ends with the checkpoint
 // plan, or a PreflightError naming every problem found.
-import { parseCapabilities, type ParsedCapabilities } from '../checkpoint/capabilities';
+import { parseCapabilities, type ParsedCapabilities } from '../helper/capabilities';
 import type { CheckpointEngine, CheckpointPlan, FileSubstitute } from '../checkpoint/engine';
-import type { HostHelper } from '../checkpoint/hostHelper';
-import { parseInspection, socketInodes, type ProcessInspection } from '../checkpoint/inspection';
+import type { HostHelper } from '../helper/hostHelper';
+import { parseInspection, socketInodes, type ProcessInspection } from '../helper/inspection';
 import type { ChosenOption, MigrateOptions, MigrationRequest, PhaseName } from './api';
 import type { BatchLink } from './batchLinks';
 import { PreflightError } from './errors';

@@ -1,6 +1,6 @@
 // `procmig run`: starts a program migration-ready on a host, through the helper's `run-ready`
 // (the launcher travels with the helper, so a host needs only perl for it).
-import { HelperError, parseKeyValues, type HostHelper } from '../checkpoint/hostHelper';
+import { HelperError, parseKeyValues, type HostHelper } from '../helper/hostHelper';
 import { shellQuote } from '../transport/sshHost';
 import type { RunRequest, RunResult } from './api';
 import { sentenceFor } from './errors';

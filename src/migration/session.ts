@@ -4,7 +4,7 @@
 // source is killed only after the destination runs the process; any failure before that resumes
 // the source and removes the destination's copy. Strategies see it through StrategyContext.
 import { CheckpointError, type CheckpointEngine, type RestoredProcess } from '../checkpoint/engine';
-import { HostHelper } from '../checkpoint/hostHelper';
+import { HostHelper } from '../helper/hostHelper';
 import type { ByteCounter } from '../transport/bridge';
 import type { MigrateOptions, MigrationRequest, MigrationResult, PhaseName } from './api';
 import type { BatchLink } from './batchLinks';

@@ -124,3 +124,11 @@ export type TransportErrorCode =
   | 'host-key-changed'
   | 'connection-lost'
   | 'config';
+
+/** OpenSSH's StrictHostKeyChecking as we apply it (`no` is treated like `accept-new`). */
+export type StrictHostKeyChecking = 'yes' | 'accept-new' | 'ask';
+
+/** What `ssh -v` said of a host's certificate (hostCertificate.ts). */
+export type CertificateCheck =
+  | { ok: true; /** ssh's description of the certificate (ID, serial, CA, validity). */ certificate: string; /** Where the CA line is. */ caLine?: string }
+  | { ok: false; /** ssh's reason, or why ssh could not be asked. */ reason: string };

@@ -8,11 +8,10 @@
 // records anything (StrictHostKeyChecking yes) nor reuses a master connection.
 import { execFile } from 'node:child_process';
 import { fingerprintSha256, keyTypeOf } from './knownHosts';
+import type { CertificateCheck } from './host';
 import { parseDestination } from './sshConfig';
 
-export type CertificateCheck =
-  | { ok: true; /** ssh's description of the certificate (ID, serial, CA, validity). */ certificate: string; /** Where the CA line is. */ caLine?: string }
-  | { ok: false; /** ssh's reason, or why ssh could not be asked. */ reason: string };
+export type { CertificateCheck };
 
 export interface CertificateTarget {
   /** The name as given: an alias or `user@host[:port]`. */

@@ -5,8 +5,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
-import { TransportError, type HostKeyDecision, type UnknownHostKey } from './host';
-import type { CertificateCheck } from './hostCertificate';
+import { TransportError, type CertificateCheck, type HostKeyDecision, type StrictHostKeyChecking, type UnknownHostKey } from './host';
 import { tilde } from '../common/paths';
 
 export type KnownHostsMarker = 'revoked' | 'cert-authority';
@@ -173,7 +172,7 @@ export function askOncePerSession(ask: (key: UnknownHostKey) => Promise<HostKeyD
   };
 }
 
-export type StrictHostKeyChecking = 'yes' | 'accept-new' | 'ask';
+export type { StrictHostKeyChecking };
 
 export interface HostKeyPolicy {
   /** Host name shown to the user (the alias they typed). */

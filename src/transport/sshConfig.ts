@@ -7,8 +7,7 @@ import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import SSHConfig from 'ssh-config';
-import { TransportError } from './host';
-import type { StrictHostKeyChecking } from './knownHosts';
+import { TransportError, type StrictHostKeyChecking } from './host';
 import { evaluateConfigFiles, type SshOptions } from './sshConfigFallback';
 import { ALLOWED_TOKENS, connectionHash, expandFileKeyword, expandTilde, expandTokens, localTokens, type TokenValues } from './sshTokens';
 

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { helperScript } from '../../src/checkpoint/hostHelper';
+import { helperScript } from '../../src/helper/hostHelper';
 import { kill, onHost, procmig, readNumber, sharedDir, sshConfig, startDetached, tickerAdvances, useLab, waitFor } from './support/lab';
 
 const A = 'lab-a';

@@ -3,7 +3,7 @@
 // last tree settled, and a tree that failed after the freeze takes its partners back with it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HostHelper } from '../../src/checkpoint/hostHelper';
+import { HostHelper } from '../../src/helper/hostHelper';
 import { BatchLinks } from '../../src/migration/batchLinks';
 import { FakeHost } from './fakes/transport';
 

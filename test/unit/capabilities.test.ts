@@ -1,7 +1,7 @@
 // parseCapabilities over real `procmig-helper.sh caps` output, and versionAtLeast.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseCapabilities, versionAtLeast } from '../../src/checkpoint/capabilities';
+import { parseCapabilities, versionAtLeast } from '../../src/helper/capabilities';
 import { fixture } from './fixtures';
 
 describe('parseCapabilities', () => {

@@ -1,9 +1,9 @@
-// package.json against src/ui/contributions.ts, host-free: the settings with the same defaults,
+// package.json against src/ui/common/contributions.ts, host-free: the settings with the same defaults,
 // the debug menus for every debug type the extension can move, and context keys that a `when` uses.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { DEBUG_TYPES, fullSettingKey, SETTING_DEFAULTS, type SettingKey } from '../../src/ui/contributions';
+import { DEBUG_TYPES, fullSettingKey, SETTING_DEFAULTS, type SettingKey } from '../../src/ui/common/contributions';
 
 interface Manifest {
   contributes: {
@@ -57,7 +57,7 @@ describe('package.json and contributions.ts', () => {
   it('set only context keys that a when clause uses', () => {
     const clauses = whenClauses();
     // ContextKeys is a const enum, which has no object to list at run time: read its declaration.
-    const source = readFileSync(new URL('../../src/ui/contributions.ts', import.meta.url), 'utf8');
+    const source = readFileSync(new URL('../../src/ui/common/contributions.ts', import.meta.url), 'utf8');
     const declaration = /export const enum ContextKeys \{([^}]*)\}/.exec(source)?.[1] ?? '';
     const keys = [...declaration.matchAll(/=\s*'([^']+)'/g)].map((m) => m[1]);
     assert.ok(keys.length >= 1, 'no context keys found in contributions.ts');

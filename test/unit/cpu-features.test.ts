@@ -2,7 +2,7 @@
 // destination lacks of the source's.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cpuShortfall, isInstructionSet, parseCpuFeatures, readCpuinfoImage } from '../../src/checkpoint/cpuFeatures';
+import { cpuShortfall, isInstructionSet, parseCpuFeatures, readCpuinfoImage } from '../../src/helper/cpuFeatures';
 import { fixture } from './fixtures';
 
 const captured = fixture('caps.txt');

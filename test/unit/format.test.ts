@@ -1,8 +1,8 @@
 // CLI output: the process tree (from real `ps` output), host reports and migration summaries.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseCapabilities } from '../../src/checkpoint/capabilities';
-import { parseProcessList } from '../../src/checkpoint/processList';
+import { parseCapabilities } from '../../src/helper/capabilities';
+import { parseProcessList } from '../../src/helper/processList';
 import { formatHostReport, formatMigration, formatProcessTree } from '../../src/cli/format';
 import type { MigrationResult, ProcessInfo } from '../../src/migration/api';
 import { fixture } from './fixtures';

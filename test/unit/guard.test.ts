@@ -2,7 +2,7 @@
 // over a fake host whose guard command records its stdin.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HostHelper } from '../../src/checkpoint/hostHelper';
+import { HostHelper } from '../../src/helper/hostHelper';
 import { HostGuard } from '../../src/migration/guard';
 import { FakeHost, type FakeCommand } from './fakes/transport';
 

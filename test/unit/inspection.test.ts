@@ -1,7 +1,7 @@
 // parseInspection and socketInodes over real `procmig-helper.sh inspect PID` output.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PF_KTHREAD, TCP_ESTABLISHED, TCP_LISTEN, parseInspection, socketInodes } from '../../src/checkpoint/inspection';
+import { PF_KTHREAD, TCP_ESTABLISHED, TCP_LISTEN, parseInspection, socketInodes } from '../../src/helper/inspection';
 import { PIDS, fixture, inspection } from './fixtures';
 
 describe('parseInspection', () => {

@@ -2,7 +2,7 @@
 // `run` and the page tunnel's services.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseKeyValues } from '../../src/checkpoint/hostHelper';
+import { parseKeyValues } from '../../src/helper/hostHelper';
 
 describe('parseKeyValues', () => {
   it('reads key=value lines around other output; the value keeps its own "=", later keys win', () => {

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { migrationReadyArgv } from '../../src/migration/migrationReady';
-import { MIGRATION_READY_PROFILE } from '../../src/ui/contributions';
-import { defaultProfileChange, migrationReadyLaunch, migrationReadyShell, MIGRATION_READY_MARK, type LaunchConfiguration } from '../../src/ui/migrationReadyConfig';
+import { MIGRATION_READY_PROFILE } from '../../src/ui/common/contributions';
+import { defaultProfileChange, migrationReadyLaunch, migrationReadyShell, MIGRATION_READY_MARK, type LaunchConfiguration } from '../../src/ui/terminals/migrationReadyConfig';
 
 const TITLE = MIGRATION_READY_PROFILE.title;
 

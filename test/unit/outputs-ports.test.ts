@@ -1,7 +1,7 @@
 // Files only the source has, pipes to processes that stay behind, ports: pure rules of the preflight.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FdInfo, ProcessInspection } from '../../src/checkpoint/inspection';
+import type { FdInfo, ProcessInspection } from '../../src/helper/inspection';
 import {
   checkProcessAndHosts,
   establishedConnections,

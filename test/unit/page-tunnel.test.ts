@@ -3,7 +3,7 @@
 // relayed through this machine, with the reason; both ends unix sockets in the image directories.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HostHelper } from '../../src/checkpoint/hostHelper';
+import { HostHelper } from '../../src/helper/hostHelper';
 import { openPageTunnel, pageSocket } from '../../src/migration/pageTunnel';
 import { FakeHost, socketPair, type FakeCommand } from './fakes/transport';
 

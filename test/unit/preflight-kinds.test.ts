@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CriuEngine } from '../../src/checkpoint/criu';
-import type { ProcessInspection } from '../../src/checkpoint/inspection';
+import type { ProcessInspection } from '../../src/helper/inspection';
 import { traitsOf } from '../../src/migration/preflight';
 import {
   cutUnixConnections,

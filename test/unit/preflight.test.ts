@@ -1,9 +1,9 @@
 // Preflight rules over real inspections and `caps` of this host (test/unit/fixtures).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseCapabilities } from '../../src/checkpoint/capabilities';
+import { parseCapabilities } from '../../src/helper/capabilities';
 import { CriuEngine } from '../../src/checkpoint/criu';
-import { PF_KTHREAD, anonInodes, type ProcessInspection } from '../../src/checkpoint/inspection';
+import { PF_KTHREAD, anonInodes, type ProcessInspection } from '../../src/helper/inspection';
 import { checkProcessAndHosts, fileProblems, requiredFiles, substitutesProblem, tcpConnections, traitsOf, treeRssKiB, type PreflightInput } from '../../src/migration/preflight';
 import { PIDS, caps, fixture, inspection, type InspectFixture } from './fixtures';
 

@@ -2,7 +2,7 @@
 // so it lists only the processes started for it).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isKernelThread, parseProcessList } from '../../src/checkpoint/processList';
+import { isKernelThread, parseProcessList } from '../../src/helper/processList';
 import { fixture } from './fixtures';
 
 describe('parseProcessList', () => {

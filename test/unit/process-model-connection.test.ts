@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConnectionChange, Engine, HostReport, ProcessInfo } from '../../src/migration/api';
-import { ProcessModel } from '../../src/ui/processModel';
+import { ProcessModel } from '../../src/ui/view/processModel';
 
 const sleep: ProcessInfo = { pid: 10, ppid: 1, uid: 0, user: 'root', cpu: 0, rssKiB: 1024, name: 'sleep', command: 'sleep 600', state: 'S' };
 

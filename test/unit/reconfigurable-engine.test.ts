@@ -2,7 +2,7 @@
 // keeps track of that disposal only until it ends.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ReconfigurableEngine } from '../../src/ui/engineHost';
+import { ReconfigurableEngine } from '../../src/ui/hosts/engineHost';
 import { FakeEngine } from './fakes/migration';
 
 /** The disposals ReconfigurableEngine still waits for (a private field: it has no other trace). */

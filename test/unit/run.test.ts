@@ -2,7 +2,7 @@
 // and the helper as uploaded (it carries the launcher for `perl -x`).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HostHelper } from '../../src/checkpoint/hostHelper';
+import { HostHelper } from '../../src/helper/hostHelper';
 import { formatRun } from '../../src/cli/format';
 import { commandLine, parseRunReady, runMigrationReady, runReadyArgs } from '../../src/migration/run';
 import type { ExecResult, Host } from '../../src/transport/host';

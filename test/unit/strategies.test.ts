@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CriuEngine } from '../../src/checkpoint/criu';
 import { CheckpointError } from '../../src/checkpoint/engine';
-import { HostHelper } from '../../src/checkpoint/hostHelper';
+import { HostHelper } from '../../src/helper/hostHelper';
 import { fakeSession, ScriptedHost } from './fakes/sessionFakes';
 
 const PID = 4242;

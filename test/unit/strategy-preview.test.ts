@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { chooseStrategy, PRE_COPY_MIN_RSS_KIB } from '../../src/migration/strategy';
-import { predictAuto } from '../../src/ui/strategyPreview';
+import { predictAuto } from '../../src/ui/migrate/strategyPreview';
 
 describe('predictAuto', () => {
   it('names the engine’s choice where both hosts support every strategy', () => {

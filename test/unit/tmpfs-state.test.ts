@@ -3,7 +3,7 @@
 // lines made of it, over real helper output (test/unit/fixtures).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mountOf, parseInspection, type ProcessInspection } from '../../src/checkpoint/inspection';
+import { mountOf, parseInspection, type ProcessInspection } from '../../src/helper/inspection';
 import { carriedTmpfsOptions, parseTmpfsStat, tmpfsCandidates, tmpfsProblems, type TmpfsFile } from '../../src/migration/preflight';
 import { fixture, inspection } from './fixtures';
 

@@ -2,7 +2,7 @@
 // spells out its own). The session keeps everything else: the rollback's order, the hosts'
 // guards, the timeline, the result.
 import type { CheckpointEngine, CheckpointPlan, RestoredProcess } from '../../checkpoint/engine';
-import type { HostHelper } from '../../checkpoint/hostHelper';
+import type { HostHelper } from '../../helper/hostHelper';
 import type { MigrationResult, PhaseName } from '../api';
 import type { ImageRoute } from '../imageRoute';
 import type { StrategyChoice } from '../strategy';

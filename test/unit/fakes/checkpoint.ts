@@ -1,6 +1,6 @@
 // Fakes of the checkpoint layer (src/checkpoint/engine.ts) for the migration layer above it.
 import type { CheckpointEngine, DumpStats, LazyPageFetcher, PageService } from '../../../src/checkpoint/engine';
-import type { HostHelper } from '../../../src/checkpoint/hostHelper';
+import type { HostHelper } from '../../../src/helper/hostHelper';
 
 /** One scripted pre-copy round: its pages, an error it fails with, or pages after a delay. */
 export type Step = number | Error | { pages: number; delayMs: number };

@@ -15,6 +15,10 @@ export class FakeEngine implements Engine {
   migrateMany = async (): Promise<never> => {
     throw new Error('no migrations in these tests');
   };
+  tracerOf = async () => undefined;
+  stopTracer = async () => undefined;
+  processState = async () => 'gone' as const;
+  listenerOf = async () => undefined;
 
   dispose(): Promise<void> {
     this.disposals++;

@@ -1,10 +1,10 @@
 // Fakes of a migration session's neighbours: hosts whose helper answers from a script (every
 // command recorded), and a checkpoint engine that records each call and fails where told.
 import { PassThrough } from 'node:stream';
-import type { ParsedCapabilities } from '../../../src/checkpoint/capabilities';
+import type { ParsedCapabilities } from '../../../src/helper/capabilities';
 import type { CheckpointEngine, CheckpointPlan, DumpStats, LazyPageFetcher, PageService, RestoredProcess } from '../../../src/checkpoint/engine';
-import type { HostHelper } from '../../../src/checkpoint/hostHelper';
-import type { ProcessInspection } from '../../../src/checkpoint/inspection';
+import type { HostHelper } from '../../../src/helper/hostHelper';
+import type { ProcessInspection } from '../../../src/helper/inspection';
 import type { Strategy } from '../../../src/migration/api';
 import type { PreflightRunner } from '../../../src/migration/preflightRun';
 import { MigrationSession } from '../../../src/migration/session';

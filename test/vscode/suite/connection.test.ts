@@ -6,8 +6,8 @@ import * as assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as vscode from 'vscode';
-import { Commands, SETTINGS_SECTION } from '../../../src/ui/contributions';
-import type { TreeNode } from '../../../src/ui/processTree';
+import { Commands, SETTINGS_SECTION } from '../../../src/ui/common/contributions';
+import type { TreeNode } from '../../../src/ui/view/processRefs';
 import { startThrowawaySshd, type ThrowawaySshd } from '../throwawaySshd';
 import { activeApi, until } from './helpers';
 

@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { Commands, EXTENSION_ID, MIGRATION_READY_PROFILE, SETTING_DEFAULTS, fullSettingKey, type SettingKey } from '../../../src/ui/contributions';
-import { findProcess } from '../../../src/ui/processForest';
-import type { HostTreeNode, ProcessTreeNode, TreeNode } from '../../../src/ui/processTree';
+import { Commands, EXTENSION_ID, MIGRATION_READY_PROFILE, SETTING_DEFAULTS, fullSettingKey, type SettingKey } from '../../../src/ui/common/contributions';
+import { findProcess } from '../../../src/ui/common/processForest';
+import type { HostTreeNode, ProcessTreeNode, TreeNode } from '../../../src/ui/view/processRefs';
 import { activeApi, spawnMarker, until } from './helpers';
 
 interface Manifest {

@@ -65,5 +65,20 @@ export class FakeEngine implements Engine {
     return { ok: true, from: request.from, to: request.to, freezeMs: 1395, totalMs: 1597, bytes: 0, processes };
   }
 
+  async tracerOf(): Promise<undefined> {
+    return undefined;
+  }
+
+  async stopTracer(): Promise<void> {}
+
+  async processState(host: string, pid: number): Promise<'running' | 'gone'> {
+    const answer = this.processes[host];
+    return Array.isArray(answer) && answer.some((p) => p.pid === pid) ? 'running' : 'gone';
+  }
+
+  async listenerOf(): Promise<undefined> {
+    return undefined;
+  }
+
   async dispose(): Promise<void> {}
 }

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { ProcessMigratorApi } from '../../../src/extension';
-import { EXTENSION_ID } from '../../../src/ui/contributions';
+import { EXTENSION_ID } from '../../../src/ui/common/contributions';
 
 export async function activeApi(): Promise<ProcessMigratorApi> {
   const ext = vscode.extensions.getExtension<ProcessMigratorApi>(EXTENSION_ID);

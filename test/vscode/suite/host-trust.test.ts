@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 import type { Engine } from '../../../src/migration/api';
 import { createEngine } from '../../../src/migration/engine';
 import { hashHostName } from '../../../src/transport/knownHosts';
-import { createHostPrompts, passphraseSecretKey, REMEMBER, TRUST_ALWAYS, TRUST_ONCE, vscodeWindow, type PromptWindow } from '../../../src/ui/hostPrompts';
+import { createHostPrompts, passphraseSecretKey, REMEMBER, TRUST_ALWAYS, TRUST_ONCE, vscodeWindow, type PromptWindow } from '../../../src/ui/hosts/hostPrompts';
 import { openSshFinds, startThrowawaySshd, type ThrowawaySshd } from '../throwawaySshd';
 import { alive, spawnMarker, until } from './helpers';
 

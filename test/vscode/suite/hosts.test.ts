@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appendHostBlock, formatHostBlock, hasHostAlias, validateAlias } from '../../../src/ui/sshConfigEdit';
+import { appendHostBlock, formatHostBlock, hasHostAlias, validateAlias } from '../../../src/ui/hosts/sshConfigEdit';
 
 describe('Add Host (ssh config edits)', () => {
   it('formats a Host block and refuses bad or taken aliases', () => {

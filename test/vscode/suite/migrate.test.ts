@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { MigrationProgress, MigrationResult } from '../../../src/migration/api';
-import { Commands } from '../../../src/ui/contributions';
+import { Commands } from '../../../src/ui/common/contributions';
 import { activeApi, alive, labSsh, runsOn, spawnMarker } from './helpers';
 import { describeWithLab } from './lab';
 

@@ -10,9 +10,9 @@ import { existsSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSy
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { MigrationResult } from '../../../src/migration/api';
-import { Commands, MIGRATION_READY_PROFILE } from '../../../src/ui/contributions';
-import type { DebugSessionMove } from '../../../src/ui/debugSessionMigration';
-import type { MovedTerminal } from '../../../src/ui/terminalMoves';
+import { Commands, MIGRATION_READY_PROFILE } from '../../../src/ui/common/contributions';
+import type { DebugSessionMove } from '../../../src/ui/debug/debugSessionMigration';
+import type { MovedTerminal } from '../../../src/ui/terminals/terminalMoves';
 import { BREAKPOINT_LINE, PROGRAM, counterAt, trackStops, type Stop } from './debugCounter';
 import { activeApi, alive, descriptorsOf, labSharedDir, labSsh, node24, seccompModeOf, until } from './helpers';
 import { describeWithLab } from './lab';

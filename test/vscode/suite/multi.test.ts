@@ -4,9 +4,9 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { BatchResult } from '../../../src/migration/api';
-import { Commands } from '../../../src/ui/contributions';
-import type { ProcessTreeNode, TreeNode } from '../../../src/ui/processTree';
-import { renderReportHtml } from '../../../src/ui/reportHtml';
+import { Commands } from '../../../src/ui/common/contributions';
+import type { ProcessTreeNode, TreeNode } from '../../../src/ui/view/processRefs';
+import { renderReportHtml } from '../../../src/ui/report/reportHtml';
 import { activeApi, labSsh, runsOn, until } from './helpers';
 import { describeWithLab } from './lab';
 

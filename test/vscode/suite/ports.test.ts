@@ -8,10 +8,10 @@ import { existsSync } from 'node:fs';
 import * as http from 'node:http';
 import * as vscode from 'vscode';
 import type { MigrationResult } from '../../../src/migration/api';
-import { Commands } from '../../../src/ui/contributions';
-import type { ForwardTreeNode } from '../../../src/ui/portForwards';
-import type { ProcessTreeNode, TreeNode } from '../../../src/ui/processTree';
-import { renderReportHtml } from '../../../src/ui/reportHtml';
+import { Commands } from '../../../src/ui/common/contributions';
+import type { ForwardTreeNode } from '../../../src/ui/forwards/forwardItems';
+import type { ProcessTreeNode, TreeNode } from '../../../src/ui/view/processRefs';
+import { renderReportHtml } from '../../../src/ui/report/reportHtml';
 import { activeApi, alive, labSsh, until } from './helpers';
 import { describeWithLab } from './lab';
 

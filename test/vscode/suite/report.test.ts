@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { Commands } from '../../../src/ui/contributions';
-import { renderReportHtml } from '../../../src/ui/reportHtml';
+import { Commands } from '../../../src/ui/common/contributions';
+import { renderReportHtml } from '../../../src/ui/report/reportHtml';
 import { result } from './fakeEngine';
 import { activeApi, until } from './helpers';
 

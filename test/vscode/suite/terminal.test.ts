@@ -7,9 +7,9 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { MigrationResult } from '../../../src/migration/api';
-import { Commands } from '../../../src/ui/contributions';
-import { findProcess } from '../../../src/ui/processForest';
-import type { MovedTerminal } from '../../../src/ui/terminalMoves';
+import { Commands } from '../../../src/ui/common/contributions';
+import { findProcess } from '../../../src/ui/common/processForest';
+import type { MovedTerminal } from '../../../src/ui/terminals/terminalMoves';
 import { activeApi, labSharedDir, labSsh, until } from './helpers';
 import { describeWithLab } from './lab';
 

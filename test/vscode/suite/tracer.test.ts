@@ -1,7 +1,7 @@
 // Migrate Process of a process that `strace -p` traces on lab-a: CRIU cannot checkpoint a traced
 // process, so the engine's preflight names the tracer before anything is frozen and the extension
 // asks whether to stop it. The modal cannot be clicked from the extension host: its answer comes
-// through the command's `tracerModal` seam (src/ui/tracerPrompt.ts). Needs the lab (PM_LAB_SSH_CONFIG).
+// through the command's `tracerModal` seam (src/ui/migrate/tracerPrompt.ts). Needs the lab (PM_LAB_SSH_CONFIG).
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
@@ -9,8 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { MigrationProgress, MigrationResult } from '../../../src/migration/api';
-import { Commands } from '../../../src/ui/contributions';
-import { STOP_TRACER, type TracerModal } from '../../../src/ui/tracerPrompt';
+import { Commands } from '../../../src/ui/common/contributions';
+import { STOP_TRACER, type TracerModal } from '../../../src/ui/migrate/tracerPrompt';
 import { activeApi, alive, labSharedDir, labSsh, runsOn, until } from './helpers';
 import { describeWithLab } from './lab';
 

@@ -3,7 +3,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { HostReport, MigrationResult } from '../../../src/migration/api';
-import { Commands } from '../../../src/ui/contributions';
+import { Commands } from '../../../src/ui/common/contributions';
 import { activeApi, labSsh, until } from './helpers';
 import { describeWithLab } from './lab';
 

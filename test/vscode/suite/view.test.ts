@@ -2,9 +2,10 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { HostReport, MigrationRequest } from '../../../src/migration/api';
-import { buildProcessForest } from '../../../src/ui/processForest';
-import { ProcessModel } from '../../../src/ui/processModel';
-import { DRAG_MIME, ProcessTreeProvider, type HostTreeNode, type ProcessTreeNode, type TreeNode } from '../../../src/ui/processTree';
+import { buildProcessForest } from '../../../src/ui/common/processForest';
+import { ProcessModel } from '../../../src/ui/view/processModel';
+import type { HostTreeNode, ProcessTreeNode, TreeNode } from '../../../src/ui/view/processRefs';
+import { DRAG_MIME, ProcessTreeProvider } from '../../../src/ui/view/processTree';
 import { FakeEngine, proc } from './fakeEngine';
 
 const ME = 1000;

@@ -1,0 +1,70 @@
+// Several selected (or dropped) processes moved in one request (engine `migrateMany`: prepared
+// together, frozen together): one cancellable progress, one history entry per process sharing a
+// batch id so the report shows them together, one notification.
+import * as vscode from 'vscode';
+import type { BatchRequest, BatchResult, MigrationResult } from '../../migration/api';
+import { Commands } from '../common/contributions';
+import type { ForwardRecord } from '../report/history';
+import type { MigrateCommandOptions, MigrationDeps } from './migrationDeps';
+import { SHOW_LOG, SHOW_REPORT, withMigrationProgress } from './migrationProgress';
+import { forwardPortsEnabled } from '../forwards/forwardCommand';
+
+export async function runBatchMigration(
+  deps: MigrationDeps,
+  request: BatchRequest,
+  options: Pick<MigrateCommandOptions, 'signal' | 'onProgress' | 'forwardPorts'> = {},
+): Promise<BatchResult> {
+  const { engine, model, history, log } = deps;
+  const names = new Map(request.pids.map((pid) => [pid, model.findProcess(request.from, pid)?.name]));
+  const what = `${request.pids.length} processes`;
+  log.info(`Migrating ${what} (PIDs ${request.pids.join(', ')}) from ${request.from} to ${request.to} (strategy ${request.strategy ?? 'auto'})`);
+
+  const batch = await withMigrationProgress(
+    log,
+    what,
+    request.to,
+    options,
+    (engineOptions) => engine.migrateMany(request, engineOptions),
+    (error) => failedBatch(request, error),
+  );
+
+  // Added in request order: `history.batchOf` gives them back in that order.
+  const batchId = `${new Date().toISOString()}|${request.from}|${request.pids.join(',')}`;
+  const forwarded: ForwardRecord[] = [];
+  let first: string | undefined;
+  for (const result of batch.processes) {
+    const name = names.get(result.sourcePid);
+    const forwards =
+      deps.forwards && (options.forwardPorts ?? forwardPortsEnabled()) ? await deps.forwards.afterMigration(result, name) : undefined;
+    forwarded.push(...(forwards ?? []).filter((f) => !f.error));
+    const entry = await history.add(result, name, { forwards, requestedStrategy: request.strategy, batchId });
+    first ??= entry.id;
+    logOutcome(deps, result, name);
+  }
+  void model.refresh([request.from, request.to]);
+
+  const moved = batch.processes.filter((p) => p.ok).length;
+  const ports = forwarded.length ? ` Forwarding localhost:${forwarded.map((f) => f.port).join(', :')} from ${request.from}.` : '';
+  if (batch.ok) {
+    void vscode.window
+      .showInformationMessage(`Migrated ${moved} processes to ${request.to} together (frozen ${batch.freezeMs} ms at most).${ports}`, SHOW_REPORT)
+      .then((choice) => choice === SHOW_REPORT && vscode.commands.executeCommand(Commands.ShowReport, first));
+  } else {
+    const summary = moved ? `${moved} of ${batch.processes.length} processes moved to ${request.to}; the others kept running on ${request.from}. ` : '';
+    void vscode.window.showErrorMessage(`${summary}${batch.error ?? `Migrating ${what} failed.`}`, SHOW_LOG, SHOW_REPORT).then((choice) => {
+      if (choice === SHOW_LOG) log.show(true);
+      else if (choice === SHOW_REPORT) void vscode.commands.executeCommand(Commands.ShowReport, first);
+    });
+  }
+  return batch;
+}
+
+function logOutcome(deps: MigrationDeps, result: MigrationResult, name: string | undefined): void {
+  const what = `${name ?? 'process'} (PID ${result.sourcePid})`;
+  if (result.ok) deps.log.info(`Migrated ${what} to ${result.to} as PID ${result.destinationPid ?? '?'}: ${result.strategy}, frozen ${result.freezeMs} ms`);
+  else deps.log.error(`Migration of ${what} to ${result.to} failed: ${result.error ?? 'no reason given'}`);
+}
+
+function failedBatch(request: BatchRequest, error: string): BatchResult {
+  return { ok: false, from: request.from, to: request.to, freezeMs: 0, totalMs: 0, bytes: 0, processes: [], error };
+}
