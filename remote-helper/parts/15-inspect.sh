@@ -154,7 +154,6 @@ cmd_check_files() {
 			[ "$have" = "$size" ] || printf '%s\tsize:%s\n' "$path" "$have"
 		fi
 	done
-	echo "checked=1"
 }
 
 cmd_stat_files() {
