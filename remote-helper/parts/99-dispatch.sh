@@ -1,3 +1,8 @@
+# Sourced mode, for tests (test/unit/helper-sourced.test.ts): `PROCMIG_HELPER_SOURCED=1 . HELPER`
+# defines the functions and settings and runs no command, so its parsers run without root.
+# shellcheck disable=SC2317 # return leaves the sourcing; run as a script it ends the script
+[ -z "${PROCMIG_HELPER_SOURCED:-}" ] || return 0
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case $cmd in
