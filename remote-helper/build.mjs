@@ -27,7 +27,7 @@ export function buildHelper(dir = here) {
   // perl -x starts at its `#!…perl` line and stops at __END__.
   const launcher = readFileSync(path.join(dir, 'migration-ready.pl'), 'utf8');
   if (/^(MIGRATION_READY|__END__)$/m.test(launcher)) throw new Error('remote-helper/migration-ready.pl has a line that ends its here-document early');
-  return `${sh}: <<'MIGRATION_READY'\n${launcher}__END__\nMIGRATION_READY\n`;
+  return `${sh}# shellcheck disable=SC2317 # never run: the launcher, for perl -x\n: <<'MIGRATION_READY'\n${launcher}__END__\nMIGRATION_READY\n`;
 }
 
 /** Writes the helper to `outDir`/remote-helper/procmig-helper.sh; returns its path. */

@@ -97,6 +97,7 @@
 #
 # Built from remote-helper/parts/ and remote-helper/embedded/ by remote-helper/build.mjs, which
 # also puts remote-helper/migration-ready.pl after its last command: `perl -x` runs it from there.
+# shellcheck disable=SC2015 # `A && B || die`: dies when either fails, as meant throughout
 set -u
 # A program the helper starts gets its caller's umask, not the helper's.
 CALLER_UMASK=$(umask)

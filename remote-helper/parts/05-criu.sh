@@ -8,7 +8,7 @@
 #   sudo          as a last resort where root lacks CAP_SYS_RESOURCE: CRIU then cannot read the
 #                 limits of this user's processes (caps reports sudo_rlimits=0);
 #   none          neither: caps says so and the preflight names what to configure.
-PRIVILEGE= CRIU_CMD= SUDO_RLIMITS=
+PRIVILEGE='' CRIU_CMD='' SUDO_RLIMITS=''
 find_privilege() {
 	[ -z "$PRIVILEGE" ] || return 0
 	PRIVILEGE=none CRIU_CMD=criu SUDO_RLIMITS=

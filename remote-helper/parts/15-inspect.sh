@@ -79,6 +79,7 @@ cmd_inspect() {
 		[ -d "/proc/$p" ] || continue
 		# stat: comm is in parentheses and may hold spaces; strip it before splitting.
 		st=$(sed 's/^[0-9]* (.*) //' "/proc/$p/stat" 2>/dev/null) || continue
+		# shellcheck disable=SC2086 # the fields of stat
 		set -- $st
 		# state ppid pgrp session tty_nr tpgid flags
 		# TracerPid of any thread: a tracer may hold one thread only (strace -p TID, a native debugger).

@@ -12,6 +12,7 @@
 #                                removes S and runs CMD on it
 #   on_socket accept-go S CMD…   the same, but runs CMD only once its stdin says `go`
 # It replaces the calling (sub)shell, so PID is CMD's.
+# shellcheck disable=SC2016 # perl's
 SOCKET_PERL=@embedded/socket.pl@
 SOCKET_PY=@embedded/socket.py@
 

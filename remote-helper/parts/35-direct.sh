@@ -144,6 +144,7 @@ cmd_direct_tunnel() {
 	rc=$?
 	sent=$(sed -n 's/.*Transferred: sent \([0-9]*\), received \([0-9]*\) bytes.*/\1 \2/p' "$d/ssh.log" | tail -n 1)
 	if [ -n "$sent" ]; then
+		# shellcheck disable=SC2086 # the two numbers
 		set -- $sent
 		echo "bytes=$(($1 + $2))"
 		return 0

@@ -38,7 +38,7 @@ PERL_OPENER=@embedded/opener.pl@
 # created (empty), an existing one appended to. `--read N PATH` opens PATH for reading instead.
 # Sets SHIFTED. Returns 1 when a descriptor above 9 needs the opener: `|| exec_opener CMD ARGS…`.
 open_files() {
-	SHIFTED=0 wide= NEEDS_PERL=
+	SHIFTED=0 wide='' NEEDS_PERL=''
 	while [ "${1:-}" = --file ] || [ "${1:-}" = --read ] || [ "${1:-}" = --socket ]; do
 		mode=$1 n=${2:-} path=${3:-}
 		case $n in '' | *[!0-9]* | 0* | [0-3]) die "descriptor '$n' for $path: not a number above 3" ;; esac

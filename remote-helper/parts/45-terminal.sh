@@ -21,6 +21,7 @@ terminal_mode() {
 
 # perl -e "$PTY_AT" N CMD…: runs CMD while every free pty below N is held, so that the next pty
 # opened (CMD's) is /dev/pts/N; exits 3 when N is in use. CRIU reaches a pty number the same way.
+# shellcheck disable=SC2016 # perl's
 PTY_AT=@embedded/pty-at.pl@
 
 # Runs inside the tmux pane: CRIU stays in the foreground as the restored process's parent, and

@@ -29,6 +29,7 @@ cmd_signal() {
 # The tree is read on the host, in the same call: no round trip between reading and signalling.
 cmd_signal_tree() {
 	sig=$1 root=$2; shift 2
+	# shellcheck disable=SC2046 # one PID a line
 	cmd_signal "$sig" $(descendants "$root") "$@"
 }
 

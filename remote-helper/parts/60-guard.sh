@@ -6,7 +6,7 @@
 cmd_guard() {
 	trap '' HUP PIPE INT
 	set -f
-	tree= restored= session= images= locks= tmpfs=
+	tree='' restored='' session='' images='' locks='' tmpfs=''
 	while IFS= read -r line; do
 		# shellcheck disable=SC2086 # words of the line
 		set -- $line

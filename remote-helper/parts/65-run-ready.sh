@@ -2,7 +2,7 @@
 run_dir() { echo "${XDG_CACHE_HOME:-$HOME/.cache}/process-migrator/run"; }
 
 cmd_run_ready() {
-	cwd= tmux_name=
+	cwd='' tmux_name=''
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--cwd) cwd=${2:-} ;;

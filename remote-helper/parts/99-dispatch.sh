@@ -1,6 +1,5 @@
 # Sourced mode, for tests (test/unit/helper-sourced.test.ts): `PROCMIG_HELPER_SOURCED=1 . HELPER`
 # defines the functions and settings and runs no command, so its parsers run without root.
-# shellcheck disable=SC2317 # return leaves the sourcing; run as a script it ends the script
 [ -z "${PROCMIG_HELPER_SOURCED:-}" ] || return 0
 
 cmd=${1:-}
@@ -32,7 +31,9 @@ restore) cmd_restore "$@" ;;
 restore-tty) cmd_restore_tty "$@" ;;
 restore-fg) cmd_restore_fg "$@" ;;
 places) cmd_places ;;
-ptys) ls /dev/pts 2>/dev/null | grep -E '^[0-9]+$' || true ;;
+ptys)
+	# shellcheck disable=SC2010 # the entries that are numbers: ptys, not ptmx
+	ls /dev/pts 2>/dev/null | grep -E '^[0-9]+$' || true ;;
 tty-attach) cmd_tty_attach "$@" ;;
 tmux-kill) cmd_tmux_kill "$@" ;;
 state) cmd_state "$@" ;;
