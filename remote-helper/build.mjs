@@ -3,7 +3,7 @@
 // remote-helper/embedded/ put in place of its `NAME=@embedded/FILE@` line as a single-quoted
 // sh string (no fork at run time), then the migration-ready launcher after the helper's last
 // command, where `perl -x` finds it. esbuild.config.mjs writes it to dist/remote-helper/.
-import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,11 +30,19 @@ export function buildHelper(dir = here) {
   return `${sh}# shellcheck disable=SC2317 # never run: the launcher, for perl -x\n: <<'MIGRATION_READY'\n${launcher}__END__\nMIGRATION_READY\n`;
 }
 
-/** Writes the helper to `outDir`/remote-helper/procmig-helper.sh; returns its path. */
+/** Writes the helper to `outDir`/remote-helper/procmig-helper.sh; returns its path. Renamed into
+ * place, so that a migration running meanwhile reads the old file or the new one, never half. */
 export function writeHelper(outDir, dir = here) {
   const file = path.join(outDir, 'remote-helper', 'procmig-helper.sh');
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, buildHelper(dir));
-  chmodSync(file, 0o644);
+  const temp = `${file}.${process.pid}`;
+  writeFileSync(temp, buildHelper(dir));
+  chmodSync(temp, 0o644);
+  renameSync(temp, file);
   return file;
+}
+
+// `node remote-helper/build.mjs`: only the helper (what the unit tests need), into dist/.
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  writeHelper(path.join(here, '..', 'dist'));
 }

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 command -v shellcheck >/dev/null 2>&1 || { echo "check-helper: shellcheck is missing; sh scripts/install-system-deps.sh installs it" >&2; exit 1; }
 helper=dist/remote-helper/procmig-helper.sh
 # Built afresh: the parts may have changed since the last build.
-node -e "import('./remote-helper/build.mjs').then((m) => m.writeHelper('dist'))"
+node remote-helper/build.mjs
 for f in "$helper" remote-helper/setup-host.sh; do dash -n "$f"; done
 shellcheck -s dash "$helper" remote-helper/setup-host.sh
 shellcheck -s bash remote-helper/embedded/opener.bash
