@@ -2,6 +2,7 @@
 // `main` with require(), and one format keeps the CLI and the extension on identical engine code.
 import * as esbuild from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { writeHelper } from './remote-helper/build.mjs';
 
 const watch = process.argv.includes('--watch');
 const common = {
@@ -29,6 +30,9 @@ const builds = [
     external: [...common.external, 'mocha'],
   },
 ];
+
+// The host helper, one file built from remote-helper/parts/ (found by remoteHelperFile()).
+writeHelper('dist');
 
 for (const options of builds) {
   if (watch) await (await esbuild.context(options)).watch();

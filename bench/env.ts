@@ -101,7 +101,10 @@ export async function buildCli(which: string): Promise<{ path: string; descripti
     nodePaths: [path.join(repo, 'node_modules')],
     logLevel: 'warning',
   });
-  // As esbuild.config.mjs does: ssh2's compiled crypto binding next to the bundle, when built.
+  // As esbuild.config.mjs does: the host helper (built from remote-helper/parts/ where the tree
+  // has them) and ssh2's compiled crypto binding next to the bundle, when built.
+  const helperBuild = path.join(root, 'remote-helper', 'build.mjs');
+  if (existsSync(helperBuild)) (await import(helperBuild)).writeHelper(path.join(root, 'dist'), path.join(root, 'remote-helper'));
   const binding = path.join(repo, 'node_modules', 'ssh2', 'lib', 'protocol', 'crypto', 'build', 'Release', 'sshcrypto.node');
   if (existsSync(binding)) {
     mkdirSync(path.join(root, 'dist', 'crypto', 'build', 'Release'), { recursive: true });

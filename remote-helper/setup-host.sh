@@ -127,6 +127,7 @@ setup_unprivileged() {
 	version_at_least "${kernel%%-*}" 5.9 || die "Linux $kernel has no CAP_CHECKPOINT_RESTORE (5.9+), which CRIU's unprivileged mode needs"
 	command -v setcap >/dev/null 2>&1 || apt_install libcap2-bin
 	getent group "$UNPRIVILEGED_GROUP" >/dev/null 2>&1 || groupadd --system "$UNPRIVILEGED_GROUP"
+	# shellcheck disable=SC2020 # both characters become newlines
 	if cmp -s "$criu" "$UNPRIVILEGED_CRIU" && [ "$(stat -c %U:%G:%a "$UNPRIVILEGED_CRIU")" = "root:$UNPRIVILEGED_GROUP:750" ] &&
 		[ "$(getcap "$UNPRIVILEGED_CRIU" 2>/dev/null | sed 's/.* //' | tr ',=' '\n\n' | sort | paste -sd,)" = "$(echo "$UNPRIVILEGED_CAPS" | tr ',+' '\n\n' | sort | paste -sd,)" ]; then
 		step unprivileged "$UNPRIVILEGED_CRIU is already a copy of $criu with its capabilities"
@@ -151,4 +152,4 @@ setup_unprivileged() {
 }
 
 for s in $steps; do "setup_$s"; done
-echo done
+echo 'done'

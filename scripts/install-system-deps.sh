@@ -20,13 +20,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 #   python3-debugpy  Python programs under debugpy, which Migrate Debug Session moves (its e2e test)
 #   sudo            a normal user with passwordless sudo (test/e2e/users.test.ts)
 #   libcap2-bin     setcap, for CRIU's unprivileged mode (remote-helper/setup-host.sh)
+#   shellcheck      checks the host helper and setup-host.sh as POSIX sh (scripts/check-helper.sh)
 #   real programs that test/e2e/programs.test.ts moves between the lab hosts:
 #     golang-go                 builds the Go HTTP server it moves
 #     openjdk-17-jdk-headless   javac and the JVM of the Java 17 HTTP server (com.sun.net.httpserver)
 #     redis-server              Redis holding keys (redis-cli comes with it, from redis-tools)
 #     gunicorn                  a gunicorn master with two workers
 #     python3-ipykernel python3-jupyter-client  a Jupyter kernel and the front end that uses it
-PKGS="openssh-server openssh-client tini socat iproute2 nftables procps util-linux psmisc python3 python3-debugpy tmux curl strace sudo libcap2-bin
+PKGS="openssh-server openssh-client tini socat iproute2 nftables procps util-linux psmisc python3 python3-debugpy tmux curl strace sudo libcap2-bin shellcheck
 golang-go openjdk-17-jdk-headless redis-server gunicorn python3-ipykernel python3-jupyter-client"
 
 installed() {

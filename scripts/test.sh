@@ -1,12 +1,15 @@
 #!/bin/sh
 # `npm test` on a fresh clone of a fresh machine: installs what it needs (npm packages, CRIU,
-# sshd and the lab's tools, code-server and Chromium), builds, brings up the two-host lab, then
-# runs the unit tests, the end-to-end tests against real hosts, and the tests in a real VS Code.
+# sshd and the lab's tools, code-server and Chromium), builds, checks the host helper (dash -n,
+# shellcheck), brings up the two-host lab, then runs the unit tests, the end-to-end tests against
+# real hosts, and the tests in a real VS Code.
 # Root is needed: the lab creates namespaces and CRIU dumps processes.
 set -eu
 cd "$(dirname "$0")/.."
 
 sh scripts/prepare.sh "npm test"
+# The host helper as uploaded, and setup-host.sh: dash -n and shellcheck.
+sh scripts/check-helper.sh
 
 lab_was_up=0
 sh scripts/lab.sh status >/dev/null 2>&1 && lab_was_up=1

@@ -9,22 +9,26 @@ import type { ExecOptions, ExecResult, Host, RunningCommand, SpawnOptions } from
 
 const MISSING = '__PROCMIG_HELPER_MISSING__';
 
-/** The path on this machine of a file of `remote-helper/` (procmig-helper.sh, migration-ready.pl). */
+/** The path on this machine of a file of `remote-helper/` (setup-host.sh, migration-ready.pl), or
+ * of the helper built from it (procmig-helper.sh, in dist/remote-helper/). */
 export function remoteHelperFile(name: string): string {
-  // Bundled: dist/*.js → ../remote-helper; from source (tests): src/helper → ../../remote-helper.
+  // Bundled: dist/*.js → ./remote-helper, ../remote-helper; from source (tests): src/helper →
+  // ../../remote-helper, ../../dist/remote-helper.
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'remote-helper', name);
-    if (existsSync(candidate)) return candidate;
-    if (path.dirname(dir) === dir) throw new Error(`remote-helper/${name} is missing from the installation`);
+    for (const candidate of [path.join(dir, 'remote-helper', name), path.join(dir, 'dist', 'remote-helper', name)]) {
+      if (existsSync(candidate)) return candidate;
+    }
+    if (path.dirname(dir) === dir) throw new Error(`remote-helper/${name} is missing from the installation (node esbuild.config.mjs builds the helper)`);
   }
 }
 
 let script: { text: string; name: string } | undefined;
-/** The helper as uploaded: the sh script, whose last command is `exit`, then the launcher
- * (`#!/usr/bin/perl` …), which `perl -x` finds there. One file, cached by one hash. */
+/** The helper as uploaded, as remote-helper/build.mjs built it: the sh script, whose last command
+ * is `exit`, then the launcher (`#!/usr/bin/perl` …), which `perl -x` finds there. One file,
+ * cached by one hash. */
 export function helperScript(): { text: string; name: string } {
   if (!script) {
-    const text = ['procmig-helper.sh', 'migration-ready.pl'].map((f) => readFileSync(remoteHelperFile(f), 'utf8')).join('\n');
+    const text = readFileSync(remoteHelperFile('procmig-helper.sh'), 'utf8');
     const hash = createHash('sha256').update(text).digest('hex').slice(0, 12);
     script = { text, name: `helper-${hash}.sh` };
   }

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { helperScript } from '../../src/helper/hostHelper';
 import { kill, onHost, procmig, repo, sharedDir, sshConfig, startDetached, startTicker, stateOf, tickerAdvances, useLab, waitFor } from './support/lab';
 import { secondSshd } from './support/secondSshd';
 
@@ -145,7 +146,7 @@ describe('a normal user, not root', () => {
     // lacks CAP_SYS_RESOURCE), so the dump is unprivileged on lab-a and only the restore on lab-b
     // goes through sudo (no criu with capabilities there: PROCMIG_UNPRIVILEGED_CRIU points nowhere).
     const helper = path.join(sharedDir('users-e2e'), 'helper.sh');
-    writeFileSync(helper, readFileSync(path.join(repo, 'remote-helper', 'procmig-helper.sh')));
+    writeFileSync(helper, helperScript().text);
     await asRoot('lab-b', `echo '${USER} ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/procmig-e2e-restore && chmod 0440 /etc/sudoers.d/procmig-e2e-restore`);
     cleanup.push(() => asRoot('lab-b', 'rm -f /etc/sudoers.d/procmig-e2e-restore').then(() => undefined));
     const log = '/tmp/pmdev-sudo.log';

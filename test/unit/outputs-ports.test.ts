@@ -66,9 +66,9 @@ describe('substituteMissingOutputs', () => {
   const places = 'files_dir=/root/.cache/process-migrator/files\n/tmp/e2e-log\tsame\n/home/me/gone/run.log\tcache\n';
 
   it('a missing output goes to a new file at the same path, or under the cache when its directory is missing', () => {
-    const check = '/tmp/e2e-log\tmissing\n/home/me/gone/run.log\tmissing\n/etc/app.conf\tmissing\nchecked=1\n';
+    const check = '/tmp/e2e-log\tmissing\n/home/me/gone/run.log\tmissing\n/etc/app.conf\tmissing\n';
     const { remaining, substitutes } = substituteMissingOutputs(check, outputs, places, 'b');
-    assert.equal(remaining, '/etc/app.conf\tmissing\nchecked=1\n');
+    assert.equal(remaining, '/etc/app.conf\tmissing\n');
     assert.deepEqual(substitutes.map((s) => [s.resource, s.path, s.mode]), [
       ['tmp/e2e-log', '/tmp/e2e-log', 'append'],
       ['home/me/gone/run.log', '/root/.cache/process-migrator/files/home/me/gone/run.log', 'append'],
@@ -82,13 +82,13 @@ describe('substituteMissingOutputs', () => {
 
   it('one substitute serves every descriptor of a file (CRIU matches them by path), and its reason lists them', () => {
     const shared = new Map([['/tmp/e2e-log', [{ pid: 7, fd: 3 }, { pid: 7, fd: 5 }, { pid: 9, fd: 3 }]]]);
-    const { substitutes } = substituteMissingOutputs('/tmp/e2e-log\tmissing\nchecked=1\n', shared, places, 'b');
+    const { substitutes } = substituteMissingOutputs('/tmp/e2e-log\tmissing\n', shared, places, 'b');
     assert.equal(substitutes.length, 1);
     assert.match(substitutes[0].reason, /^\/tmp\/e2e-log, which processes 7, 9 write to \(descriptors 3, 5, 3\), exists only on the source/);
   });
 
   it('an output present on the destination, or one of another size, stays a matter for fileProblems', () => {
-    const check = '/tmp/e2e-log\tsize:3\nchecked=1\n';
+    const check = '/tmp/e2e-log\tsize:3\n';
     const { remaining, substitutes } = substituteMissingOutputs(check, outputs, places, 'b');
     assert.equal(remaining, check.replace(/\n$/, '\n'));
     assert.deepEqual(substitutes, []);

@@ -386,11 +386,11 @@ describe('requiredFiles', () => {
 
 describe('fileProblems', () => {
   it('no problem when everything matches', () => {
-    assert.deepEqual(fileProblems('checked=1\n', 'dst'), []);
+    assert.deepEqual(fileProblems('', 'dst'), []);
   });
 
   it('one missing file', () => {
-    assert.deepEqual(fileProblems('/opt/app/bin/server\tmissing\nchecked=1\n', 'dst'), [
+    assert.deepEqual(fileProblems('/opt/app/bin/server\tmissing\n', 'dst'), [
       'A file the process uses is missing on dst (/opt/app/bin/server); install the same software or copy it there under the same path.',
     ]);
   });
@@ -402,20 +402,20 @@ describe('fileProblems', () => {
   });
 
   it('many missing files', () => {
-    const out = ['/a', '/b', '/c', '/d', '/e'].map((p) => `${p}\tmissing`).join('\n') + '\nchecked=1\n';
+    const out = ['/a', '/b', '/c', '/d', '/e'].map((p) => `${p}\tmissing`).join('\n') + '\n';
     assert.deepEqual(fileProblems(out, 'dst'), [
       '5 files the process uses are missing on dst (/a, /b, /c, and 2 more); install the same software or copy them there under the same paths.',
     ]);
   });
 
   it('one file of another size', () => {
-    assert.deepEqual(fileProblems('/usr/lib/x86_64-linux-gnu/libc.so.6\tsize:1922136\nchecked=1\n', 'dst'), [
+    assert.deepEqual(fileProblems('/usr/lib/x86_64-linux-gnu/libc.so.6\tsize:1922136\n', 'dst'), [
       'A file the process uses differs in size on dst (/usr/lib/x86_64-linux-gnu/libc.so.6); install the same versions there.',
     ]);
   });
 
   it('many files of another size, and missing ones', () => {
-    assert.deepEqual(fileProblems('/x\tsize:1\n/y\tsize:2\n/z\tmissing\nchecked=1\n', 'dst'), [
+    assert.deepEqual(fileProblems('/x\tsize:1\n/y\tsize:2\n/z\tmissing\n', 'dst'), [
       'A file the process uses is missing on dst (/z); install the same software or copy it there under the same path.',
       '2 files the process uses differ in size on dst (/x, /y); install the same versions there.',
     ]);

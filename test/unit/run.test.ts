@@ -74,8 +74,9 @@ describe('runMigrationReady', () => {
     const upload = host.calls.find((c) => typeof c.stdin === 'string')!.stdin as string;
     const [sh, perl] = upload.split(/\n(?=#!\/usr\/bin\/perl\n)/);
     assert.match(sh, /^#!\/bin\/sh\n/);
-    assert.match(sh, /\nexit\n$/, 'the sh part ends before the perl part');
+    assert.match(sh, /\nexit\n(?:#.*\n)*: <<'MIGRATION_READY'$/, 'the sh part ends before the perl part, a here-document sh never runs');
     assert.match(perl, /io_uring_setup/);
+    assert.match(perl, /\n__END__\nMIGRATION_READY\n$/, 'perl stops before the end of the here-document');
     assert.deepEqual(host.calls.at(-1)!.argv.slice(-4), ['run-ready', '--', 'sleep', '1']);
   });
 });

@@ -1,0 +1,68 @@
+cmd_state() {
+	s=$(sed 's/^[0-9]* (.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	case $s in
+	'') echo gone ;;
+	T|t) echo stopped ;;
+	Z|X|x) echo zombie ;;
+	*) echo running ;;
+	esac
+}
+
+# Checked on the host, so the freeze does not pay one SSH round trip per look.
+cmd_verify() {
+	for i in 1 2 3; do
+		s=$(cmd_state "$1")
+		[ "$s" = running ] || { echo "$s"; return 0; }
+		[ $i -lt 3 ] && sleep 0.05
+	done
+	echo running
+}
+
+cmd_signal() {
+	sig=$1; shift
+	for p in "$@"; do
+		[ -d "/proc/$p" ] && kill "-$sig" "$p" 2>/dev/null
+	done
+	return 0
+}
+
+# The tree is read on the host, in the same call: no round trip between reading and signalling.
+cmd_signal_tree() {
+	sig=$1 root=$2; shift 2
+	# shellcheck disable=SC2046 # one PID a line
+	cmd_signal "$sig" $(descendants "$root") "$@"
+}
+
+# Whose descriptor the listening socket of TCP PORT is: its inode from /proc/net/tcp*, then the
+# lowest PID holding that inode (the first process that opened it, before any fork).
+cmd_listener() {
+	hex=$(printf '%04X' "$1")
+	# shellcheck disable=SC2013 # inodes are numbers, one word each
+	for inode in $(awk -v p=":$hex" 'FNR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { print $10 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null); do
+		fd=$(find /proc/[0-9]*/fd -maxdepth 1 -lname "socket:\\[$inode\\]" 2>/dev/null | sort -t/ -k3,3n | head -n 1)
+		[ -n "$fd" ] || continue
+		pid=${fd#/proc/}
+		echo "pid=${pid%%/*}"
+		return 0
+	done
+	return 0
+}
+
+# Which task traces a thread of PID now (empty: none).
+tracer_of() { awk '/^TracerPid:/ && $2 != 0 { print $2; exit }' /proc/"$1"/task/*/status 2>/dev/null; }
+
+# SIGKILL: a tracer cannot react to it, so it cannot take its tracee down with it; the kernel
+# detaches the tracee as the tracer exits, and a tracee left in a stop is continued.
+cmd_untrace() {
+	pid=$1 tracer=$2
+	[ "$(tracer_of "$pid")" = "$tracer" ] || die "process $pid is not traced by $tracer on $(hostname)"
+	kill -KILL "$tracer" 2>/dev/null || die "cannot stop process $tracer, the tracer of $pid, on $(hostname)"
+	tries=0
+	while [ -n "$(tracer_of "$pid")" ]; do
+		tries=$((tries + 1))
+		[ $tries -gt 50 ] && die "process $pid is still traced on $(hostname) 5 s after its tracer $tracer was stopped"
+		sleep 0.1
+	done
+	[ "$(cmd_state "$pid")" = stopped ] && kill -CONT "$pid"
+	echo "state=$(cmd_state "$pid")"
+}

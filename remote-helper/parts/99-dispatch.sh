@@ -1,0 +1,55 @@
+# Sourced mode, for tests (test/unit/helper-sourced.test.ts): `PROCMIG_HELPER_SOURCED=1 . HELPER`
+# defines the functions and settings and runs no command, so its parsers run without root.
+[ -z "${PROCMIG_HELPER_SOURCED:-}" ] || return 0
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case $cmd in
+caps) cmd_caps ;;
+ps) cmd_ps ;;
+inspect) cmd_inspect "$@" ;;
+check-files) cmd_check_files ;;
+stat-files) cmd_stat_files ;;
+mkimages) cmd_mkimages ;;
+page-server) cmd_page_server "$@" ;;
+pre-dump) cmd_pre_dump "$@" ;;
+dump-lazy) cmd_dump_lazy "$@" ;;
+lazy-pages) cmd_lazy_pages "$@" ;;
+dump) cmd_dump "$@" ;;
+direct-client) cmd_direct_client "$@" ;;
+direct-server) cmd_direct_server "$@" ;;
+direct-tunnel) cmd_direct_tunnel "$@" ;;
+free-port) free_port ;;
+tar-out) cmd_tar_out "$@" ;;
+tar-in) cmd_tar_in "$@" ;;
+tmpfs-stat) cmd_tmpfs_stat "$@" ;;
+tmpfs-check) cmd_tmpfs_check ;;
+tmpfs-out) cmd_tmpfs_out "$@" ;;
+tmpfs-in) cmd_tmpfs_in "$@" ;;
+tmpfs-rm) cmd_tmpfs_rm "$@" ;;
+restore) cmd_restore "$@" ;;
+restore-tty) cmd_restore_tty "$@" ;;
+restore-fg) cmd_restore_fg "$@" ;;
+places) cmd_places ;;
+ptys)
+	# shellcheck disable=SC2010 # the entries that are numbers: ptys, not ptmx
+	ls /dev/pts 2>/dev/null | grep -E '^[0-9]+$' || true ;;
+tty-attach) cmd_tty_attach "$@" ;;
+tmux-kill) cmd_tmux_kill "$@" ;;
+state) cmd_state "$@" ;;
+verify) cmd_verify "$@" ;;
+signal) cmd_signal "$@" ;;
+signal-tree) cmd_signal_tree "$@" ;;
+untrace) cmd_untrace "$@" ;;
+listener) cmd_listener "$@" ;;
+rmimages) cmd_rmimages "$@" ;;
+loopback-lock) cmd_loopback_lock "$@" ;;
+loopback-unlock) cmd_loopback_unlock "$@" ;;
+guard) cmd_guard "$@" ;;
+run-ready) cmd_run_ready "$@" ;;
+exec-ready) cmd_exec_ready "$@" ;;
+version) echo "helper_version=$PROCMIG_HELPER_VERSION" ;;
+*) die "procmig-helper: unknown command '$cmd'" ;;
+esac
+# What follows in the built helper is the launcher, for perl -x (sh never runs it).
+exit
