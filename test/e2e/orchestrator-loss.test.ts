@@ -4,26 +4,18 @@
 // images or a CRIU process.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
-import { cli, ensureLab, kill, onHost, sshConfig, startTicker, stateOf, tickerAdvances, waitFor } from './support/lab';
+import { describe, it } from 'node:test';
+import { cli, onHost, sshConfig, stateOf, tickerAdvances, useTicker, waitFor } from './support/lab';
 
 const A = 'lab-a';
 const B = 'lab-b';
 const file = '/tmp/e2e-orphaned-ticks';
-let pid: number;
-
-before(async () => {
-  ensureLab();
-  pid = await startTicker(A, file);
-});
-after(async () => {
-  await kill(A, pid);
-});
+const ticker = useTicker(A, file);
 
 /** Starts `procmig migrate` and SIGKILLs it as soon as it reports `phase`. */
 function migrateAndDieAt(phase: string, strategy: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, 'migrate', String(pid), '--from', A, '--to', B, '--strategy', strategy, '--ssh-config', sshConfig], {
+    const child = spawn(process.execPath, [cli, 'migrate', String(ticker.pid), '--from', A, '--to', B, '--strategy', strategy, '--ssh-config', sshConfig], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let seen = '';
@@ -45,8 +37,8 @@ describe('the orchestrator dies mid-migration', () => {
   ] as const) {
     it(`${strategy}, killed in its ${phase} phase: the source runs on and nothing is left behind`, async () => {
       await migrateAndDieAt(phase, strategy);
-      await waitFor(async () => (await stateOf(A, pid)) === 'running', 15_000).catch(() => undefined);
-      assert.equal(await stateOf(A, pid), 'running', 'the source was resumed');
+      await waitFor(async () => (await stateOf(A, ticker.pid)) === 'running', 15_000).catch(() => undefined);
+      assert.equal(await stateOf(A, ticker.pid), 'running', 'the source was resumed');
       assert.ok(await tickerAdvances(A, file), 'the source keeps counting');
       const leftovers = async () => {
         // [;] keeps pgrep from matching the shell that runs it.

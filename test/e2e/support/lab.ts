@@ -161,6 +161,20 @@ export async function startTicker(host: string, file: string): Promise<number> {
   return pid;
 }
 
+/** For a whole test file: the lab, and a ticker on `host` (startTicker) started before the
+ * file's tests; `pid` is killed after them (a test that moves it starts another there). */
+export function useTicker(host: string, file: string): { pid: number } {
+  const ticker = { pid: 0 };
+  before(async () => {
+    ensureLab();
+    ticker.pid = await startTicker(host, file);
+  });
+  after(async () => {
+    if (ticker.pid) await kill(host, ticker.pid);
+  });
+  return ticker;
+}
+
 export async function readNumber(host: string, file: string): Promise<number> {
   return Number(await onHost(host, `cat ${file} 2>/dev/null || echo 0`));
 }
