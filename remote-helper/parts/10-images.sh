@@ -15,6 +15,8 @@ cmd_mkimages() {
 	# Images hold process memory. A migration that lost this host mid-way (SSH gone) could not
 	# delete its directory; no migration runs for hours, so sweep those left over.
 	find "$IMAGES_BASE" -maxdepth 1 -type d -name 'img.*' -mmin +360 -exec rm -rf {} + 2>/dev/null
+	# A terminal process's exit code waits for a tty-attach that may never come.
+	find "$IMAGES_BASE" -maxdepth 1 -type f -name 'tty-exit.*' -mmin +360 -exec rm -f {} + 2>/dev/null
 	d=$(mktemp -d "$IMAGES_BASE/img.XXXXXXXX") || die "cannot create an image directory in $IMAGES_BASE on $(hostname)"
 	chmod 700 "$d"
 	echo "dir=$d"

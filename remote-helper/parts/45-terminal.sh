@@ -114,8 +114,11 @@ cmd_restore_tty() {
 
 # Runs on a pty of the caller's (ssh -t): shows the session's terminal until the process ends,
 # then exits with its exit code; when the client was detached instead, says so and exits 0.
+# A tmux session this helper made: procmig-…, a name that is also safe in a file name.
+our_session() { case $1 in procmig-*[!A-Za-z0-9_-]* | procmig-) return 1 ;; procmig-*) return 0 ;; *) return 1 ;; esac; }
+
 cmd_tty_attach() {
-	case $1 in procmig-*) ;; *) die "refusing to attach to tmux session $1" ;; esac
+	our_session "$1" || die "refusing to attach to tmux session $1"
 	tmux attach-session -t "=$1" || exit 1
 	if tmux has-session -t "=$1" 2>/dev/null; then
 		printf 'Detached: the process still runs in tmux session %s on %s.\r\n' "$1" "$(hostname)"
@@ -128,7 +131,8 @@ cmd_tty_attach() {
 }
 
 cmd_tmux_kill() {
-	case $1 in procmig-*) ;; *) die "refusing to end tmux session $1" ;; esac
+	our_session "$1" || die "refusing to end tmux session $1"
 	tmux kill-session -t "=$1" 2>/dev/null
+	rm -f "$IMAGES_BASE/tty-exit.$1"
 	return 0
 }

@@ -112,7 +112,7 @@ export class HostHelper {
         result.stderr
           .split('\n')
           .filter((l) => l && !l.startsWith('criu-log: '))
-          .pop() ?? (result.signal ? `ended by ${result.signal}` : result.connectionLost ? 'the connection dropped' : `exit code ${result.code}`);
+          .pop() ?? (result.signal ? `ended by ${result.signal}` : result.connectionLost ? 'the connection dropped' : result.code === null ? 'its SSH session closed without an exit status' : `exit code ${result.code}`);
       throw new HelperError(reason, this.host.name, args[0] ?? '', result);
     }
     return result.stdout;

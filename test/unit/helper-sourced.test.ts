@@ -138,3 +138,11 @@ describe('state', () => {
     }
   });
 });
+
+describe('our_session (the tmux sessions tty-attach and tmux-kill may touch)', () => {
+  it("procmig-… names of letters, digits, _ and -, since they also name an exit-code file", () => {
+    const ours = (name: string) => sourced('our_session "$1"', [name]).code === 0;
+    for (const name of ['procmig-123', 'procmig-123-2', 'procmig-run-1']) assert.ok(ours(name), name);
+    for (const name of ['procmig-', 'procmig-../../etc/x', 'procmig-a b', 'work', '']) assert.ok(!ours(name), name);
+  });
+});
