@@ -87,10 +87,6 @@ export function findProcess(forest: readonly ProcessNode[], pid: number): Proces
   return undefined;
 }
 
-// Re-exported where the view's modules already import them from.
-export { formatBytes, formatKiB } from '../../common/format';
-export { isKernelThread };
-
 export function formatMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;

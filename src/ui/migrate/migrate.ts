@@ -10,7 +10,9 @@ import type {
   Strategy,
 } from '../../migration/api';
 import { Commands, readSetting, SETTINGS_SECTION } from '../common/contributions';
-import { compareProcesses, describeProcess, formatKiB, isKernelThread } from '../common/processForest';
+import { formatKiB } from '../../common/format';
+import { isKernelThread } from '../../helper/processList';
+import { compareProcesses, describeProcess } from '../common/processForest';
 import type { ProcessModel } from '../view/processModel';
 import { hostOf, selectedRefs, type ProcessRef } from '../view/processRefs';
 import { forwardPortsEnabled } from '../forwards/forwardCommand';

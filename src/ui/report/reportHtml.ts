@@ -3,7 +3,8 @@
 import type { MigrationResult, PhaseName } from '../../migration/api';
 import { PHASES, phaseInfo } from '../../migration/phases';
 import type { HistoryEntry } from './history';
-import { formatBytes, formatMs } from '../common/processForest';
+import { formatBytes } from '../../common/format';
+import { formatMs } from '../common/processForest';
 
 export interface ReportPage {
   /** The entry shown in detail; undefined shows an empty state. */

@@ -2,7 +2,9 @@
 import * as vscode from 'vscode';
 import type { ProcessInfo } from '../../migration/api';
 import { ItemContext } from '../common/contributions';
-import { describeProcess, formatKiB, isKernelThread, type ProcessNode } from '../common/processForest';
+import { formatKiB } from '../../common/format';
+import { isKernelThread } from '../../helper/processList';
+import { describeProcess, type ProcessNode } from '../common/processForest';
 import { LOCAL_HOST, type HostState } from './processModel';
 import type { WorkspaceOwner } from './workspaceProcesses';
 
