@@ -25,24 +25,21 @@ terminal_mode() {
 PTY_AT=@embedded/pty-at.pl@
 
 # Runs inside the tmux pane: CRIU stays in the foreground as the restored process's parent, and
-# the process inherits the pane's pty as its terminal (-j). The exit code lands in restore.rc.
+# the process gets the pane's pty as its terminal, as MODE (terminal_mode, from restore-tty) says. The exit code lands in restore.rc.
 # CRIU itself reaps the process without a word, so where perl is (Debian's perl-base is
 # essential) CRIU execs a perl that waits for it: then the exit code is the process's, and
 # tty-attach passes it on through $IMAGES_BASE/tty-exit.SESSION.
-cmd_restore_fg() {
-	dir=$1 session=$2; shift 2; in_images_base "$dir"
-	restore_under_sudo restore-fg "$dir" "$session" "$@"
-	open_files "$@" || exec_opener restore-fg "$dir" "$session" "$@"
+cmd_restore_fg() { # DIR SESSION MODE ARGS…
+	dir=$1 session=$2 mode=$3; shift 3; in_images_base "$dir"
+	restore_under_sudo restore-fg "$dir" "$session" "$mode" "$@"
+	open_files "$@" || exec_opener restore-fg "$dir" "$session" "$mode" "$@"
 	shift $SHIFTED
 	make_nodes "$@"
 	shift $SHIFTED
-	# shellcheck disable=SC2046 # the mode and its argument
-	set -- $(terminal_mode "$dir") "$@"
-	if [ "$1" = ext ]; then
+	case $mode in ext\ *)
 		exec 3<>"$(tty)" || die "cannot open the terminal of tmux session $session on $(hostname)"
-		set -- "$@" --inherit-fd "fd[3]:$2"
-	fi
-	case $1 in inherit) shift ;; *) shift 2 ;; esac
+		set -- "$@" --inherit-fd "fd[3]:${mode#ext }" ;;
+	esac
 	if command -v perl >/dev/null 2>&1; then
 		set -- "$@" --exec-cmd -- perl -e 'wait; exit($? & 127 ? 128 + ($? & 127) : $? >> 8)'
 	fi
@@ -73,7 +70,7 @@ cmd_restore_tty() {
 	rm -f "$IMAGES_BASE/tty-exit.$session"
 	mode=$(terminal_mode "$dir")
 	# argv form (tmux >= 3.0): no shell parses the arguments.
-	set -- tmux new-session -d -s "$session" -x 120 -y 40 sh "$0" restore-fg "$dir" "$session" "$@"
+	set -- tmux new-session -d -s "$session" -x 120 -y 40 sh "$0" restore-fg "$dir" "$session" "$mode" "$@"
 	case $mode in number\ *)
 		command -v perl >/dev/null 2>&1 || die "perl is needed on $(hostname) to give the process's tmux pane the number of its terminal"
 		set -- perl -e "$PTY_AT" "${mode#number }" "$@" ;;
@@ -112,11 +109,11 @@ cmd_restore_tty() {
 	return 1
 }
 
-# Runs on a pty of the caller's (ssh -t): shows the session's terminal until the process ends,
-# then exits with its exit code; when the client was detached instead, says so and exits 0.
 # A tmux session this helper made: procmig-…, a name that is also safe in a file name.
 our_session() { case $1 in procmig-*[!A-Za-z0-9_-]* | procmig-) return 1 ;; procmig-*) return 0 ;; *) return 1 ;; esac; }
 
+# Runs on a pty of the caller's (ssh -t): shows the session's terminal until the process ends,
+# then exits with its exit code; when the client was detached instead, says so and exits 0.
 cmd_tty_attach() {
 	our_session "$1" || die "refusing to attach to tmux session $1"
 	tmux attach-session -t "=$1" || exit 1
