@@ -24,10 +24,12 @@ export function spawnMarker(name = 'pmtest-sleep'): ChildProcess {
   return child;
 }
 
+/** Whether the process still runs: a zombie (killed, its parent not yet told) does not. */
 export function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    // The state follows the parenthesised comm, which may itself hold spaces or parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
   }
