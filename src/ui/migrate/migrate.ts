@@ -1,13 +1,15 @@
 // Migrate Process…, Migrate to… and drag-and-drop all end in `runMigration`: a cancellable
 // notification that follows the engine's phases, then a success or failure notification.
 import * as vscode from 'vscode';
-import type {
-  BatchRequest,
-  BatchResult,
-  HostReport,
-  MigrationRequest,
-  MigrationResult,
-  Strategy,
+import {
+  AUTO_HOST,
+  type BatchRequest,
+  type BatchResult,
+  type HostReport,
+  type MigrationRequest,
+  type MigrationResult,
+  type Placement,
+  type Strategy,
 } from '../../migration/api';
 import { Commands, readSetting, SETTINGS_SECTION } from '../common/contributions';
 import { formatKiB } from '../../common/format';
@@ -18,6 +20,7 @@ import { hostOf, selectedRefs, type ProcessRef } from '../view/processRefs';
 import { forwardPortsEnabled } from '../forwards/forwardCommand';
 import { forwardNotice } from '../forwards/portForwards';
 import { runBatchMigration } from './batchMigration';
+import { engineSupports } from '../hosts/engineHost';
 import { StrategyChoice, treeRssKiB } from './strategyPick';
 import { askToStopTracer } from './tracerPrompt';
 import type { MigrateCommandOptions, MigrationDeps } from './migrationDeps';
@@ -27,18 +30,19 @@ import { SHOW_LOG, SHOW_REPORT, withMigrationProgress } from './migrationProgres
 export async function runMigration(
   deps: MigrationDeps,
   request: MigrationRequest,
-  options: Pick<MigrateCommandOptions, 'signal' | 'onProgress' | 'forwardPorts' | 'tracerModal'> = {},
+  options: Pick<MigrateCommandOptions, 'signal' | 'onProgress' | 'forwardPorts' | 'tracerModal' | 'trigger'> = {},
 ): Promise<MigrationResult> {
   const { engine, model, history, log } = deps;
   const source = model.findProcess(request.from, request.pid);
   const name = source?.name;
   const what = `${name ?? 'process'} (PID ${request.pid})`;
-  log.info(`Migrating ${what} from ${request.from} to ${request.to} (strategy ${request.strategy ?? 'auto'})`);
+  const where = destinationText(request.to);
+  log.info(`Migrating ${what} from ${request.from} to ${where} (strategy ${request.strategy ?? 'auto'})${options.trigger ? `: ${options.trigger}` : ''}`);
 
   const result = await withMigrationProgress(
     log,
     what,
-    request.to,
+    where,
     options,
     (engineOptions) =>
       engine.migrate(request, {
@@ -48,10 +52,15 @@ export async function runMigration(
       }),
     (error) => failedResult(request, error),
   );
+  if (options.trigger && !result.trigger) result.trigger = options.trigger;
+  if (result.placement) log.info(`Placement: ${result.placement.to ?? 'nowhere'}: ${result.placement.reason}`);
 
   const forwards = deps.forwards && (options.forwardPorts ?? forwardPortsEnabled()) ? await deps.forwards.afterMigration(result, name) : undefined;
   const entry = await history.add(result, name, { forwards, requestedStrategy: request.strategy });
-  void model.refresh([request.from, request.to]);
+  void model.refresh([...new Set([request.from, result.to].filter((h) => h !== AUTO_HOST))]);
+  if (result.ok && result.destinationPid !== undefined) {
+    await deps.marks?.moved({ host: request.from, pid: request.pid }, { host: result.to, pid: result.destinationPid });
+  }
   if (result.ok && result.terminal) await deps.terminals?.follow(result, source, () => model.loadProcesses(request.from, true));
 
   if (result.ok) {
@@ -61,7 +70,9 @@ export async function runMigration(
     );
     void vscode.window
       .showInformationMessage(
-        `Migrated ${what} to ${result.to}: now PID ${result.destinationPid ?? '?'} there.${forwardNotice(result, forwards)}`,
+        `Migrated ${what} to ${result.to}: now PID ${result.destinationPid ?? '?'} there.` +
+          (result.placement?.to ? ` Best host: ${result.placement.reason}` : '') +
+          forwardNotice(result, forwards),
         SHOW_REPORT,
       )
       .then((choice) => choice === SHOW_REPORT && vscode.commands.executeCommand(Commands.ShowReport, entry.id));
@@ -78,6 +89,11 @@ export async function runMigration(
       });
   }
   return result;
+}
+
+/** `the best host` for `auto`, else the host. */
+export function destinationText(to: string): string {
+  return to === AUTO_HOST ? 'the best host' : to;
 }
 
 function failedResult(request: MigrationRequest, error: string): MigrationResult {
@@ -153,7 +169,9 @@ export async function pickProcess(model: ProcessModel): Promise<ProcessRef | und
 }
 
 interface HostPick extends vscode.QuickPickItem {
-  host: string;
+  host?: string;
+  /** Distinguishes the best-host entry from the same host's own row. */
+  key: string;
 }
 
 export function describeReport(report: HostReport | undefined): { description: string; detail: string } {
@@ -167,8 +185,21 @@ export function describeReport(report: HostReport | undefined): { description: s
   return { description: parts.join(' · '), detail };
 }
 
-/** Destination hosts with their load, free memory and problems, filled in as checks return. */
-export async function pickDestination(model: ProcessModel, from: string, title: string, strategy?: StrategyChoice): Promise<string | undefined> {
+/** The picker's first, marked entry: the host placement chose and why, or why none fits. */
+export function bestHostPick(placement: Placement): HostPick {
+  if (!placement.to) return { key: 'best', label: '$(circle-slash) No best host', description: `— ${placement.reason}` };
+  return { key: 'best', host: placement.to, label: `$(star-full) Best host: ${placement.to}`, description: `— ${placement.reason}`, alwaysShow: true };
+}
+
+/** Destination hosts with their load, free memory and problems, filled in as checks return;
+ * `place` (when given) computes the first entry, the best host, shown once it is known. */
+export async function pickDestination(
+  model: ProcessModel,
+  from: string,
+  title: string,
+  strategy?: StrategyChoice,
+  place?: (candidates: string[]) => Promise<Placement>,
+): Promise<string | undefined> {
   const candidates = model.hostNames().filter((h) => h !== from);
   if (candidates.length === 0) {
     void vscode.window.showWarningMessage(
@@ -195,13 +226,22 @@ export async function pickDestination(model: ProcessModel, from: string, title: 
   qp.matchOnDescription = true;
   qp.busy = true;
   const reports = new Map<string, HostReport>();
-  const render = () => {
-    const active = qp.activeItems[0]?.host;
-    qp.items = candidates.map((host) => ({ host, label: host, ...describeReport(reports.get(host)) }));
-    const again = qp.items.find((i) => i.host === active);
-    if (again) qp.activeItems = [again];
+  let best: HostPick | undefined;
+  const render = (bestArrived = false) => {
+    const active = qp.activeItems[0]?.key;
+    const hosts: HostPick[] = candidates.map((host) => ({ key: host, host, label: host, ...describeReport(reports.get(host)) }));
+    qp.items = best ? [best, { key: 'sep', label: '', kind: vscode.QuickPickItemKind.Separator }, ...hosts] : hosts;
+    // The best entry, arriving on top, takes the cursor unless the user had moved it.
+    const keep = bestArrived && active === candidates[0] ? undefined : qp.items.find((i) => i.key === active);
+    if (keep) qp.activeItems = [keep];
   };
   render();
+  void place?.(candidates)
+    .then((placement) => {
+      best = bestHostPick(placement);
+      render(true);
+    })
+    .catch(() => undefined); // no placement: the picker stays as it is
   void Promise.all(
     candidates.map((host) =>
       model.check(host).then((report) => {
@@ -255,7 +295,10 @@ export function registerMigration(context: vscode.ExtensionContext, deps: Migrat
     const choice = new StrategyChoice(options.strategy ?? configuredStrategy(), treeRssKiB(deps.model.host(ref.host)?.processes ?? [], ref.pid));
     const name = deps.model.findProcess(ref.host, ref.pid)?.name ?? `PID ${ref.pid}`;
     const what = refs.length > 1 ? `${refs.length} processes` : `${name} (PID ${ref.pid})`;
-    const to = hostOf(destination) ?? (await pickDestination(deps.model, ref.host, `Migrate ${what} from ${ref.host} to…`, options.strategy ? undefined : choice));
+    // One process: the picker's first entry is where placement would move it.
+    const place = refs.length === 1 && engineSupports(deps.engine, 'place') ? (candidates: string[]) => deps.engine.place!({ pid: ref.pid, from: ref.host, candidates }) : undefined;
+    const to =
+      hostOf(destination) ?? (await pickDestination(deps.model, ref.host, `Migrate ${what} from ${ref.host} to…`, options.strategy ? undefined : choice, place));
     if (!to) return undefined;
     if (refs.length === 1) return runMigration(deps, { pid: ref.pid, from: ref.host, to, strategy: choice.strategy }, options);
     const results: BatchResult[] = [];

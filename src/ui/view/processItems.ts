@@ -6,6 +6,7 @@ import { formatKiB } from '../../common/format';
 import { isKernelThread } from '../../helper/processList';
 import { describeProcess, type ProcessNode } from '../common/processForest';
 import { LOCAL_HOST, type HostState } from './processModel';
+import { measuredDescription, measuredRows, staleText } from './hostStateText';
 import type { WorkspaceOwner } from './workspaceProcesses';
 
 export function hostDescription(state: HostState): string {
@@ -15,7 +16,11 @@ export function hostDescription(state: HostState): string {
   if (state.reachability === 'unreachable') parts.push('unreachable');
   if (state.reachability === 'disconnected') parts.push('disconnected');
   const caps = state.report?.reachable ? state.report.capabilities : undefined;
-  if (caps) {
+  if (state.measured && (state.measured.measuredAt || state.measured.stale)) {
+    // The engine's background measurement is newer than a check's and says more (disk, link).
+    if (caps) parts.push(caps.criuVersion ? `CRIU ${caps.criuVersion}` : 'no CRIU');
+    parts.push(measuredDescription(state.measured));
+  } else if (caps) {
     parts.push(caps.criuVersion ? `CRIU ${caps.criuVersion}` : 'no CRIU');
     parts.push(`load ${caps.load1.toFixed(2)}/${caps.cpus}`);
     parts.push(`${formatKiB(caps.memAvailableKiB)} free`);
@@ -44,6 +49,11 @@ export function hostItem(state: HostState): vscode.TreeItem {
   md.appendMarkdown(`**${escapeMd(state.name)}** — ${reachabilityText(state)}\n\n`);
   if (state.error) md.appendMarkdown(`${escapeMd(state.error)}\n\n`);
   if (state.dropped) md.appendMarkdown(`${escapeMd(droppedText(state.name, state.dropped))}\n\n`);
+  if (state.measured) {
+    const stale = staleText(state.measured);
+    if (stale) md.appendMarkdown(`$(warning) ${escapeMd(stale)}\n\n`);
+    md.appendMarkdown(['| Measured state | |', '|---|---|', ...measuredRows(state.measured).map(([k, v]) => `| ${escapeMd(k)} | ${escapeMd(v)} |`)].join('\n') + '\n\n');
+  }
   const caps = state.report?.capabilities;
   if (caps) {
     md.appendMarkdown(

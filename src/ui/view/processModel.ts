@@ -1,7 +1,7 @@
 // The Processes view's model: which hosts there are, whether they answer, their processes and their
 // last check. It does all the I/O (through the engine); the tree provider only maps it to items.
 // Host-free (no vscode import), so it can be tested with a fake engine.
-import type { ConnectionChange, Engine, HostReport, ProcessInfo } from '../../migration/api';
+import type { ConnectionChange, Engine, HostReport, HostState as MeasuredState, ProcessInfo } from '../../migration/api';
 import { buildProcessForest, NO_FILTER, type ProcessFilter, type ProcessNode } from '../common/processForest';
 
 export const LOCAL_HOST = 'local';
@@ -21,6 +21,8 @@ export interface HostState {
   loadedAt?: number;
   /** When the connection dropped, and the transport's reason (if it gave one). */
   dropped?: { at: number; reason?: string };
+  /** The engine's measured state (load, memory, disk, link), as last reported. */
+  measured?: MeasuredState;
 }
 
 export interface ProcessModelOptions {
@@ -47,11 +49,34 @@ export class ProcessModel {
   private order: string[] = [];
   private currentFilter: ProcessFilter = NO_FILTER;
   private disposed = false;
-  private readonly unsubscribe?: () => void;
+  private readonly unsubscribe: (() => void)[] = [];
+  /** The engine said once that it measures nothing: do not ask again. */
+  private measuring = true;
 
   constructor(private readonly options: ProcessModelOptions) {
     this.reloadHosts();
-    this.unsubscribe = options.engine.onConnectionChange?.((change) => this.connectionChanged(change));
+    const offConnection = options.engine.onConnectionChange?.((change) => this.connectionChanged(change));
+    const offState = options.engine.onHostState?.((measured) => this.measuredState(measured));
+    for (const off of [offConnection, offState]) if (off) this.unsubscribe.push(off);
+  }
+
+  private measuredState(measured: MeasuredState): void {
+    const state = this.states.get(measured.host);
+    if (!state && !this.order.includes(measured.host)) return;
+    this.state(measured.host).measured = measured;
+    this.fire(measured.host);
+  }
+
+  /** Asks the engine for its cached measurements of `hosts` (default: all); they arrive on the
+   * host rows. Never rejects: an engine that measures nothing is asked once. */
+  async measure(hosts: readonly string[] = this.order, fresh = false): Promise<void> {
+    if (!this.measuring || !this.options.engine.hostStates || hosts.length === 0) return;
+    try {
+      for (const measured of await this.options.engine.hostStates([...hosts], { fresh })) this.measuredState(measured);
+    } catch (err) {
+      this.measuring = false;
+      this.options.log?.(`Host state is not measured: ${errorMessage(err)}`);
+    }
   }
 
   /** A drop shows on the host (its processes stay, as last seen) until the next action on it
@@ -118,7 +143,10 @@ export class ProcessModel {
     const changed = order.join('\n') !== this.order.join('\n');
     this.order = order;
     for (const name of [...this.states.keys()]) if (!seen.has(name)) this.states.delete(name);
-    if (changed) this.fire(undefined);
+    if (changed) {
+      this.fire(undefined);
+      void this.measure();
+    }
   }
 
   /** The host's processes, listing them when not loaded yet (or when `force`). Never rejects:
@@ -206,12 +234,12 @@ export class ProcessModel {
   async refresh(hosts?: readonly string[]): Promise<void> {
     this.reloadHosts();
     const names = hosts ?? this.order.filter((n) => this.states.get(n)?.processes || this.states.get(n)?.error);
-    await Promise.all(names.map((n) => this.loadProcesses(n, true)));
+    await Promise.all([...names.map((n) => this.loadProcesses(n, true)), this.measure(hosts ?? this.order)]);
   }
 
   dispose(): void {
     this.disposed = true;
-    this.unsubscribe?.();
+    for (const off of this.unsubscribe.splice(0)) off();
     this.listeners.clear();
   }
 
