@@ -70,7 +70,8 @@ export async function runMigration(
     );
     void vscode.window
       .showInformationMessage(
-        `Migrated ${what} to ${result.to}: now PID ${result.destinationPid ?? '?'} there.` +
+        (result.trigger ? `Moved automatically (${result.trigger}): ` : '') +
+          `Migrated ${what} to ${result.to}: now PID ${result.destinationPid ?? '?'} there.` +
           (result.placement?.to ? ` Best host: ${result.placement.reason}` : '') +
           forwardNotice(result, forwards),
         SHOW_REPORT,
