@@ -24,6 +24,12 @@ import type { ProcessTreeProvider } from './ui/view/processTree';
 import { registerReport } from './ui/report/reportPanel';
 import { TerminalMoves } from './ui/terminals/terminalMoves';
 import { addRootSource } from './ui/view/workspaceProcesses';
+import { AutoMarks } from './ui/auto/autoMarks';
+import { registerAutomaticMoves, type StartPolicyWatch } from './ui/auto/automaticMoves';
+import { registerBestHost } from './ui/migrate/bestHost';
+import { registerBringBackAll } from './ui/migrate/bringBackAll';
+import { registerEvacuation } from './ui/migrate/evacuate';
+import { Protections, registerProtection } from './ui/protect/protect';
 
 /** What `activate` returns: the services, for tests and other extensions. */
 export interface ProcessMigratorApi {
@@ -38,11 +44,17 @@ export interface ProcessMigratorApi {
   readonly terminals: TerminalMoves;
   /** This window's debug sessions and the programs they debug. */
   readonly debugSessions: DebugSessions;
+  /** Processes allowed to move automatically. */
+  readonly marks: AutoMarks;
+  /** Processes protected by periodic checkpoints. */
+  readonly protections: Protections;
 }
 
 export interface ServiceFactories {
   createEngine: EngineFactory;
   listConfiguredHosts: (sshConfigFile?: string) => string[];
+  /** The engine's policy watcher for `processMigrator.policies` (src/migration/watch.ts). */
+  startPolicyWatch?: StartPolicyWatch;
 }
 
 const defaultFactories: ServiceFactories = { createEngine: (options) => createEngine(options), listConfiguredHosts };
@@ -89,18 +101,26 @@ export function activateWith(context: vscode.ExtensionContext, factories: Servic
   registerReport(context, { history });
   const terminals = new TerminalMoves(engine, log);
   context.subscriptions.push(terminals);
-  const migrate = registerMigration(context, { engine, model, history, log, terminals, forwards });
+  const marks = new AutoMarks(context.workspaceState);
+  const protections = new Protections();
+  const deps = { engine, model, history, log, terminals, forwards, marks };
+  const migrate = registerMigration(context, deps);
   registerPortForwards(context, { forwards });
-  registerBringBack(context, { engine, model, history, log, terminals, forwards });
+  registerBringBack(context, deps);
+  registerBestHost(context, deps);
+  registerEvacuation(context, deps);
+  registerBringBackAll(context, deps);
+  registerAutomaticMoves(context, { ...deps, startPolicyWatch: factories.startPolicyWatch });
+  registerProtection(context, { ...deps, protections });
   const debugSessions = new DebugSessions();
   context.subscriptions.push(debugSessions, addRootSource(() => debugSessions.roots()));
   registerDebugSessionMigration(context, { engine, model, history, log, forwards, terminals, sessions: debugSessions });
-  const tree = registerProcessView(context, { model, migrate: migrate.one, migrateMany: migrate.many, forwards, history });
+  const tree = registerProcessView(context, { model, migrate: migrate.one, migrateMany: migrate.many, forwards, history, marks, protections });
   registerHostCommands(context, { model, log, sshConfigFile: () => configuredSshFile() ?? defaultSshConfigFile() });
   registerMigrationReady(context, { log });
 
   log.info(`Activated; hosts: ${model.hostNames().join(', ')}`);
-  return { engine, model, history, tree, log, terminals, forwards, debugSessions };
+  return { engine, model, history, tree, log, terminals, forwards, debugSessions, marks, protections };
 }
 
 export function deactivate(): void {
