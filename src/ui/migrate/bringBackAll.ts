@@ -4,35 +4,13 @@
 import * as vscode from 'vscode';
 import type { BatchResult, MigrationResult } from '../../migration/api';
 import { Commands, readSetting, SETTINGS_SECTION } from '../common/contributions';
-import { homeOf, type HistoryEntry } from '../report/history';
+import { homeOf } from '../report/history';
+import { bringBackGroups } from './bringBackGroups';
 import { hostOf } from '../view/processRefs';
 import { runBatchMigration } from './batchMigration';
 import type { BringBackDeps } from './bringBack';
 import { runMigration } from './migrate';
 import type { MigrateCommandOptions } from './migrationDeps';
-
-export interface BringBackGroup {
-  home: string;
-  /** Where they run now. */
-  from: string;
-  pids: number[];
-}
-
-/** One group per home and current host, in the order the entries come. Host-free and pure. */
-export function bringBackGroups(entries: readonly HistoryEntry[], home: (entry: HistoryEntry) => string): BringBackGroup[] {
-  const groups = new Map<string, BringBackGroup>();
-  for (const entry of entries) {
-    const h = home(entry);
-    const from = entry.result.to;
-    const pid = entry.result.destinationPid;
-    if (pid === undefined || from === h) continue;
-    const key = `${h}\n${from}`;
-    const group = groups.get(key) ?? { home: h, from, pids: [] };
-    group.pids.push(pid);
-    groups.set(key, group);
-  }
-  return [...groups.values()];
-}
 
 /** `processMigrator.bringBackAll`: (home host row or name?, options?): the processes moved off
  * that host (every host when none), back home. Resolves to one result per batch. */

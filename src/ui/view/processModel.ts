@@ -52,6 +52,7 @@ export class ProcessModel {
   private readonly unsubscribe: (() => void)[] = [];
   /** The engine said once that it measures nothing: do not ask again. */
   private measuring = true;
+  private pendingMeasure?: Promise<void>;
 
   constructor(private readonly options: ProcessModelOptions) {
     this.reloadHosts();
@@ -69,14 +70,20 @@ export class ProcessModel {
 
   /** Asks the engine for its cached measurements of `hosts` (default: all); they arrive on the
    * host rows. Never rejects: an engine that measures nothing is asked once. */
-  async measure(hosts: readonly string[] = this.order, fresh = false): Promise<void> {
-    if (!this.measuring || !this.options.engine.hostStates || hosts.length === 0) return;
-    try {
-      for (const measured of await this.options.engine.hostStates([...hosts], { fresh })) this.measuredState(measured);
-    } catch (err) {
-      this.measuring = false;
-      this.options.log?.(`Host state is not measured: ${errorMessage(err)}`);
-    }
+  measure(hosts: readonly string[] = this.order, fresh = false): Promise<void> {
+    if (!this.measuring || !this.options.engine.hostStates || hosts.length === 0) return Promise.resolve();
+    // One request at a time: the engine answers from its cache, and later ones reach the view by onHostState.
+    this.pendingMeasure ??= (async () => {
+      try {
+        for (const measured of await this.options.engine.hostStates!([...hosts], { fresh })) this.measuredState(measured);
+      } catch (err) {
+        this.measuring = false;
+        this.options.log?.(`Host state is not measured: ${errorMessage(err)}`);
+      } finally {
+        this.pendingMeasure = undefined;
+      }
+    })();
+    return this.pendingMeasure;
   }
 
   /** A drop shows on the host (its processes stay, as last seen) until the next action on it
