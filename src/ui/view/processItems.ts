@@ -16,17 +16,20 @@ export function hostDescription(state: HostState): string {
   if (state.reachability === 'unreachable') parts.push('unreachable');
   if (state.reachability === 'disconnected') parts.push('disconnected');
   const caps = state.report?.reachable ? state.report.capabilities : undefined;
-  if (state.measured && (state.measured.measuredAt || state.measured.stale)) {
-    // The engine's background measurement is newer than a check's and says more (disk, link).
-    if (caps) parts.push(caps.criuVersion ? `CRIU ${caps.criuVersion}` : 'no CRIU');
-    parts.push(measuredDescription(state.measured));
-  } else if (caps) {
+  // The engine's background measurement, once there is one, is newer than a check's and says more
+  // (disk, link); a host that does not answer shows only that.
+  const answering = state.reachability !== 'unreachable' && state.reachability !== 'disconnected';
+  const measured = answering && state.measured && (state.measured.measuredAt || state.measured.stale) ? state.measured : undefined;
+  if (caps) {
     parts.push(caps.criuVersion ? `CRIU ${caps.criuVersion}` : 'no CRIU');
-    parts.push(`load ${caps.load1.toFixed(2)}/${caps.cpus}`);
-    parts.push(`${formatKiB(caps.memAvailableKiB)} free`);
+    if (!measured) {
+      parts.push(`load ${caps.load1.toFixed(2)}/${caps.cpus}`);
+      parts.push(`${formatKiB(caps.memAvailableKiB)} free`);
+    }
   } else if (state.processes && state.reachability === 'reachable') {
     parts.push(`${state.processes.length} processes`);
   }
+  if (measured) parts.push(measuredDescription(measured));
   const problems = state.report?.problems.length ?? 0;
   if (problems > 0 && state.report?.reachable) parts.push(problems === 1 ? '1 problem' : `${problems} problems`);
   return parts.join(' · ');
