@@ -25,7 +25,8 @@ import { registerReport } from './ui/report/reportPanel';
 import { TerminalMoves } from './ui/terminals/terminalMoves';
 import { addRootSource } from './ui/view/workspaceProcesses';
 import { AutoMarks } from './ui/auto/autoMarks';
-import { registerAutomaticMoves, type StartPolicyWatch } from './ui/auto/automaticMoves';
+import { registerAutomaticMoves } from './ui/auto/automaticMoves';
+import type { PolicyEngine } from './ui/auto/policySettings';
 import { registerBestHost } from './ui/migrate/bestHost';
 import { registerBringBackAll } from './ui/migrate/bringBackAll';
 import { registerEvacuation } from './ui/migrate/evacuate';
@@ -53,8 +54,8 @@ export interface ProcessMigratorApi {
 export interface ServiceFactories {
   createEngine: EngineFactory;
   listConfiguredHosts: (sshConfigFile?: string) => string[];
-  /** The engine's policy watcher for `processMigrator.policies` (src/migration/watch.ts). */
-  startPolicyWatch?: StartPolicyWatch;
+  /** The engine's policy module, which runs `processMigrator.policies` (src/migration/policy.ts, watch.ts). */
+  policyEngine?: PolicyEngine;
 }
 
 const defaultFactories: ServiceFactories = { createEngine: (options) => createEngine(options), listConfiguredHosts };
@@ -110,7 +111,7 @@ export function activateWith(context: vscode.ExtensionContext, factories: Servic
   registerBestHost(context, deps);
   registerEvacuation(context, deps);
   registerBringBackAll(context, deps);
-  registerAutomaticMoves(context, { ...deps, startPolicyWatch: factories.startPolicyWatch });
+  registerAutomaticMoves(context, { ...deps, policyEngine: factories.policyEngine });
   registerProtection(context, { ...deps, protections });
   const debugSessions = new DebugSessions();
   context.subscriptions.push(debugSessions, addRootSource(() => debugSessions.roots()));

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { EvacuationResult, HostState, MigrationResult, Placement } from '../../src/migration/api';
 import { AutoMarks } from '../../src/ui/auto/autoMarks';
-import { readPolicies } from '../../src/ui/auto/policySettings';
+import { policyFromSettings } from '../../src/ui/auto/policySettings';
 import { bringBackGroups } from '../../src/ui/migrate/bringBackGroups';
 import { evacuationEntries, evacuationSummary } from '../../src/ui/migrate/evacuationText';
 import { failoverQuestion, failoverResult, protectionText } from '../../src/ui/protect/protectText';
@@ -61,24 +61,18 @@ describe('ui: a host row says its measured state (view/hostStateText)', () => {
 });
 
 describe('ui: the processMigrator.policies setting (auto/policySettings)', () => {
-  it('fills in the defaults and names a rule by its condition', () => {
-    const { rules, problems } = readPolicies([{ host: 'lab-a', loadPerCoreAbove: 1.5 }]);
-    assert.deepEqual(problems, []);
-    assert.deepEqual(rules, [{
-      name: 'lab-a: load per core above 1.5 for 60 s', host: 'lab-a', loadPerCoreAbove: 1.5, memAvailableBelowMiB: undefined,
-      forSeconds: 60, move: 'largest', to: 'auto', minSecondsBetweenMoves: 600, dryRun: false,
-    }]);
+  it('is the policy file plus dryRun; the rows marked join its marked', () => {
+    const rules = [{ host: 'lab-a', loadPerCoreAbove: 0.9, forSeconds: 60 }];
+    const marks = [{ host: 'lab-a', pid: 42, name: 'train.py', markedAt: '2026-01-01T00:00:00.000Z' }];
+    assert.deepEqual(policyFromSettings({ rules, marked: [{ command: 'train\\.py' }], minSecondsBetweenMoves: 600, dryRun: true }, marks), {
+      policy: { rules, marked: [{ command: 'train\\.py' }, { host: 'lab-a', pid: 42 }], minSecondsBetweenMoves: 600 },
+      dryRun: true,
+    });
+    assert.deepEqual(policyFromSettings({ rules }, []), { policy: { rules, marked: [] }, dryRun: false });
   });
 
-  it('leaves out a rule it cannot run, with one sentence each', () => {
-    const { rules, problems } = readPolicies([
-      { host: 'lab-a' }, { loadPerCoreAbove: 1 }, 'x', { host: 'lab-a', memAvailableBelowMiB: -1 }, { host: 'lab-a', loadPerCoreAbove: 1, to: 'lab-a' },
-      { host: '*', memAvailableBelowMiB: 256, to: 'lab-b', dryRun: true },
-    ]);
-    assert.equal(problems.length, 5);
-    assert.ok(problems.every((p) => p.startsWith('processMigrator.policies[') && p.endsWith('.') && !p.includes('\n')), problems.join('\n'));
-    assert.deepEqual(rules.map((r) => [r.host, r.to, r.dryRun]), [['*', 'lab-b', true]]);
-    assert.deepEqual(readPolicies(undefined), { rules: [], problems: [] });
+  it('no rules: nothing to run', () => {
+    for (const setting of [undefined, {}, { rules: [] }, 'x', { rules: 'x' }]) assert.equal(policyFromSettings(setting, []), undefined);
   });
 });
 

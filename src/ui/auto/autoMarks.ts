@@ -14,8 +14,11 @@ export interface AutoMark {
   markedAt: string;
 }
 
+/** Why the marks changed: the user's say (`allow`, `disallow`), or a marked process moved or ended. */
+export type MarksChange = 'allow' | 'disallow' | 'moved' | 'prune';
+
 export class AutoMarks {
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<(change: MarksChange) => void>();
 
   constructor(private readonly memento: MementoLike) {}
 
@@ -32,11 +35,11 @@ export class AutoMarks {
 
   async allow(host: string, pid: number, name?: string): Promise<void> {
     const rest = this.list().filter((m) => !(m.host === host && m.pid === pid));
-    await this.save([...rest, { host, pid, ...(name ? { name } : {}), markedAt: new Date().toISOString() }]);
+    await this.save([...rest, { host, pid, ...(name ? { name } : {}), markedAt: new Date().toISOString() }], 'allow');
   }
 
   async disallow(host: string, pid: number): Promise<void> {
-    await this.save(this.list().filter((m) => !(m.host === host && m.pid === pid)));
+    await this.save(this.list().filter((m) => !(m.host === host && m.pid === pid)), 'disallow');
   }
 
   /** The process moved (automatically or not): its mark goes with it. */
@@ -44,7 +47,7 @@ export class AutoMarks {
     const mark = this.find(from.host, from.pid);
     if (!mark) return;
     const rest = this.list().filter((m) => m !== mark && !(m.host === to.host && m.pid === to.pid));
-    await this.save([...rest, { ...mark, host: to.host, pid: to.pid }]);
+    await this.save([...rest, { ...mark, host: to.host, pid: to.pid }], 'moved');
   }
 
   /** Drops the marks of processes that no longer run (`running(host)` lists the PIDs there, or
@@ -56,10 +59,10 @@ export class AutoMarks {
       const name = here.get(m.pid);
       return name !== undefined && (!m.name || m.name === name);
     });
-    if (kept.length !== this.list().length) await this.save(kept);
+    if (kept.length !== this.list().length) await this.save(kept, 'prune');
   }
 
-  onDidChange(listener: () => void): { dispose(): void } {
+  onDidChange(listener: (change: MarksChange) => void): { dispose(): void } {
     this.listeners.add(listener);
     return { dispose: () => this.listeners.delete(listener) };
   }
@@ -68,8 +71,8 @@ export class AutoMarks {
     return this.list().find((m) => m.host === host && m.pid === pid);
   }
 
-  private async save(marks: AutoMark[]): Promise<void> {
+  private async save(marks: AutoMark[], change: MarksChange): Promise<void> {
     await this.memento.update(MARKS_KEY, marks);
-    for (const listener of [...this.listeners]) listener();
+    for (const listener of [...this.listeners]) listener(change);
   }
 }

@@ -1,40 +1,22 @@
-// Allow / Disallow Automatic Moves on a process row, and the policies of the settings run by the
-// engine's policy module (src/migration/watch.ts) inside the extension: only marked processes are
-// ever moved; each automatic move runs as a cancellable notification and lands in the history and
-// the report with its trigger.
+// Allow / Disallow Automatic Moves on a process row, and the `processMigrator.policies` setting
+// run inside the extension by the engine's policy module (watchPolicy, src/migration/watch.ts):
+// only marked processes are ever moved; each automatic move runs in a notification with Cancel
+// and lands in the history and the report with its trigger; a dry run only says what it would do.
 import * as vscode from 'vscode';
-import type { Engine, MigrationRequest, MigrationResult } from '../../migration/api';
+import type { MigrateOptions, MigrationRequest, MigrationResult } from '../../migration/api';
 import { Commands, fullSettingKey, readSetting, SETTINGS_SECTION } from '../common/contributions';
-import { runMigration } from '../migrate/migrate';
+import { destinationText } from '../migrate/migrate';
 import type { MigrationDeps } from '../migrate/migrationDeps';
+import { SHOW_REPORT, withMigrationProgress } from '../migrate/migrationProgress';
+import { errorMessage } from '../view/processModel';
 import { processRefOf } from '../view/processRefs';
 import type { AutoMarks } from './autoMarks';
-import { readPolicies, type CompletePolicyRule } from './policySettings';
-
-/** What the extension hands the engine's policy watcher, and gets back. */
-export interface PolicyWatchOptions {
-  engine: Engine;
-  rules: CompletePolicyRule[];
-  /** The hosts of the view (a rule on `*` watches them all). */
-  hosts: () => string[];
-  /** Only these may be moved. */
-  isMarked: (host: string, pid: number, name?: string) => boolean;
-  /** Runs one automatic move (notification with Cancel, history, report); `trigger` says why. */
-  move: (request: MigrationRequest, trigger: string) => Promise<MigrationResult>;
-  /** A dry run's "would move …" sentence, and other lines for the log. */
-  log: (line: string) => void;
-}
-
-export interface PolicyWatch {
-  stop(): void | Promise<void>;
-}
-
-export type StartPolicyWatch = (options: PolicyWatchOptions) => PolicyWatch;
+import { policyFromSettings, type PolicyEngine, type PolicyMoveLike } from './policySettings';
 
 export interface AutomaticDeps extends MigrationDeps {
   marks: AutoMarks;
-  /** The engine's policy watcher; undefined in a build without one. */
-  startPolicyWatch?: StartPolicyWatch;
+  /** The engine's policy module; undefined in a build without one. */
+  policyEngine?: PolicyEngine;
 }
 
 export function registerAutomaticMoves(context: vscode.ExtensionContext, deps: AutomaticDeps): void {
@@ -48,52 +30,100 @@ export function registerAutomaticMoves(context: vscode.ExtensionContext, deps: A
     if (allow) await deps.marks.allow(ref.host, ref.pid, name);
     else await deps.marks.disallow(ref.host, ref.pid);
     deps.log.info(`${allow ? 'Allowed' : 'Disallowed'} automatic moves of ${name ?? 'process'} (PID ${ref.pid}) on ${ref.host}`);
-    if (allow && readPolicies(readSetting(vscode.workspace.getConfiguration(SETTINGS_SECTION), 'policies')).rules.length === 0) {
+    if (allow && !policyFromSettings(readSetting(config(), 'policies'), [])) {
       void vscode.window.showInformationMessage(
-        `${name ?? `PID ${ref.pid}`} may now move automatically, but no rule would move it yet: add one to the processMigrator.policies setting.`,
+        `${name ?? `PID ${ref.pid}`} may now move automatically, but no rule would move it yet: add rules to the processMigrator.policies setting.`,
       );
     }
   };
 
-  let watch: PolicyWatch | undefined;
+  let watch: AbortController | undefined;
+  let toldMissing = false;
   const restart = () => {
-    void watch?.stop();
+    watch?.abort(); // a move under way rolls back
     watch = undefined;
-    const { rules, problems } = readPolicies(readSetting(vscode.workspace.getConfiguration(SETTINGS_SECTION), 'policies'));
-    for (const problem of problems) void vscode.window.showWarningMessage(problem);
-    if (rules.length === 0) return;
-    if (!deps.startPolicyWatch) {
-      void vscode.window.showWarningMessage(
-        `processMigrator.policies has ${rules.length} rule(s), but this build has no policy engine: no process is moved automatically.`,
-      );
+    const run = policyFromSettings(readSetting(config(), 'policies'), deps.marks.list());
+    if (!run) return;
+    if (!deps.policyEngine) {
+      if (!toldMissing) void vscode.window.showWarningMessage('processMigrator.policies has rules, but this build has no policy engine: no process is moved automatically.');
+      toldMissing = true;
       return;
     }
-    deps.log.info(`Policies: ${rules.map((r) => `${r.name}${r.dryRun ? ' (dry run)' : ''}`).join('; ')}`);
-    watch = deps.startPolicyWatch({
-      engine: deps.engine,
-      rules,
-      hosts: () => deps.model.hostNames(),
-      isMarked: (host, pid, name) => deps.marks.isMarked(host, pid, name),
-      move: (request, trigger) => automaticMove(deps, request, trigger),
-      log: (line) => deps.log.info(`[policy] ${line}`),
-    });
+    let policy;
+    try {
+      policy = deps.policyEngine.parsePolicy(run.policy, 'processMigrator.policies');
+    } catch (err) {
+      void vscode.window.showWarningMessage(`${errorMessage(err)} No process is moved automatically until it is fixed.`);
+      return;
+    }
+    const abort = new AbortController();
+    watch = abort;
+    deps.log.info(`Policies${run.dryRun ? ' (dry run)' : ''}: ${policy.rules.length} rule(s), ${policy.marked.length} marked`);
+    const engine = {
+      hostStates: deps.engine.hostStates?.bind(deps.engine),
+      listProcesses: (host: string) => deps.engine.listProcesses(host),
+      migrate: async (request: MigrationRequest, options?: MigrateOptions) => movingNotification(deps, request, options?.signal),
+    };
+    void deps.policyEngine
+      .watchPolicy(engine, policy, {
+        dryRun: run.dryRun,
+        signal: abort.signal,
+        onEvent: (event) => (event.kind === 'would-move' ? wouldMove(deps, event.move) : void moved(deps, event.move, event.result)),
+        onProblem: (sentence) => deps.log.warn(`[policy] ${sentence}`),
+      })
+      .catch((err) => {
+        deps.log.error(`[policy] stopped: ${errorMessage(err)}`);
+        void vscode.window.showErrorMessage(`The policies stopped: ${errorMessage(err)}`);
+      });
   };
 
   context.subscriptions.push(
     vscode.commands.registerCommand(Commands.AllowAutomaticMoves, mark(true)),
     vscode.commands.registerCommand(Commands.DisallowAutomaticMoves, mark(false)),
     vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration(fullSettingKey('policies')) && restart()),
-    { dispose: () => void watch?.stop() },
+    // The user's say changes what may move; a move (the watch follows it itself) does not.
+    deps.marks.onDidChange((change) => (change === 'allow' || change === 'disallow') && restart()),
+    { dispose: () => watch?.abort() },
   );
   restart();
 }
 
-/** One automatic move: refused unless marked; otherwise a migration like the user's own (its
- * notification has Cancel), with the trigger in the history and the report. */
-export async function automaticMove(deps: AutomaticDeps, request: MigrationRequest, trigger: string): Promise<MigrationResult> {
-  const name = deps.model.findProcess(request.from, request.pid)?.name;
-  if (!deps.marks.isMarked(request.from, request.pid, name)) {
-    throw new Error(`PID ${request.pid} on ${request.from} is not allowed to move automatically: mark it with "Allow Automatic Moves" first.`);
+function config(): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration(SETTINGS_SECTION);
+}
+
+/** The move itself, in a notification with Cancel (which rolls it back). */
+function movingNotification(deps: AutomaticDeps, request: MigrationRequest, signal?: AbortSignal): Thenable<MigrationResult> {
+  const name = deps.model.findProcess(request.from, request.pid)?.name ?? 'process';
+  return withMigrationProgress(
+    deps.log,
+    `${name} (PID ${request.pid}) automatically`,
+    destinationText(request.to),
+    { signal },
+    (engineOptions) => deps.engine.migrate(request, engineOptions),
+    (error) => ({ ok: false, from: request.from, to: request.to, sourcePid: request.pid, strategy: 'stop-and-copy', strategyReason: 'The engine stopped before choosing.', phases: {}, freezeMs: 0, totalMs: 0, bytes: 0, options: [], startedAt: new Date().toISOString(), error }),
+  );
+}
+
+/** After an automatic move: the history and the report with its trigger, the mark follows, one notification. */
+async function moved(deps: AutomaticDeps, move: PolicyMoveLike, result: MigrationResult): Promise<void> {
+  result.trigger ??= move.trigger;
+  const entry = await deps.history.add(result, move.name);
+  if (result.ok && result.destinationPid !== undefined) await deps.marks.moved({ host: move.host, pid: move.pid }, { host: result.to, pid: result.destinationPid });
+  void deps.model.refresh([move.host, result.to]);
+  const what = `${move.name} (PID ${move.pid})`;
+  const show = (choice: string | undefined) => choice === SHOW_REPORT && vscode.commands.executeCommand(Commands.ShowReport, entry.id);
+  if (result.ok) {
+    deps.log.info(`[policy] moved ${what} from ${move.host} to ${result.to} as PID ${result.destinationPid ?? '?'}: ${move.trigger}`);
+    void vscode.window.showInformationMessage(`Moved ${what} automatically from ${move.host} to ${result.to}: ${move.trigger}`, SHOW_REPORT).then(show);
+  } else {
+    deps.log.error(`[policy] moving ${what} failed: ${result.error ?? 'no reason given'}`);
+    void vscode.window.showWarningMessage(`An automatic move of ${what} failed and it keeps running on ${move.host}: ${result.error ?? 'no reason given'}`, SHOW_REPORT).then(show);
   }
-  return runMigration(deps, request, { trigger });
+}
+
+function wouldMove(deps: AutomaticDeps, move: PolicyMoveLike): void {
+  const sentence = `Dry run: would move ${move.name} (PID ${move.pid}) from ${move.host} to ${destinationText(move.to)}: ${move.trigger}`;
+  deps.log.info(`[policy] ${sentence}`);
+  void vscode.window.showInformationMessage(sentence);
 }

@@ -1,7 +1,7 @@
 // Every command ID, view ID, context key and setting key the extension contributes, in one place,
 // with typed access to the settings. package.json must agree with these names (a test checks it).
 import type { Strategy } from '../../migration/api';
-import type { PolicyRule } from '../auto/policySettings';
+import { POLICIES_DEFAULT, type PoliciesSetting } from '../auto/policySettings';
 
 export const EXTENSION_ID = 'process-migrator.process-migrator';
 
@@ -92,8 +92,9 @@ export interface Settings {
   forwardPorts: boolean;
   /** This workspace's terminals (its default profile) and Node.js debug launches start migration-ready. */
   migrationReady: boolean;
-  /** Rules that move processes the user marked (*Allow Automatic Moves*) by load or memory. */
-  policies: PolicyRule[];
+  /** Rules that move processes the user marked (*Allow Automatic Moves*) by load or memory: the
+   * policy file of `procmig watch`, plus `dryRun`. */
+  policies: PoliciesSetting;
 }
 
 export type SettingKey = keyof Settings;
@@ -105,7 +106,7 @@ export const SETTING_DEFAULTS: Settings = {
   strategy: 'auto',
   forwardPorts: true,
   migrationReady: false,
-  policies: [],
+  policies: POLICIES_DEFAULT,
 };
 
 /** The minimum a configuration source must offer (vscode.WorkspaceConfiguration satisfies it). */
