@@ -171,13 +171,31 @@ async function protect(deps: ProtectDeps, ref: ProcessRef | undefined, options: 
   deps.protections.add({ ref, name, standby, protection });
   deps.log.info(`Protecting ${name} (PID ${ref.pid}) on ${ref.host}: a checkpoint every ${everySeconds} s onto ${standby}`);
   void protection.done
-    .catch((err) => deps.log.error(`Protection of ${name} ended: ${errorMessage(err)}`))
+    .then(() => {
+      // The engine may say why it ended (the process exited, the standby's disk filled…).
+      const why = (protection as { endReason?: string }).endReason;
+      if (why) {
+        deps.log.info(`Protection of ${name} ended: ${why}`);
+        void vscode.window.showInformationMessage(`Protection of ${name} ended: ${why}`);
+      }
+    })
+    .catch((err) => {
+      // It could not start (the preflight refused the standby, its disk cannot hold the checkpoints).
+      deps.log.error(`Protection of ${name} ended: ${errorMessage(err)}`);
+      void vscode.window.showErrorMessage(`Protecting ${name} stopped: ${errorMessage(err)}`);
+    })
     .finally(() => deps.protections.remove(ref));
   return true;
 }
 
 async function onEvent(deps: ProtectDeps, ref: ProcessRef, name: string, event: ProtectionEvent): Promise<void> {
   if (event.kind === 'checkpoint') {
+    const failed = (event as { error?: string }).error;
+    if (failed) {
+      // The previous checkpoint stays the newest: the row keeps showing it.
+      deps.log.warn(`Checkpoint ${event.generation} of ${name} failed: ${failed}`);
+      return;
+    }
     deps.log.info(`Checkpoint ${event.generation} of ${name} at ${event.at}: frozen ${event.freezeMs} ms, ${event.bytes} bytes`);
     deps.protections.checkpoint(ref, event);
     return;
