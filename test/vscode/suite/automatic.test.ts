@@ -5,11 +5,76 @@
 // host's own /tmp: a restart would count from 1 again.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { BatchResult, EvacuationResult, MigrationResult } from '../../../src/migration/api';
+import type { BatchResult, EvacuationResult, HostState, MigrationResult } from '../../../src/migration/api';
+import { AutoMarks } from '../../../src/ui/auto/autoMarks';
 import { Commands } from '../../../src/ui/common/contributions';
 import { renderReportHtml } from '../../../src/ui/report/reportHtml';
+import { ProcessModel } from '../../../src/ui/view/processModel';
+import type { ProcessTreeNode } from '../../../src/ui/view/processRefs';
+import { ProcessTreeProvider } from '../../../src/ui/view/processTree';
+import { FakeEngine, proc } from './fakeEngine';
 import { activeApi, labSsh, runsOn, until } from './helpers';
 import { describeWithLab } from './lab';
+
+/** A fake engine that measures its hosts. */
+class MeasuringEngine extends FakeEngine {
+  private readonly listeners = new Set<(s: HostState) => void>();
+  states: Record<string, HostState> = {};
+  hostStates = async (hosts: string[]) => hosts.filter((h) => this.states[h]).map((h) => this.states[h]);
+  onHostState = (listener: (s: HostState) => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+  measure(state: HostState): void {
+    this.states[state.host] = state;
+    for (const l of this.listeners) l(state);
+  }
+}
+
+describe('Automatic migration in the Processes view (fake engine)', () => {
+  const memento = () => {
+    const data = new Map<string, unknown>();
+    return { get: <T>(k: string) => data.get(k) as T | undefined, update: async (k: string, v: unknown) => void data.set(k, v) };
+  };
+  const measured = (extra: Partial<HostState>): HostState => ({
+    host: 'lab-a', measuredAt: new Date().toISOString(), stale: false, cpus: 2, load1: 1.25, load5: 1, memAvailableBytes: 512 << 20, diskFreeBytes: 8 << 30,
+    link: { from: 'local', to: 'lab-a', rttMs: 1.5, measuredAt: new Date().toISOString() }, ...extra,
+  });
+
+  it('a host row shows its measured state, updated as it is measured, and says when it is stale', async () => {
+    const engine = new MeasuringEngine({ local: [], 'lab-a': [proc(10, 1, 1000, 'worker')] });
+    const model = new ProcessModel({ engine, listHosts: () => ['lab-a'], myUid: 1000 });
+    const tree = new ProcessTreeProvider(model, async () => undefined);
+    await tree.getChildren(tree.hostNode('lab-a'));
+    engine.measure(measured({}));
+    const row = () => tree.getTreeItem(tree.hostNode('lab-a'));
+    assert.equal(row().description, '1 processes · load 1.25/core · 512.0 MiB avail · 8.0 GiB disk · 1.5 ms');
+    assert.match((row().tooltip as vscode.MarkdownString).value, /Load per core \| 1\\\.25 \\\(1 min\\\)/);
+    engine.measure(measured({ stale: true, error: 'lab-a did not answer.' }));
+    assert.match(String(row().description), /^1 processes · stale · load/);
+    assert.match((row().tooltip as vscode.MarkdownString).value, /Stale: the last probe failed/);
+    tree.dispose();
+    model.dispose();
+  });
+
+  it('a row allowed to move automatically, or protected, says so and offers the matching commands', async () => {
+    const engine = new MeasuringEngine({ local: [], 'lab-a': [proc(10, 1, 1000, 'worker'), proc(11, 1, 1000, 'other')] });
+    const model = new ProcessModel({ engine, listHosts: () => ['lab-a'], myUid: 1000 });
+    const marks = new AutoMarks(memento());
+    const protections = { describe: (host: string, pid: number) => (pid === 11 ? 'protected on lab-b, checkpoint 14:02 (frozen 85 ms)' : undefined), onDidChange: () => ({ dispose() {} }) };
+    const tree = new ProcessTreeProvider(model, async () => undefined, { marks, protections });
+    const rows = (await tree.getChildren(tree.hostNode('lab-a'))).filter((n): n is ProcessTreeNode => n.kind === 'process');
+    const row = (pid: number) => tree.getTreeItem(rows.find((r) => r.node.info.pid === pid)!);
+    assert.equal(row(10).contextValue, 'process');
+    await marks.allow('lab-a', 10, 'worker');
+    assert.equal(row(10).contextValue, 'process-auto');
+    assert.match(String(row(10).description), /automatic moves allowed/);
+    assert.equal(row(11).contextValue, 'process-protected');
+    assert.match(String(row(11).description), /protected on lab-b, checkpoint 14:02/);
+    tree.dispose();
+    model.dispose();
+  });
+});
 
 const labConfig = process.env.PM_LAB_SSH_CONFIG;
 const HOSTS = ['lab-a', 'lab-b'];
