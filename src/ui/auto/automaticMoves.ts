@@ -77,7 +77,18 @@ export function registerAutomaticMoves(context: vscode.ExtensionContext, deps: A
       });
   };
 
+  // Marks of an earlier window whose processes ended go once each host is first listed (later,
+  // a process just moved would look ended before its mark follows it).
+  const pruned = new Set<string>();
+  const prune = deps.model.onDidChange((host) => {
+    const processes = host !== undefined ? deps.model.host(host)?.processes : undefined;
+    if (!host || !processes || pruned.has(host)) return;
+    pruned.add(host);
+    void deps.marks.prune((h) => (h === host ? new Map(processes.map((p) => [p.pid, p.name])) : undefined));
+  });
+
   context.subscriptions.push(
+    prune,
     vscode.commands.registerCommand(Commands.AllowAutomaticMoves, mark(true)),
     vscode.commands.registerCommand(Commands.DisallowAutomaticMoves, mark(false)),
     vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration(fullSettingKey('policies')) && restart()),
