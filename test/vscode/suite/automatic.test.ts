@@ -125,8 +125,8 @@ describeWithLab('Automatic destinations: Best Host, Evacuate, Bring Back All (la
     assert.ok(!(await runsOn('lab-a', counter.pid)), 'the counter still runs on lab-a');
     const atMove = await count('lab-a', counter.file); // the last count written there
     await countsOnPast('lab-b', counter.file, atMove);
-    counter.pid = result.destinationPid!; // for `after`, on lab-b now
-    started.push({ pid: result.destinationPid!, file: counter.file });
+    // Ended here, so that Bring Back All below has only the evacuated ones to return.
+    await labSsh('lab-b', `pkill -KILL -P ${result.destinationPid}; kill -KILL ${result.destinationPid}; true`);
 
     const entry = api.history.latest()!;
     assert.equal(entry.result.placement?.to, 'lab-b');
