@@ -139,7 +139,9 @@ async function protect(deps: ProtectDeps, ref: ProcessRef | undefined, options: 
   const everySeconds = options.everySeconds ?? (await askInterval(name));
   if (!everySeconds) return false;
 
-  const request: ProtectRequest = { pid: ref.pid, from: ref.host, standby, everySeconds, failover: options.failover ?? 'ask', lostAfterSeconds: options.lostAfterSeconds };
+  const failover = options.failover ?? (await askFailover(ref.host, standby));
+  if (!failover) return false;
+  const request: ProtectRequest = { pid: ref.pid, from: ref.host, standby, everySeconds, failover, lostAfterSeconds: options.lostAfterSeconds };
   let protection: Protection;
   try {
     protection = deps.engine.protect!(request, {
@@ -223,6 +225,15 @@ async function askInterval(name: string): Promise<number | undefined> {
     validateInput: (v) => (/^\d+$/.test(v.trim()) && Number(v) >= 5 ? undefined : 'A whole number of seconds, at least 5.'),
   });
   return value ? Number(value.trim()) : undefined;
+}
+
+/** Asking first is the default: automatic failover is opt-in. */
+async function askFailover(host: string, standby: string): Promise<'ask' | 'auto' | undefined> {
+  const items: (vscode.QuickPickItem & { failover: 'ask' | 'auto' })[] = [
+    { label: 'Ask me before restoring', description: `when ${host} stops answering`, failover: 'ask' },
+    { label: 'Restore automatically', description: `on ${standby}, without asking`, failover: 'auto' },
+  ];
+  return (await vscode.window.showQuickPick(items, { title: `If ${host} is lost…` }))?.failover;
 }
 
 async function pickProtected(protections: Protections): Promise<ProcessRef | undefined> {
