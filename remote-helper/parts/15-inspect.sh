@@ -99,8 +99,11 @@ cmd_inspect() {
 		for fd in /proc/"$p"/fd/*; do
 			[ -e "$fd" ] || [ -L "$fd" ] || continue
 			n=${fd##*/}
-			flags=$(awk '/^flags:/ {print $2}' "/proc/$p/fdinfo/$n" 2>/dev/null)
 			target=$(readlink "$fd" 2>/dev/null)
+			flags=$(awk '/^flags:/ {print $2}' "/proc/$p/fdinfo/$n" 2>/dev/null)
+			# A descriptor closed (or reused) while being read is not one the process holds: its
+			# missing flags would read as O_RDONLY and make a file it only writes look required.
+			[ -n "$target" ] && [ -n "$flags" ] && [ "$(readlink "$fd" 2>/dev/null)" = "$target" ] || continue
 			printf 'fd\t%s\t%s\t%s\t%s\n' "$p" "$n" "$flags" "$target"
 			fd_details "$p" "$n" "$target"
 		done
