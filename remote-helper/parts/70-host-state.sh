@@ -125,3 +125,27 @@ cmd_host_state() {
 	[ -z "$c" ] && [ -x "$UNPRIVILEGED_CRIU" ] && c=$UNPRIVILEGED_CRIU
 	if [ -n "$c" ]; then echo "criu_version=$("$c" --version 2>/dev/null | sed -n 's/^Version: *//p')"; else echo "criu_version="; fi
 }
+
+# The CPU time (clock ticks) and resident memory (KiB) of the given PIDs now, summed; PIDs gone
+# meanwhile count nothing.
+tree_ticks() {
+	for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null; echo; done |
+		awk 'NF { sub(/^.*\) /, ""); ticks += $12 + $13; pages += $22 } END { printf "%d %d\n", ticks, pages }'
+}
+
+# What the tree under PID uses of a host lately: cpu_cores (its CPU time over SECONDS, default
+# 0.5, measured now) and rss_kib. ps's %CPU is the average over a process's whole life, which
+# says little of what it needs now.
+cmd_tree_use() {
+	[ -d "/proc/${1:-x}" ] || die "Process ${1:-?} does not exist on $(hostname)"
+	# shellcheck disable=SC2046 # the PIDs, one word each
+	set -- "${2:-0.5}" $(descendants "$1")
+	seconds=$1; shift
+	t0=$(cut -d' ' -f1 /proc/uptime); u0=$(tree_ticks "$@")
+	sleep "$seconds"
+	t1=$(cut -d' ' -f1 /proc/uptime); u1=$(tree_ticks "$@")
+	awk -v t0="$t0" -v t1="$t1" -v u0="${u0% *}" -v u1="${u1% *}" -v pages="${u1#* }" -v hz="$(getconf CLK_TCK)" -v page="$(getconf PAGESIZE)" 'BEGIN {
+		dt = t1 - t0; if (dt <= 0) dt = 0.01
+		printf "cpu_cores=%.3f\nrss_kib=%d\n", (u1 - u0) / hz / dt, pages * page / 1024
+	}'
+}

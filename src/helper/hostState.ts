@@ -49,3 +49,9 @@ export function parseHostState(text: string): HostSample {
     ...(kv.criu_version ? { criuVersion: kv.criu_version } : {}),
   };
 }
+
+/** The helper's `tree-use`: what a process tree uses lately. */
+export function parseTreeUse(text: string): { cpuCores: number; rssBytes: number } {
+  const kv = parseKeyValues(text);
+  return { cpuCores: Number(kv.cpu_cores) || 0, rssBytes: (Number(kv.rss_kib) || 0) * 1024 };
+}

@@ -3,11 +3,11 @@
 // and `migrate --to auto`: place, then move there.
 import type { CheckpointEngine } from '../checkpoint/engine';
 import type { HostHelper } from '../helper/hostHelper';
-import { parseHostState } from '../helper/hostState';
+import { parseHostState, parseTreeUse } from '../helper/hostState';
 import type { ProcessInfo } from '../helper/processList';
 import type { MigrateOptions, MigrationRequest, MigrationResult, Placement, PlacementRequest } from './api';
 import { HostStates } from './hostStates';
-import { placeProcess, processFacts } from './placement';
+import { placeProcess, processFacts, type ProcessFacts } from './placement';
 import { runPreflight, type PreflightRunner } from './preflightRun';
 
 export interface AutoPlacementDeps {
@@ -45,7 +45,7 @@ export class AutoPlacement {
     const { pid, from } = request;
     const run = this.deps.preflight ?? runPreflight;
     return placeProcess(this.candidatesFor(request), {
-      process: async () => processFacts(pid, from, await this.deps.listProcesses(from)),
+      process: () => this.processFacts(pid, from),
       states: (hosts) => this.states.states(hosts),
       preflight: async (to) => {
         const [source, destination] = await Promise.all([this.deps.helper(from), this.deps.helper(to)]);
@@ -55,6 +55,16 @@ export class AutoPlacement {
       },
       mibPerSec: (a, b) => this.states.link(a, b)?.mibPerSec,
     });
+  }
+
+  /** What the process uses lately (sampled now), else ps's lifetime averages; a process that is
+   * not there is the preflight's to report. */
+  private async processFacts(pid: number, from: string): Promise<ProcessFacts> {
+    try {
+      return { pid, from, ...parseTreeUse(await (await this.deps.helper(from)).run(['tree-use', String(pid)])) };
+    } catch {
+      return processFacts(pid, from, await this.deps.listProcesses(from).catch(() => []));
+    }
   }
 
   /** `to: 'auto'`: places the process, then moves it there; the result carries the placement. */

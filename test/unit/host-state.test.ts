@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseCapabilities } from '../../src/helper/capabilities';
 import { remoteHelperFile } from '../../src/helper/hostHelper';
-import { parseHostState } from '../../src/helper/hostState';
+import { parseHostState, parseTreeUse } from '../../src/helper/hostState';
 
 const helper = remoteHelperFile('procmig-helper.sh');
 const fixtureRoot = (name: string) => path.join(__dirname, 'fixtures', name);
@@ -84,5 +84,16 @@ describe('host-state on this machine', () => {
     assert.ok(state.memAvailableBytes > 0 && state.diskFreeBytes > 0, text);
     assert.ok(state.arch, text);
     assert.doesNotMatch(text, /feature\.|criu_check/);
+  });
+});
+
+describe('tree-use', () => {
+  it("measures a tree's recent CPU use and its RSS, and names a missing process", () => {
+    const idle = parseTreeUse(sourced('sleep 5 & p=$!; cmd_tree_use "$p" 0.2; kill "$p"'));
+    assert.ok(idle.cpuCores < 0.1, `a sleep uses ${idle.cpuCores} cores`);
+    assert.ok(idle.rssBytes > 0);
+    const r = spawnSync('sh', ['-c', '. "$0"; cmd_tree_use 999999', helper], { encoding: 'utf8', env: { ...process.env, PROCMIG_HELPER_SOURCED: '1' } });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^Process 999999 does not exist on /);
   });
 });
