@@ -38,6 +38,8 @@ export function formatHostReport(r: HostReport): string {
 }
 
 export function formatMigration(r: MigrationResult): string {
+  // Placed nowhere: nothing ran, so there is no timeline, only why each host was passed over.
+  if (r.placement && !r.placement.to) return `${[`Migration failed: ${r.error}`, `The process keeps running on ${r.from}.`, ...r.placement.candidates.map((c) => `  ${c.reason}`)].join('\n')}\n`;
   const lines: string[] = [];
   if (r.ok) lines.push(`Moved process ${r.sourcePid} from ${r.from} to ${r.to}: it runs there as PID ${r.destinationPid}.`);
   else lines.push(`Migration failed: ${r.error}`, r.rolledBack ? `The process keeps running on ${r.from}.` : '');
@@ -66,7 +68,7 @@ export function formatMigration(r: MigrationResult): string {
 
 /** Why the destination was chosen, and why each other candidate was passed over. */
 export function formatPlacement(p: Placement): string[] {
-  const lines = p.to ? [`Placement: ${p.reason}`] : ['Placement: no candidate fits.'];
+  const lines = [`Placement: ${p.reason}`];
   for (const c of p.candidates) if (c.host !== p.to) lines.push(`  ${c.reason}`);
   return lines;
 }

@@ -77,7 +77,7 @@ export function rankCandidates(process: ProcessFacts, candidates: readonly Candi
   if (!best) {
     return {
       reason: candidates.length
-        ? `No candidate can take process ${process.pid} from ${process.from}: ${infeasible.map((c) => c.state.host).join(', ')} each failed the preflight (see each one's reason).`
+        ? `No candidate can take process ${process.pid} from ${process.from}: ${infeasible.map((c) => c.state.host).join(', ')} ${infeasible.length === 1 ? 'failed' : 'each failed'} the preflight (see ${infeasible.length === 1 ? 'its' : 'each one\'s'} reason).`
         : `There is no other host to move process ${process.pid} from ${process.from} to; add hosts to your ssh config or the processMigrator.hosts setting.`,
       candidates: ranked,
     };

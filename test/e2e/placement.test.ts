@@ -51,7 +51,7 @@ describe('placement', () => {
     assert.equal(result.code, 1);
     assert.equal(result.json.ok, false);
     assert.equal(result.json.placement.to, undefined);
-    assert.match(result.json.error, /^No candidate can take process \d+ from lab-a: nosuch-host\.invalid each failed the preflight/);
+    assert.match(result.json.error, /^No candidate can take process \d+ from lab-a: nosuch-host\.invalid failed the preflight/);
     assert.match(result.json.placement.candidates[0].reason, /^nosuch-host\.invalid was passed over: /);
     assert.equal(await stateOf(A, pid), 'running');
   });

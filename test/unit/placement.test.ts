@@ -121,7 +121,7 @@ describe('rankCandidates', () => {
   it('with no feasible candidate, chooses none and says so', () => {
     const p = rankCandidates(proc, [{ state: state('x'), problems: ['x is aarch64 and src is x86_64.'] }]);
     assert.equal(p.to, undefined);
-    assert.match(p.reason, /^No candidate can take process 4242 from src: x each failed the preflight/);
+    assert.match(p.reason, /^No candidate can take process 4242 from src: x failed the preflight/);
     assert.match(rankCandidates(proc, []).reason, /^There is no other host/);
   });
 });
