@@ -3,7 +3,7 @@
 // the built helper in its sourced mode, and parsed by src/helper/hostState.ts.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -95,5 +95,33 @@ describe('tree-use', () => {
     const r = spawnSync('sh', ['-c', '. "$0"; cmd_tree_use 999999', helper], { encoding: 'utf8', env: { ...process.env, PROCMIG_HELPER_SOURCED: '1' } });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /^Process 999999 does not exist on /);
+  });
+});
+
+/** This process's cgroup directory in the v1 hierarchy of `controller`, if mounted there. */
+function v1CgroupDir(controller: string): string | undefined {
+  const line = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.split(':')[1]?.split(',').includes(controller));
+  const dir = line && path.join('/sys/fs/cgroup', controller, line.split(':').slice(2).join(':'));
+  return dir && existsSync(path.join(dir, 'cgroup.procs')) ? dir : undefined;
+}
+
+describe('host-state in a real cgroup v1 of this machine', () => {
+  const dirs = ['memory', 'cpu', 'cpuacct'].map(v1CgroupDir);
+  const usable = process.getuid?.() === 0 && dirs.every(Boolean);
+  it('reads the limits of the cgroup it runs in (root and cgroup v1 only)', { skip: !usable && 'needs root and the v1 memory, cpu and cpuacct hierarchies' }, () => {
+    const made = dirs.map((d) => path.join(d!, `procmig-test-${process.pid}`));
+    try {
+      for (const d of made) mkdirSync(d);
+      writeFileSync(path.join(made[0], 'memory.limit_in_bytes'), String(256 * MiB));
+      writeFileSync(path.join(made[1], 'cpu.cfs_quota_us'), '50000');
+      const join = made.map((d) => `echo $$ >'${d}/cgroup.procs'`).join('; ');
+      const state = parseHostState(sourced(`${join}; cmd_host_state`));
+      assert.equal(state.memLimitBytes, 256 * MiB);
+      assert.ok(state.memAvailableBytes > 200 * MiB && state.memAvailableBytes <= 256 * MiB, `${state.memAvailableBytes}`);
+      assert.equal(state.cpuQuota, 0.5);
+      assert.ok(state.cpuUsageNs !== undefined && state.cpuUsageNs < 10e9, "the new cgroup's own CPU time");
+    } finally {
+      for (const d of made) if (existsSync(d)) rmdirSync(d);
+    }
   });
 });
