@@ -149,20 +149,26 @@ export class HostStates {
   }
 
   private async probeBounded(host: string, entry: Entry): Promise<void> {
+    await this.slot(() => this.probeOnce(host, entry));
+    // Two samples give the cgroup's CPU rate at once rather than a period later (the slot is
+    // free meanwhile).
+    if (entry.usage.length === 1 && !entry.error) {
+      await new Promise((resolve) => setTimeout(resolve, this.secondSampleMs));
+      await this.slot(() => this.probeOnce(host, entry));
+    }
+    this.emit(host);
+  }
+
+  /** Runs `work` once fewer than maxInFlight probes are in flight. */
+  private async slot(work: () => Promise<void>): Promise<void> {
     while (this.inFlight >= this.maxInFlight) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.inFlight++;
     try {
-      await this.probeOnce(host, entry);
-      // Two samples give the cgroup's CPU rate at once rather than a period later.
-      if (entry.usage.length === 1 && !entry.error) {
-        await new Promise((resolve) => setTimeout(resolve, this.secondSampleMs));
-        await this.probeOnce(host, entry);
-      }
+      await work();
     } finally {
       this.inFlight--;
       this.waiting.shift()?.();
     }
-    this.emit(host);
   }
 
   private async probeOnce(host: string, entry: Entry): Promise<void> {
