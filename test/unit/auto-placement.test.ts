@@ -10,7 +10,6 @@ import type { PreflightRunner } from '../../src/migration/preflightRun';
 import { FakeEngine } from './fakes/checkpoint';
 import { FakeHost } from './fakes/transport';
 
-const GiB = 1 << 30;
 
 function host(name: string, memGiB: number): FakeHost {
   const h = new FakeHost(name);
@@ -25,6 +24,7 @@ function placement(hosts: FakeHost[], refuse: Record<string, string> = {}, confi
   const preflight = (async (_s, _d, request) => {
     preflighted.push(request.to);
     if (refuse[request.to]) throw new PreflightError([refuse[request.to]]);
+    return undefined as never;
   }) as PreflightRunner;
   const auto = new AutoPlacement({
     helper: async (name) => HostHelper.for(byName.get(name)!),
