@@ -108,7 +108,8 @@ function chosenReason(process: ProcessFacts, s: Scored, next?: Scored): string {
   const host = s.facts.state.host;
   const stale = s.facts.state.stale ? ' (measured a while ago)' : '';
   const tie = next && next.bucket === s.bucket ? `; as much headroom as ${next.facts.state.host}, and the faster link (${linkWords(s.facts)} against ${linkWords(next.facts)})` : '';
-  return `${host} was chosen: it has the most headroom for process ${process.pid}${stale}: ${headroom(process, s)}${tie}.`;
+  const why = next ? `it has the most headroom for process ${process.pid}${stale}` : `the only candidate where the move passes the preflight, with headroom for process ${process.pid}${stale}`;
+  return `${host} was chosen: ${why}: ${headroom(process, s)}${tie}.`;
 }
 
 function passedOverReason(process: ProcessFacts, s: Scored, best: Scored): string {
