@@ -7,23 +7,23 @@ import { setUpHost } from '../checkpoint/hostSetup';
 import { parseProcessList } from '../helper/processList';
 import type { RunningCommand } from '../transport/host';
 import { HostPool, listConfiguredHosts } from '../transport/hostPool';
-import {
-  AUTO_HOST,
-  type BatchRequest,
-  type BatchResult,
-  type Engine,
-  type EngineOptions,
-  type HostReport,
-  type MigrateOptions,
-  type MigrationRequest,
-  type MigrationResult,
-  type PortForwarding,
-  type ProcessInfo,
-  type SetUpOptions,
-  type RunRequest,
-  type RunResult,
-  type TerminalRef,
+import type {
+  BatchRequest,
+  BatchResult,
+  Engine,
+  EngineOptions,
+  HostReport,
+  MigrateOptions,
+  MigrationRequest,
+  MigrationResult,
+  PortForwarding,
+  ProcessInfo,
+  SetUpOptions,
+  RunRequest,
+  RunResult,
+  TerminalRef,
 } from './api';
+import { AUTO_HOST } from './api';
 import { AutoPlacement } from './autoPlacement';
 import { Barrier, FreezeSlots } from './barrier';
 import { BatchLinks, type BatchLink } from './batchLinks';
