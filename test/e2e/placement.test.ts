@@ -17,7 +17,8 @@ describe('placement', () => {
     const script = `/tmp/${tag}.sh`;
     const count = `/tmp/${tag}-count`;
     const body = `i=0\nwhile :; do i=$((i+1)); echo $i > ${count}; sleep 0.1; done\n`;
-    for (const host of [A, B]) await onHost(host, `rm -f /tmp/${tag}*; cat > ${script} <<'SH'\n${body}SH`);
+    // The count file too: the freeze may catch the counter writing it.
+    for (const host of [A, B]) await onHost(host, `rm -f /tmp/${tag}*; : > ${count}; cat > ${script} <<'SH'\n${body}SH`);
     cleanup.push(() => onHost(A, `rm -f /tmp/${tag}*`).then(), () => onHost(B, `rm -f /tmp/${tag}*`).then());
     const pid = await startDetached(A, `/bin/sh ${script}`);
     cleanup.push(() => kill(A, pid), () => kill(B, pid));
