@@ -19,9 +19,10 @@ describe('placement', () => {
     const body = `i=0\nwhile :; do i=$((i+1)); echo $i > ${count}; sleep 0.1; done\n`;
     // The count file too: the freeze may catch the counter writing it.
     for (const host of [A, B]) await onHost(host, `rm -f /tmp/${tag}*; : > ${count}; cat > ${script} <<'SH'\n${body}SH`);
-    cleanup.push(() => onHost(A, `rm -f /tmp/${tag}*`).then(), () => onHost(B, `rm -f /tmp/${tag}*`).then());
     const pid = await startDetached(A, `/bin/sh ${script}`);
-    cleanup.push(() => kill(A, pid), () => kill(B, pid));
+    let restored = 0;
+    // Cleanups run in order: the files go once the counters are killed.
+    cleanup.push(() => kill(A, pid), () => kill(B, pid), async () => void (restored && (await kill(B, restored))), async () => void (await Promise.all([A, B].map((h) => onHost(h, `rm -f /tmp/${tag}*`)))));
     await waitFor(async () => (await readNumber(A, count)) > 0);
 
     const result = await procmig(['migrate', String(pid), '--from', A, '--to', 'auto', '--among', `${B},local`, '--json']);
@@ -30,7 +31,7 @@ describe('placement', () => {
     const lastOnA = await readNumber(A, count);
     assert.equal(r.ok, true, r.error);
     assert.equal(r.to, B);
-    cleanup.push(() => kill(B, r.destinationPid));
+    restored = r.destinationPid;
 
     assert.equal(r.placement.to, B);
     assert.match(r.placement.reason, /^lab-b was chosen: the only candidate where the move passes the preflight, with headroom for process \d+: .* idle of [\d.]+ usable cores/);
