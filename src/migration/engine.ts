@@ -153,8 +153,8 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
 
     // Through `this`: the batches and placements of the engine the caller holds.
     evacuate(request, evacuateOptions) {
-      const userOn = async (host: string) => (await checkHost(host)).capabilities?.user;
-      return evacuate({ listProcesses, userOn, migrateMany: (r, o) => this.migrateMany(r, o), place: this.place && ((r) => this.place!(r)) }, request, evacuateOptions);
+      const whoOn = async (host: string) => ({ user: (await checkHost(host)).capabilities?.user, self: (await pool.get(host)).isLocal ? process.pid : undefined });
+      return evacuate({ listProcesses, whoOn, migrateMany: (r, o) => this.migrateMany(r, o), place: this.place && ((r) => this.place!(r)) }, request, evacuateOptions);
     },
 
     async attachTerminal(terminal: TerminalRef, size: { rows: number; cols: number }): Promise<RunningCommand> {

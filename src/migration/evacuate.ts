@@ -8,8 +8,9 @@ import { isKernelThread } from '../helper/processList';
 
 export interface EvacuationDeps {
   listProcesses(host: string): Promise<ProcessInfo[]>;
-  /** The user the engine logs in as on `host` (its processes are the ones evacuated). */
-  userOn(host: string): Promise<string | undefined>;
+  /** The user the engine logs in as on `host` (its processes are the ones evacuated), and on
+   * this machine the engine's own PID (the program running it must not move itself). */
+  whoOn(host: string): Promise<{ user?: string; self?: number }>;
   migrateMany(request: BatchRequest, options?: MigrateOptions): Promise<BatchResult>;
   /** Engine.place; without it `to: 'auto'` finds nowhere. */
   place?(request: PlacementRequest): Promise<Placement>;
@@ -37,7 +38,8 @@ export async function evacuate(deps: EvacuationDeps, request: EvacuateRequest, o
       else left.push({ pid, name: '', reason: `Process ${pid} does not run on ${from}.` });
     }
   } else {
-    pids = migratableRoots(processes, await deps.userOn(from));
+    const { user, self } = await deps.whoOn(from);
+    pids = migratableRoots(processes, user, self);
   }
 
   // Each process's destination: the one asked for, or where placement finds room.
@@ -94,13 +96,15 @@ function neverFrozen(r: MigrationResult): boolean {
  * - services of a systemd user manager (its descendants): the manager restarts its units, so a
  *   copy elsewhere would run twice;
  * - the Process Migrator helper and everything it runs, and a VS Code server;
+ * - on this machine, the program running the engine (the CLI, or VS Code), with the tree it
+ *   belongs to up to its session;
  * - session shells: a shell whose parent is sshd, tmux, screen or login stays (it is the user's
  *   connection), and the programs started from it are the work that moves;
  * - as root on a host whose PID 1 is systemd, the direct children of PID 1: those are system
  *   services (`--pid` names a process anyway).
  * What remains and has no remaining ancestor is a root: its children move with it.
  */
-export function migratableRoots(processes: readonly ProcessInfo[], user: string | undefined): number[] {
+export function migratableRoots(processes: readonly ProcessInfo[], user: string | undefined, self?: number): number[] {
   const byPid = new Map(processes.map((p) => [p.pid, p]));
   const parentOf = (p: ProcessInfo) => byPid.get(p.ppid);
   const ancestors = function* (p: ProcessInfo) {
@@ -113,14 +117,21 @@ export function migratableRoots(processes: readonly ProcessInfo[], user: string 
   const initChain = new Set<number>();
   for (const p of processes) if (isSshd(p)) for (const a of ancestors(p)) initChain.add(a.pid);
   const systemdPid1 = byPid.get(1)?.name === 'systemd';
+  const isSessionShell = (p: ProcessInfo) => {
+    const parent = parentOf(p);
+    return !!parent && SHELL.test(p.name) && (isSshd(parent) || SESSION_HOLDER.test(parent.name));
+  };
+  const stays = (p: ProcessInfo) => p.pid === 1 || INFRASTRUCTURE.test(p.name) || initChain.has(p.pid) || isSessionShell(p);
+  // The engine's own program: its tree, from the highest ancestor below its session.
+  let own = self === undefined ? undefined : byPid.get(self);
+  for (let a = own && parentOf(own); own && a && !stays(a); a = parentOf(a)) own = a;
 
   const eligible = (p: ProcessInfo): boolean => {
     if (p.user !== user || p.pid === 1 || isKernelThread(p) || p.state.startsWith('Z')) return false;
-    if (INFRASTRUCTURE.test(p.name) || INFRASTRUCTURE_COMMAND.test(p.command) || initChain.has(p.pid)) return false;
-    const parent = parentOf(p);
-    if (parent && SHELL.test(p.name) && (isSshd(parent) || SESSION_HOLDER.test(parent.name))) return false;
+    if (stays(p) || INFRASTRUCTURE_COMMAND.test(p.command) || p.pid === own?.pid) return false;
     if (user === 'root' && systemdPid1 && p.ppid === 1) return false;
     for (const a of ancestors(p)) {
+      if (a.pid === own?.pid) return false;
       if (a.pid !== 1 && (a.name === 'systemd' || isHelper(a) || VSCODE_SERVER.test(a.command))) return false;
     }
     return true;

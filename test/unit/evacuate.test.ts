@@ -51,6 +51,22 @@ describe('migratableRoots', () => {
     const tiniHost = [proc(1, 0, 'tini', 'root'), proc(10, 1, 'sh lab.sh __init', 'root', { name: 'sh' }), proc(11, 10, 'sshd', 'root'), proc(12, 1, 'sh -c ticker', 'root', { name: 'sh' })];
     assert.deepEqual(migratableRoots(tiniHost, 'root'), [12]);
   });
+
+  it('on this machine, the program running the engine stays, with its tree up to its session', () => {
+    const local = [
+      proc(1, 0, 'systemd', 'root', { name: 'systemd' }),
+      proc(100, 1, '/usr/share/code/code', 'dev', { name: 'code' }),
+      proc(101, 100, '/usr/share/code/code --type=renderer', 'dev', { name: 'code' }),
+      proc(102, 100, '/usr/share/code/code --type=utility extensionHost', 'dev', { name: 'code' }),
+      proc(103, 102, 'python3 app.py', 'dev', { name: 'python3' }),
+      proc(200, 1, 'sshd', 'root', { name: 'sshd' }),
+      proc(201, 200, '-bash', 'dev', { name: 'bash' }),
+      proc(202, 201, 'node procmig.js evacuate local', 'dev', { name: 'node' }),
+      proc(203, 201, 'make', 'dev', { name: 'make' }),
+    ];
+    assert.deepEqual(migratableRoots(local, 'dev', 102), [202, 203]);
+    assert.deepEqual(migratableRoots(local, 'dev', 202), [100, 203]);
+  });
 });
 
 function result(pid: number, from: string, to: string, outcome: 'ok' | 'preflight' | 'rolled-back'): MigrationResult {
@@ -78,7 +94,7 @@ function fakeDeps(outcomes: Record<number, 'ok' | 'preflight' | 'rolled-back'>, 
   const batches: BatchRequest[] = [];
   const deps: EvacuationDeps = {
     listProcesses: async () => HOST,
-    userOn: async () => 'dev',
+    whoOn: async () => ({ user: 'dev' }),
     migrateMany: async (request): Promise<BatchResult> => {
       batches.push(request);
       const processes = request.pids.map((pid) => result(pid, request.from, request.to, outcomes[pid] ?? 'ok'));
