@@ -3,7 +3,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BatchRequest, BatchResult, MigrationResult, Placement, ProcessInfo } from '../../src/migration/api';
+import { createEngine } from '../../src/migration/engine';
 import { bringBackRequests, evacuate, migratableRoots, type EvacuationDeps } from '../../src/migration/evacuate';
+import { RecordingCheckpoint, ScriptedHost } from './fakes/sessionFakes';
+import { fixture, PIDS } from './fixtures';
 
 function proc(pid: number, ppid: number, command: string, user = 'dev', extra: Partial<ProcessInfo> = {}): ProcessInfo {
   const name = extra.name ?? command.split(' ')[0].split('/').pop()!;
@@ -160,5 +163,26 @@ describe('bringBackRequests', () => {
       { pids: [123, 40], from: 'lab-b', to: 'lab-a' },
       { pids: [32], from: 'lab-c', to: 'lab-a' },
     ]);
+  });
+});
+
+describe('Engine.evacuate over the real batch machinery (fake hosts)', () => {
+  it('a process whose preflight fails is left with its reason and never dumped; the others move', async () => {
+    const hosts = new Map(['lab-a', 'lab-b'].map((name) => [name, new ScriptedHost(name)]));
+    for (const host of hosts.values()) {
+      host.answers.caps = fixture('caps.txt');
+      host.answers.ps = ['100 1 0 root 0.0 1800 S ? sleep 3600', '200 1 0 root 0.0 1800 S ? sleep 3600'].join('\n') + '\n--\n100 sleep\n200 sleep\n';
+      host.respond = ([command, pid]) => (command !== 'inspect' ? undefined : pid === '200' ? 'exists=0\n' : fixture('inspect-sleep.txt').replaceAll(String(PIDS.sleep), pid));
+    }
+    const checkpoint = new RecordingCheckpoint();
+    const engine = createEngine({}, checkpoint, () => ({ get: async (name) => hosts.get(name)!, close: async () => undefined, onConnectionChange: () => () => undefined }));
+    const r = await engine.evacuate!({ from: 'lab-a', to: 'lab-b', pids: [100, 200], strategy: 'stop-and-copy' });
+    assert.equal(r.ok, true, r.error);
+    assert.deepEqual(r.processes.map((p) => [p.sourcePid, p.ok, p.to]), [[100, true, 'lab-b']]);
+    assert.deepEqual(r.left.map((l) => [l.pid, l.name]), [[200, 'sleep']]);
+    assert.match(r.left[0].reason, /^Process 200 does not exist on lab-a/);
+    assert.deepEqual(checkpoint.calls.filter((c) => c.startsWith('dump')), ['dump 100 on lab-a']);
+    assert.deepEqual(hosts.get('lab-a')!.ran('signal-tree').filter((c) => c[2] === '200'), [], 'the one left was never signalled');
+    await engine.dispose();
   });
 });
