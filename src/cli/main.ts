@@ -7,6 +7,7 @@ import { createEngine } from '../migration/engine';
 import type { HostKeyDecision, PassphraseRequest, UnknownHostKey } from '../transport/host';
 import { listConfiguredHosts } from '../transport/hostPool';
 import { askOncePerSession } from '../transport/knownHosts';
+import { addAutomaticCommands } from './automatic';
 import { formatBatch, formatHostReport, formatHostStates, formatMigration, formatProcessTree, formatRun } from './format';
 
 interface GlobalOptions {
@@ -241,6 +242,8 @@ async function forwardUntilInterrupted(engine: Engine, from: string, to: string,
   await forwarding.dispose();
   process.stderr.write(`Stopped forwarding after ${forwarding.connections} connection${forwarding.connections === 1 ? '' : 's'}.\n`);
 }
+
+addAutomaticCommands(program, (work) => withEngine(program.opts(), work));
 
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`procmig: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -30,6 +30,7 @@ import { BatchLinks, type BatchLink } from './batchLinks';
 import * as hostProcesses from './hostProcesses';
 import { forwardPorts } from './portForwarding';
 import { sentenceFor } from './errors';
+import { evacuate } from './evacuate';
 import { runMigrationReady } from './run';
 import { MigrationSession, type HostSource } from './session';
 import { runStrategy } from './strategies';
@@ -156,6 +157,12 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
         processes,
         error: failed.length ? failed.map((p) => `Process ${p.sourcePid}: ${p.error}`).join(' ') : undefined,
       };
+    },
+
+    // Through `this`: the batches and placements of the engine the caller holds.
+    evacuate(request, evacuateOptions) {
+      const whoOn = async (host: string) => ({ user: (await checkHost(host)).capabilities?.user, self: (await pool.get(host)).isLocal ? process.pid : undefined });
+      return evacuate({ listProcesses, whoOn, migrateMany: (r, o) => this.migrateMany(r, o), place: this.place && ((r) => this.place!(r)) }, request, evacuateOptions);
     },
 
     async attachTerminal(terminal: TerminalRef, size: { rows: number; cols: number }): Promise<RunningCommand> {
