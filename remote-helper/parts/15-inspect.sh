@@ -14,6 +14,7 @@ cmd_caps() {
 	find_privilege
 	echo "privilege=$PRIVILEGE"
 	echo "user=$(id -un)"
+	echo "uid=$(id -u)"
 	[ -z "$SUDO_RLIMITS" ] || echo "sudo_rlimits=$SUDO_RLIMITS"
 	# Processes on a terminal are restored inside a tmux session on the destination.
 	if command -v tmux >/dev/null 2>&1; then echo "tmux=$(tmux -V 2>/dev/null | sed 's/^tmux //')"; else echo "tmux="; fi
