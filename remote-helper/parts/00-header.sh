@@ -7,6 +7,14 @@
 #
 #   caps                      what this host can do (CRIU version and features, CPU features,
 #                             load, memory, disk)
+#   host-state                what this host has to spare, cheaply (no CRIU run) and within its
+#                             cgroup's limits (v1 or v2): cpus_online, cpu_quota (cores),
+#                             cpu_usage_ns (the cgroup's CPU time) at uptime (two probes give
+#                             the rate), load1, load5, cpu_pressure, mem_available_kib (the
+#                             limit minus use where less than MemAvailable), mem_limit_bytes,
+#                             disk_available_kib in images_dir, criu_version, arch
+#   tree-use PID [SECONDS]    what the tree under PID uses lately: cpu_cores (over SECONDS,
+#                             default 0.5) and rss_kib
 #   ps                        every process, two sections: records, then pid<TAB>comm
 #   inspect PID               the tree under PID and what CRIU will meet in it (fds, maps, ttys, …)
 #   check-files               stdin: path<TAB>size lines; prints those missing or of another size

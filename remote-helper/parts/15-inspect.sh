@@ -5,7 +5,8 @@ cmd_caps() {
 	echo "arch=$(uname -m)"
 	echo "cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)"
 	echo "load1=$(cut -d' ' -f1 /proc/loadavg)"
-	echo "mem_available_kib=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)"
+	# Under a cgroup memory limit, what the limit leaves (70-host-state.sh).
+	memory_state
 	images_base
 	echo "images_dir=$IMAGES_BASE"
 	echo "disk_available_kib=$(df -Pk "$IMAGES_BASE" | awk 'NR==2 {print $4}')"
@@ -13,6 +14,7 @@ cmd_caps() {
 	find_privilege
 	echo "privilege=$PRIVILEGE"
 	echo "user=$(id -un)"
+	echo "uid=$(id -u)"
 	[ -z "$SUDO_RLIMITS" ] || echo "sudo_rlimits=$SUDO_RLIMITS"
 	# Processes on a terminal are restored inside a tmux session on the destination.
 	if command -v tmux >/dev/null 2>&1; then echo "tmux=$(tmux -V 2>/dev/null | sed 's/^tmux //')"; else echo "tmux="; fi
@@ -99,8 +101,11 @@ cmd_inspect() {
 		for fd in /proc/"$p"/fd/*; do
 			[ -e "$fd" ] || [ -L "$fd" ] || continue
 			n=${fd##*/}
-			flags=$(awk '/^flags:/ {print $2}' "/proc/$p/fdinfo/$n" 2>/dev/null)
 			target=$(readlink "$fd" 2>/dev/null)
+			flags=$(awk '/^flags:/ {print $2}' "/proc/$p/fdinfo/$n" 2>/dev/null)
+			# A descriptor closed (or reused) while being read is not one the process holds: its
+			# missing flags would read as O_RDONLY and make a file it only writes look required.
+			[ -n "$target" ] && [ -n "$flags" ] && [ "$(readlink "$fd" 2>/dev/null)" = "$target" ] || continue
 			printf 'fd\t%s\t%s\t%s\t%s\n' "$p" "$n" "$flags" "$target"
 			fd_details "$p" "$n" "$target"
 		done

@@ -6,6 +6,8 @@ cmd=${1:-}
 [ $# -gt 0 ] && shift
 case $cmd in
 caps) cmd_caps ;;
+host-state) cmd_host_state ;;
+tree-use) cmd_tree_use "$@" ;;
 ps) cmd_ps ;;
 inspect) cmd_inspect "$@" ;;
 check-files) cmd_check_files ;;

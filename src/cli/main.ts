@@ -2,11 +2,13 @@
 // end-to-end tests drive it.
 import { Command, Option } from 'commander';
 import * as readline from 'node:readline/promises';
-import type { Engine, HostReport, MigrationProgress, MigrationResult, ProcessInfo, RunResult, Strategy } from '../migration/api';
+import { AUTO_HOST, type Engine, type HostReport, type HostState, type MigrationProgress, type MigrationResult, type ProcessInfo, type RunResult, type Strategy } from '../migration/api';
 import { createEngine } from '../migration/engine';
 import type { HostKeyDecision, PassphraseRequest, UnknownHostKey } from '../transport/host';
+import { listConfiguredHosts } from '../transport/hostPool';
 import { askOncePerSession } from '../transport/knownHosts';
-import { formatBatch, formatHostReport, formatMigration, formatProcessTree, formatRun } from './format';
+import { addAutomaticCommands } from './automatic';
+import { formatBatch, formatHostReport, formatHostStates, formatMigration, formatProcessTree, formatRun } from './format';
 
 interface GlobalOptions {
   sshConfig?: string;
@@ -23,6 +25,10 @@ function engineFor(options: GlobalOptions): Engine {
     onUnknownHostKey: tty ? askOncePerSession(askHostKey) : undefined,
     askPassphrase: tty ? askPassphrase : undefined,
   });
+}
+
+function configuredHosts(options: GlobalOptions): string[] {
+  return listConfiguredHosts(options.sshConfig);
 }
 
 const MAX_PASSPHRASE_ATTEMPTS = 3;
@@ -135,12 +141,15 @@ program
     if (!/^\d+$/.test(v)) throw new Error(`'${v}' is not a PID`);
     return [...previous, Number(v)];
   })
-  .requiredOption('--to <host>', 'destination host')
+  .requiredOption('--to <host>', `destination host, or ${AUTO_HOST}: the one with the most headroom for the process where the move passes the preflight`)
   .option('--from <host>', 'source host', 'local')
+  .option('--among <hosts>', `with --to ${AUTO_HOST}: the hosts to choose among, comma-separated (default: every host of the ssh config)`, (v: string) => v.split(',').map((h) => h.trim()).filter(Boolean))
   .addOption(new Option('--strategy <strategy>', 'how the processes move').choices(['auto', 'stop-and-copy', 'pre-copy', 'post-copy']).default('auto'))
   .option('--json', 'print one JSON object')
   .option('--forward-ports', "after the move, keep forwarding the source's 127.0.0.1 ports the processes listen on to the destination, until Ctrl-C")
-  .action(async (pids: number[], opts: { to: string; from: string; strategy: Strategy; json?: boolean; forwardPorts?: boolean }) => {
+  .action(async (pids: number[], opts: { to: string; from: string; among?: string[]; strategy: Strategy; json?: boolean; forwardPorts?: boolean }) => {
+    if (opts.to === AUTO_HOST && pids.length > 1) throw new Error(`--to ${AUTO_HOST} places one process at a time: give one PID`);
+    if (opts.among && opts.to !== AUTO_HOST) throw new Error(`--among goes with --to ${AUTO_HOST}`);
     const controller = new AbortController();
     // Ctrl-C rolls back instead of leaving a frozen process behind.
     const onSigint = () => controller.abort();
@@ -149,12 +158,14 @@ program
       signal: controller.signal,
       onProgress: opts.json ? undefined : (p: MigrationProgress) => process.stderr.write(`${p.phase}: ${p.message}\n`),
     };
-    const { from, to, strategy } = opts;
+    const { from, strategy } = opts;
+    let to = opts.to;
     try {
       await withEngine(program.opts(), async (e) => {
         let moved: MigrationResult[];
         if (pids.length === 1) {
-          const result = await e.migrate({ pid: pids[0], from, to, strategy }, migrateOptions);
+          const result = await e.migrate({ pid: pids[0], from, to, strategy, ...(opts.among ? { candidates: opts.among } : {}) }, migrateOptions);
+          to = result.to;
           process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : formatMigration(result));
           process.exitCode = result.ok ? 0 : 1;
           moved = [result];
@@ -169,6 +180,20 @@ program
     } finally {
       process.off('SIGINT', onSigint);
     }
+  });
+
+program
+  .command('hosts')
+  .description("show each host's measured state: usable cores and load per core (cgroup-aware), memory available, free disk, CRIU, the link from here")
+  .argument('[hosts...]', 'hosts to measure (default: every host of the ssh config)')
+  .option('--json', 'print JSON')
+  .action(async (hosts: string[], opts: { json?: boolean }) => {
+    const states: HostState[] = await withEngine(program.opts(), async (e) => {
+      if (!e.hostStates) throw new Error('this engine does not measure hosts');
+      return e.hostStates(hosts.length ? hosts : configuredHosts(program.opts()), { fresh: true });
+    });
+    process.stdout.write(opts.json ? `${JSON.stringify(states, null, 2)}\n` : formatHostStates(states));
+    if (states.some((s) => s.error)) process.exitCode = 1;
   });
 
 program
@@ -217,6 +242,8 @@ async function forwardUntilInterrupted(engine: Engine, from: string, to: string,
   await forwarding.dispose();
   process.stderr.write(`Stopped forwarding after ${forwarding.connections} connection${forwarding.connections === 1 ? '' : 's'}.\n`);
 }
+
+addAutomaticCommands(program, (work) => withEngine(program.opts(), work));
 
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`procmig: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -18,8 +18,9 @@ export interface HostCapabilities {
   /** How CRIU runs: as root, through `sudo -n`, as the user in CRIU's unprivileged mode (a criu
    * with cap_checkpoint_restore, cap_sys_ptrace and cap_setpcap), or not at all. */
   privilege: 'root' | 'sudo' | 'unprivileged' | 'none';
-  /** The user the helper runs as. */
+  /** The user the helper runs as, and its uid. */
   user?: string;
+  uid?: number;
   /** Through sudo: whether root has CAP_SYS_RESOURCE, without which CRIU cannot read the
    * limits of another uid's process, so it cannot dump the user's processes. */
   sudoRlimits?: boolean;
@@ -67,6 +68,7 @@ export function parseCapabilities(host: string, text: string): ParsedCapabilitie
     imagesDir: kv.images_dir ?? '',
     privilege: (kv.privilege as HostCapabilities['privilege']) ?? 'none',
     ...(kv.user ? { user: kv.user } : {}),
+    ...(kv.uid ? { uid: Number(kv.uid) } : {}),
     ...(kv.sudo_rlimits ? { sudoRlimits: kv.sudo_rlimits === '1' } : {}),
     features,
     pipeMaxSize: num('pipe_max_size'),

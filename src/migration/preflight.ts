@@ -75,6 +75,15 @@ export function checkProcessAndHosts(input: PreflightInput): PreflightResult {
       );
     }
   }
+  // CRIU restores a process under its own uid, which only root (or sudo) may give another user's.
+  if (destination.privilege === 'unprivileged' && destination.uid !== undefined) {
+    const other = inspection.tasks.find((t) => t.uid !== destination.uid);
+    if (other) {
+      problems.push(
+        `Process ${other.pid} on ${from} belongs to uid ${other.uid}, but ${to} is reached as ${destination.user ?? 'another user'} (uid ${destination.uid}), who cannot restore another user's process; pick a destination reached as its owner or as root.`,
+      );
+    }
+  }
   const foreignNs = inspection.tasks.find((t) => ['pid', 'mnt', 'net'].some((ns) => t.ns[ns] && inspection.hostNs[ns] && t.ns[ns] !== inspection.hostNs[ns]));
   if (foreignNs) {
     problems.push(

@@ -179,6 +179,11 @@ describe('procmig run', () => {
     // The lab's root lacks CAP_SYS_RESOURCE, so pmdev's CRIU runs in its unprivileged mode, which
     // cannot suspend a seccomp filter to dump it (CAP_SYS_ADMIN).
     const port = 47814;
+    // Idempotent: on a fresh machine the users test that sets pmdev up comes later.
+    for (const host of ['lab-a', 'lab-b']) {
+      const setup = await procmig(['setup', host, '--user', 'pmdev']);
+      assert.equal(setup.code, 0, setup.stderr + setup.stdout);
+    }
     const r = await procmig(['run', '--host', 'lab-a-dev', '--json', '--', node24(), counterServer(), String(port)]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const { pid } = r.json;

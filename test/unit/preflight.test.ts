@@ -153,6 +153,16 @@ describe('checkProcessAndHosts', () => {
     assert.deepEqual(problemsOf(input('sleep', { inspection: asRoot })), []);
   });
 
+  it("a destination reached as another user, whose CRIU runs unprivileged, cannot restore root's process", () => {
+    const destination = { ...caps('dst'), privilege: 'unprivileged' as const, user: 'dev', uid: 1001 };
+    assert.deepEqual(problemsOf(input('sleep', { destination })), [
+      "Process 27764 on src belongs to uid 0, but dst is reached as dev (uid 1001), who cannot restore another user's process; pick a destination reached as its owner or as root.",
+    ]);
+    const own = inspection('sleep');
+    own.tasks[0].uid = 1001;
+    assert.deepEqual(problemsOf(input('sleep', { destination, inspection: own })), []);
+  });
+
   it('foreign namespaces', () => {
     assert.deepEqual(problemsOf(input('ownNetns')), [
       "Process 2154 on src runs in namespaces of its own (a container?); Process Migrator moves processes of the host's own namespaces only.",
