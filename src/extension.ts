@@ -4,6 +4,8 @@ import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import type { EngineOptions } from './migration/api';
 import { createEngine } from './migration/engine';
+import { parsePolicy } from './migration/policy';
+import { watchPolicy } from './migration/watch';
 import { listConfiguredHosts } from './transport/hostPool';
 import { defaultSshConfigFile } from './transport/sshConfig';
 import { expandHome, fullSettingKey, readSetting, SETTINGS_SECTION } from './ui/common/contributions';
@@ -58,7 +60,7 @@ export interface ServiceFactories {
   policyEngine?: PolicyEngine;
 }
 
-const defaultFactories: ServiceFactories = { createEngine: (options) => createEngine(options), listConfiguredHosts };
+const defaultFactories: ServiceFactories = { createEngine: (options) => createEngine(options), listConfiguredHosts, policyEngine: { parsePolicy, watchPolicy } };
 
 export function activate(context: vscode.ExtensionContext): ProcessMigratorApi {
   return activateWith(context, defaultFactories);
