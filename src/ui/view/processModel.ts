@@ -2,6 +2,7 @@
 // last check. It does all the I/O (through the engine); the tree provider only maps it to items.
 // Host-free (no vscode import), so it can be tested with a fake engine.
 import type { ConnectionChange, Engine, HostReport, HostState as MeasuredState, ProcessInfo } from '../../migration/api';
+import { MISSING_CAPABILITY } from '../hosts/engineHost';
 import { buildProcessForest, NO_FILTER, type ProcessFilter, type ProcessNode } from '../common/processForest';
 
 export const LOCAL_HOST = 'local';
@@ -50,9 +51,9 @@ export class ProcessModel {
   private currentFilter: ProcessFilter = NO_FILTER;
   private disposed = false;
   private readonly unsubscribe: (() => void)[] = [];
-  /** The engine said once that it measures nothing: do not ask again. */
+  /** False once the engine said it measures nothing: it is not asked again. */
   private measuring = true;
-  private pendingMeasure?: Promise<void>;
+  private readonly measuringHosts = new Set<string>();
 
   constructor(private readonly options: ProcessModelOptions) {
     this.reloadHosts();
@@ -69,21 +70,22 @@ export class ProcessModel {
   }
 
   /** Asks the engine for its cached measurements of `hosts` (default: all); they arrive on the
-   * host rows. Never rejects: an engine that measures nothing is asked once. */
-  measure(hosts: readonly string[] = this.order, fresh = false): Promise<void> {
-    if (!this.measuring || !this.options.engine.hostStates || hosts.length === 0) return Promise.resolve();
-    // One request at a time: the engine answers from its cache, and later ones reach the view by onHostState.
-    this.pendingMeasure ??= (async () => {
-      try {
-        for (const measured of await this.options.engine.hostStates!([...hosts], { fresh })) this.measuredState(measured);
-      } catch (err) {
-        this.measuring = false;
-        this.options.log?.(`Host state is not measured: ${errorMessage(err)}`);
-      } finally {
-        this.pendingMeasure = undefined;
-      }
-    })();
-    return this.pendingMeasure;
+   * host rows. Called for a host once it listed its processes, never for one not reached yet.
+   * Never rejects: an engine that measures nothing is asked once. */
+  async measure(hosts: readonly string[] = this.order, fresh = false): Promise<void> {
+    // One request per host at a time: the engine answers from its cache, later states come by onHostState.
+    const asked = hosts.filter((h) => !this.measuringHosts.has(h));
+    if (!this.measuring || !this.options.engine.hostStates || asked.length === 0) return;
+    for (const h of asked) this.measuringHosts.add(h);
+    try {
+      for (const measured of await this.options.engine.hostStates(asked, { fresh })) this.measuredState(measured);
+    } catch (err) {
+      this.options.log?.(`Host state of ${asked.join(', ')} is not measured: ${errorMessage(err)}`);
+      // An engine without the capability is not asked again; a failed probe is retried next time.
+      if (errorMessage(err) === MISSING_CAPABILITY.hostStates) this.measuring = false;
+    } finally {
+      for (const h of asked) this.measuringHosts.delete(h);
+    }
   }
 
   /** A drop shows on the host (its processes stay, as last seen) until the next action on it
@@ -150,10 +152,7 @@ export class ProcessModel {
     const changed = order.join('\n') !== this.order.join('\n');
     this.order = order;
     for (const name of [...this.states.keys()]) if (!seen.has(name)) this.states.delete(name);
-    if (changed) {
-      this.fire(undefined);
-      void this.measure();
-    }
+    if (changed) this.fire(undefined);
   }
 
   /** The host's processes, listing them when not loaded yet (or when `force`). Never rejects:
@@ -172,6 +171,7 @@ export class ProcessModel {
         state.dropped = undefined;
         state.reachability = 'reachable';
         state.loadedAt = Date.now();
+        void this.measure([name]); // only hosts the user reached: a probe may ask for a host key or passphrase
         return processes;
       } catch (err) {
         state.processes = undefined;
@@ -241,7 +241,7 @@ export class ProcessModel {
   async refresh(hosts?: readonly string[]): Promise<void> {
     this.reloadHosts();
     const names = hosts ?? this.order.filter((n) => this.states.get(n)?.processes || this.states.get(n)?.error);
-    await Promise.all([...names.map((n) => this.loadProcesses(n, true)), this.measure(hosts ?? this.order)]);
+    await Promise.all(names.map((n) => this.loadProcesses(n, true)));
   }
 
   dispose(): void {

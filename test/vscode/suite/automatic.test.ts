@@ -37,7 +37,7 @@ describe('Automatic migration in the Processes view (fake engine)', () => {
     return { get: <T>(k: string) => data.get(k) as T | undefined, update: async (k: string, v: unknown) => void data.set(k, v) };
   };
   const measured = (extra: Partial<HostState>): HostState => ({
-    host: 'lab-a', measuredAt: new Date().toISOString(), stale: false, cpus: 2, load1: 1.25, load5: 1, memAvailableBytes: 512 << 20, diskFreeBytes: 8 << 30,
+    host: 'lab-a', measuredAt: new Date().toISOString(), stale: false, cpus: 2, load1: 1.25, load5: 1, memAvailableBytes: 512 << 20, diskFreeBytes: 8 * 2 ** 30,
     link: { from: 'local', to: 'lab-a', rttMs: 1.5, measuredAt: new Date().toISOString() }, ...extra,
   });
 
