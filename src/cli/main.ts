@@ -6,6 +6,7 @@ import type { Engine, HostReport, MigrationProgress, MigrationResult, ProcessInf
 import { createEngine } from '../migration/engine';
 import type { HostKeyDecision, PassphraseRequest, UnknownHostKey } from '../transport/host';
 import { askOncePerSession } from '../transport/knownHosts';
+import { addProtectCommand } from './protect';
 import { formatBatch, formatHostReport, formatMigration, formatProcessTree, formatRun } from './format';
 
 interface GlobalOptions {
@@ -191,6 +192,8 @@ program
     else process.stderr.write(`procmig: ${result.error}\n`);
     process.exitCode = result.ok ? 0 : 1;
   });
+
+addProtectCommand(program, (work) => withEngine(program.opts(), work));
 
 /** `--forward-ports`: forwards the ports the moved processes listen on from the source to the
  * destination and keeps running until SIGINT or SIGTERM. Status lines go to stderr. */
