@@ -112,7 +112,10 @@ export class HostProtectionSteps implements ProtectionSteps {
     if (!sourceDir) throw new Error(`Could not create an image directory on ${from}.`);
     try {
       if (!this.plan) throw new Error('The protection has not started.');
+      const dumpStarted = performance.now();
       const taken = await this.deps.checkpoint.checkpointRunning(source, pid, sourceDir, this.plan);
+      // CRIU's own measure of the freeze, else the dump's whole time (an upper bound).
+      const freezeMs = taken.frozenMs ?? Math.round(performance.now() - dumpStarted);
       const arriving = parseKeyValues(await standby.run(['protect-gen', this.directory(), String(generation)]));
       const free = Number(arriving.free_kib ?? 0) * 1024;
       if (taken.bytes > free) {
@@ -125,7 +128,7 @@ export class HostProtectionSteps implements ProtectionSteps {
       }
       if (!commit()) return undefined;
       const stored = parseKeyValues(await standby.run(['protect-commit', this.directory(), String(generation)]));
-      return { freezeMs: taken.frozenMs ?? 0, bytes: moved.bytes, storedBytes: Number(stored.kib ?? 0) * 1024 };
+      return { freezeMs, bytes: moved.bytes, storedBytes: Number(stored.kib ?? 0) * 1024 };
     } finally {
       await source.run(['rmimages', sourceDir]).catch((e) => this.deps.log(`could not remove ${sourceDir} on ${from}: ${e}`));
     }
