@@ -384,7 +384,7 @@ export interface Protection {
    * refuses the move to the standby, or the standby's disk cannot hold the checkpoints). */
   readonly done: Promise<ProtectionEvent | undefined>;
   /** The checkpoint and restore options chosen, with why; set once protection runs. */
-  readonly options: ChosenOption[];
+  readonly options?: ChosenOption[];
   /** Once ended: why, in one sentence (and what to do, if anything is left to do). */
   readonly endReason?: string;
 }
