@@ -40,8 +40,14 @@ export function addProtectCommand(program: Command, withEngine: <T>(work: (engin
       await withEngine(async (engine) => {
         if (!engine.protect) throw new Error('this engine cannot protect processes');
         const tty = process.stdin.isTTY && process.stderr.isTTY;
+        let optionsShown = false;
         const protection = engine.protect(request, {
-          onEvent: (event) => process.stdout.write(flags.json ? `${JSON.stringify(event)}\n` : formatProtectionEvent(event)),
+          onEvent: (event) => {
+            // What CRIU is told and why, once protection runs (the first event).
+            if (!optionsShown && !flags.json) for (const o of protection.options ?? []) process.stderr.write(`  ${o.option}: ${o.reason}\n`);
+            optionsShown = true;
+            process.stdout.write(flags.json ? `${JSON.stringify(event)}\n` : formatProtectionEvent(event));
+          },
           confirmFailover: tty ? askFailover : refuseFailover,
           chooseSurvivor: tty ? askSurvivor : undefined,
         });
