@@ -74,6 +74,10 @@ function median(values: number[]): number {
 async function protectOnce(pid: number, flags: Flags, failover: boolean): Promise<Pick<SizeResult, 'checkpoints' | 'failover'>> {
   const args = [cli, '--ssh-config', sshConfig, 'protect', String(pid), '--from', SOURCE, '--standby', DESTINATION, '--every', String(flags.every), '--lost-after', String(flags.lostAfter), '--failover', 'auto', '--json'];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Interrupted, the bench ends protection first: it deletes the checkpoints on the standby.
+  const interrupted = () => child.kill('SIGINT');
+  process.once('SIGTERM', interrupted);
+  child.on('exit', () => process.off('SIGTERM', interrupted));
   const checkpoints: Checkpoint[] = [];
   let failed: Failover | undefined;
   let failedAt = 0;
@@ -142,15 +146,19 @@ async function main(): Promise<void> {
       if (failover?.destinationPid) execFileSync('ssh', ['-F', sshConfig, DESTINATION, `kill -KILL ${failover.destinationPid}`]);
       await run.kill(SOURCE, [worker.pid]);
       if (withFailover) await run.setUp(); // lab-a booted empty: its /tmp is new
+      write(flags, results); // after each size: a long run cut short keeps what it measured
     }
   } finally {
     await run.tearDown();
   }
+  process.stdout.write(report(flags, results));
+}
+
+function write(flags: Flags, results: SizeResult[]): void {
   const outDir = path.join(repo, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, 'protection.json'), `${JSON.stringify({ date: new Date().toISOString(), flags, results }, null, 2)}\n`);
   writeFileSync(path.join(outDir, 'protection.md'), report(flags, results));
-  process.stdout.write(report(flags, results));
 }
 
 function report(flags: Flags, results: SizeResult[]): string {
