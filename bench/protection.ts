@@ -1,4 +1,4 @@
-// node --import tsx bench/protection.ts [--sizes 64,512,2048] [--every 10] [--checkpoints 3] [--no-failover]
+// node --import tsx bench/protection.ts [--sizes 64,512,2048] [--every 10] [--checkpoints 3] [--no-failover] [--name protection]
 //
 // The cost of `procmig protect` in the lab: the freeze of each periodic checkpoint of a process
 // holding SIZE MiB, as a share of the interval (the process runs the rest of the time, while the
@@ -18,6 +18,8 @@ interface Flags {
   checkpoints: number;
   lostAfter: number;
   failover: boolean;
+  /** bench/results/<name>.{json,md} */
+  name: string;
 }
 
 function parse(argv: string[]): Flags {
@@ -32,6 +34,7 @@ function parse(argv: string[]): Flags {
     checkpoints: Number(get('checkpoints') ?? 3),
     lostAfter: Number(get('lost-after') ?? Math.max(4, every)),
     failover: !argv.includes('--no-failover'),
+    name: get('name') ?? 'protection',
   };
 }
 
@@ -157,8 +160,8 @@ async function main(): Promise<void> {
 function write(flags: Flags, results: SizeResult[]): void {
   const outDir = path.join(repo, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(path.join(outDir, 'protection.json'), `${JSON.stringify({ date: new Date().toISOString(), flags, results }, null, 2)}\n`);
-  writeFileSync(path.join(outDir, 'protection.md'), report(flags, results));
+  writeFileSync(path.join(outDir, `${flags.name}.json`), `${JSON.stringify({ date: new Date().toISOString(), flags, results }, null, 2)}\n`);
+  writeFileSync(path.join(outDir, `${flags.name}.md`), report(flags, results));
 }
 
 function report(flags: Flags, results: SizeResult[]): string {
