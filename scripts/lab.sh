@@ -4,6 +4,7 @@
 #   sh scripts/lab.sh up | down | status | env
 #   sh scripts/lab.sh exec <host> <cmd...>     run a command inside a host (all its namespaces)
 #   sh scripts/lab.sh sshd <host> stop|start   simulate a host's SSH going away / coming back
+#   sh scripts/lab.sh crash|boot <host>        a host crashes (every process ends) / boots again
 #
 # Why namespaces and not containers: no Docker here, and CRIU needs real processes it can ptrace,
 # freeze and restore. Each host gets:
@@ -455,6 +456,44 @@ cmd_sshd() {
 	esac
 }
 
+# --- crash, boot ----------------------------------------------------------------------------------
+
+# As a crash does: every process of the host ends at once, sshd with them (killing PID 1 of a PID
+# namespace kills everything in it); its network namespace, disk and host key stay for `boot`.
+cmd_crash() {
+	[ $# -eq 1 ] || die "usage: lab.sh crash <host>"
+	h=$(host_name "$1")
+	p=$(need_init "$h")
+	lock
+	kill -KILL "$p"
+	i=0
+	while [ -d "/proc/$p" ]; do
+		i=$((i + 1)); [ "$i" -lt 100 ] || die "the init of $h (PID $p) is still there 5 s after SIGKILL"
+		sleep 0.05
+	done
+	say "$h crashed: every process on it ended (bring it up again: lab.sh boot $h)"
+}
+
+# Up again after a crash, as a fresh boot: nothing runs and /tmp is empty; /var/tmp and the
+# caches (its disk), the address and the host key are those it had.
+cmd_boot() {
+	[ $# -eq 1 ] || die "usage: lab.sh boot <host>"
+	h=$(host_name "$1"); d=$(host_dir "$h")
+	[ -z "$(init_pid "$h")" ] || die "$h is up (crash it first: lab.sh crash $h)"
+	if [ ! -f "$d/sshd_config" ] || ! ns_exists "$(host_ns "$h")"; then die "$h was never up here (run: sh scripts/lab.sh up)"; fi
+	lock
+	find "$d/tmp" -mindepth 1 -delete
+	rm -f "$d/sshd.stopped"
+	start_host "$h"
+	i=0
+	until ssh_ok "$h"; do
+		i=$((i + 1)); [ "$i" -lt 60 ] || die "sshd of $h does not answer 30 s after boot; see $LAB/$h.log"
+		[ -n "$(init_pid "$h")" ] || die "$h died during boot; see $LAB/$h.log: $(tail -n 5 "$LAB/$h.log" 2>/dev/null)"
+		sleep 0.5
+	done
+	say "$h booted (empty) and answering"
+}
+
 usage() {
 	cat <<EOF
 usage: sh scripts/lab.sh <command>
@@ -464,6 +503,8 @@ usage: sh scripts/lab.sh <command>
   env                        print PROCMIG_LAB_SSH_CONFIG=<path>
   exec <host> <cmd...>       run a command inside a host's namespaces
   sshd <host> stop|start     stop/start a host's sshd (simulates the host going away)
+  crash <host>               end every process of a host at once, as a crash does
+  boot <host>                bring a crashed host up again, empty (same address and host key)
 hosts: lab-a (10.77.0.11), lab-b (10.77.0.12); ssh -F $SSH_CONFIG lab-a
 EOF
 }
@@ -477,6 +518,8 @@ case "$cmd" in
 	env) cmd_env ;;
 	exec) cmd_exec "$@" ;;
 	sshd) cmd_sshd "$@" ;;
+	crash) cmd_crash "$@" ;;
+	boot) cmd_boot "$@" ;;
 	__init) host_init "$@" ;;
 	-h | --help | help) usage ;;
 	*) usage >&2; exit 2 ;;

@@ -95,6 +95,11 @@
 #                             (what tmpfs-in placed per DIR, removed); `done`
 #                             ends it with nothing undone
 #   rmimages DIR              deletes an image directory made by mkimages
+#   checkpoint PID DIR ARGS…  criu dump --leave-running into DIR (the process runs on); prints
+#                             CRIU's stats and `kib=`
+#   protect-new / protect-gen DIR N / protect-commit DIR N / protect-end DIR
+#                             a protection's checkpoints on its standby (75-checkpoints.sh)
+#   protect-probe PID         `state=` and `start=` (start time): is it still the same process
 #   loopback-lock NAME PORT…  drops loopback TCP between the PORTs (nft table NAME) until
 #   loopback-unlock NAME      lifts it: a batch's linked trees are restored one CRIU each
 #   run-ready [--cwd DIR] [--tmux NAME] -- CMD ARG…

@@ -12,6 +12,7 @@ import {
   type ProcessTraits,
   type RestoredProcess,
   type RoundOptions,
+  type RunningCheckpoint,
 } from './engine';
 
 type Context = Parameters<typeof explainCriuFailure>[1];
@@ -175,6 +176,22 @@ export class CriuEngine implements CheckpointEngine {
     const args = ['--pages', pagesSocket, ...this.dumpArgs(plan, options ?? {}), ...(options ? ['--display-stats'] : [])];
     const out = await this.runCriu(helper, ['dump', String(pid), imagesDir, ...args], { action: 'dump', host: helper.host.name, pid });
     return parseDumpStats(out);
+  }
+
+  async checkpointRunning(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan): Promise<RunningCheckpoint> {
+    const out = await this.runCriu(helper, ['checkpoint', String(pid), imagesDir, ...this.dumpArgs(plan, {})], { action: 'dump', host: helper.host.name, pid });
+    const values = parseKeyValues(out);
+    return { frozenMs: values.frozen_us ? Math.round(Number(values.frozen_us) / 1000) : undefined, bytes: Number(values.kib ?? 0) * 1024 };
+  }
+
+  runningCheckpointOptions(source: ParsedCapabilities): ChosenOption[] {
+    const whole = source.features.mem_dirty_track
+      ? 'each checkpoint is whole: the previous one lives on the standby, not beside the dump, so --track-mem has no parent to leave unchanged pages in'
+      : `each checkpoint is whole: incremental ones (pre-dump --track-mem) need soft-dirty memory tracking, which ${source.host}'s kernel lacks`;
+    return [
+      { option: 'dump --leave-running', reason: "the process runs on after each checkpoint; it is frozen only while CRIU writes it to the source's disk, and the images travel to the standby after that" },
+      { option: 'dump (no --track-mem)', reason: whole },
+    ];
   }
 
   /** The plan's dump options, and for pre-copy the round before (the helper adds the page

@@ -9,6 +9,7 @@ import { listConfiguredHosts } from '../transport/hostPool';
 import { askOncePerSession } from '../transport/knownHosts';
 import { addAutomaticCommands } from './automatic';
 import { formatBatch, formatHostReport, formatHostStates, formatMigration, formatProcessTree, formatRun } from './format';
+import { addProtectCommand } from './protect';
 
 interface GlobalOptions {
   sshConfig?: string;
@@ -216,6 +217,8 @@ program
     else process.stderr.write(`procmig: ${result.error}\n`);
     process.exitCode = result.ok ? 0 : 1;
   });
+
+addProtectCommand(program, (work) => withEngine(program.opts(), work));
 
 /** `--forward-ports`: forwards the ports the moved processes listen on from the source to the
  * destination and keeps running until SIGINT or SIGTERM. Status lines go to stderr. */

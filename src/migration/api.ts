@@ -343,6 +343,10 @@ export interface ProtectionCheckpoint {
   freezeMs: number;
   totalMs: number;
   bytes: number;
+  /** What the standby holds for this protection now (the newest checkpoint). */
+  storedBytes?: number;
+  /** This checkpoint failed (one sentence why); the previous one stays the newest. */
+  error?: string;
 }
 
 /** The protected host was lost and the process restored on the standby (or not). */
@@ -374,8 +378,15 @@ export interface ProtectOptions {
 export interface Protection {
   /** Ends the protection and deletes the standby's checkpoints; the process runs on. */
   stop(): Promise<void>;
-  /** Resolves when protection ends: stopped, the process exited, or after a failover. */
+  /** Resolves when protection ends: stopped, the process exited, or after a failover once the
+   * old host answers again and one copy runs (until then it watches that host), with the last
+   * failover if any. Rejects, with one sentence, when protection cannot start (the preflight
+   * refuses the move to the standby, or the standby's disk cannot hold the checkpoints). */
   readonly done: Promise<ProtectionEvent | undefined>;
+  /** The checkpoint and restore options chosen, with why; set once protection runs. */
+  readonly options?: ChosenOption[];
+  /** Once ended: why, in one sentence (and what to do, if anything is left to do). */
+  readonly endReason?: string;
 }
 
 /** `connected: false`: the SSH connection to `host` dropped, `reason` the transport's error if

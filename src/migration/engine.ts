@@ -29,6 +29,7 @@ import { Barrier, FreezeSlots } from './barrier';
 import { BatchLinks, type BatchLink } from './batchLinks';
 import * as hostProcesses from './hostProcesses';
 import { forwardPorts } from './portForwarding';
+import { protect } from './protection';
 import { sentenceFor } from './errors';
 import { evacuate } from './evacuate';
 import { runMigrationReady } from './run';
@@ -185,6 +186,8 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
       const [o, d] = await Promise.all([pool.get(origin), pool.get(destination)]);
       return forwardPorts(o, d, ports);
     },
+
+    protect: (request, protectOptions) => protect({ hosts: pool, checkpoint, log }, request, protectOptions),
 
     onConnectionChange: (listener) => pool.onConnectionChange((c) => listener({ host: c.host, connected: c.connected, ...(c.error ? { reason: c.error.message } : {}) })),
 
