@@ -175,7 +175,7 @@ async function protect(deps: ProtectDeps, ref: ProcessRef | undefined, options: 
   void protection.done
     .then(() => {
       // The engine may say why it ended (the process exited, the standby's disk filled…).
-      const why = (protection as { endReason?: string }).endReason;
+      const why = protection.endReason;
       if (why) {
         deps.log.info(`Protection of ${name} ended: ${why}`);
         void vscode.window.showInformationMessage(`Protection of ${name} ended: ${why}`);
@@ -192,7 +192,7 @@ async function protect(deps: ProtectDeps, ref: ProcessRef | undefined, options: 
 
 async function onEvent(deps: ProtectDeps, ref: ProcessRef, name: string, event: ProtectionEvent): Promise<void> {
   if (event.kind === 'checkpoint') {
-    const failed = (event as { error?: string }).error;
+    const failed = event.error;
     if (failed) {
       // The previous checkpoint stays the newest: the row keeps showing it.
       deps.log.warn(`Checkpoint ${event.generation} of ${name} failed: ${failed}`);
