@@ -54,7 +54,7 @@ after(async () => {
   }
 });
 
-test('up is idempotent and status reports both hosts reachable', () => {
+test('up is idempotent and status reports every host reachable', () => {
   const up = lab('up');
   assert.equal(up.status, 0, up.stderr);
   assert.match(up.stdout, /already up/);
