@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { cli, kill, procmig, readNumber, startTicker, waitFor } from './support/lab';
 
@@ -63,7 +63,8 @@ test('up is idempotent and status reports every host reachable', () => {
   for (const h of Object.values(hosts)) {
     assert.match(status.stdout, new RegExp(`${h.name}\\s+up\\s+${h.addr.replace(/\./g, '\\.')}\\s+sshd: reachable`));
   }
-  assert.equal(lab('env').stdout.trim(), `PROCMIG_LAB_SSH_CONFIG=${sshConfig}`);
+  // A worktree may link its .lab to another checkout's: lab.sh names the real path.
+  assert.equal(lab('env').stdout.trim(), `PROCMIG_LAB_SSH_CONFIG=${path.join(realpathSync(path.join(repo, '.lab')), 'ssh_config')}`);
 });
 
 test('both hosts answer with strict host-key checking and have their own hostnames', () => {
