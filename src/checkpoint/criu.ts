@@ -31,6 +31,8 @@ export const FIRST_INHERIT_FD = 4;
  * adds --unprivileged to every CRIU it runs where that is how CRIU runs on its host. */
 const HELPER_ADDS = ['--leave-stopped', '--unprivileged'];
 
+const CGROUPS_REASON = "the process joins the destination's cgroups, as a process started there: its cgroups on the source are that machine's, and their paths may be missing or name another group on the destination";
+
 export interface CriuEngineOptions {
   /** TEST ONLY: pre-copy without soft-dirty tracking. Each round is a whole dump that leaves
    * the process running (CRIU aborts any pre-dump without tracking) and rounds are not linked
@@ -102,6 +104,12 @@ export class CriuEngine implements CheckpointEngine {
             }
           : { option: '--restore-detached', reason: 'the restored process must outlive the SSH session that restored it' },
         ...both('--unprivileged', traits.unprivilegedRestore),
+        // CRIU would move the process back into its source cgroups by path (and set their limits):
+        // on another machine that path is missing or names an unrelated group (seen in the lab: a
+        // process in lab-a's /job1 joined lab-b's own /job1, under lab-b's limit). Its place is where
+        // the destination runs what it is given: the restoring session's cgroups, whose headroom
+        // placement measured. CRIU's unprivileged mode leaves cgroups alone already.
+        ...both('--manage-cgroups=ignore', traits.unprivilegedRestore ? undefined : CGROUPS_REASON),
         ...shared,
         ...inherit.map((i, n) => ({ option: `--inherit-fd fd[${i.fd}]:${substitutes[n].resource}`, reason: substitutes[n].reason })),
         ...(traits.nodes ?? []).map((n) => ({ option: n.kind === 'fifo' ? `mkfifo -m ${n.mode} ${n.path}` : `ln -s ${n.linkTarget} ${n.path}`, reason: n.reason })),
