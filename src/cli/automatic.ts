@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { formatBytes } from '../common/format';
 import type { Engine, EvacuationResult, MigrationProgress, Strategy } from '../migration/api';
 import { parsePolicy } from '../migration/policy';
-import { watchPolicy, type WatchEvent } from '../migration/watch';
+import type { WatchEvent } from '../migration/api';
+import { watchPolicy } from '../migration/watch';
 
 type WithEngine = <T>(work: (engine: Engine) => Promise<T>) => Promise<T>;
 

@@ -2,23 +2,11 @@
 // feeds both to the policy evaluator (policy.ts) and migrates what it says, one move at a time,
 // with the same engine as every other move. Each move is reported with its trigger; a dry run
 // reports what it would move and moves nothing.
-import type { Engine, MigrationResult } from './api';
+import type { Engine, Policy, WatchOptions } from './api';
 import { sentenceFor } from './errors';
-import { evaluatePolicy, initialPolicyState, markedOn, processKey, type MarkedProcess, type Policy, type PolicyMove } from './policy';
+import { evaluatePolicy, initialPolicyState, markedOn, processKey, type MarkedProcess } from './policy';
 
-export type WatchEvent = { kind: 'would-move'; move: PolicyMove } | { kind: 'moved'; move: PolicyMove; result: MigrationResult };
 
-export interface WatchOptions {
-  dryRun?: boolean;
-  /** Ends the watch; a move under way rolls back (the process keeps running where it was). */
-  signal?: AbortSignal;
-  onEvent(event: WatchEvent): void;
-  /** A round that could not measure or list a host: one sentence; the watch goes on. */
-  onProblem?(sentence: string): void;
-  /** For tests: the clock (ms) and the pause between rounds. */
-  now?: () => number;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-}
 
 export type WatchEngine = Pick<Engine, 'hostStates' | 'listProcesses' | 'migrate'>;
 

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import type { Policy } from '../../src/migration/policy';
+import type { Policy } from '../../src/migration/api';
 import { cli, kill, procmig, readNumber, sshConfig, startDetached, startTicker, stateOf, tickerAdvances, useLab, waitFor } from './support/lab';
 
 const A = 'lab-a';

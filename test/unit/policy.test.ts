@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HostState } from '../../src/migration/api';
-import { evaluatePolicy, initialPolicyState, markedOn, parsePolicy, type MarkedProcess, type Policy, type PolicyMove, type PolicyState } from '../../src/migration/policy';
+import type { Policy, PolicyMove } from '../../src/migration/api';
+import { evaluatePolicy, initialPolicyState, markedOn, parsePolicy, type MarkedProcess, type PolicyState } from '../../src/migration/policy';
 
 const GiB = 1024 ** 3;
 

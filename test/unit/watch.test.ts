@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HostState, MigrationRequest, MigrationResult, ProcessInfo } from '../../src/migration/api';
-import type { Policy } from '../../src/migration/policy';
-import { watchPolicy, type WatchEngine, type WatchEvent } from '../../src/migration/watch';
+import type { Policy, WatchEvent } from '../../src/migration/api';
+import { watchPolicy, type WatchEngine } from '../../src/migration/watch';
 
 const ps = (host: string): ProcessInfo[] =>
   host === 'lab-a'

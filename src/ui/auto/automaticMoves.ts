@@ -3,7 +3,7 @@
 // only marked processes are ever moved; each automatic move runs in a notification with Cancel
 // and lands in the history and the report with its trigger; a dry run only says what it would do.
 import * as vscode from 'vscode';
-import type { MigrateOptions, MigrationRequest, MigrationResult } from '../../migration/api';
+import type { MigrateOptions, MigrationRequest, MigrationResult, PolicyMove } from '../../migration/api';
 import { Commands, fullSettingKey, readSetting, SETTINGS_SECTION } from '../common/contributions';
 import { destinationText } from '../migrate/migrate';
 import type { MigrationDeps } from '../migrate/migrationDeps';
@@ -11,7 +11,7 @@ import { SHOW_REPORT, withMigrationProgress } from '../migrate/migrationProgress
 import { errorMessage } from '../view/processModel';
 import { processRefOf } from '../view/processRefs';
 import type { AutoMarks } from './autoMarks';
-import { policyFromSettings, type PolicyEngine, type PolicyMoveLike } from './policySettings';
+import { policyFromSettings, type PolicyEngine } from './policySettings';
 
 export interface AutomaticDeps extends MigrationDeps {
   marks: AutoMarks;
@@ -117,7 +117,7 @@ function movingNotification(deps: AutomaticDeps, request: MigrationRequest, sign
 }
 
 /** After an automatic move: the history and the report with its trigger, the mark follows, one notification. */
-async function moved(deps: AutomaticDeps, move: PolicyMoveLike, result: MigrationResult): Promise<void> {
+async function moved(deps: AutomaticDeps, move: PolicyMove, result: MigrationResult): Promise<void> {
   result.trigger ??= move.trigger;
   const entry = await deps.history.add(result, move.name);
   if (result.ok && result.destinationPid !== undefined) await deps.marks.moved({ host: move.host, pid: move.pid }, { host: result.to, pid: result.destinationPid });
@@ -133,7 +133,7 @@ async function moved(deps: AutomaticDeps, move: PolicyMoveLike, result: Migratio
   }
 }
 
-function wouldMove(deps: AutomaticDeps, move: PolicyMoveLike): void {
+function wouldMove(deps: AutomaticDeps, move: PolicyMove): void {
   const sentence = `Dry run: would move ${move.name} (PID ${move.pid}) from ${move.host} to ${destinationText(move.to)}: ${move.trigger}`;
   deps.log.info(`[policy] ${sentence}`);
   void vscode.window.showInformationMessage(sentence);
