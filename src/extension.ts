@@ -4,8 +4,8 @@ import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import type { EngineOptions } from './migration/api';
 import { createEngine } from './migration/engine';
-import { parsePolicy } from './migration/policy';
-import { watchPolicy } from './migration/watch';
+import { parsePolicy } from './migration/automatic/policy';
+import { watchPolicy } from './migration/automatic/watch';
 import { listConfiguredHosts } from './transport/hostPool';
 import { defaultSshConfigFile } from './transport/sshConfig';
 import { expandHome, fullSettingKey, readSetting, SETTINGS_SECTION } from './ui/common/contributions';
@@ -56,7 +56,7 @@ export interface ProcessMigratorApi {
 export interface ServiceFactories {
   createEngine: EngineFactory;
   listConfiguredHosts: (sshConfigFile?: string) => string[];
-  /** The engine's policy module, which runs `processMigrator.policies` (src/migration/policy.ts, watch.ts). */
+  /** The engine's policy module, which runs `processMigrator.policies` (src/migration/automatic/policy.ts, watch.ts). */
   policyEngine?: PolicyEngine;
 }
 

@@ -5,9 +5,9 @@ import { Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { formatBytes } from '../common/format';
 import type { Engine, EvacuationResult, MigrationProgress, Strategy } from '../migration/api';
-import { parsePolicy } from '../migration/policy';
+import { parsePolicy } from '../migration/automatic/policy';
 import type { WatchEvent } from '../migration/api';
-import { watchPolicy } from '../migration/watch';
+import { watchPolicy } from '../migration/automatic/watch';
 
 type WithEngine = <T>(work: (engine: Engine) => Promise<T>) => Promise<T>;
 

@@ -24,14 +24,14 @@ import type {
   TerminalRef,
 } from './api';
 import { AUTO_HOST } from './api';
-import { AutoPlacement } from './autoPlacement';
+import { AutoPlacement } from './automatic/autoPlacement';
 import { Barrier, FreezeSlots } from './barrier';
 import { BatchLinks, type BatchLink } from './batchLinks';
 import * as hostProcesses from './hostProcesses';
 import { forwardPorts } from './portForwarding';
-import { protect } from './protection';
+import { protect } from './automatic/protection';
 import { sentenceFor } from './errors';
-import { evacuate } from './evacuate';
+import { evacuate } from './automatic/evacuate';
 import { runMigrationReady } from './run';
 import { MigrationSession, type HostSource } from './session';
 import { runStrategy } from './strategies';

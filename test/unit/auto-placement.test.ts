@@ -1,10 +1,10 @@
-// AutoPlacement (src/migration/autoPlacement.ts), the engine's placement: candidates, each one's
+// AutoPlacement (src/migration/automatic/autoPlacement.ts), the engine's placement: candidates, each one's
 // preflight, the measured states through the helpers, and `migrate` with `to: 'auto'`.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HostHelper } from '../../src/helper/hostHelper';
 import type { MigrationRequest, MigrationResult } from '../../src/migration/api';
-import { AutoPlacement } from '../../src/migration/autoPlacement';
+import { AutoPlacement } from '../../src/migration/automatic/autoPlacement';
 import { PreflightError } from '../../src/migration/errors';
 import type { PreflightRunner } from '../../src/migration/preflightRun';
 import { FakeEngine } from './fakes/checkpoint';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BatchRequest, BatchResult, MigrationResult, Placement, ProcessInfo } from '../../src/migration/api';
 import { createEngine } from '../../src/migration/engine';
-import { bringBackRequests, evacuate, migratableRoots, type EvacuationDeps } from '../../src/migration/evacuate';
+import { bringBackRequests, evacuate, migratableRoots, type EvacuationDeps } from '../../src/migration/automatic/evacuate';
 import { RecordingCheckpoint, ScriptedHost } from './fakes/sessionFakes';
 import { fixture, PIDS } from './fixtures';
 

@@ -1,9 +1,9 @@
-// HostStates (src/migration/hostStates.ts): bounded probes, stale marking, load from the cgroup's
+// HostStates (src/migration/automatic/hostStates.ts): bounded probes, stale marking, load from the cgroup's
 // CPU rate between probes (else loadavg), links from probes and from real transfers.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HostSample } from '../../src/helper/hostState';
-import { HostStates, usageRate } from '../../src/migration/hostStates';
+import { HostStates, usageRate } from '../../src/migration/automatic/hostStates';
 
 function sample(overrides: Partial<HostSample> = {}): HostSample {
   return { arch: 'x86_64', cpusOnline: 4, cpus: 4, uptime: 100, loadavg1: 2, loadavg5: 1, memAvailableBytes: 1 << 30, diskFreeBytes: 10 << 30, imagesDir: '/var/tmp/process-migrator', ...overrides };

@@ -1,10 +1,10 @@
-// Placement (src/migration/placement.ts): 200 synthetic hosts ranked by headroom for one process,
+// Placement (src/migration/automatic/placement.ts): 200 synthetic hosts ranked by headroom for one process,
 // ties by link, infeasible ones last with their reasons; and the feasibility step.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HostState } from '../../src/migration/api';
 import { PreflightError } from '../../src/migration/errors';
-import { placeProcess, processFacts, rankCandidates, type CandidateFacts, type ProcessFacts } from '../../src/migration/placement';
+import { placeProcess, processFacts, rankCandidates, type CandidateFacts, type ProcessFacts } from '../../src/migration/automatic/placement';
 
 const GiB = 1 << 30;
 const MiB = 1 << 20;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HostState } from '../../src/migration/api';
 import type { Policy, PolicyMove } from '../../src/migration/api';
-import { evaluatePolicy, initialPolicyState, markedOn, parsePolicy, type MarkedProcess, type PolicyState } from '../../src/migration/policy';
+import { evaluatePolicy, initialPolicyState, markedOn, parsePolicy, type MarkedProcess, type PolicyState } from '../../src/migration/automatic/policy';
 
 const GiB = 1024 ** 3;
 

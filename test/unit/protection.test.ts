@@ -1,10 +1,10 @@
-// Protection's decisions (src/migration/protection.ts) against a fake host: checkpoints on an
+// Protection's decisions (src/migration/automatic/protection.ts) against a fake host: checkpoints on an
 // interval, failover only when the host stays silent and only with the user's say (or `auto`),
 // one copy kept when the old host comes back, and the standby's checkpoints deleted at the end.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ProtectionEvent, ProtectionFailover, ProtectOptions, ProtectRequest } from '../../src/migration/api';
-import { Protector } from '../../src/migration/protection';
+import { Protector } from '../../src/migration/automatic/protection';
 import { FakeProtectionSteps } from './fakes/protection';
 
 const request: ProtectRequest = { pid: 100, from: 'lab-a', standby: 'lab-b', everySeconds: 0.05, lostAfterSeconds: 0.3 };

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HostState, MigrationRequest, MigrationResult, ProcessInfo } from '../../src/migration/api';
 import type { Policy, WatchEvent } from '../../src/migration/api';
-import { watchPolicy, type WatchEngine } from '../../src/migration/watch';
+import { watchPolicy, type WatchEngine } from '../../src/migration/automatic/watch';
 
 const ps = (host: string): ProcessInfo[] =>
   host === 'lab-a'

@@ -1,5 +1,5 @@
 // Allow / Disallow Automatic Moves on a process row, and the `processMigrator.policies` setting
-// run inside the extension by the engine's policy module (watchPolicy, src/migration/watch.ts):
+// run inside the extension by the engine's policy module (watchPolicy, src/migration/automatic/watch.ts):
 // only marked processes are ever moved; each automatic move runs in a notification with Cancel
 // and lands in the history and the report with its trigger; a dry run only says what it would do.
 import * as vscode from 'vscode';

@@ -1,6 +1,6 @@
 // The `processMigrator.policies` setting: the policy file of `procmig watch --policy FILE`
 // (README, "Automatic moves"), plus `dryRun`; the processes marked with *Allow Automatic Moves*
-// join its `marked`. Host-free and pure. The engine's policy module (src/migration/policy.ts)
+// join its `marked`. Host-free and pure. The engine's policy module (src/migration/automatic/policy.ts)
 // checks and runs the policy: the extension gets that module through `PolicyEngine` and keeps no
 // policy logic of its own.
 import type { Engine, Policy, WatchOptions } from '../../migration/api';
@@ -14,7 +14,7 @@ export interface PoliciesSetting extends Partial<Policy> {
 export const POLICIES_DEFAULT: PoliciesSetting = { rules: [] };
 
 /** The engine's policy module: `parsePolicy` throws one sentence for a policy it cannot run;
- * `watchPolicy` runs until the signal aborts (src/migration/watch.ts). */
+ * `watchPolicy` runs until the signal aborts (src/migration/automatic/watch.ts). */
 export interface PolicyEngine {
   parsePolicy(value: unknown, source?: string): Policy;
   watchPolicy(engine: Pick<Engine, 'hostStates' | 'listProcesses' | 'migrate'>, policy: Policy, options: WatchOptions): Promise<void>;

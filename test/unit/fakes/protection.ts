@@ -1,7 +1,7 @@
-// A fake of protection's host work (src/migration/protectionSteps.ts): a host that can go away
+// A fake of protection's host work (src/migration/automatic/protectionSteps.ts): a host that can go away
 // and come back, a process that can end, and a record of what was done.
 import type { ChosenOption } from '../../../src/migration/api';
-import type { CheckpointTaken, ProbeAnswer, ProtectionSteps } from '../../../src/migration/protectionSteps';
+import type { CheckpointTaken, ProbeAnswer, ProtectionSteps } from '../../../src/migration/automatic/protectionSteps';
 
 export class FakeProtectionSteps implements ProtectionSteps {
   /** The protected host answers. */

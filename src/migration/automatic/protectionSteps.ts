@@ -3,15 +3,15 @@
 // the standby as a new generation), the restore there, and the old copy's freeze or end.
 // Checkpoints are dumped to the source's disk first so that the freeze lasts the local dump only;
 // the copy to the standby runs while the process runs.
-import type { CheckpointEngine, CheckpointPlan } from '../checkpoint/engine';
-import { HostHelper, parseKeyValues } from '../helper/hostHelper';
-import { formatBytes } from '../common/format';
-import { pipeCommands, type ByteCounter } from '../transport/bridge';
-import type { ChosenOption, ProtectRequest } from './api';
-import { PreflightError } from './errors';
-import { treeRssKiB } from './preflight';
-import { runPreflight } from './preflightRun';
-import type { HostSource } from './session';
+import type { CheckpointEngine, CheckpointPlan } from '../../checkpoint/engine';
+import { HostHelper, parseKeyValues } from '../../helper/hostHelper';
+import { formatBytes } from '../../common/format';
+import { pipeCommands, type ByteCounter } from '../../transport/bridge';
+import type { ChosenOption, ProtectRequest } from '../api';
+import { PreflightError } from '../errors';
+import { treeRssKiB } from '../preflight';
+import { runPreflight } from '../preflightRun';
+import type { HostSource } from '../session';
 
 /** The protected process on its host: still it, or gone (it exited, or its PID is another's). */
 export type ProbeAnswer = 'running' | 'gone';

@@ -4,8 +4,8 @@
 // running copies without the user's say: the restore waits for `confirmFailover` unless failover
 // is `auto`, and an old copy found running when its host comes back is frozen before
 // `chooseSurvivor` is asked.
-import type { ChosenOption, Protection, ProtectionCheckpoint, ProtectionEvent, ProtectionFailover, ProtectOptions, ProtectRequest } from './api';
-import { sentenceFor } from './errors';
+import type { ChosenOption, Protection, ProtectionCheckpoint, ProtectionEvent, ProtectionFailover, ProtectOptions, ProtectRequest } from '../api';
+import { sentenceFor } from '../errors';
 import { HostProtectionSteps, type ProbeAnswer, type ProtectionSteps, type StepDeps } from './protectionSteps';
 
 /** `lostAfterSeconds` by default: this many intervals of silence. */

@@ -9,7 +9,7 @@
 // - a process is moved at most once per `minSecondsBetweenMoves`;
 // - stale samples are ignored (a host that does not answer proves nothing about its load);
 // - only marked processes are ever chosen.
-import { AUTO_HOST, type HostState, type Policy, type PolicyMove, type PolicyRule } from './api';
+import { AUTO_HOST, type HostState, type Policy, type PolicyMove, type PolicyRule } from '../api';
 
 
 

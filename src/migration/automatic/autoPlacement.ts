@@ -1,14 +1,14 @@
 // What the engine does for placement: the hosts' measured state (hostStates.ts) probed through
 // their helpers, every candidate's full preflight (preflightRun.ts), the ranking (placement.ts),
 // and `migrate --to auto`: place, then move there.
-import type { CheckpointEngine } from '../checkpoint/engine';
-import type { HostHelper } from '../helper/hostHelper';
-import { parseHostState, parseTreeUse } from '../helper/hostState';
-import type { ProcessInfo } from '../helper/processList';
-import type { MigrateOptions, MigrationRequest, MigrationResult, Placement, PlacementRequest } from './api';
+import type { CheckpointEngine } from '../../checkpoint/engine';
+import type { HostHelper } from '../../helper/hostHelper';
+import { parseHostState, parseTreeUse } from '../../helper/hostState';
+import type { ProcessInfo } from '../../helper/processList';
+import type { MigrateOptions, MigrationRequest, MigrationResult, Placement, PlacementRequest } from '../api';
 import { HostStates } from './hostStates';
 import { placeProcess, processFacts, type ProcessFacts } from './placement';
-import { runPreflight, type PreflightRunner } from './preflightRun';
+import { runPreflight, type PreflightRunner } from '../preflightRun';
 
 export interface AutoPlacementDeps {
   helper(host: string): Promise<HostHelper>;

@@ -2,8 +2,8 @@
 // feeds both to the policy evaluator (policy.ts) and migrates what it says, one move at a time,
 // with the same engine as every other move. Each move is reported with its trigger; a dry run
 // reports what it would move and moves nothing.
-import type { Engine, Policy, WatchOptions } from './api';
-import { sentenceFor } from './errors';
+import type { Engine, Policy, WatchOptions } from '../api';
+import { sentenceFor } from '../errors';
 import { evaluatePolicy, initialPolicyState, markedOn, processKey, type MarkedProcess } from './policy';
 
 

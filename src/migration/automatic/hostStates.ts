@@ -4,9 +4,9 @@
 // `host-state`. Load comes from the cgroup's CPU time between two probes where the kernel counts
 // it (a lab host or container shares its parent's /proc/loadavg), else from /proc/loadavg. Links
 // also learn MiB/s from real migrations (recordTransfer), between any two hosts.
-import type { HostSample } from '../helper/hostState';
-import type { HostState, LinkMeasure, MigrationResult } from './api';
-import { sentenceFor } from './errors';
+import type { HostSample } from '../../helper/hostState';
+import type { HostState, LinkMeasure, MigrationResult } from '../api';
+import { sentenceFor } from '../errors';
 
 /** This machine, as the engine's hosts name it. */
 export const THIS_MACHINE = 'local';

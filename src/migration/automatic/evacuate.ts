@@ -2,9 +2,9 @@
 // through the batch machinery (migrateMany), one batch per destination, all batches at once; a
 // process that cannot move is named with its reason and is never frozen: its preflight (or its
 // placement) stops it before any freeze, and a batch freezes only members that passed theirs.
-import type { BatchRequest, BatchResult, EvacuateRequest, EvacuationResult, MigrateOptions, MigrationResult, Placement, PlacementRequest, ProcessInfo } from './api';
-import { AUTO_HOST } from './api';
-import { isKernelThread } from '../helper/processList';
+import type { BatchRequest, BatchResult, EvacuateRequest, EvacuationResult, MigrateOptions, MigrationResult, Placement, PlacementRequest, ProcessInfo } from '../api';
+import { AUTO_HOST } from '../api';
+import { isKernelThread } from '../../helper/processList';
 
 export interface EvacuationDeps {
   listProcesses(host: string): Promise<ProcessInfo[]>;

@@ -2,9 +2,9 @@
 // (CRIU, architecture, CPU features, files, memory), the one with the most headroom for this
 // process, its recent CPU use against the host's idle cores and its RSS against the host's
 // available memory; ties go to the faster link. Every candidate gets one sentence why.
-import { formatBytes } from '../common/format';
-import type { HostState, Placement, PlacementCandidate } from './api';
-import { sentenceFor } from './errors';
+import { formatBytes } from '../../common/format';
+import type { HostState, Placement, PlacementCandidate } from '../api';
+import { sentenceFor } from '../errors';
 
 /** What placement knows of the process to move. */
 export interface ProcessFacts {
