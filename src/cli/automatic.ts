@@ -1,29 +1,32 @@
 // `procmig evacuate` and `procmig watch`: the moves the engine decides on, by placement and by
 // policy, and their output.
-import type { Command } from 'commander';
-import { Option } from 'commander';
+import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { formatBytes } from '../common/format';
-import type { Engine, EvacuationResult, MigrationProgress, Strategy } from '../migration/api';
+import { AUTO_HOST, type Engine, type EvacuationResult, type MigrationProgress, type Strategy, type WatchEvent } from '../migration/api';
 import { parsePolicy } from '../migration/automatic/policy';
-import type { WatchEvent } from '../migration/api';
 import { watchPolicy } from '../migration/automatic/watch';
 
 type WithEngine = <T>(work: (engine: Engine) => Promise<T>) => Promise<T>;
+
+/** `--among a,b`: the hosts placement chooses among. */
+export const hostList = (v: string): string[] => v.split(',').map((h) => h.trim()).filter(Boolean);
 
 export function addAutomaticCommands(program: Command, withEngine: WithEngine): void {
   program
     .command('evacuate')
     .description("move every migratable process of yours (or the --pid ones) off a host in one batch, each where it fits; those that cannot move are named and never frozen")
     .argument('<host>', 'the host to empty')
-    .option('--to <host>', 'where they all go, or auto: each where it fits best', 'auto')
+    .option('--to <host>', `where they all go, or ${AUTO_HOST}: each where it fits best`, AUTO_HOST)
     .option('--pid <pid>', 'only this process (repeat for several)', (v: string, previous: number[] = []) => {
       if (!/^\d+$/.test(v)) throw new Error(`'${v}' is not a PID`);
       return [...previous, Number(v)];
     })
+    .option('--among <hosts>', `with --to ${AUTO_HOST}: the hosts to choose among, comma-separated (default: every host of the ssh config)`, hostList)
     .addOption(new Option('--strategy <strategy>', 'how the processes move').choices(['auto', 'stop-and-copy', 'pre-copy', 'post-copy']).default('auto'))
     .option('--json', 'print one JSON object')
-    .action(async (from: string, opts: { to: string; pid?: number[]; strategy: Strategy; json?: boolean }) => {
+    .action(async (from: string, opts: { to: string; pid?: number[]; among?: string[]; strategy: Strategy; json?: boolean }) => {
+      if (opts.among && opts.to !== AUTO_HOST) throw new Error(`--among goes with --to ${AUTO_HOST}`);
       const controller = new AbortController();
       const onSigint = () => controller.abort();
       process.on('SIGINT', onSigint);
@@ -31,7 +34,7 @@ export function addAutomaticCommands(program: Command, withEngine: WithEngine): 
         const result = await withEngine(async (e) => {
           if (!e.evacuate) throw new Error('this engine cannot evacuate hosts');
           return e.evacuate(
-            { from, to: opts.to, pids: opts.pid, strategy: opts.strategy },
+            { from, to: opts.to, pids: opts.pid, strategy: opts.strategy, ...(opts.among ? { candidates: opts.among } : {}) },
             { signal: controller.signal, onProgress: opts.json ? undefined : (p: MigrationProgress) => process.stderr.write(`${p.phase}: ${p.message}\n`) },
           );
         });

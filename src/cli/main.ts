@@ -7,7 +7,7 @@ import { createEngine } from '../migration/engine';
 import type { HostKeyDecision, PassphraseRequest, UnknownHostKey } from '../transport/host';
 import { listConfiguredHosts } from '../transport/hostPool';
 import { askOncePerSession } from '../transport/knownHosts';
-import { addAutomaticCommands } from './automatic';
+import { addAutomaticCommands, hostList } from './automatic';
 import { formatBatch, formatHostReport, formatHostStates, formatMigration, formatProcessTree, formatRun } from './format';
 import { addProtectCommand } from './protect';
 
@@ -144,7 +144,7 @@ program
   })
   .requiredOption('--to <host>', `destination host, or ${AUTO_HOST}: the one with the most headroom for the process where the move passes the preflight`)
   .option('--from <host>', 'source host', 'local')
-  .option('--among <hosts>', `with --to ${AUTO_HOST}: the hosts to choose among, comma-separated (default: every host of the ssh config)`, (v: string) => v.split(',').map((h) => h.trim()).filter(Boolean))
+  .option('--among <hosts>', `with --to ${AUTO_HOST}: the hosts to choose among, comma-separated (default: every host of the ssh config)`, hostList)
   .addOption(new Option('--strategy <strategy>', 'how the processes move').choices(['auto', 'stop-and-copy', 'pre-copy', 'post-copy']).default('auto'))
   .option('--json', 'print one JSON object')
   .option('--forward-ports', "after the move, keep forwarding the source's 127.0.0.1 ports the processes listen on to the destination, until Ctrl-C")

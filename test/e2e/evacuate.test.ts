@@ -7,6 +7,7 @@ import { kill, onHost, procmig, readNumber, startDetached, startTicker, stateOf,
 
 const A = 'lab-a';
 const B = 'lab-b';
+const C = 'lab-c';
 const cleanup = useLab();
 const TAG = '/tmp/h4-evacuate';
 
@@ -71,5 +72,34 @@ describe('procmig evacuate', () => {
     assert.ok(!seen.has('T') && !seen.has('t'), `the process that stays was seen in states ${[...seen].join(', ')}`);
     assert.equal(await stateOf(A, stayer), 'running');
     assert.ok(await tickerAdvances(A, stayFile));
+  });
+
+  it('--to auto: each process goes where it fits (one that needs a file only lab-c has goes there, the others where placement finds most headroom)', async () => {
+    const needs = `${TAG}-only-on-a-and-c`;
+    await onHost(A, `echo data > ${needs}`);
+    await onHost(C, `echo data > ${needs}`);
+    await onHost(B, `rm -f ${needs}`);
+    cleanup.push(() => onHost(A, `rm -f ${needs}`).then(() => undefined), () => onHost(C, `rm -f ${needs}`).then(() => undefined));
+    const free = await startTicker(A, `${TAG}-auto-1`);
+    const file = `${TAG}-auto-2`;
+    const bound = await startDetached(A, `sh -c 'exec 3<${needs}; i=0; while :; do i=$((i+1)); echo $i > ${file}; sleep 0.1; done'`);
+    for (const pid of [free, bound]) cleanup.push(() => kill(A, pid), () => kill(B, pid), () => kill(C, pid));
+    await waitFor(async () => (await readNumber(A, file)) > 0);
+
+    const result = await procmig(['evacuate', A, '--to', 'auto', '--among', `${B},${C}`, '--pid', String(free), '--pid', String(bound), '--strategy', 'stop-and-copy', '--json']);
+    const r = result.json;
+    assert.ok(r, `procmig printed no JSON: ${result.stdout}${result.stderr}`);
+    for (const p of r.processes) if (p.destinationPid) cleanup.push(() => kill(p.to, p.destinationPid));
+    assert.equal(r.ok, true, r.error);
+    assert.deepEqual(r.left, []);
+    assert.equal(result.code, 0);
+    const moved = new Map(r.processes.map((p: { sourcePid: number; to: string }) => [p.sourcePid, p]));
+    const boundResult = moved.get(bound) as { to: string; placement?: { candidates: { host: string; reason: string }[] } };
+    assert.equal(boundResult?.to, C, 'the process that needs the file lab-c alone has went there');
+    // Placement said why lab-b was passed over: the file it lacks.
+    assert.match(boundResult.placement?.candidates.find((c) => c.host === B)?.reason ?? 'no reason for lab-b', new RegExp(needs.replaceAll('/', '\\/')));
+    assert.ok([B, C].includes((moved.get(free) as { to: string })?.to));
+    assert.ok(await tickerAdvances(C, file), 'it counts on lab-c');
+    assert.ok(await tickerAdvances((moved.get(free) as { to: string }).to, `${TAG}-auto-1`));
   });
 });

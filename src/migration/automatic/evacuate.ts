@@ -49,11 +49,13 @@ export async function evacuate(deps: EvacuationDeps, request: EvacuateRequest, o
     if (!deps.place) return { pid, reason: `No host was chosen for process ${pid}: this engine cannot place processes; name a destination with --to.` };
     try {
       const placement = await deps.place({ pid, from, candidates: request.candidates });
-      return placement.to ? { pid, to: placement.to } : { pid, reason: placement.reason };
+      return placement.to ? { pid, to: placement.to, placement } : { pid, reason: placement.reason };
     } catch (err) {
       return { pid, reason: err instanceof Error ? err.message : String(err) };
     }
   });
+  // The report says, per process, why its host was chosen and the others passed over.
+  const placements = new Map(placed.flatMap((p) => (p.placement ? [[p.pid, p.placement] as const] : [])));
   for (const p of placed) {
     if (p.to === undefined) left.push({ pid: p.pid, name: nameOf(p.pid), reason: p.reason ?? '' });
     else destinations.set(p.to, [...(destinations.get(p.to) ?? []), p.pid]);
@@ -65,6 +67,7 @@ export async function evacuate(deps: EvacuationDeps, request: EvacuateRequest, o
   const moved: MigrationResult[] = [];
   for (const result of batches.flatMap((b) => b.processes)) {
     result.trigger ??= `evacuation of ${from}`;
+    result.placement ??= placements.get(result.sourcePid);
     // Stopped before its freeze (its preflight, or early setup): it never left, and never paused.
     if (!result.ok && neverFrozen(result)) left.push({ pid: result.sourcePid, name: nameOf(result.sourcePid), reason: result.error ?? 'It could not be prepared for the move.' });
     else moved.push(result);
