@@ -254,6 +254,11 @@ export class HostHelper {
     return this.host.spawn(this.argv(args), options);
   }
 
+  /** Ends the helper sessions (the host's close() ends them too, with its connection). */
+  closeSessions(): void {
+    for (const entry of this.sessions) this.dropSession(entry);
+  }
+
   async ensureInstalled(): Promise<void> {
     if (!this.installed) await this.run(['version']);
   }
