@@ -190,12 +190,24 @@ export class HostHelper {
 
   private dropSession(entry: SessionEntry): void {
     this.sessions = this.sessions.filter((e) => e !== entry);
-    void entry.session.then((s) => s?.close());
+    entry.session.then(
+      (s) => s?.close(),
+      () => {},
+    );
   }
 
   /** Starts `serve`, installing the helper first if the host lacks it. Undefined when the host
    * cannot run it: the command then takes its own channel, which reports why in its words. */
   private async openSession(entry: SessionEntry): Promise<HelperSession | undefined> {
+    try {
+      return await this.startSession(entry);
+    } catch (err) {
+      this.dropSession(entry); // the install failed: its error is the command's
+      throw err;
+    }
+  }
+
+  private async startSession(entry: SessionEntry): Promise<HelperSession | undefined> {
     for (let attempt = 1; attempt <= 2; attempt++) {
       let command: RunningCommand;
       try {
