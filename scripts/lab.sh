@@ -259,6 +259,9 @@ write_host_files() { # $1 = host name
 	mkdir -p "$d/tmp" "$d/var-tmp" "$d/cache" "$d/user-cache"
 	chown "$LAB_USER:$LAB_USER" "$d/user-cache"
 	chmod 0700 "$d/user-cache"
+	# Root's shell startup of its own: the machine's may run tools (pyenv's rehash) whose lock in
+	# the shared /root a crashed host leaves behind, stalling every later login of every host.
+	printf '# root on lab host %s: no startup of the machine'"'"'s own\n' "$h" >"$d/bashrc"
 	# Real /tmp and /var/tmp are world-writable with the sticky bit.
 	chmod 1777 "$d/tmp" "$d/var-tmp"
 	[ -f "$d/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C "$h" -f "$d/ssh_host_ed25519_key"
@@ -484,6 +487,7 @@ host_init() {
 	# The user's cache (the helper it runs, files given to restores) is per host too.
 	mount --bind "$d/user-cache" "$(getent passwd "$LAB_USER" | cut -d: -f6)/.cache"
 	mount --bind "$d/hosts" /etc/hosts
+	[ ! -f /root/.bashrc ] || mount --bind "$d/bashrc" /root/.bashrc
 	# Own POSIX shared memory, as every real machine has: with the machine's /dev/shm a process's
 	# shm files would already be "there" on the other host.
 	mount -t tmpfs -o size=2g,mode=1777 shm /dev/shm
