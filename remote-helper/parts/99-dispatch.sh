@@ -2,8 +2,6 @@
 # defines the functions and settings and runs no command, so its parsers run without root.
 [ -z "${PROCMIG_HELPER_SOURCED:-}" ] || return 0
 
-# One helper command: argv as given to the helper (serve runs it once per request).
-dispatch() {
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case $cmd in
@@ -59,10 +57,7 @@ guard) cmd_guard "$@" ;;
 run-ready) cmd_run_ready "$@" ;;
 exec-ready) cmd_exec_ready "$@" ;;
 version) echo "helper_version=$PROCMIG_HELPER_VERSION" ;;
-serve) cmd_serve ;;
 *) die "procmig-helper: unknown command '$cmd'" ;;
 esac
-}
-dispatch "$@"
 # What follows in the built helper is the launcher, for perl -x (sh never runs it).
 exit
