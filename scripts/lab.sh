@@ -1,15 +1,13 @@
 #!/bin/sh
-# Three-host lab on one machine: `lab-a`, `lab-b` and `lab-c`, each a set of namespaces with its own
-# sshd, its own cgroups and its own limits (lab-c is there for placement: more hosts to choose from).
+# Two-host lab on one machine: `lab-a` and `lab-b`, each a set of namespaces with its own sshd.
 #
 #   sh scripts/lab.sh up | down | status | env
 #   sh scripts/lab.sh exec <host> <cmd...>     run a command inside a host (all its namespaces)
 #   sh scripts/lab.sh sshd <host> stop|start   simulate a host's SSH going away / coming back
-#   sh scripts/lab.sh crash|boot <host>        a host crashes (every process ends) / boots again
 #
 # Why namespaces and not containers: no Docker here, and CRIU needs real processes it can ptrace,
 # freeze and restore. Each host gets:
-#   - a network namespace (pm-lab-a, pm-lab-b, pm-lab-c) with one veth into a bridge that lives in its own
+#   - a network namespace (pm-lab-a / pm-lab-b) with one veth into a bridge that lives in its own
 #     namespace (pm-lab-br), so nothing of the lab appears in the root namespace;
 #   - a PID namespace whose PID 1 is tini (reaps orphans: restored trees and `setsid … &` jobs are
 #     reparented to it), its own mount namespace with a fresh /proc and its own devpts instance (pty
@@ -18,13 +16,7 @@
 #     checkpoint images really have to travel from one host to the other;
 #   - a PID counter starting at a different base per host, so a PID from one host is normally free
 #     on the other (as on two real machines);
-#   - sshd on <address>:22 with its own host key, key-only root login, port forwarding allowed;
-#   - its own cgroup (pm-lab-a …) in every cgroup hierarchy, with a CPU quota and a memory limit that
-#     differ between hosts (host_limits), and its own cgroup namespace with the hierarchies mounted
-#     at /sys/fs/cgroup: inside a host, /proc/self/cgroup reads "/" and memory.limit_in_bytes or
-#     cpu.cfs_quota_us at the cgroup root are the host's own, as in a container. Everything the host
-#     starts (sshd, sessions, restored processes) inherits that cgroup. The hosts share one kernel, so
-#     /proc/loadavg and /proc/meminfo are the machine's: only the cgroups tell the hosts apart.
+#   - sshd on <address>:22 with its own host key, key-only root login, port forwarding allowed.
 # The root namespace reaches the hosts through `.lab/ssh_config` (ProxyCommand via socat inside the
 # lab network); the hosts reach each other directly by address (or by name: /etc/hosts per host).
 set -eu
@@ -49,10 +41,8 @@ SUBNET_PREFIX=10.77.0
 # Namespace names are global to the machine; remember which checkout owns them so a second
 # checkout does not mistake someone else's lab for its own.
 OWNER_FILE=/run/pm-lab.owner
-HOSTS="lab-a lab-b lab-c"
-# The machine's cgroup hierarchies, as `up` found them (cgroup_hierarchies): what each host mounts.
-CGROUP_MOUNTS="$STATE/cgroup-mounts"
-# A normal user on all hosts (they share /etc/passwd and /home), reached as `<host>-dev`: a
+HOSTS="lab-a lab-b"
+# A normal user on both hosts (they share /etc/passwd and /home), reached as `<host>-dev`: a
 # developer's account is not root.
 LAB_USER=pmdev
 
@@ -65,20 +55,14 @@ host_name() { # accepts lab-a or a
 	case "$1" in
 		lab-a | a) echo lab-a ;;
 		lab-b | b) echo lab-b ;;
-		lab-c | c) echo lab-c ;;
-		*) die "unknown host '$1' (expected lab-a, lab-b or lab-c)" ;;
+		*) die "unknown host '$1' (expected lab-a or lab-b)" ;;
 	esac
 }
 host_ns() { echo "pm-$1"; } # pm-lab-a
-host_addr() { case "$1" in lab-a) echo "$SUBNET_PREFIX.11" ;; lab-b) echo "$SUBNET_PREFIX.12" ;; lab-c) echo "$SUBNET_PREFIX.13" ;; esac; }
-host_veth() { case "$1" in lab-a) echo veth-a ;; lab-b) echo veth-b ;; lab-c) echo veth-c ;; esac; }
-# Different PID bases: 100000 on a, 200000 on b, 300000 on c (PIDs allocated in the host's own PID
-# namespace).
-host_pid_base() { case "$1" in lab-a) echo 100000 ;; lab-b) echo 200000 ;; lab-c) echo 300000 ;; esac; }
-# "<cores> <MiB>": the host's CPU quota and memory limit. They differ so that headroom differs:
-# lab-b is the big host, lab-c the small one. lab-a holds the largest process the tests and the bench
-# start there (a 2 GiB holder, plus CRIU and the images' page cache), lab-b can take it in.
-host_limits() { case "$1" in lab-a) echo "1 4096" ;; lab-b) echo "2 8192" ;; lab-c) echo "1 2048" ;; esac; }
+host_addr() { case "$1" in lab-a) echo "$SUBNET_PREFIX.11" ;; lab-b) echo "$SUBNET_PREFIX.12" ;; esac; }
+host_veth() { case "$1" in lab-a) echo veth-a ;; lab-b) echo veth-b ;; esac; }
+# Different PID bases: 100000 on a, 200000 on b (PIDs allocated in the host's own PID namespace).
+host_pid_base() { case "$1" in lab-a) echo 100000 ;; lab-b) echo 200000 ;; esac; }
 host_dir() { echo "$HOSTS_DIR/$1"; }
 
 ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$1"; }
@@ -93,109 +77,6 @@ init_pid() {
 	ns_exists "$(host_ns "$1")" || return 0
 	ip netns pids "$(host_ns "$1")" 2>/dev/null | grep -qx "$p" || return 0
 	echo "$p"
-}
-
-# --- cgroups --------------------------------------------------------------------------------------
-
-# One line per cgroup hierarchy of this machine: "<mount point> <fstype> <options> <path of this
-# shell's cgroup in it>" (a cgroup v1 controller is matched to its mount by name). Each host's cgroup
-# goes under the caller's, so the lab stays accounted where its caller is (a session's slice …).
-cgroup_hierarchies() {
-	findmnt -rn -t cgroup,cgroup2 -o TARGET,FSTYPE,FS-OPTIONS | awk '
-		NR == FNR {
-			i = index($0, ":"); rest = substr($0, i + 1); j = index(rest, ":")
-			ctrls = substr(rest, 1, j - 1); path = substr(rest, j + 1)
-			if (ctrls == "") v2 = path
-			else { n = split(ctrls, c, ","); for (k = 1; k <= n; k++) at[c[k]] = path }
-			next
-		}
-		$2 == "cgroup2" { if (v2 != "") print $1, $2, $3, v2; next }
-		{ n = split($3, o, ","); for (k = 1; k <= n; k++) if (o[k] in at) { print $1, $2, $3, at[o[k]]; break } }
-	' /proc/self/cgroup -
-}
-
-cgroups_file() { echo "$(host_dir "$1")/cgroups"; } # the host's cgroup directories, one a line
-
-# Creates the host's cgroup in every hierarchy (or keeps the ones it has) and sets its limits.
-ensure_cgroups() { # $1 = host name
-	h=$1; f=$(cgroups_file "$h")
-	# Kept while they exist (a host that crashed boots into the same ones); after a reboot of the
-	# machine they are made again under the caller's cgroups.
-	if [ ! -s "$f" ] || [ -n "$(while read -r dir; do [ -d "$dir" ] || echo "$dir"; done <"$f")" ]; then
-		cgroup_hierarchies | while read -r target _ _ path; do
-			echo "$target${path%/}/$(host_ns "$h")"
-		done >"$f.tmp"
-		mv "$f.tmp" "$f"
-	fi
-	limits=$(host_limits "$h")
-	quota=$((${limits% *} * 100000)) bytes=$((${limits#* } * 1024 * 1024))
-	while read -r dir; do
-		mkdir -p "$dir"
-		# A new cpuset has no CPUs and no memory nodes: nothing could join it. Give it its parent's.
-		for x in cpuset.cpus cpuset.mems; do
-			if [ -e "$dir/$x" ] && [ -z "$(cat "$dir/$x")" ]; then cat "$(dirname "$dir")/$x" >"$dir/$x"; fi
-		done
-		# cgroup v1 and v2 names, where the controller is there.
-		set_limit "$dir" memory.limit_in_bytes "$bytes"
-		set_limit "$dir" memory.max "$bytes"
-		set_limit "$dir" cpu.cfs_period_us 100000
-		set_limit "$dir" cpu.cfs_quota_us "$quota"
-		set_limit "$dir" cpu.max "$quota 100000"
-	done <"$f"
-}
-
-set_limit() { # $1 = cgroup dir, $2 = file, $3 = value; only where the file exists
-	[ ! -e "$1/$2" ] || echo "$3" >"$1/$2" || say "could not set $2 of $1 to $3"
-}
-
-# Moves this shell into the host's cgroups: what it then runs (the host's init, `exec`) is the
-# host's. Before `unshare --cgroup`, so that the host's cgroup is the root of its cgroup namespace.
-enter_cgroups() { # $1 = host name
-	f=$(cgroups_file "$1")
-	[ -s "$f" ] || die "$1 has no cgroups (run: sh scripts/lab.sh up)"
-	while read -r dir; do echo $$ >"$dir/cgroup.procs"; done <"$f"
-}
-
-in_own_cgroups() { # $1 = host name, $2 = PID (root namespace): the process is in all of them
-	f=$(cgroups_file "$1")
-	[ -s "$f" ] || return 1
-	while read -r dir; do grep -qx "$2" "$dir/cgroup.procs" 2>/dev/null || return 1; done <"$f"
-}
-
-# Deletes the host's cgroups once nothing runs in them (children first): those recorded and any a
-# lab whose state was lost left behind (the names are machine-wide, like the namespaces').
-remove_cgroups() { # $1 = host name
-	f=$(cgroups_file "$1")
-	{
-		[ ! -r "$f" ] || cat "$f"
-		findmnt -rn -t cgroup,cgroup2 -o TARGET | while read -r target; do
-			find "$target" -maxdepth 6 -type d -name "$(host_ns "$1")" -prune 2>/dev/null
-		done
-	} | sort -u | while read -r dir; do
-		[ -d "$dir" ] || continue
-		i=0
-		until find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null; do
-			# The kernel frees a cgroup a moment after its last process was reaped.
-			i=$((i + 1)); [ "$i" -lt 50 ] || { say "could not delete cgroup $dir"; break; }
-			sleep 0.1
-		done
-	done
-	rm -f "$f"
-}
-
-# Mounts the machine's hierarchies at /sys/fs/cgroup inside the host (run by its init, inside the
-# host's cgroup namespace, so each mount's root is the host's own cgroup). `ip netns exec` gave the
-# host a fresh sysfs, whose /sys/fs/cgroup is empty.
-mount_cgroups() {
-	grep -q '^/sys/fs/cgroup ' "$CGROUP_MOUNTS" || mount -t tmpfs -o mode=0755,size=64k cgroup /sys/fs/cgroup
-	while read -r target type opts _; do
-		case "$target" in
-			/sys/fs/cgroup | /sys/fs/cgroup/*) ;;
-			*) echo "not mounting cgroup hierarchy $target (outside /sys/fs/cgroup)" >&2; continue ;;
-		esac
-		mkdir -p "$target"
-		mount -t "$type" -o "$opts" cgroup "$target"
-	done <"$CGROUP_MOUNTS"
 }
 
 ssh_ok() { # sshd answers with the lab key and the expected host key
@@ -265,9 +146,9 @@ write_host_files() { # $1 = host name
 	# Real /tmp and /var/tmp are world-writable with the sticky bit.
 	chmod 1777 "$d/tmp" "$d/var-tmp"
 	[ -f "$d/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C "$h" -f "$d/ssh_host_ed25519_key"
-	# Each host resolves every lab name (its own too) like machines on a LAN would.
+	# Each host resolves both lab names (and its own) like machines on a LAN would.
 	{
-		grep -v -e ' lab-[a-z]$' /etc/hosts 2>/dev/null || true
+		grep -v -e ' lab-a$' -e ' lab-b$' /etc/hosts 2>/dev/null || true
 		for o in $HOSTS; do echo "$(host_addr "$o") $o"; done
 	} >"$d/hosts"
 	cat >"$d/sshd_config" <<EOF
@@ -341,18 +222,14 @@ start_host() { # $1 = host name; starts its init unless it runs already
 		rm -f "$d/sshd.stopped" # `up` means reachable: undo a `lab.sh sshd stop`
 		return 0
 	fi
-	stop_stale_init "$h"
-	ensure_cgroups "$h"
 	# Fully detached (own session, no terminal, output to a log) so the host outlives this shell;
 	# fd 9 (the lab lock) is closed, or the host would hold the lock for as long as it runs.
-	# __enter puts it into the host's cgroups first, then it gets its own cgroup namespace.
-	setsid sh "$SELF" __enter "$h" ip netns exec "$(host_ns "$h")" \
-		unshare --pid --fork --mount --mount-proc --uts --cgroup --propagation private \
+	setsid ip netns exec "$(host_ns "$h")" \
+		unshare --pid --fork --mount --mount-proc --uts --propagation private \
 		tini -- sh "$SELF" __init "$h" \
 		</dev/null >"$LAB/$h.log" 2>&1 9>&- &
 	outer=$!
-	# __enter execs `ip netns exec`, which execs unshare in this same process; unshare --fork's child
-	# is tini, PID 1 of
+	# `ip netns exec` execs unshare in this same process; unshare --fork's child is tini, PID 1 of
 	# the host. Record tini's root-namespace PID: killing it tears the whole PID namespace down.
 	# unshare may briefly have other children, so pick the one that is PID 1 of a new namespace.
 	i=0
@@ -368,22 +245,6 @@ start_host() { # $1 = host name; starts its init unless it runs already
 		sleep 0.05
 	done
 	echo "$child" >"$d/init.pid"
-}
-
-# A host's init that runs without its pid file (an older lab.sh's `down` deleted the state but knew
-# nothing of this host): a process in the host's network namespace that is PID 1 of its own PID
-# namespace. Killing it ends the old host. (The socat hops from the root namespace run in lab-a's
-# network namespace too, but in the root PID namespace: they are left alone.)
-stop_stale_init() { # $1 = host name
-	ns=$(host_ns "$1")
-	ns_exists "$ns" || return 0
-	for q in $(ip netns pids "$ns" 2>/dev/null); do
-		[ "$(awk '/^NSpid:/ {print (NF > 2 ? $NF : "")}' "/proc/$q/status" 2>/dev/null)" = 1 ] || continue
-		say "stopping a stale $1 (its init, PID $q, had no state)"
-		kill -KILL "$q" 2>/dev/null || true
-		i=0
-		while [ -d "/proc/$q" ] && [ "$i" -lt 50 ]; do i=$((i + 1)); sleep 0.1; done
-	done
 }
 
 wait_ssh() {
@@ -411,24 +272,15 @@ check_owner() {
 
 all_up() {
 	for h in $HOSTS; do
-		p=$(init_pid "$h")
-		[ -n "$p" ] && in_own_cgroups "$h" "$p" && [ ! -e "$(host_dir "$h")/sshd.stopped" ] && ssh_ok "$h" || return 1
+		[ -n "$(init_pid "$h")" ] && [ ! -e "$(host_dir "$h")/sshd.stopped" ] && ssh_ok "$h" || return 1
 	done
-}
-
-stop_host() { # $1 = host name: kills its init (and so its PID namespace) and waits until it is gone
-	p=$(init_pid "$1")
-	[ -n "$p" ] || return 0
-	kill -KILL "$p" 2>/dev/null || true
-	i=0
-	while [ -d "/proc/$p" ] && [ "$i" -lt 50 ]; do i=$((i + 1)); sleep 0.1; done
 }
 
 cmd_up() {
 	[ "$(id -u)" -eq 0 ] || die "run as root (network and PID namespaces need CAP_SYS_ADMIN)"
 	check_owner
 	if [ -f "$SSH_CONFIG" ] && all_up; then
-		say "already up (ssh -F $SSH_CONFIG lab-a|lab-b|lab-c)"
+		say "already up (ssh -F $SSH_CONFIG lab-a|lab-b)"
 		return 0
 	fi
 	deps=$(sh "$ROOT/scripts/install-system-deps.sh" 2>&1) || { printf '%s\n' "$deps" >&2; die "installing system dependencies failed"; }
@@ -449,18 +301,10 @@ cmd_up() {
 	write_client_files
 	ensure_user
 	for h in $HOSTS; do
-		p=$(init_pid "$h")
-		if [ -n "$p" ] && ! in_own_cgroups "$h" "$p"; then
-			say "restarting $h: it runs outside its own cgroups (an older lab.sh started it)"
-			stop_host "$h"
-		fi
-	done
-	for h in $HOSTS; do
 		[ -n "$(init_pid "$h")" ] || write_host_files "$h"
 	done
 	write_known_hosts
 	echo "$LAB" >"$OWNER_FILE"
-	cgroup_hierarchies >"$CGROUP_MOUNTS"
 	ensure_network
 	for h in $HOSTS; do start_host "$h"; done
 	wait_ssh
@@ -491,7 +335,6 @@ host_init() {
 	# Own POSIX shared memory, as every real machine has: with the machine's /dev/shm a process's
 	# shm files would already be "there" on the other host.
 	mount -t tmpfs -o size=2g,mode=1777 shm /dev/shm
-	mount_cgroups
 	# Start this host's PIDs at its own base. pid_max is per PID namespace on this kernel (6.14+);
 	# raise it here when it is lower than the base (older kernels: the machine-wide value rules).
 	base=$(host_pid_base "$h")
@@ -541,11 +384,10 @@ cmd_down() {
 		[ -z "$left" ] && break
 		i=$((i + 1)); sleep 0.1
 	done
-	for h in $HOSTS; do remove_cgroups "$h"; done
-	for ns in $(for h in $HOSTS; do host_ns "$h"; done) "$BR_NS"; do
+	for ns in $(host_ns lab-a) $(host_ns lab-b) "$BR_NS"; do
 		if ns_exists "$ns"; then ip netns del "$ns" || say "could not delete namespace $ns"; fi
 	done
-	rm -rf "$HOSTS_DIR" "$KNOWN_HOSTS" "$CGROUP_MOUNTS"
+	rm -rf "$HOSTS_DIR" "$KNOWN_HOSTS"
 	[ ! -r "$OWNER_FILE" ] || [ "$(cat "$OWNER_FILE")" != "$LAB" ] || rm -f "$OWNER_FILE"
 	say "down"
 }
@@ -563,9 +405,7 @@ cmd_status() {
 		fi
 		if [ -f "$SSH_CONFIG" ] && ssh_ok "$h"; then s=reachable; else s=unreachable; rc=1; fi
 		[ ! -e "$(host_dir "$h")/sshd.stopped" ] || s="$s (stopped by lab.sh sshd stop)"
-		limits=$(host_limits "$h")
-		in_own_cgroups "$h" "$p" && c="${limits% *} CPU, ${limits#* } MiB" || c="none (started by an older lab.sh)"
-		printf '%-6s up    %-11s sshd: %s  (init pid %s, netns %s, cgroup: %s)\n' "$h" "$(host_addr "$h")" "$s" "$p" "$(host_ns "$h")" "$c"
+		printf '%-6s up    %-11s sshd: %s  (init pid %s, netns %s)\n' "$h" "$(host_addr "$h")" "$s" "$p" "$(host_ns "$h")"
 	done
 	return $rc
 }
@@ -584,9 +424,7 @@ cmd_exec() {
 	[ $# -ge 2 ] || die "usage: lab.sh exec <host> <cmd...>"
 	h=$(host_name "$1"); shift
 	p=$(need_init "$h")
-	# The host's cgroups, then all of its namespaces (net, pid, mount, uts, ipc, cgroup …), working
-	# directory /root: as if started on the host.
-	enter_cgroups "$h"
+	# All of the host's namespaces (net, pid, mount, uts, ipc …), working directory /root.
 	exec nsenter -t "$p" -a --wd=/root -- "$@"
 }
 
@@ -621,60 +459,16 @@ cmd_sshd() {
 	esac
 }
 
-# --- crash, boot ----------------------------------------------------------------------------------
-
-# As a crash does: every process of the host ends at once, sshd with them (killing PID 1 of a PID
-# namespace kills everything in it); its network namespace, disk and host key stay for `boot`.
-cmd_crash() {
-	[ $# -eq 1 ] || die "usage: lab.sh crash <host>"
-	h=$(host_name "$1")
-	p=$(need_init "$h")
-	lock
-	kill -KILL "$p"
-	i=0
-	while [ -d "/proc/$p" ]; do
-		i=$((i + 1)); [ "$i" -lt 100 ] || die "the init of $h (PID $p) is still there 5 s after SIGKILL"
-		sleep 0.05
-	done
-	say "$h crashed: every process on it ended (bring it up again: lab.sh boot $h)"
-}
-
-# Up again after a crash, as a fresh boot: nothing runs and /tmp is empty; /var/tmp and the
-# caches (its disk), the address and the host key are those it had.
-cmd_boot() {
-	[ $# -eq 1 ] || die "usage: lab.sh boot <host>"
-	h=$(host_name "$1"); d=$(host_dir "$h")
-	[ -z "$(init_pid "$h")" ] || die "$h is up (crash it first: lab.sh crash $h)"
-	if [ ! -f "$d/sshd_config" ] || ! ns_exists "$(host_ns "$h")"; then die "$h was never up here (run: sh scripts/lab.sh up)"; fi
-	lock
-	find "$d/tmp" -mindepth 1 -delete
-	rm -f "$d/sshd.stopped"
-	start_host "$h"
-	i=0
-	until ssh_ok "$h"; do
-		i=$((i + 1)); [ "$i" -lt 60 ] || die "sshd of $h does not answer 30 s after boot; see $LAB/$h.log"
-		[ -n "$(init_pid "$h")" ] || die "$h died during boot; see $LAB/$h.log: $(tail -n 5 "$LAB/$h.log" 2>/dev/null)"
-		sleep 0.5
-	done
-	say "$h booted (empty) and answering"
-}
-
 usage() {
 	cat <<EOF
 usage: sh scripts/lab.sh <command>
-  up                         start lab-a, lab-b and lab-c (idempotent), wait for their sshd
-  down                       stop the hosts, delete their namespaces, cgroups and state
+  up                         start lab-a and lab-b (idempotent), wait for their sshd
+  down                       stop both hosts, delete namespaces and host state
   status                     show each host: up/down, address, sshd reachable
   env                        print PROCMIG_LAB_SSH_CONFIG=<path>
   exec <host> <cmd...>       run a command inside a host's namespaces
   sshd <host> stop|start     stop/start a host's sshd (simulates the host going away)
-  crash <host>               end every process of a host at once, as a crash does
-  boot <host>                bring a crashed host up again, empty (same address and host key)
-hosts (root; <host>-dev is user $LAB_USER), each with its own cgroup and limits:
-  lab-a  10.77.0.11  $(host_limits lab-a | awk '{print $1 " CPU, " $2 " MiB"}')
-  lab-b  10.77.0.12  $(host_limits lab-b | awk '{print $1 " CPU, " $2 " MiB"}')
-  lab-c  10.77.0.13  $(host_limits lab-c | awk '{print $1 " CPU, " $2 " MiB"}')
-ssh -F $SSH_CONFIG lab-a
+hosts: lab-a (10.77.0.11), lab-b (10.77.0.12); ssh -F $SSH_CONFIG lab-a
 EOF
 }
 
@@ -687,10 +481,7 @@ case "$cmd" in
 	env) cmd_env ;;
 	exec) cmd_exec "$@" ;;
 	sshd) cmd_sshd "$@" ;;
-	crash) cmd_crash "$@" ;;
-	boot) cmd_boot "$@" ;;
 	__init) host_init "$@" ;;
-	__enter) h=$1 && shift && enter_cgroups "$h" && exec "$@" ;;
 	-h | --help | help) usage ;;
 	*) usage >&2; exit 2 ;;
 esac

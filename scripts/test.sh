@@ -1,7 +1,7 @@
 #!/bin/sh
 # `npm test` on a fresh clone of a fresh machine: installs what it needs (npm packages, CRIU,
 # sshd and the lab's tools, code-server and Chromium), builds, checks the host helper (dash -n,
-# shellcheck), brings up the three-host lab, then runs the unit tests, the end-to-end tests against
+# shellcheck), brings up the two-host lab, then runs the unit tests, the end-to-end tests against
 # real hosts, and the tests in a real VS Code.
 # Root is needed: the lab creates namespaces and CRIU dumps processes.
 set -eu

@@ -4,8 +4,6 @@ import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import type { EngineOptions } from './migration/api';
 import { createEngine } from './migration/engine';
-import { parsePolicy } from './migration/automatic/policy';
-import { watchPolicy } from './migration/automatic/watch';
 import { listConfiguredHosts } from './transport/hostPool';
 import { defaultSshConfigFile } from './transport/sshConfig';
 import { expandHome, fullSettingKey, readSetting, SETTINGS_SECTION } from './ui/common/contributions';
@@ -26,13 +24,6 @@ import type { ProcessTreeProvider } from './ui/view/processTree';
 import { registerReport } from './ui/report/reportPanel';
 import { TerminalMoves } from './ui/terminals/terminalMoves';
 import { addRootSource } from './ui/view/workspaceProcesses';
-import { AutoMarks } from './ui/auto/autoMarks';
-import { registerAutomaticMoves } from './ui/auto/automaticMoves';
-import type { PolicyEngine } from './ui/auto/policySettings';
-import { registerBestHost } from './ui/migrate/bestHost';
-import { registerBringBackAll } from './ui/migrate/bringBackAll';
-import { registerEvacuation } from './ui/migrate/evacuate';
-import { Protections, registerProtection } from './ui/protect/protect';
 
 /** What `activate` returns: the services, for tests and other extensions. */
 export interface ProcessMigratorApi {
@@ -47,20 +38,14 @@ export interface ProcessMigratorApi {
   readonly terminals: TerminalMoves;
   /** This window's debug sessions and the programs they debug. */
   readonly debugSessions: DebugSessions;
-  /** Processes allowed to move automatically. */
-  readonly marks: AutoMarks;
-  /** Processes protected by periodic checkpoints. */
-  readonly protections: Protections;
 }
 
 export interface ServiceFactories {
   createEngine: EngineFactory;
   listConfiguredHosts: (sshConfigFile?: string) => string[];
-  /** The engine's policy module, which runs `processMigrator.policies` (src/migration/automatic/policy.ts, watch.ts). */
-  policyEngine?: PolicyEngine;
 }
 
-const defaultFactories: ServiceFactories = { createEngine: (options) => createEngine(options), listConfiguredHosts, policyEngine: { parsePolicy, watchPolicy } };
+const defaultFactories: ServiceFactories = { createEngine: (options) => createEngine(options), listConfiguredHosts };
 
 export function activate(context: vscode.ExtensionContext): ProcessMigratorApi {
   return activateWith(context, defaultFactories);
@@ -104,26 +89,18 @@ export function activateWith(context: vscode.ExtensionContext, factories: Servic
   registerReport(context, { history });
   const terminals = new TerminalMoves(engine, log);
   context.subscriptions.push(terminals);
-  const marks = new AutoMarks(context.workspaceState);
-  const protections = new Protections();
-  const deps = { engine, model, history, log, terminals, forwards, marks };
-  const migrate = registerMigration(context, deps);
+  const migrate = registerMigration(context, { engine, model, history, log, terminals, forwards });
   registerPortForwards(context, { forwards });
-  registerBringBack(context, deps);
-  registerBestHost(context, deps);
-  registerEvacuation(context, deps);
-  registerBringBackAll(context, deps);
-  registerAutomaticMoves(context, { ...deps, policyEngine: factories.policyEngine });
-  registerProtection(context, { ...deps, protections });
+  registerBringBack(context, { engine, model, history, log, terminals, forwards });
   const debugSessions = new DebugSessions();
   context.subscriptions.push(debugSessions, addRootSource(() => debugSessions.roots()));
   registerDebugSessionMigration(context, { engine, model, history, log, forwards, terminals, sessions: debugSessions });
-  const tree = registerProcessView(context, { model, migrate: migrate.one, migrateMany: migrate.many, forwards, history, marks, protections });
+  const tree = registerProcessView(context, { model, migrate: migrate.one, migrateMany: migrate.many, forwards, history });
   registerHostCommands(context, { model, log, sshConfigFile: () => configuredSshFile() ?? defaultSshConfigFile() });
   registerMigrationReady(context, { log });
 
   log.info(`Activated; hosts: ${model.hostNames().join(', ')}`);
-  return { engine, model, history, tree, log, terminals, forwards, debugSessions, marks, protections };
+  return { engine, model, history, tree, log, terminals, forwards, debugSessions };
 }
 
 export function deactivate(): void {

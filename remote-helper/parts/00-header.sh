@@ -7,14 +7,6 @@
 #
 #   caps                      what this host can do (CRIU version and features, CPU features,
 #                             load, memory, disk)
-#   host-state                what this host has to spare, cheaply (no CRIU run) and within its
-#                             cgroup's limits (v1 or v2): cpus_online, cpu_quota (cores),
-#                             cpu_usage_ns (the cgroup's CPU time) at uptime (two probes give
-#                             the rate), load1, load5, cpu_pressure, mem_available_kib (the
-#                             limit minus use where less than MemAvailable), mem_limit_bytes,
-#                             disk_available_kib in images_dir, criu_version, arch
-#   tree-use PID [SECONDS]    what the tree under PID uses lately: cpu_cores (over SECONDS,
-#                             default 0.5) and rss_kib
 #   ps                        every process, two sections: records, then pid<TAB>comm
 #   inspect PID               the tree under PID and what CRIU will meet in it (fds, maps, ttys, …)
 #   check-files               stdin: path<TAB>size lines; prints those missing or of another size
@@ -95,11 +87,6 @@
 #                             (what tmpfs-in placed per DIR, removed); `done`
 #                             ends it with nothing undone
 #   rmimages DIR              deletes an image directory made by mkimages
-#   checkpoint PID DIR ARGS…  criu dump --leave-running into DIR (the process runs on); prints
-#                             CRIU's stats and `kib=`
-#   protect-new / protect-gen DIR N / protect-commit DIR N / protect-end DIR
-#                             a protection's checkpoints on its standby (75-checkpoints.sh)
-#   protect-probe PID         `state=` and `start=` (start time): is it still the same process
 #   loopback-lock NAME PORT…  drops loopback TCP between the PORTs (nft table NAME) until
 #   loopback-unlock NAME      lifts it: a batch's linked trees are restored one CRIU each
 #   run-ready [--cwd DIR] [--tmux NAME] -- CMD ARG…

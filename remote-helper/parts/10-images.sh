@@ -6,8 +6,7 @@ images_base() {
 }
 
 in_images_base() {
-	# protect.*: a protection's checkpoints (75-checkpoints.sh), which restore and tar-in use too.
-	case $1 in "$IMAGES_BASE"/img.* | "$IMAGES_BASE"/protect.*) ;; *) die "refusing to touch $1: not an image directory" ;; esac
+	case $1 in "$IMAGES_BASE"/img.*) ;; *) die "refusing to touch $1: not an image directory" ;; esac
 	case $1 in *..*) die "refusing to touch $1" ;; esac
 }
 

@@ -5,8 +5,7 @@ cmd_caps() {
 	echo "arch=$(uname -m)"
 	echo "cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)"
 	echo "load1=$(cut -d' ' -f1 /proc/loadavg)"
-	# Under a cgroup memory limit, what the limit leaves (70-host-state.sh).
-	memory_state
+	echo "mem_available_kib=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)"
 	images_base
 	echo "images_dir=$IMAGES_BASE"
 	echo "disk_available_kib=$(df -Pk "$IMAGES_BASE" | awk 'NR==2 {print $4}')"

@@ -6,8 +6,6 @@ cmd=${1:-}
 [ $# -gt 0 ] && shift
 case $cmd in
 caps) cmd_caps ;;
-host-state) cmd_host_state ;;
-tree-use) cmd_tree_use "$@" ;;
 ps) cmd_ps ;;
 inspect) cmd_inspect "$@" ;;
 check-files) cmd_check_files ;;
@@ -45,12 +43,6 @@ signal-tree) cmd_signal_tree "$@" ;;
 untrace) cmd_untrace "$@" ;;
 listener) cmd_listener "$@" ;;
 rmimages) cmd_rmimages "$@" ;;
-checkpoint) cmd_checkpoint "$@" ;;
-protect-new) cmd_protect_new ;;
-protect-gen) cmd_protect_gen "$@" ;;
-protect-commit) cmd_protect_commit "$@" ;;
-protect-end) cmd_protect_end "$@" ;;
-protect-probe) cmd_protect_probe "$@" ;;
 loopback-lock) cmd_loopback_lock "$@" ;;
 loopback-unlock) cmd_loopback_unlock "$@" ;;
 guard) cmd_guard "$@" ;;

@@ -12,7 +12,6 @@ import {
   type ProcessTraits,
   type RestoredProcess,
   type RoundOptions,
-  type RunningCheckpoint,
 } from './engine';
 
 type Context = Parameters<typeof explainCriuFailure>[1];
@@ -30,8 +29,6 @@ export const FIRST_INHERIT_FD = 4;
 /** Options in a plan that the helper passes to CRIU itself: it dumps with --leave-stopped, and
  * adds --unprivileged to every CRIU it runs where that is how CRIU runs on its host. */
 const HELPER_ADDS = ['--leave-stopped', '--unprivileged'];
-
-const CGROUPS_REASON = "the process joins the destination's cgroups, as a process started there: its cgroups on the source are that machine's, and their paths may be missing or name another group on the destination";
 
 export interface CriuEngineOptions {
   /** TEST ONLY: pre-copy without soft-dirty tracking. Each round is a whole dump that leaves
@@ -104,12 +101,6 @@ export class CriuEngine implements CheckpointEngine {
             }
           : { option: '--restore-detached', reason: 'the restored process must outlive the SSH session that restored it' },
         ...both('--unprivileged', traits.unprivilegedRestore),
-        // CRIU would move the process back into its source cgroups by path (and set their limits):
-        // on another machine that path is missing or names an unrelated group (seen in the lab: a
-        // process in lab-a's /job1 joined lab-b's own /job1, under lab-b's limit). Its place is where
-        // the destination runs what it is given: the restoring session's cgroups, whose headroom
-        // placement measured. CRIU's unprivileged mode leaves cgroups alone already.
-        ...both('--manage-cgroups=ignore', traits.unprivilegedRestore ? undefined : CGROUPS_REASON),
         ...shared,
         ...inherit.map((i, n) => ({ option: `--inherit-fd fd[${i.fd}]:${substitutes[n].resource}`, reason: substitutes[n].reason })),
         ...(traits.nodes ?? []).map((n) => ({ option: n.kind === 'fifo' ? `mkfifo -m ${n.mode} ${n.path}` : `ln -s ${n.linkTarget} ${n.path}`, reason: n.reason })),
@@ -184,22 +175,6 @@ export class CriuEngine implements CheckpointEngine {
     const args = ['--pages', pagesSocket, ...this.dumpArgs(plan, options ?? {}), ...(options ? ['--display-stats'] : [])];
     const out = await this.runCriu(helper, ['dump', String(pid), imagesDir, ...args], { action: 'dump', host: helper.host.name, pid });
     return parseDumpStats(out);
-  }
-
-  async checkpointRunning(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan): Promise<RunningCheckpoint> {
-    const out = await this.runCriu(helper, ['checkpoint', String(pid), imagesDir, ...this.dumpArgs(plan, {})], { action: 'dump', host: helper.host.name, pid });
-    const values = parseKeyValues(out);
-    return { frozenMs: values.frozen_us ? Math.round(Number(values.frozen_us) / 1000) : undefined, bytes: Number(values.kib ?? 0) * 1024 };
-  }
-
-  runningCheckpointOptions(source: ParsedCapabilities): ChosenOption[] {
-    const whole = source.features.mem_dirty_track
-      ? 'each checkpoint is whole: the previous one lives on the standby, not beside the dump, so --track-mem has no parent to leave unchanged pages in'
-      : `each checkpoint is whole: incremental ones (pre-dump --track-mem) need soft-dirty memory tracking, which ${source.host}'s kernel lacks`;
-    return [
-      { option: 'dump --leave-running', reason: "the process runs on after each checkpoint; it is frozen only while CRIU writes it to the source's disk, and the images travel to the standby after that" },
-      { option: 'dump (no --track-mem)', reason: whole },
-    ];
   }
 
   /** The plan's dump options, and for pre-copy the round before (the helper adds the page

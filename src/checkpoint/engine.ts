@@ -110,14 +110,6 @@ export interface DumpStats {
   pageSize: number;
 }
 
-/** One checkpoint of a running process, on its host's disk. */
-export interface RunningCheckpoint {
-  /** How long the tree was frozen, as the engine measured it. */
-  frozenMs?: number;
-  /** The images' size. */
-  bytes: number;
-}
-
 /** A long-running engine process that moves memory: a receiver of dumped pages on the
  * destination, the page source of a post-copy dump, or the lazy-pages daemon. Pages travel over
  * one connection to a unix socket in a private image directory: no TCP port, which any local
@@ -158,13 +150,6 @@ export interface CheckpointEngine {
    * page receiver reached through the unix socket `pagesSocket` on the source, the rest into
    * `imagesDir`. Pre-copy's final dump has a `parent` round: only what changed since goes. */
   dump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesSocket: string, options?: RoundOptions): Promise<DumpStats | void>;
-
-  // Protection: checkpoints taken while the process runs on, kept on a standby host.
-  /** Checkpoints the tree rooted at `pid` whole into `imagesDir` on its own host and lets it run
-   * on: it is frozen only while the engine dumps it to that host's disk. */
-  checkpointRunning(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan): Promise<RunningCheckpoint>;
-  /** The options a running checkpoint adds to the plan's dump on `source`, with why. */
-  runningCheckpointOptions(source: ParsedCapabilities): ChosenOption[];
 
   // Pre-copy: memory is copied in rounds while the process runs, each round only what changed
   // since the one before, and the freeze moves the rest (`dump` with the last round as parent).

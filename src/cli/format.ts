@@ -1,5 +1,5 @@
 // Human-readable output of the CLI.
-import type { BatchResult, HostReport, HostState, MigrationResult, Placement, ProcessInfo, RunResult } from '../migration/api';
+import type { BatchResult, HostReport, MigrationResult, ProcessInfo, RunResult } from '../migration/api';
 import { formatBytes } from '../common/format';
 import { PHASES } from '../migration/phases';
 import { commandLine } from '../migration/run';
@@ -38,12 +38,9 @@ export function formatHostReport(r: HostReport): string {
 }
 
 export function formatMigration(r: MigrationResult): string {
-  // Placed nowhere: nothing ran, so there is no timeline, only why each host was passed over.
-  if (r.placement && !r.placement.to) return `${[`Migration failed: ${r.error}`, `The process keeps running on ${r.from}.`, ...r.placement.candidates.map((c) => `  ${c.reason}`)].join('\n')}\n`;
   const lines: string[] = [];
   if (r.ok) lines.push(`Moved process ${r.sourcePid} from ${r.from} to ${r.to}: it runs there as PID ${r.destinationPid}.`);
   else lines.push(`Migration failed: ${r.error}`, r.rolledBack ? `The process keeps running on ${r.from}.` : '');
-  if (r.placement) lines.push(...formatPlacement(r.placement));
   if (r.ok && r.terminal) lines.push(`Its terminal: ${attachCommand(r.terminal)}`);
   if (r.ok && r.listeningPorts?.length) lines.push(`Listening on TCP port${r.listeningPorts.length > 1 ? 's' : ''} ${r.listeningPorts.join(', ')} on ${r.to}'s loopback.`);
   if (r.ok && r.closedConnections?.length) lines.push(`Closed TCP connections: ${r.closedConnections.join(', ')}.`);
@@ -64,29 +61,6 @@ export function formatMigration(r: MigrationResult): string {
     for (const o of r.options) lines.push(`  ${o.option}: ${o.reason}`);
   }
   return `${lines.filter((l) => l !== '').join('\n')}\n`;
-}
-
-/** Why the destination was chosen, and why each other candidate was passed over. */
-export function formatPlacement(p: Placement): string[] {
-  const lines = [`Placement: ${p.reason}`];
-  for (const c of p.candidates) if (c.host !== p.to) lines.push(`  ${c.reason}`);
-  return lines;
-}
-
-/** `procmig hosts`: one line per host, then its link and any error. */
-export function formatHostStates(states: HostState[]): string {
-  const lines: string[] = [];
-  for (const s of states) {
-    const measured = s.measuredAt ? `${s.stale ? 'stale, ' : ''}measured ${s.measuredAt}` : 'never measured';
-    lines.push(
-      `${s.host}: ${s.cpus} usable cores, load per core ${s.load1} (1 min) ${s.load5} (5 min)${s.cpuPressure !== undefined ? `, CPU pressure ${s.cpuPressure}%` : ''}; ` +
-        `memory available ${formatBytes(s.memAvailableBytes)}${s.memLimitBytes !== undefined ? ` (cgroup limit ${formatBytes(s.memLimitBytes)})` : ''}, disk free ${formatBytes(s.diskFreeBytes)}; ` +
-        `CRIU ${s.criuVersion ?? 'not installed'}${s.arch ? `, ${s.arch}` : ''} (${measured})`,
-    );
-    if (s.link) lines.push(`  link from ${s.link.from}: ${s.link.rttMs !== undefined ? `${s.link.rttMs} ms round trip` : ''}${s.link.mibPerSec !== undefined ? `, ${s.link.mibPerSec} MiB/s` : ''}`);
-    if (s.error) lines.push(`  problem: ${s.error}`);
-  }
-  return `${lines.join('\n')}\n`;
 }
 
 export function formatBatch(b: BatchResult): string {

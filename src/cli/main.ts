@@ -2,14 +2,11 @@
 // end-to-end tests drive it.
 import { Command, Option } from 'commander';
 import * as readline from 'node:readline/promises';
-import { AUTO_HOST, type Engine, type HostReport, type HostState, type MigrationProgress, type MigrationResult, type ProcessInfo, type RunResult, type Strategy } from '../migration/api';
+import type { Engine, HostReport, MigrationProgress, MigrationResult, ProcessInfo, RunResult, Strategy } from '../migration/api';
 import { createEngine } from '../migration/engine';
 import type { HostKeyDecision, PassphraseRequest, UnknownHostKey } from '../transport/host';
-import { listConfiguredHosts } from '../transport/hostPool';
 import { askOncePerSession } from '../transport/knownHosts';
-import { addAutomaticCommands, hostList } from './automatic';
-import { formatBatch, formatHostReport, formatHostStates, formatMigration, formatProcessTree, formatRun } from './format';
-import { addProtectCommand } from './protect';
+import { formatBatch, formatHostReport, formatMigration, formatProcessTree, formatRun } from './format';
 
 interface GlobalOptions {
   sshConfig?: string;
@@ -26,10 +23,6 @@ function engineFor(options: GlobalOptions): Engine {
     onUnknownHostKey: tty ? askOncePerSession(askHostKey) : undefined,
     askPassphrase: tty ? askPassphrase : undefined,
   });
-}
-
-function configuredHosts(options: GlobalOptions): string[] {
-  return listConfiguredHosts(options.sshConfig);
 }
 
 const MAX_PASSPHRASE_ATTEMPTS = 3;
@@ -142,15 +135,12 @@ program
     if (!/^\d+$/.test(v)) throw new Error(`'${v}' is not a PID`);
     return [...previous, Number(v)];
   })
-  .requiredOption('--to <host>', `destination host, or ${AUTO_HOST}: the one with the most headroom for the process where the move passes the preflight`)
+  .requiredOption('--to <host>', 'destination host')
   .option('--from <host>', 'source host', 'local')
-  .option('--among <hosts>', `with --to ${AUTO_HOST}: the hosts to choose among, comma-separated (default: every host of the ssh config)`, hostList)
   .addOption(new Option('--strategy <strategy>', 'how the processes move').choices(['auto', 'stop-and-copy', 'pre-copy', 'post-copy']).default('auto'))
   .option('--json', 'print one JSON object')
   .option('--forward-ports', "after the move, keep forwarding the source's 127.0.0.1 ports the processes listen on to the destination, until Ctrl-C")
-  .action(async (pids: number[], opts: { to: string; from: string; among?: string[]; strategy: Strategy; json?: boolean; forwardPorts?: boolean }) => {
-    if (opts.to === AUTO_HOST && pids.length > 1) throw new Error(`--to ${AUTO_HOST} places one process at a time: give one PID`);
-    if (opts.among && opts.to !== AUTO_HOST) throw new Error(`--among goes with --to ${AUTO_HOST}`);
+  .action(async (pids: number[], opts: { to: string; from: string; strategy: Strategy; json?: boolean; forwardPorts?: boolean }) => {
     const controller = new AbortController();
     // Ctrl-C rolls back instead of leaving a frozen process behind.
     const onSigint = () => controller.abort();
@@ -159,14 +149,12 @@ program
       signal: controller.signal,
       onProgress: opts.json ? undefined : (p: MigrationProgress) => process.stderr.write(`${p.phase}: ${p.message}\n`),
     };
-    const { from, strategy } = opts;
-    let to = opts.to;
+    const { from, to, strategy } = opts;
     try {
       await withEngine(program.opts(), async (e) => {
         let moved: MigrationResult[];
         if (pids.length === 1) {
-          const result = await e.migrate({ pid: pids[0], from, to, strategy, ...(opts.among ? { candidates: opts.among } : {}) }, migrateOptions);
-          to = result.to;
+          const result = await e.migrate({ pid: pids[0], from, to, strategy }, migrateOptions);
           process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : formatMigration(result));
           process.exitCode = result.ok ? 0 : 1;
           moved = [result];
@@ -181,20 +169,6 @@ program
     } finally {
       process.off('SIGINT', onSigint);
     }
-  });
-
-program
-  .command('hosts')
-  .description("show each host's measured state: usable cores and load per core (cgroup-aware), memory available, free disk, CRIU, the link from here")
-  .argument('[hosts...]', 'hosts to measure (default: every host of the ssh config)')
-  .option('--json', 'print JSON')
-  .action(async (hosts: string[], opts: { json?: boolean }) => {
-    const states: HostState[] = await withEngine(program.opts(), async (e) => {
-      if (!e.hostStates) throw new Error('this engine does not measure hosts');
-      return e.hostStates(hosts.length ? hosts : configuredHosts(program.opts()), { fresh: true });
-    });
-    process.stdout.write(opts.json ? `${JSON.stringify(states, null, 2)}\n` : formatHostStates(states));
-    if (states.some((s) => s.error)) process.exitCode = 1;
   });
 
 program
@@ -217,8 +191,6 @@ program
     else process.stderr.write(`procmig: ${result.error}\n`);
     process.exitCode = result.ok ? 0 : 1;
   });
-
-addProtectCommand(program, (work) => withEngine(program.opts(), work));
 
 /** `--forward-ports`: forwards the ports the moved processes listen on from the source to the
  * destination and keeps running until SIGINT or SIGTERM. Status lines go to stderr. */
@@ -245,8 +217,6 @@ async function forwardUntilInterrupted(engine: Engine, from: string, to: string,
   await forwarding.dispose();
   process.stderr.write(`Stopped forwarding after ${forwarding.connections} connection${forwarding.connections === 1 ? '' : 's'}.\n`);
 }
-
-addAutomaticCommands(program, (work) => withEngine(program.opts(), work));
 
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`procmig: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -56,7 +56,7 @@ export class HelperError extends Error {
 }
 
 /** Helper commands that change nothing on the host, so that running one twice is harmless. */
-const LOOK_ONLY = new Set(['caps', 'host-state', 'tree-use', 'ps', 'inspect', 'state', 'verify', 'version', 'ptys', 'listener']);
+const LOOK_ONLY = new Set(['caps', 'ps', 'inspect', 'state', 'verify', 'version', 'ptys', 'listener']);
 
 export class HostHelper {
   /** Set once a command ran: the helper is there, no need to check again before a spawn. */

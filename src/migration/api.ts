@@ -343,10 +343,6 @@ export interface ProtectionCheckpoint {
   freezeMs: number;
   totalMs: number;
   bytes: number;
-  /** What the standby holds for this protection now (the newest checkpoint). */
-  storedBytes?: number;
-  /** This checkpoint failed (one sentence why); the previous one stays the newest. */
-  error?: string;
 }
 
 /** The protected host was lost and the process restored on the standby (or not). */
@@ -378,80 +374,8 @@ export interface ProtectOptions {
 export interface Protection {
   /** Ends the protection and deletes the standby's checkpoints; the process runs on. */
   stop(): Promise<void>;
-  /** Resolves when protection ends: stopped, the process exited, or after a failover once the
-   * old host answers again and one copy runs (until then it watches that host), with the last
-   * failover if any. Rejects, with one sentence, when protection cannot start (the preflight
-   * refuses the move to the standby, or the standby's disk cannot hold the checkpoints). */
+  /** Resolves when protection ends: stopped, the process exited, or after a failover. */
   readonly done: Promise<ProtectionEvent | undefined>;
-  /** The checkpoint and restore options chosen, with why; set once protection runs. */
-  readonly options?: ChosenOption[];
-  /** Once ended: why, in one sentence (and what to do, if anything is left to do). */
-  readonly endReason?: string;
-}
-
-// Policies: the rules `procmig watch --policy FILE` and the extension's setting run (policy.ts).
-
-export interface PolicyRule {
-  /** Named in each move's trigger (default: `rule N`). */
-  name?: string;
-  /** The host watched; its marked processes are the ones moved. */
-  host: string;
-  /** Trips when the load per usable core (HostState.load1) stays above this… */
-  loadPerCoreAbove?: number;
-  /** …and clears below this (default 80 % of `loadPerCoreAbove`). */
-  loadClearBelow?: number;
-  /** Trips when available memory stays below this many MiB… */
-  memAvailableBelowMiB?: number;
-  /** …and clears above this (default 125 % of `memAvailableBelowMiB`). */
-  memClearAboveMiB?: number;
-  /** How long a condition must hold before the rule fires (default 0: the first sample). */
-  forSeconds?: number;
-  /** `largest` (the default): the marked process using the most of what is short (CPU for load,
-   * RSS for memory); `all`: every marked process on the host. */
-  move?: 'largest' | 'all';
-  /** A host, or `auto` (the default): the best host for each process (placement). */
-  to?: string;
-  /** With `to: 'auto'`: the hosts to choose among (default: every configured host). */
-  candidates?: string[];
-}
-
-/** A process the user allowed to be moved automatically: by host and PID, or by a pattern (a
- * JavaScript regular expression) matched against the command line, on `host` or on every
- * watched host. */
-export type MarkSpec = { host: string; pid: number } | { host?: string; command: string };
-
-export interface Policy {
-  rules: PolicyRule[];
-  marked: MarkSpec[];
-  /** Default 300. */
-  minSecondsBetweenMoves?: number;
-  /** How often the daemon measures (default 10). */
-  pollSeconds?: number;
-}
-
-export interface PolicyMove {
-  rule: string;
-  host: string;
-  pid: number;
-  name: string;
-  to: string;
-  candidates?: string[];
-  /** One sentence: the rule and the measurement that fired it. */
-  trigger: string;
-}
-
-export type WatchEvent = { kind: 'would-move'; move: PolicyMove } | { kind: 'moved'; move: PolicyMove; result: MigrationResult };
-
-export interface WatchOptions {
-  dryRun?: boolean;
-  /** Ends the watch; a move under way rolls back (the process keeps running where it was). */
-  signal?: AbortSignal;
-  onEvent(event: WatchEvent): void;
-  /** A round that could not measure or list a host: one sentence; the watch goes on. */
-  onProblem?(sentence: string): void;
-  /** For tests: the clock (ms) and the pause between rounds. */
-  now?: () => number;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /** `connected: false`: the SSH connection to `host` dropped, `reason` the transport's error if

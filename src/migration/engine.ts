@@ -6,7 +6,7 @@ import { HostHelper } from '../helper/hostHelper';
 import { setUpHost } from '../checkpoint/hostSetup';
 import { parseProcessList } from '../helper/processList';
 import type { RunningCommand } from '../transport/host';
-import { HostPool, listConfiguredHosts } from '../transport/hostPool';
+import { HostPool } from '../transport/hostPool';
 import type {
   BatchRequest,
   BatchResult,
@@ -23,15 +23,11 @@ import type {
   RunResult,
   TerminalRef,
 } from './api';
-import { AUTO_HOST } from './api';
-import { AutoPlacement } from './automatic/autoPlacement';
 import { Barrier, FreezeSlots } from './barrier';
 import { BatchLinks, type BatchLink } from './batchLinks';
 import * as hostProcesses from './hostProcesses';
 import { forwardPorts } from './portForwarding';
-import { protect } from './automatic/protection';
 import { sentenceFor } from './errors';
-import { evacuate } from './automatic/evacuate';
 import { runMigrationReady } from './run';
 import { MigrationSession, type HostSource } from './session';
 import { runStrategy } from './strategies';
@@ -69,7 +65,6 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
   const log = options.log ?? (() => undefined);
   const helper = async (host: string) => HostHelper.for(await pool.get(host));
   const listProcesses = async (host: string) => parseProcessList(await (await helper(host)).run(['ps']));
-  const placement = new AutoPlacement({ helper, listProcesses, checkpoint, configuredHosts: () => listConfiguredHosts(options.sshConfigFile) });
 
   async function migrateOne(request: MigrationRequest, hosts: HostSource, migrateOptions?: MigrateOptions, link?: BatchLink): Promise<MigrationResult> {
     const session = new MigrationSession({ hosts, checkpoint, log }, request, migrateOptions, link);
@@ -83,7 +78,7 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
     } catch (err) {
       await session.fail(err);
     }
-    return placement.learn(await session.finish());
+    return session.finish();
   }
 
   async function checkHost(host: string): Promise<HostReport> {
@@ -108,14 +103,9 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
       return { steps, report: await checkHost(host) };
     },
 
-    migrate(request: MigrationRequest, migrateOptions: MigrateOptions = {}): Promise<MigrationResult> {
-      if (request.to === AUTO_HOST) return placement.migrate(request, migrateOptions, (placed) => migrateOne(placed, pool, migrateOptions));
+    migrate(request: MigrationRequest, migrateOptions?: MigrateOptions): Promise<MigrationResult> {
       return migrateOne(request, pool, migrateOptions);
     },
-
-    hostStates: (hosts, stateOptions) => placement.states.states(hosts, stateOptions),
-    onHostState: (listener) => placement.states.onState(listener),
-    place: (request) => placement.place(request),
 
     async migrateMany(request: BatchRequest, migrateOptions: MigrateOptions = {}): Promise<BatchResult> {
       const started = performance.now();
@@ -160,12 +150,6 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
       };
     },
 
-    // Through `this`: the batches and placements of the engine the caller holds.
-    evacuate(request, evacuateOptions) {
-      const whoOn = async (host: string) => ({ user: (await checkHost(host)).capabilities?.user, self: (await pool.get(host)).isLocal ? process.pid : undefined });
-      return evacuate({ listProcesses, whoOn, migrateMany: (r, o) => this.migrateMany(r, o), place: this.place && ((r) => this.place!(r)) }, request, evacuateOptions);
-    },
-
     async attachTerminal(terminal: TerminalRef, size: { rows: number; cols: number }): Promise<RunningCommand> {
       const host = await pool.get(terminal.host);
       // Here the caller has a terminal of its own to run `terminal.attach` in; a pty needs SSH.
@@ -187,12 +171,9 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
       return forwardPorts(o, d, ports);
     },
 
-    protect: (request, protectOptions) => protect({ hosts: pool, checkpoint, log }, request, protectOptions),
-
     onConnectionChange: (listener) => pool.onConnectionChange((c) => listener({ host: c.host, connected: c.connected, ...(c.error ? { reason: c.error.message } : {}) })),
 
     dispose: async () => {
-      placement.dispose();
       await Promise.all([pool, ...batchPools].map((p) => p.close()));
     },
   };

@@ -3,7 +3,7 @@
 // machines here (no download); test/vscode/run.ts is the path that works everywhere.
 // Usage: npm run test:electron   (PM_VSCODE_VERSION=stable|insiders|1.x.y picks the build)
 // It starts no lab: the tests that need one fail unless PM_LAB_SSH_CONFIG names the lab's ssh config
-// (lab-a, lab-b, lab-c) or PROCESS_MIGRATOR_SKIP_LAB=1 skips them.
+// (lab-a, lab-b) or PROCESS_MIGRATOR_SKIP_LAB=1 skips them.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';

@@ -8,14 +8,14 @@
 //   5. stops the server by process group, always.
 // Usage: node --import tsx test/vscode/run.ts [--mocha-only | --ui-only | --host-trust-only] [--keep]
 // Environment: PM_TEST_GREP limits the mocha tests; PROCESS_MIGRATOR_SKIP_LAB=1 skips the tests that
-// need the lab, even when it answers (without it, those fail when the lab hosts do not answer).
+// need the lab, even when it answers (without it, those fail when lab-a and lab-b do not answer).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { format, promisify } from 'node:util';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { LAB_HOSTS, labMode, SKIP_LAB_VARIABLE } from './suite/lab';
+import { labMode, SKIP_LAB_VARIABLE } from './suite/lab';
 import { runUiTests } from './ui';
 import { runHostTrustUiTests } from './uiHostTrust';
 import { freePort } from '../e2e/support/net';
@@ -80,7 +80,7 @@ interface Lab {
   sshConfig: string;
 }
 
-/** The lab (npm run lab -- up) when its ssh config exists and its hosts answer. */
+/** The lab (npm run lab -- up) when its ssh config exists and lab-a and lab-b answer. */
 async function findLab(): Promise<Lab | undefined> {
   const sshConfig = join(root, '.lab', 'ssh_config');
   if (labMode(process.env) === 'skip') {
@@ -92,12 +92,12 @@ async function findLab(): Promise<Lab | undefined> {
     return undefined;
   }
   try {
-    for (const host of LAB_HOSTS) {
+    for (const host of ['lab-a', 'lab-b']) {
       await run('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', host, 'true'], { timeout: 15_000 });
     }
     return { sshConfig };
   } catch {
-    say(`lab: .lab/ssh_config exists but ${LAB_HOSTS.join('/')} do not answer; the tests that need the lab fail (or set ${SKIP_LAB_VARIABLE}=1)`);
+    say(`lab: .lab/ssh_config exists but lab-a/lab-b do not answer; the tests that need the lab fail (or set ${SKIP_LAB_VARIABLE}=1)`);
     return undefined;
   }
 }

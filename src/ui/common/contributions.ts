@@ -1,7 +1,6 @@
 // Every command ID, view ID, context key and setting key the extension contributes, in one place,
 // with typed access to the settings. package.json must agree with these names (a test checks it).
 import type { Strategy } from '../../migration/api';
-import { POLICIES_DEFAULT, type PoliciesSetting } from '../auto/policySettings';
 
 export const EXTENSION_ID = 'process-migrator.process-migrator';
 
@@ -21,13 +20,6 @@ export const enum Commands {
   MigrateDebugSession = 'processMigrator.migrateDebugSession',
   StopForwarding = 'processMigrator.stopForwarding',
   BringBack = 'processMigrator.bringBack',
-  MigrateToBestHost = 'processMigrator.migrateToBestHost',
-  EvacuateHost = 'processMigrator.evacuateHost',
-  BringBackAll = 'processMigrator.bringBackAll',
-  AllowAutomaticMoves = 'processMigrator.allowAutomaticMoves',
-  DisallowAutomaticMoves = 'processMigrator.disallowAutomaticMoves',
-  Protect = 'processMigrator.protect',
-  StopProtecting = 'processMigrator.stopProtecting',
 }
 
 export const enum Views {
@@ -45,15 +37,6 @@ export const enum ItemContext {
   Message = 'message',
   Forwards = 'forwards',
   Forward = 'forward',
-}
-
-/** Suffixes of a process row's `contextValue`, in this order after `process` or `process-migrated`:
- * `process-migrated-auto-protected` (menus match them with `=~`). */
-export const enum ItemContextSuffix {
-  /** The user allowed automatic moves of it. */
-  Automatic = '-auto',
-  /** Periodic checkpoints keep it on a standby. */
-  Protected = '-protected',
 }
 
 /** Context keys set with `setContext` (package.json `when` clauses). */
@@ -92,9 +75,6 @@ export interface Settings {
   forwardPorts: boolean;
   /** This workspace's terminals (its default profile) and Node.js debug launches start migration-ready. */
   migrationReady: boolean;
-  /** Rules that move processes the user marked (*Allow Automatic Moves*) by load or memory: the
-   * policy file of `procmig watch`, plus `dryRun`. */
-  policies: PoliciesSetting;
 }
 
 export type SettingKey = keyof Settings;
@@ -106,7 +86,6 @@ export const SETTING_DEFAULTS: Settings = {
   strategy: 'auto',
   forwardPorts: true,
   migrationReady: false,
-  policies: POLICIES_DEFAULT,
 };
 
 /** The minimum a configuration source must offer (vscode.WorkspaceConfiguration satisfies it). */

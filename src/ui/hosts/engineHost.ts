@@ -6,21 +6,13 @@ import type {
   ConnectionChange,
   Engine,
   EngineOptions,
-  EvacuateRequest,
-  EvacuationResult,
   HostReport,
-  HostState,
   MigrateOptions,
   MigrationRequest,
   MigrationResult,
-  Placement,
-  PlacementRequest,
   PortForwarding,
   ProcessInfo,
   ProcessState,
-  ProtectOptions,
-  ProtectRequest,
-  Protection,
   SetUpOptions,
   TerminalRef,
   TracedProcess,
@@ -29,24 +21,12 @@ import type { RunningCommand } from '../../transport/host';
 
 export type EngineFactory = (options: EngineOptions) => Engine;
 
-/** The optional capabilities of automatic migration an engine may lack. */
-export type AutomaticCapability = 'hostStates' | 'place' | 'evacuate' | 'protect';
-
-/** The sentence a command shows when the engine lacks a capability. */
-export const MISSING_CAPABILITY: Record<AutomaticCapability, string> = {
-  hostStates: 'This engine does not measure host state (load, memory, disk, link), so the host rows show only what Check Host found.',
-  place: 'This engine cannot choose a destination by load (no placement): pick a host with "Migrate to…".',
-  evacuate: 'This engine cannot evacuate a host: select its processes and use "Migrate to…" instead.',
-  protect: 'This engine cannot protect a process with periodic checkpoints.',
-};
-
 export class ReconfigurableEngine implements Engine {
   private engine: Engine;
   /** Disposals of replaced engines still under way (each leaves the set when it settles). */
   private readonly retiring = new Set<Promise<void>>();
   /** Listeners stay subscribed across engines: each new one reports to them too. */
   private readonly connectionListeners = new Set<(change: ConnectionChange) => void>();
-  private readonly hostStateListeners = new Set<(state: HostState) => void>();
   private unsubscribe?: () => void;
 
   constructor(
@@ -69,48 +49,10 @@ export class ReconfigurableEngine implements Engine {
   }
 
   private adopt(engine: Engine): Engine {
-    const offConnection = engine.onConnectionChange?.((change) => {
+    this.unsubscribe = engine.onConnectionChange?.((change) => {
       for (const l of [...this.connectionListeners]) l(change);
     });
-    const offHostState = engine.onHostState?.((state) => {
-      for (const l of [...this.hostStateListeners]) l(state);
-    });
-    this.unsubscribe = () => {
-      offConnection?.();
-      offHostState?.();
-    };
     return engine;
-  }
-
-  /** Whether the current engine offers `capability` (they are optional in the Engine API). */
-  supports(capability: AutomaticCapability): boolean {
-    return typeof this.engine[capability] === 'function';
-  }
-
-  onHostState(listener: (state: HostState) => void): () => void {
-    this.hostStateListeners.add(listener);
-    return () => this.hostStateListeners.delete(listener);
-  }
-
-  hostStates(hosts: string[], options?: { fresh?: boolean }): Promise<HostState[]> {
-    if (!this.engine.hostStates) return Promise.reject(new Error(MISSING_CAPABILITY.hostStates));
-    return this.engine.hostStates(hosts, options);
-  }
-
-  place(request: PlacementRequest): Promise<Placement> {
-    if (!this.engine.place) return Promise.reject(new Error(MISSING_CAPABILITY.place));
-    return this.engine.place(request);
-  }
-
-  evacuate(request: EvacuateRequest, options?: MigrateOptions): Promise<EvacuationResult> {
-    if (!this.engine.evacuate) return Promise.reject(new Error(MISSING_CAPABILITY.evacuate));
-    return this.engine.evacuate(request, options);
-  }
-
-  /** Throws (synchronously, like the engine's own argument checks) when the engine cannot protect. */
-  protect(request: ProtectRequest, options?: ProtectOptions): Protection {
-    if (!this.engine.protect) throw new Error(MISSING_CAPABILITY.protect);
-    return this.engine.protect(request, options);
   }
 
   onConnectionChange(listener: (change: ConnectionChange) => void): () => void {
@@ -167,9 +109,4 @@ export class ReconfigurableEngine implements Engine {
   async dispose(): Promise<void> {
     await Promise.all([...this.retiring, this.engine.dispose()]);
   }
-}
-
-/** Whether `engine` (a ReconfigurableEngine: the one it wraps now) offers `capability`. */
-export function engineSupports(engine: Engine, capability: AutomaticCapability): boolean {
-  return engine instanceof ReconfigurableEngine ? engine.supports(capability) : typeof engine[capability] === 'function';
 }

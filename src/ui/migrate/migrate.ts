@@ -1,15 +1,13 @@
 // Migrate Process…, Migrate to… and drag-and-drop all end in `runMigration`: a cancellable
 // notification that follows the engine's phases, then a success or failure notification.
 import * as vscode from 'vscode';
-import {
-  AUTO_HOST,
-  type BatchRequest,
-  type BatchResult,
-  type HostReport,
-  type MigrationRequest,
-  type MigrationResult,
-  type Placement,
-  type Strategy,
+import type {
+  BatchRequest,
+  BatchResult,
+  HostReport,
+  MigrationRequest,
+  MigrationResult,
+  Strategy,
 } from '../../migration/api';
 import { Commands, readSetting, SETTINGS_SECTION } from '../common/contributions';
 import { formatKiB } from '../../common/format';
@@ -20,7 +18,6 @@ import { hostOf, selectedRefs, type ProcessRef } from '../view/processRefs';
 import { forwardPortsEnabled } from '../forwards/forwardCommand';
 import { forwardNotice } from '../forwards/portForwards';
 import { runBatchMigration } from './batchMigration';
-import { engineSupports } from '../hosts/engineHost';
 import { StrategyChoice, treeRssKiB } from './strategyPick';
 import { askToStopTracer } from './tracerPrompt';
 import type { MigrateCommandOptions, MigrationDeps } from './migrationDeps';
@@ -30,19 +27,18 @@ import { SHOW_LOG, SHOW_REPORT, withMigrationProgress } from './migrationProgres
 export async function runMigration(
   deps: MigrationDeps,
   request: MigrationRequest,
-  options: Pick<MigrateCommandOptions, 'signal' | 'onProgress' | 'forwardPorts' | 'tracerModal' | 'trigger'> = {},
+  options: Pick<MigrateCommandOptions, 'signal' | 'onProgress' | 'forwardPorts' | 'tracerModal'> = {},
 ): Promise<MigrationResult> {
   const { engine, model, history, log } = deps;
   const source = model.findProcess(request.from, request.pid);
   const name = source?.name;
   const what = `${name ?? 'process'} (PID ${request.pid})`;
-  const where = destinationText(request.to);
-  log.info(`Migrating ${what} from ${request.from} to ${where} (strategy ${request.strategy ?? 'auto'})${options.trigger ? `: ${options.trigger}` : ''}`);
+  log.info(`Migrating ${what} from ${request.from} to ${request.to} (strategy ${request.strategy ?? 'auto'})`);
 
   const result = await withMigrationProgress(
     log,
     what,
-    where,
+    request.to,
     options,
     (engineOptions) =>
       engine.migrate(request, {
@@ -52,15 +48,10 @@ export async function runMigration(
       }),
     (error) => failedResult(request, error),
   );
-  if (options.trigger && !result.trigger) result.trigger = options.trigger;
-  if (result.placement) log.info(`Placement: ${result.placement.to ?? 'nowhere'}: ${result.placement.reason}`);
 
   const forwards = deps.forwards && (options.forwardPorts ?? forwardPortsEnabled()) ? await deps.forwards.afterMigration(result, name) : undefined;
   const entry = await history.add(result, name, { forwards, requestedStrategy: request.strategy });
-  void model.refresh([...new Set([request.from, result.to].filter((h) => h !== AUTO_HOST))]);
-  if (result.ok && result.destinationPid !== undefined) {
-    await deps.marks?.moved({ host: request.from, pid: request.pid }, { host: result.to, pid: result.destinationPid });
-  }
+  void model.refresh([request.from, request.to]);
   if (result.ok && result.terminal) await deps.terminals?.follow(result, source, () => model.loadProcesses(request.from, true));
 
   if (result.ok) {
@@ -70,10 +61,7 @@ export async function runMigration(
     );
     void vscode.window
       .showInformationMessage(
-        (result.trigger ? `Moved automatically (${result.trigger}): ` : '') +
-          `Migrated ${what} to ${result.to}: now PID ${result.destinationPid ?? '?'} there.` +
-          (result.placement?.to ? ` Best host: ${result.placement.reason}` : '') +
-          forwardNotice(result, forwards),
+        `Migrated ${what} to ${result.to}: now PID ${result.destinationPid ?? '?'} there.${forwardNotice(result, forwards)}`,
         SHOW_REPORT,
       )
       .then((choice) => choice === SHOW_REPORT && vscode.commands.executeCommand(Commands.ShowReport, entry.id));
@@ -90,11 +78,6 @@ export async function runMigration(
       });
   }
   return result;
-}
-
-/** `the best host` for `auto`, else the host. */
-export function destinationText(to: string): string {
-  return to === AUTO_HOST ? 'the best host' : to;
 }
 
 function failedResult(request: MigrationRequest, error: string): MigrationResult {
@@ -170,9 +153,7 @@ export async function pickProcess(model: ProcessModel): Promise<ProcessRef | und
 }
 
 interface HostPick extends vscode.QuickPickItem {
-  host?: string;
-  /** Distinguishes the best-host entry from the same host's own row. */
-  key: string;
+  host: string;
 }
 
 export function describeReport(report: HostReport | undefined): { description: string; detail: string } {
@@ -186,21 +167,8 @@ export function describeReport(report: HostReport | undefined): { description: s
   return { description: parts.join(' · '), detail };
 }
 
-/** The picker's first, marked entry: the host placement chose and why, or why none fits. */
-export function bestHostPick(placement: Placement): HostPick {
-  if (!placement.to) return { key: 'best', label: '$(circle-slash) No best host', description: `— ${placement.reason}` };
-  return { key: 'best', host: placement.to, label: `$(star-full) Best host: ${placement.to}`, description: `— ${placement.reason}`, alwaysShow: true };
-}
-
-/** Destination hosts with their load, free memory and problems, filled in as checks return;
- * `place` (when given) computes the first entry, the best host, shown once it is known. */
-export async function pickDestination(
-  model: ProcessModel,
-  from: string,
-  title: string,
-  strategy?: StrategyChoice,
-  place?: (candidates: string[]) => Promise<Placement>,
-): Promise<string | undefined> {
+/** Destination hosts with their load, free memory and problems, filled in as checks return. */
+export async function pickDestination(model: ProcessModel, from: string, title: string, strategy?: StrategyChoice): Promise<string | undefined> {
   const candidates = model.hostNames().filter((h) => h !== from);
   if (candidates.length === 0) {
     void vscode.window.showWarningMessage(
@@ -227,22 +195,13 @@ export async function pickDestination(
   qp.matchOnDescription = true;
   qp.busy = true;
   const reports = new Map<string, HostReport>();
-  let best: HostPick | undefined;
-  const render = (bestArrived = false) => {
-    const active = qp.activeItems[0]?.key;
-    const hosts: HostPick[] = candidates.map((host) => ({ key: host, host, label: host, ...describeReport(reports.get(host)) }));
-    qp.items = best ? [best, { key: 'sep', label: '', kind: vscode.QuickPickItemKind.Separator }, ...hosts] : hosts;
-    // The best entry, arriving on top, takes the cursor unless the user had moved it.
-    const keep = bestArrived && active === candidates[0] ? undefined : qp.items.find((i) => i.key === active);
-    if (keep) qp.activeItems = [keep];
+  const render = () => {
+    const active = qp.activeItems[0]?.host;
+    qp.items = candidates.map((host) => ({ host, label: host, ...describeReport(reports.get(host)) }));
+    const again = qp.items.find((i) => i.host === active);
+    if (again) qp.activeItems = [again];
   };
   render();
-  void place?.(candidates)
-    .then((placement) => {
-      best = bestHostPick(placement);
-      render(true);
-    })
-    .catch(() => undefined); // no placement: the picker stays as it is
   void Promise.all(
     candidates.map((host) =>
       model.check(host).then((report) => {
@@ -296,10 +255,7 @@ export function registerMigration(context: vscode.ExtensionContext, deps: Migrat
     const choice = new StrategyChoice(options.strategy ?? configuredStrategy(), treeRssKiB(deps.model.host(ref.host)?.processes ?? [], ref.pid));
     const name = deps.model.findProcess(ref.host, ref.pid)?.name ?? `PID ${ref.pid}`;
     const what = refs.length > 1 ? `${refs.length} processes` : `${name} (PID ${ref.pid})`;
-    // One process: the picker's first entry is where placement would move it.
-    const place = refs.length === 1 && engineSupports(deps.engine, 'place') ? (candidates: string[]) => deps.engine.place!({ pid: ref.pid, from: ref.host, candidates }) : undefined;
-    const to =
-      hostOf(destination) ?? (await pickDestination(deps.model, ref.host, `Migrate ${what} from ${ref.host} to…`, options.strategy ? undefined : choice, place));
+    const to = hostOf(destination) ?? (await pickDestination(deps.model, ref.host, `Migrate ${what} from ${ref.host} to…`, options.strategy ? undefined : choice));
     if (!to) return undefined;
     if (refs.length === 1) return runMigration(deps, { pid: ref.pid, from: ref.host, to, strategy: choice.strategy }, options);
     const results: BatchResult[] = [];

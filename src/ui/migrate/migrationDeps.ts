@@ -8,7 +8,6 @@ import type { ProcessModel } from '../view/processModel';
 import type { PortForwards } from '../forwards/portForwards';
 import type { TerminalMoves } from '../terminals/terminalMoves';
 import type { TracerModal } from './tracerPrompt';
-import type { AutoMarks } from '../auto/autoMarks';
 
 export interface MigrationDeps {
   engine: Engine;
@@ -18,8 +17,6 @@ export interface MigrationDeps {
   forwards?: PortForwards;
   /** Opens a moved terminal process's new terminal. */
   terminals?: TerminalMoves;
-  /** Marks of *Allow Automatic Moves*: they follow a process that moves. */
-  marks?: AutoMarks;
 }
 
 /** Extra arguments for callers other than the UI (tests, other extensions). */
@@ -33,7 +30,4 @@ export interface MigrateCommandOptions {
   forwardPorts?: boolean;
   /** Answers the "stop the tracer?" modal in place of the user (tests). */
   tracerModal?: TracerModal;
-  /** An automatic move: what started it (a policy, an evacuation, a failover), for the history
-   * and the report when the engine's result does not say. */
-  trigger?: string;
 }

@@ -22,10 +22,6 @@ export interface HistoryEntry {
   forwards?: ForwardRecord[];
   /** Shared by the entries of processes moved together in one request. */
   batchId?: string;
-  /** What the batch was, for its report (`Evacuation of lab-a`). */
-  batchLabel?: string;
-  /** Not moved by its batch (an evacuation left it, never frozen); `result.error` says why. */
-  left?: boolean;
 }
 
 export interface ForwardRecord {
@@ -34,7 +30,7 @@ export interface ForwardRecord {
   error?: string;
 }
 
-export type EntryDetails = Pick<HistoryEntry, 'requestedStrategy' | 'forwards' | 'batchId' | 'batchLabel' | 'left'>;
+export type EntryDetails = Pick<HistoryEntry, 'requestedStrategy' | 'forwards' | 'batchId'>;
 
 export class MigrationHistory {
   private readonly listeners = new Set<() => void>();
@@ -69,12 +65,6 @@ export class MigrationHistory {
     return [...arrivals(this.entries()).values()];
   }
 
-  /** The processes moved off `home` (every host when undefined) still where they went, as far
-   * as the history knows: what *Bring Back All* returns. */
-  movedOff(home?: string): HistoryEntry[] {
-    return this.arrived().filter((e) => (home === undefined || homeOf(this.entries(), e) === home) && e.result.from !== e.result.to);
-  }
-
   async add(result: MigrationResult, name?: string, details: EntryDetails = {}): Promise<HistoryEntry> {
     const entry: HistoryEntry = { id: `${result.startedAt}|${result.from}|${result.sourcePid}`, name, result, ...details };
     const next = [entry, ...this.entries().filter((e) => e.id !== entry.id)].slice(0, HISTORY_LIMIT);
@@ -92,17 +82,6 @@ export class MigrationHistory {
     this.listeners.add(listener);
     return { dispose: () => this.listeners.delete(listener) };
   }
-}
-
-/** Where the process of `entry` started: the origin of the first move of the chain that ends
- * with `entry` (a process moved lab-a → lab-b → lab-c is at home on lab-a). */
-export function homeOf(entries: readonly HistoryEntry[], entry: HistoryEntry): string {
-  let home = entry;
-  for (const e of entries.slice(entries.indexOf(entry) + 1)) {
-    const r = e.result;
-    if (r.ok && r.to === home.result.from && r.destinationPid === home.result.sourcePid) home = e;
-  }
-  return home.result.from;
 }
 
 /** `host:pid` → the entry that moved it there, replaying the history oldest first so that a

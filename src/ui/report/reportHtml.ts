@@ -1,6 +1,6 @@
 // The migration report's HTML: phases as an SVG bar chart, the numbers, the chosen strategy and CRIU
 // options with their reasons, and the workspace's history. Host-free and pure, so it is testable.
-import type { MigrationResult, PhaseName, Placement } from '../../migration/api';
+import type { MigrationResult, PhaseName } from '../../migration/api';
 import { PHASES, phaseInfo } from '../../migration/phases';
 import type { HistoryEntry } from './history';
 import { formatBytes } from '../../common/format';
@@ -65,9 +65,6 @@ export function phaseChartSvg(result: MigrationResult): string {
 function summary(entry: HistoryEntry): string {
   const r = entry.result;
   const what = `${escapeHtml(entry.name ?? 'process')} (PID ${r.sourcePid})`;
-  if (entry.left) {
-    return `<p class="status left"><span class="badge left">Left</span> ${what} stays on <b>${escapeHtml(r.from)}</b> (never frozen): ${escapeHtml(r.error ?? 'no reason given')}</p>`;
-  }
   if (r.ok) {
     return `<p class="status ok"><span class="badge ok">Migrated</span> ${what} from <b>${escapeHtml(r.from)}</b> to <b>${escapeHtml(r.to)}</b>` +
       (r.destinationPid !== undefined ? `, now PID ${r.destinationPid}` : '') + '.</p>';
@@ -126,23 +123,12 @@ function batchTable(batch: readonly HistoryEntry[], selectedId: string): string 
       const r = e.result;
       const name = `${e.name ?? 'process'} (PID ${r.sourcePid})`;
       const cell = e.id === selectedId ? `<b>${escapeHtml(name)}</b>` : `<a href="#" data-entry="${escapeHtml(e.id)}">${escapeHtml(name)}</a>`;
-      const outcome = e.left
-        ? `left on ${r.from}: ${r.error ?? 'no reason given'}`
-        : r.ok
-          ? `now PID ${r.destinationPid ?? '?'} on ${r.to}`
-          : `failed: ${r.error ?? 'no reason given'}`;
-      const strategy = e.left ? '—' : r.strategy;
-      const frozen = e.left ? '—' : formatMs(r.freezeMs);
-      return `<tr${e.left ? ' class="left"' : ''}><td>${cell}</td><td>${escapeHtml(strategy)}</td><td>${escapeHtml(frozen)}</td><td>${escapeHtml(outcome)}</td></tr>`;
+      const outcome = r.ok ? `now PID ${r.destinationPid ?? '?'}` : `failed: ${r.error ?? 'no reason given'}`;
+      return `<tr><td>${cell}</td><td>${escapeHtml(r.strategy)}</td><td>${escapeHtml(formatMs(r.freezeMs))}</td><td>${escapeHtml(outcome)}</td></tr>`;
     })
     .join('');
-  const left = batch.filter((e) => e.left).length;
-  const moved = batch.filter((e) => !e.left && e.result.ok).length;
-  const title = batch[0]?.batchLabel
-    ? `${batch[0].batchLabel}: ${moved} moved, ${left} left${batch.length - moved - left ? `, ${batch.length - moved - left} failed` : ''}`
-    : `Moved together (${batch.length} processes)`;
   return (
-    `<section><h2>${escapeHtml(title)}</h2><table class="batch"><thead><tr><th>Process</th><th>Strategy</th>` +
+    `<section><h2>Moved together (${batch.length} processes)</h2><table class="batch"><thead><tr><th>Process</th><th>Strategy</th>` +
     `<th>Frozen</th><th>Result</th></tr></thead><tbody>${rows}</tbody></table></section>`
   );
 }
@@ -155,7 +141,6 @@ function details(entry: HistoryEntry, batch: readonly HistoryEntry[] = []): stri
     ['Total time', formatMs(r.totalMs)],
     ['Data moved', formatBytes(r.bytes)],
     ...(r.transfer ? ([['Memory path', r.transfer]] as [string, string][]) : []),
-    ...(r.trigger ? ([['Started by', r.trigger]] as [string, string][]) : []),
     ['Started', r.startedAt],
   ];
   const factRows = facts
@@ -166,15 +151,9 @@ function details(entry: HistoryEntry, batch: readonly HistoryEntry[] = []): stri
         .map((o) => `<tr><td><code>${escapeHtml(o.option)}</code></td><td>${escapeHtml(o.reason)}</td></tr>`)
         .join('')}</tbody></table>`
     : '<p class="muted">No CRIU options were recorded.</p>';
-  if (entry.left) {
-    return [summary(entry), batch.length > 1 ? batchTable(batch, entry.id) : '', r.trigger ? `<p>Started by: ${escapeHtml(r.trigger)}</p>` : '']
-      .filter(Boolean)
-      .join('\n');
-  }
   return [
     summary(entry),
     batch.length > 1 ? batchTable(batch, entry.id) : '',
-    r.placement ? placementSection(r.placement) : '',
     `<section><h2>Phases</h2>${phaseChartSvg(r)}<p class="legend"><span class="swatch frozen"></span> process frozen</p></section>`,
     `<section><h2>Numbers</h2><table class="facts">${factRows}</table></section>`,
     rounds(r),
@@ -183,27 +162,6 @@ function details(entry: HistoryEntry, batch: readonly HistoryEntry[] = []): stri
   ]
     .filter(Boolean)
     .join('\n');
-}
-
-/** `to: auto`: the chosen host and why, and why each other host was passed over. */
-export function placementSection(p: Placement): string {
-  const rows = p.candidates
-    .map((c) => {
-      const chosen = c.host === p.to;
-      const verdict = chosen ? 'chosen' : c.feasible ? 'passed over' : 'not feasible';
-      const score = c.score !== undefined ? c.score.toFixed(2) : '—';
-      return (
-        `<tr data-host="${escapeHtml(c.host)}"${chosen ? ' class="chosen"' : ''}><td>${chosen ? `<b>${escapeHtml(c.host)}</b>` : escapeHtml(c.host)}</td>` +
-        `<td>${verdict}</td><td>${escapeHtml(score)}</td><td>${escapeHtml(c.reason)}</td></tr>`
-      );
-    })
-    .join('');
-  const head = p.to ? `Chose <b>${escapeHtml(p.to)}</b>: ${escapeHtml(p.reason)}` : `No host fits: ${escapeHtml(p.reason)}`;
-  return (
-    `<section><h2>Placement</h2><p class="placement">${head}</p>` +
-    (rows ? `<table class="candidates"><thead><tr><th>Host</th><th></th><th>Headroom</th><th>Why</th></tr></thead><tbody>${rows}</tbody></table>` : '') +
-    '</section>'
-  );
 }
 
 /** Pre-copy's rounds while the process ran, then the frozen final dump, and why they stopped. */
@@ -225,7 +183,7 @@ function historyTable(history: readonly HistoryEntry[], selectedId: string | und
       return (
         `<tr${cls}><td><a href="#" data-entry="${escapeHtml(e.id)}">${escapeHtml(new Date(r.startedAt).toLocaleString())}</a></td>` +
         `<td>${escapeHtml(e.name ?? '')} ${r.sourcePid}</td><td>${escapeHtml(r.from)} → ${escapeHtml(r.to)}</td>` +
-        `<td>${escapeHtml(e.left ? '—' : r.strategy)}</td><td>${e.left ? 'left' : r.ok ? 'ok' : 'failed'}${r.trigger ? ` (${escapeHtml(r.trigger)})` : ''}</td><td>${escapeHtml(formatMs(r.freezeMs))}</td>` +
+        `<td>${escapeHtml(r.strategy)}</td><td>${r.ok ? 'ok' : 'failed'}</td><td>${escapeHtml(formatMs(r.freezeMs))}</td>` +
         `<td>${escapeHtml(formatBytes(r.bytes))}</td></tr>`
       );
     })

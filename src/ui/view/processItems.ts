@@ -6,7 +6,6 @@ import { formatKiB } from '../../common/format';
 import { isKernelThread } from '../../helper/processList';
 import { describeProcess, type ProcessNode } from '../common/processForest';
 import { LOCAL_HOST, type HostState } from './processModel';
-import { measuredDescription, measuredRows, staleText } from './hostStateText';
 import type { WorkspaceOwner } from './workspaceProcesses';
 
 export function hostDescription(state: HostState): string {
@@ -16,20 +15,13 @@ export function hostDescription(state: HostState): string {
   if (state.reachability === 'unreachable') parts.push('unreachable');
   if (state.reachability === 'disconnected') parts.push('disconnected');
   const caps = state.report?.reachable ? state.report.capabilities : undefined;
-  // The engine's background measurement, once there is one, is newer than a check's and says more
-  // (disk, link); a host that does not answer shows only that.
-  const answering = state.reachability !== 'unreachable' && state.reachability !== 'disconnected';
-  const measured = answering && state.measured && (state.measured.measuredAt || state.measured.stale) ? state.measured : undefined;
   if (caps) {
     parts.push(caps.criuVersion ? `CRIU ${caps.criuVersion}` : 'no CRIU');
-    if (!measured) {
-      parts.push(`load ${caps.load1.toFixed(2)}/${caps.cpus}`);
-      parts.push(`${formatKiB(caps.memAvailableKiB)} free`);
-    }
+    parts.push(`load ${caps.load1.toFixed(2)}/${caps.cpus}`);
+    parts.push(`${formatKiB(caps.memAvailableKiB)} free`);
   } else if (state.processes && state.reachability === 'reachable') {
     parts.push(`${state.processes.length} processes`);
   }
-  if (measured) parts.push(measuredDescription(measured));
   const problems = state.report?.problems.length ?? 0;
   if (problems > 0 && state.report?.reachable) parts.push(problems === 1 ? '1 problem' : `${problems} problems`);
   return parts.join(' · ');
@@ -52,11 +44,6 @@ export function hostItem(state: HostState): vscode.TreeItem {
   md.appendMarkdown(`**${escapeMd(state.name)}** — ${reachabilityText(state)}\n\n`);
   if (state.error) md.appendMarkdown(`${escapeMd(state.error)}\n\n`);
   if (state.dropped) md.appendMarkdown(`${escapeMd(droppedText(state.name, state.dropped))}\n\n`);
-  if (state.measured) {
-    const stale = staleText(state.measured);
-    if (stale) md.appendMarkdown(`$(warning) ${escapeMd(stale)}\n\n`);
-    md.appendMarkdown(['| Measured state | |', '|---|---|', ...measuredRows(state.measured).map(([k, v]) => `| ${escapeMd(k)} | ${escapeMd(v)} |`)].join('\n') + '\n\n');
-  }
   const caps = state.report?.capabilities;
   if (caps) {
     md.appendMarkdown(

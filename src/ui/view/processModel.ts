@@ -1,8 +1,7 @@
 // The Processes view's model: which hosts there are, whether they answer, their processes and their
 // last check. It does all the I/O (through the engine); the tree provider only maps it to items.
 // Host-free (no vscode import), so it can be tested with a fake engine.
-import type { ConnectionChange, Engine, HostReport, HostState as MeasuredState, ProcessInfo } from '../../migration/api';
-import { MISSING_CAPABILITY } from '../hosts/engineHost';
+import type { ConnectionChange, Engine, HostReport, ProcessInfo } from '../../migration/api';
 import { buildProcessForest, NO_FILTER, type ProcessFilter, type ProcessNode } from '../common/processForest';
 
 export const LOCAL_HOST = 'local';
@@ -22,8 +21,6 @@ export interface HostState {
   loadedAt?: number;
   /** When the connection dropped, and the transport's reason (if it gave one). */
   dropped?: { at: number; reason?: string };
-  /** The engine's measured state (load, memory, disk, link), as last reported. */
-  measured?: MeasuredState;
 }
 
 export interface ProcessModelOptions {
@@ -50,42 +47,11 @@ export class ProcessModel {
   private order: string[] = [];
   private currentFilter: ProcessFilter = NO_FILTER;
   private disposed = false;
-  private readonly unsubscribe: (() => void)[] = [];
-  /** False once the engine said it measures nothing: it is not asked again. */
-  private measuring = true;
-  private readonly measuringHosts = new Set<string>();
+  private readonly unsubscribe?: () => void;
 
   constructor(private readonly options: ProcessModelOptions) {
     this.reloadHosts();
-    const offConnection = options.engine.onConnectionChange?.((change) => this.connectionChanged(change));
-    const offState = options.engine.onHostState?.((measured) => this.measuredState(measured));
-    for (const off of [offConnection, offState]) if (off) this.unsubscribe.push(off);
-  }
-
-  private measuredState(measured: MeasuredState): void {
-    const state = this.states.get(measured.host);
-    if (!state && !this.order.includes(measured.host)) return;
-    this.state(measured.host).measured = measured;
-    this.fire(measured.host);
-  }
-
-  /** Asks the engine for its cached measurements of `hosts` (default: all); they arrive on the
-   * host rows. Called for a host once it listed its processes, never for one not reached yet.
-   * Never rejects: an engine that measures nothing is asked once. */
-  async measure(hosts: readonly string[] = this.order, fresh = false): Promise<void> {
-    // One request per host at a time: the engine answers from its cache, later states come by onHostState.
-    const asked = hosts.filter((h) => !this.measuringHosts.has(h));
-    if (!this.measuring || !this.options.engine.hostStates || asked.length === 0) return;
-    for (const h of asked) this.measuringHosts.add(h);
-    try {
-      for (const measured of await this.options.engine.hostStates(asked, { fresh })) this.measuredState(measured);
-    } catch (err) {
-      this.options.log?.(`Host state of ${asked.join(', ')} is not measured: ${errorMessage(err)}`);
-      // An engine without the capability is not asked again; a failed probe is retried next time.
-      if (errorMessage(err) === MISSING_CAPABILITY.hostStates) this.measuring = false;
-    } finally {
-      for (const h of asked) this.measuringHosts.delete(h);
-    }
+    this.unsubscribe = options.engine.onConnectionChange?.((change) => this.connectionChanged(change));
   }
 
   /** A drop shows on the host (its processes stay, as last seen) until the next action on it
@@ -171,7 +137,6 @@ export class ProcessModel {
         state.dropped = undefined;
         state.reachability = 'reachable';
         state.loadedAt = Date.now();
-        void this.measure([name]); // only hosts the user reached: a probe may ask for a host key or passphrase
         return processes;
       } catch (err) {
         state.processes = undefined;
@@ -246,7 +211,7 @@ export class ProcessModel {
 
   dispose(): void {
     this.disposed = true;
-    for (const off of this.unsubscribe.splice(0)) off();
+    this.unsubscribe?.();
     this.listeners.clear();
   }
 

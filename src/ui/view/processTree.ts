@@ -2,8 +2,7 @@
 // user drag a process onto another host. No I/O of its own. Registered by processView.ts.
 import * as vscode from 'vscode';
 import type { BatchRequest, MigrationRequest, ProcessInfo } from '../../migration/api';
-import { ItemContext, ItemContextSuffix, Views } from '../common/contributions';
-import type { AutoMarks } from '../auto/autoMarks';
+import { ItemContext, Views } from '../common/contributions';
 import { isFilterActive } from '../common/processForest';
 import { FORWARDS_NODE, forwardItem, forwardNodes, forwardsItem } from '../forwards/forwardItems';
 import { forwardedPortsText, type PortForwards } from '../forwards/portForwards';
@@ -36,9 +35,7 @@ export class ProcessTreeProvider
     this.subscriptions = [
       model.onDidChange((host) => this.changeEmitter.fire(host === undefined ? undefined : this.hostNode(host))),
       // Forwards and arrivals show on the root and on the rows of migrated processes.
-      ...[extras.forwards, extras.history, extras.marks, extras.protections]
-        .filter((s) => s !== undefined)
-        .map((s) => s.onDidChange(() => this.changeEmitter.fire(undefined))),
+      ...[extras.forwards, extras.history].filter((s) => s !== undefined).map((s) => s.onDidChange(() => this.changeEmitter.fire(undefined))),
     ];
   }
 
@@ -89,12 +86,8 @@ export class ProcessTreeProvider
       case 'host':
         return hostItem(this.model.host(element.host) ?? { name: element.host, reachability: 'unknown', checking: false });
       case 'process':
-        return this.decorateAutomatic(
-          this.decorateMigrated(
-            processItem(element.host, element.node, element.host === LOCAL_HOST ? this.owners.get(element.node.info.pid) : undefined),
-            element.host,
-            element.node.info,
-          ),
+        return this.decorateMigrated(
+          processItem(element.host, element.node, element.host === LOCAL_HOST ? this.owners.get(element.node.info.pid) : undefined),
           element.host,
           element.node.info,
         );
@@ -143,21 +136,6 @@ export class ProcessTreeProvider
     return item;
   }
 
-  /** Allowed to move automatically, protected by checkpoints: in the description, the tooltip and
-   * the context value (`process…-auto-protected`) the menus match. */
-  private decorateAutomatic(item: vscode.TreeItem, host: string, info: ProcessInfo): vscode.TreeItem {
-    const marked = this.extras.marks?.isMarked(host, info.pid, info.name) ?? false;
-    const protection = this.extras.protections?.describe(host, info.pid);
-    if (!marked && !protection) return item;
-    item.contextValue = `${item.contextValue}${marked ? ItemContextSuffix.Automatic : ''}${protection ? ItemContextSuffix.Protected : ''}`;
-    item.description = [item.description, marked ? 'automatic moves allowed' : '', protection ?? ''].filter(Boolean).join(' · ');
-    if (item.tooltip instanceof vscode.MarkdownString) {
-      if (marked) item.tooltip.appendMarkdown('\n\nAutomatic moves allowed: the `processMigrator.policies` rules may move it.');
-      if (protection) item.tooltip.appendMarkdown(`\n\n${protection[0].toUpperCase()}${protection.slice(1)}.`);
-    }
-    return item;
-  }
-
   dispose(): void {
     for (const s of this.subscriptions) s.dispose();
     this.changeEmitter.dispose();
@@ -170,8 +148,4 @@ export interface TreeExtras {
   history?: MigrationHistory;
   /** Several processes dropped together move in one request. */
   migrateMany?: (request: Omit<BatchRequest, 'strategy'>) => Thenable<unknown>;
-  /** Processes allowed to move automatically. */
-  marks?: AutoMarks;
-  /** Processes under protection: `describe` words it for the row (undefined: not protected). */
-  protections?: { describe(host: string, pid: number): string | undefined; onDidChange(listener: () => void): { dispose(): void } };
 }

@@ -1,4 +1,4 @@
-// Drives the lab (lab-a, lab-b, lab-c) for end-to-end tests. Hosts are reached with the OpenSSH client, not
+// Drives the two-host lab for end-to-end tests. Hosts are reached with the OpenSSH client, not
 // with the product's own transport, so a transport bug cannot hide itself from the tests.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
@@ -12,7 +12,7 @@ export const repo = path.resolve(__dirname, '..', '..', '..');
 export const sshConfig = path.join(repo, '.lab', 'ssh_config');
 
 /**
- * A directory at the same path here and on every lab host, for the programs and files a test
+ * A directory at the same path here and on both lab hosts, for the programs and files a test
  * migrates: CRIU needs them at the same paths on the destination, and the lab hosts share this
  * machine's files except /tmp, /var/tmp and ~/.cache (so not a checkout under /tmp either).
  */

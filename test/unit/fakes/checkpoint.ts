@@ -63,12 +63,6 @@ export class FakeEngine implements CheckpointEngine {
     throw new Error('not in these tests');
   }
 
-  async checkpointRunning(): Promise<never> {
-    throw new Error('not in these tests');
-  }
-  runningCheckpointOptions() {
-    return [];
-  }
   async restore(_h: HostHelper, dir: string) {
     this.calls.push(`restore ${short(dir)}`);
     return { pid: this.restoredPid };

@@ -136,12 +136,6 @@ export class RecordingCheckpoint implements CheckpointEngine {
     this.step('fetchPagesLazily', `lazy pages on ${h.host.name}`);
     return { ...this.service('lazy pages'), start: async () => this.step('pager.start', 'lazy pages start') };
   }
-  async checkpointRunning(): Promise<never> {
-    throw new Error('not in these tests');
-  }
-  runningCheckpointOptions() {
-    return [];
-  }
   async restore(h: HostHelper, _dir: string, _plan: unknown, options?: { lazy?: boolean }): Promise<RestoredProcess> {
     this.step('restore', `restore on ${h.host.name}${options?.lazy ? ' lazily' : ''}`);
     return { pid: this.restoredPid };

@@ -1,12 +1,8 @@
-// Suites that need the lab hosts. test/vscode/run.ts sets PM_LAB_SSH_CONFIG when LAB_HOSTS
-// answer. Without it they fail, so a run without the lab never passes by skipping them,
+// Suites that need the two lab hosts. test/vscode/run.ts sets PM_LAB_SSH_CONFIG when lab-a and
+// lab-b answer. Without it they fail, so a run without the lab never passes by skipping them,
 // unless the run was asked to skip them (PROCESS_MIGRATOR_SKIP_LAB=1). Host-free, no vscode import.
 
 export const SKIP_LAB_VARIABLE = 'PROCESS_MIGRATOR_SKIP_LAB';
-
-/** The hosts of scripts/lab.sh (root; each has a `-dev` alias for the lab's normal user). lab-c is
- * the third host, for placement. */
-export const LAB_HOSTS = ['lab-a', 'lab-b', 'lab-c'];
 
 export type LabMode = 'run' | 'skip' | 'fail';
 
@@ -18,7 +14,7 @@ export function labMode(env: NodeJS.ProcessEnv): LabMode {
 
 /** The sentence a lab suite fails with when there is no lab. */
 export const NO_LAB =
-  `No lab: ${LAB_HOSTS.join(', ')} did not answer (PM_LAB_SSH_CONFIG is not set); start it with \`sh scripts/lab.sh up\`, or set ${SKIP_LAB_VARIABLE}=1 to skip the tests that need it.`;
+  `No lab: lab-a and lab-b did not answer (PM_LAB_SSH_CONFIG is not set); start it with \`sh scripts/lab.sh up\`, or set ${SKIP_LAB_VARIABLE}=1 to skip the tests that need it.`;
 
 /** mocha's `describe` for a suite that needs the lab: run, skipped when asked, or one failing test. */
 export function describeWithLab(title: string, suite: (this: Mocha.Suite) => void): void {
