@@ -24,80 +24,8 @@ export type PhaseName = 'preflight' | 'connect' | 'rounds' | 'freeze' | 'dump' |
 export interface MigrationRequest {
   pid: number;
   from: string;
-  /** A host, or `auto`: the engine picks the best host among `candidates` (placement.ts). */
   to: string;
   strategy?: Strategy;
-  /** With `to: 'auto'`: the hosts to choose among (default: every configured host). */
-  candidates?: string[];
-}
-
-/** `to: 'auto'`: let the engine choose the destination. */
-export const AUTO_HOST = 'auto';
-
-/** A host's measured state: a cached view refreshed in the background (hostStates.ts). */
-export interface HostState {
-  host: string;
-  /** When it was measured (ISO); `stale` once older than the refresh period allows, or when the
-   * last probe failed. */
-  measuredAt?: string;
-  stale: boolean;
-  /** The last probe's failure, in one sentence. */
-  error?: string;
-  /** Cores the host's processes may use: its online CPUs, or fewer under a cgroup CPU quota. */
-  cpus: number;
-  /** Load per usable core over 1 and 5 minutes: the cgroup's CPU use where it is measured, else
-   * /proc/loadavg divided by the CPUs. */
-  load1: number;
-  load5: number;
-  /** CPU pressure (`some avg10`, percent), where the kernel reports it. */
-  cpuPressure?: number;
-  /** Memory a new process may take: the cgroup limit minus its use where limited (a container or
-   * VM's /proc/meminfo shows its parent's), else MemAvailable. */
-  memAvailableBytes: number;
-  /** The cgroup memory limit, when there is one. */
-  memLimitBytes?: number;
-  /** Free disk where checkpoint images go. */
-  diskFreeBytes: number;
-  criuVersion?: string;
-  arch?: string;
-  /** The link from this machine: a round trip and, once a transfer measured it, MiB/s. */
-  link?: LinkMeasure;
-}
-
-/** A measured link, remembered from cheap probes (RTT) and from real transfers (MiB/s). */
-export interface LinkMeasure {
-  from: string;
-  to: string;
-  rttMs?: number;
-  mibPerSec?: number;
-  measuredAt: string;
-}
-
-/** Where a process would fit best (placement.ts). */
-export interface PlacementRequest {
-  pid: number;
-  from: string;
-  /** Default: every configured host but `from`. */
-  candidates?: string[];
-}
-
-export interface PlacementCandidate {
-  host: string;
-  /** The move passes the full preflight there (CRIU, architecture, CPU features, files, memory). */
-  feasible: boolean;
-  /** Headroom for this process (higher is better), when feasible. */
-  score?: number;
-  /** One sentence: why it was chosen, or why it was passed over. */
-  reason: string;
-}
-
-export interface Placement {
-  /** The chosen host; undefined when no candidate is feasible. */
-  to?: string;
-  /** One sentence: why `to`, or why nowhere. */
-  reason: string;
-  /** Every candidate, best first. */
-  candidates: PlacementCandidate[];
 }
 
 export interface MigrationResult {
@@ -139,10 +67,6 @@ export interface MigrationResult {
   rounds?: CopyRound[];
   /** Pre-copy: why the rounds stopped, in words. */
   roundsStopped?: string;
-  /** `to: 'auto'`: which host was chosen and why the others were passed over. */
-  placement?: Placement;
-  /** An automatic move (a policy, an evacuation, a failover): what started it. */
-  trigger?: string;
 }
 
 /** One pre-copy round: the memory it sent and how long it took. */
@@ -286,96 +210,7 @@ export interface Engine {
   processState(host: string, pid: number): Promise<ProcessState>;
   /** The process listening on TCP `port` on `host`, if any. */
   listenerOf(host: string, port: number): Promise<number | undefined>;
-  /** Each host's measured state from the background cache; `fresh` waits for a new probe
-   * (optional: engines without hosts of their own leave it out). */
-  hostStates?(hosts: string[], options?: { fresh?: boolean }): Promise<HostState[]>;
-  /** Tells `listener` each time a host's state is measured anew. Returns the unsubscribe. */
-  onHostState?(listener: (state: HostState) => void): () => void;
-  /** Where `pid` on `from` fits best; `migrate` with `to: 'auto'` moves it there. */
-  place?(request: PlacementRequest): Promise<Placement>;
-  /** Moves every migratable process of the user (or `pids`) off `from`, each where it fits. */
-  evacuate?(request: EvacuateRequest, options?: MigrateOptions): Promise<EvacuationResult>;
-  /** Checkpoints `pid` every `everySeconds` onto `standby`, and restores it there when `from` is lost. */
-  protect?(request: ProtectRequest, options?: ProtectOptions): Protection;
   dispose(): Promise<void>;
-}
-
-/** Moves the user's processes off a host in one batch, each where it fits. */
-export interface EvacuateRequest {
-  from: string;
-  /** A host, or `auto` (the default): each process goes where it fits best. */
-  to?: string;
-  /** Default: every migratable process of the user on `from`. */
-  pids?: number[];
-  candidates?: string[];
-  strategy?: Strategy;
-}
-
-export interface EvacuationResult {
-  /** True when every process that could move runs elsewhere now. */
-  ok: boolean;
-  from: string;
-  totalMs: number;
-  /** One result per moved tree (the same fields as `migrate`). */
-  processes: MigrationResult[];
-  /** Processes that were not moved (never frozen), each with one sentence why. */
-  left: { pid: number; name: string; reason: string }[];
-  error?: string;
-}
-
-/** Keeps a process alive across its host's failure: periodic checkpoints kept on a standby. */
-export interface ProtectRequest {
-  pid: number;
-  from: string;
-  standby: string;
-  everySeconds: number;
-  /** `ask` (the default): failover waits for `ProtectOptions.confirmFailover`. */
-  failover?: 'ask' | 'auto';
-  /** How long the host may stop answering before it counts as lost (default 3 intervals). */
-  lostAfterSeconds?: number;
-}
-
-/** One periodic checkpoint, complete on the standby. */
-export interface ProtectionCheckpoint {
-  kind: 'checkpoint';
-  at: string;
-  generation: number;
-  freezeMs: number;
-  totalMs: number;
-  bytes: number;
-}
-
-/** The protected host was lost and the process restored on the standby (or not). */
-export interface ProtectionFailover {
-  kind: 'failover';
-  ok: boolean;
-  host: string;
-  standby: string;
-  /** The checkpoint restored, and its age at detection: the work lost. */
-  checkpointAt?: string;
-  workLostMs?: number;
-  /** From detecting the loss until the process runs on the standby. */
-  detectionToRunningMs?: number;
-  destinationPid?: number;
-  error?: string;
-}
-
-export type ProtectionEvent = ProtectionCheckpoint | ProtectionFailover;
-
-export interface ProtectOptions {
-  onEvent?: (event: ProtectionEvent) => void;
-  /** `failover: 'ask'`: may the newest checkpoint be restored on the standby? */
-  confirmFailover?: (lost: { host: string; standby: string; pid: number; silentForMs: number; checkpointAt: string }) => Promise<boolean>;
-  /** The old host came back while its copy still runs (frozen now): which copy to keep. */
-  chooseSurvivor?: (both: { host: string; standby: string; pid: number; standbyPid: number }) => Promise<'old' | 'standby'>;
-  signal?: AbortSignal;
-}
-
-export interface Protection {
-  /** Ends the protection and deletes the standby's checkpoints; the process runs on. */
-  stop(): Promise<void>;
-  /** Resolves when protection ends: stopped, the process exited, or after a failover. */
-  readonly done: Promise<ProtectionEvent | undefined>;
 }
 
 /** `connected: false`: the SSH connection to `host` dropped, `reason` the transport's error if
