@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { ProcessMigratorApi } from '../../../src/extension';
 import { EXTENSION_ID } from '../../../src/ui/common/contributions';
+import { statFields } from '../procStat';
 
 export async function activeApi(): Promise<ProcessMigratorApi> {
   const ext = vscode.extensions.getExtension<ProcessMigratorApi>(EXTENSION_ID);
@@ -27,9 +28,7 @@ export function spawnMarker(name = 'pmtest-sleep'): ChildProcess {
 /** Whether the process still runs: a zombie (killed, its parent not yet told) does not. */
 export function alive(pid: number): boolean {
   try {
-    // The state follows the parenthesised comm, which may itself hold spaces or parentheses.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+    return statFields(pid)[0] !== 'Z';
   } catch {
     return false;
   }
