@@ -48,6 +48,8 @@ loopback-unlock) cmd_loopback_unlock "$@" ;;
 guard) cmd_guard "$@" ;;
 run-ready) cmd_run_ready "$@" ;;
 exec-ready) cmd_exec_ready "$@" ;;
+host-state) cmd_host_state ;;
+tree-use) cmd_tree_use "$@" ;;
 version) echo "helper_version=$PROCMIG_HELPER_VERSION" ;;
 *) die "procmig-helper: unknown command '$cmd'" ;;
 esac

@@ -28,6 +28,67 @@ export interface MigrationRequest {
   strategy?: Strategy;
 }
 
+/** What the full preflight says of moving `pid` to `to`, touching nothing (no freeze). */
+export interface Feasibility {
+  host: string;
+  feasible: boolean;
+  /** Each a sentence: why the move cannot be done (empty when feasible). */
+  problems: string[];
+  /** The tree's RSS and its recent CPU use in cores (from the source), when the process was found. */
+  rssKiB?: number;
+  cpuCores?: number;
+}
+
+/** A host's measured state, cgroup-aware: on a container or VM under limits the limits count,
+ * not the parent machine's /proc/meminfo. */
+export interface HostState {
+  host: string;
+  /** When it was measured (ms since the epoch). */
+  measuredAt: number;
+  /** Set when the last probe failed or is too old: why, in words. */
+  stale?: string;
+  /** Cores this host may use: its cgroup's CPU quota when it has one, else its online CPUs. */
+  cpus: number;
+  /** The machine's 1- and 5-minute load per online CPU (/proc/loadavg). */
+  load1PerCore: number;
+  load5PerCore: number;
+  /** Cores in use by the host's cgroup, as a rate between two probes (undefined on the first). */
+  busyCores?: number;
+  /** CPU pressure: PSI `some avg10`, percent, where the kernel has it. */
+  cpuPressure?: number;
+  /** The cgroup's memory limit minus its use, or MemAvailable when lower or without a limit. */
+  memAvailableKiB: number;
+  /** The cgroup's memory limit, when it has one. */
+  memLimitKiB?: number;
+  /** Free disk where checkpoint images are kept. */
+  diskAvailableKiB: number;
+  criuVersion?: string;
+  arch?: string;
+  /** A bare round trip from this machine to the host's helper. */
+  rttMs?: number;
+  /** The raw reading the next probe turns into `busyCores`. */
+  cpuTime?: { usageUsec: number; uptimeS: number };
+}
+
+/** One host considered by the placement. */
+export interface PlacementCandidate {
+  host: string;
+  feasible: boolean;
+  /** Headroom in multiples of the process: min(idle cores / its CPU use, available memory / its
+   * RSS). Undefined when not feasible. */
+  score?: number;
+  /** Why it was chosen, or passed over, in one sentence. */
+  reason: string;
+}
+
+/** Where `--to auto` (Migrate to Best Host) sends a process, and why. */
+export interface Placement {
+  /** The chosen host; undefined when no host is feasible. */
+  host?: string;
+  reason: string;
+  candidates: PlacementCandidate[];
+}
+
 export interface MigrationResult {
   ok: boolean;
   from: string;
@@ -49,6 +110,10 @@ export interface MigrationResult {
    * machine and why. */
   transfer?: string;
   startedAt: string;
+  /** `--to auto`: how the destination was chosen. */
+  placement?: Placement;
+  /** Who asked for the move: the user, a policy (its rule's name), an evacuation, a failover. */
+  trigger?: string;
   /** On failure: one sentence saying what failed and what to do. */
   error?: string;
   /** On failure: true when the source was left running and the destination cleaned. */
@@ -189,6 +254,11 @@ export interface Engine {
    * as root, once; resolves with each step's line and the host's report afterwards. */
   setUpHost(host: string, options?: SetUpOptions): Promise<{ steps: string[]; report: HostReport }>;
   migrate(request: MigrationRequest, options?: MigrateOptions): Promise<MigrationResult>;
+  /** The full preflight of `request` (CRIU, architecture, CPU features, files, memory), touching
+   * nothing: what placement asks of each candidate host. */
+  checkFeasible(request: MigrationRequest, options?: Pick<MigrateOptions, 'signal'>): Promise<Feasibility>;
+  /** Measures `host` now (one helper call; `previous` turns CPU time into a rate). */
+  measureHost(host: string, previous?: HostState): Promise<HostState>;
   migrateMany(request: BatchRequest, options?: MigrateOptions): Promise<BatchResult>;
   /** Keeps `origin`'s loopback ports reaching a migrated process on `destination` (optional:
    * engines without a transport of their own leave it out). */

@@ -12,6 +12,7 @@ import type {
   BatchResult,
   Engine,
   EngineOptions,
+  Feasibility,
   HostReport,
   MigrateOptions,
   MigrationRequest,
@@ -27,7 +28,9 @@ import { Barrier, FreezeSlots } from './barrier';
 import { BatchLinks, type BatchLink } from './batchLinks';
 import * as hostProcesses from './hostProcesses';
 import { forwardPorts } from './portForwarding';
-import { sentenceFor } from './errors';
+import { PreflightError, sentenceFor } from './errors';
+import { measureHost, treeCores } from './hostMeasure';
+import { treeRssKiB } from './preflight';
 import { runMigrationReady } from './run';
 import { MigrationSession, type HostSource } from './session';
 import { runStrategy } from './strategies';
@@ -81,6 +84,23 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
     return session.finish();
   }
 
+  /** The full preflight against `request.to`, nothing touched; the tree's CPU use is sampled
+   * across it (two `tree-use` readings), so it costs no extra wait. */
+  async function checkFeasible(request: MigrationRequest, feasibleOptions?: Pick<MigrateOptions, 'signal'>): Promise<Feasibility> {
+    const session = new MigrationSession({ hosts: pool, checkpoint, log }, request, { signal: feasibleOptions?.signal });
+    const source = await helper(request.from).catch(() => undefined);
+    const use = () => source?.run(['tree-use', String(request.pid)]).catch(() => '');
+    const first = await use();
+    try {
+      await session.connect();
+      const inspection = await session.preflight();
+      const second = await use();
+      return { host: request.to, feasible: true, problems: [], rssKiB: treeRssKiB(inspection), cpuCores: first && second ? treeCores(first, second) : 0 };
+    } catch (err) {
+      return { host: request.to, feasible: false, problems: err instanceof PreflightError ? err.problems : [sentenceFor(err)] };
+    }
+  }
+
   async function checkHost(host: string): Promise<HostReport> {
     try {
       const caps = parseCapabilities(host, await (await helper(host)).run(['caps']));
@@ -94,6 +114,8 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
     listProcesses: (host: string): Promise<ProcessInfo[]> => listProcesses(host),
 
     checkHost,
+    checkFeasible,
+    measureHost: async (host, previous) => measureHost(await helper(host), host, previous),
 
     async setUpHost(host: string, setUpOptions?: SetUpOptions) {
       const connected = await pool.get(host);

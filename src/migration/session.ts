@@ -5,6 +5,7 @@
 // the source and removes the destination's copy. Strategies see it through StrategyContext.
 import { CheckpointError, type CheckpointEngine, type RestoredProcess } from '../checkpoint/engine';
 import { HostHelper } from '../helper/hostHelper';
+import type { ProcessInspection } from '../helper/inspection';
 import type { ByteCounter } from '../transport/bridge';
 import type { MigrateOptions, MigrationRequest, MigrationResult, PhaseName } from './api';
 import type { BatchLink } from './batchLinks';
@@ -108,7 +109,7 @@ export class MigrationSession {
 
   /** Everything that can be checked without touching the process (`run`: the real preflight
    * unless a test gives another). */
-  async preflight(run: PreflightRunner = runPreflight): Promise<void> {
+  async preflight(run: PreflightRunner = runPreflight): Promise<ProcessInspection> {
     const { from, to, pid } = this.request;
     const { source, destination } = this.connected();
     this.progress('preflight', `checking process ${pid} and both hosts`);
@@ -131,6 +132,7 @@ export class MigrationSession {
       progress: (message) => this.progress('connect', message),
       log: this.deps.log,
     });
+    return checked.inspection;
   }
 
   private guard(side: Side): HostGuard {

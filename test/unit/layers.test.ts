@@ -10,7 +10,7 @@ import ts from 'typescript';
 const SRC = path.join(__dirname, '..', '..', 'src');
 
 /** Top to bottom; a layer may import those after it. `ui` and `cli` are both on top. */
-const LAYERS = [['ui', 'cli'], ['migration'], ['checkpoint'], ['helper'], ['transport'], ['common']];
+const LAYERS = [['ui', 'cli'], ['automatic'], ['migration'], ['checkpoint'], ['helper'], ['transport'], ['common']];
 /** Packages only one layer may import. */
 const OWN_PACKAGE: Record<string, string> = { vscode: 'ui', ssh2: 'transport' };
 

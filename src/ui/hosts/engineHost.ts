@@ -15,8 +15,7 @@ import type {
   ProcessState,
   SetUpOptions,
   TerminalRef,
-  TracedProcess,
-} from '../../migration/api';
+  TracedProcess, Feasibility, HostState } from '../../migration/api';
 import type { RunningCommand } from '../../transport/host';
 
 export type EngineFactory = (options: EngineOptions) => Engine;
@@ -70,6 +69,14 @@ export class ReconfigurableEngine implements Engine {
 
   setUpHost(host: string, options?: SetUpOptions): Promise<{ steps: string[]; report: HostReport }> {
     return this.engine.setUpHost(host, options);
+  }
+
+  checkFeasible(request: MigrationRequest, options?: Pick<MigrateOptions, 'signal'>): Promise<Feasibility> {
+    return this.engine.checkFeasible(request, options);
+  }
+
+  measureHost(host: string, previous?: HostState): Promise<HostState> {
+    return this.engine.measureHost(host, previous);
   }
 
   migrate(request: MigrationRequest, options?: MigrateOptions): Promise<MigrationResult> {

@@ -8,6 +8,8 @@ export class FakeEngine implements Engine {
 
   listProcesses = async () => [];
   checkHost = async (host: string) => ({ host, reachable: true, problems: [] });
+  checkFeasible = async (request: { to: string }) => ({ host: request.to, feasible: true, problems: [] });
+  measureHost = async (host: string) => ({ host, measuredAt: Date.now(), cpus: 2, load1PerCore: 0, load5PerCore: 0, memAvailableKiB: 8 << 20, diskAvailableKiB: 8 << 20 });
   setUpHost = async (host: string) => ({ steps: [], report: { host, reachable: true, problems: [] } });
   migrate = async (): Promise<never> => {
     throw new Error('no migrations in these tests');

@@ -1,5 +1,5 @@
 // An Engine with canned answers, for view logic that must not depend on the machine.
-import type { BatchRequest, BatchResult, Engine, HostReport, MigrateOptions, MigrationRequest, MigrationResult, ProcessInfo, SetUpOptions } from '../../../src/migration/api';
+import type { BatchRequest, BatchResult, Engine, HostReport, MigrateOptions, MigrationRequest, MigrationResult, ProcessInfo, SetUpOptions, Feasibility, HostState } from '../../../src/migration/api';
 
 export function proc(pid: number, ppid: number, uid: number, name: string, extra: Partial<ProcessInfo> = {}): ProcessInfo {
   return { pid, ppid, uid, user: uid === 0 ? 'root' : `u${uid}`, cpu: 0.5, rssKiB: 2048, name, command: `/usr/bin/${name} --flag`, state: 'S', ...extra };
@@ -52,6 +52,14 @@ export class FakeEngine implements Engine {
     const steps = ['criu: 4.2.1, already installed at /usr/local/sbin/criu', 'tmux: tmux 3.3a, already installed'];
     for (const s of steps) options?.onStep?.(s);
     return { steps, report: await this.checkHost(host) };
+  }
+
+  async checkFeasible(request: MigrationRequest): Promise<Feasibility> {
+    return { host: request.to, feasible: true, problems: [], rssKiB: 1024, cpuCores: 0 };
+  }
+
+  async measureHost(host: string): Promise<HostState> {
+    return { host, measuredAt: Date.now(), cpus: 2, load1PerCore: 0, load5PerCore: 0, memAvailableKiB: 8 << 20, diskAvailableKiB: 8 << 20 };
   }
 
   async migrate(request: MigrationRequest, options?: MigrateOptions): Promise<MigrationResult> {

@@ -1,0 +1,127 @@
+// The measured state of each host, cached and refreshed in the background with a bounded number of
+// probes in flight, so the view, placement and policies read it without waiting on SSH. Link speed
+// between two hosts is learned from the migrations that ran between them (bytes over transfer
+// time), which costs nothing extra.
+import type { Engine, HostState } from '../migration/api';
+
+/** At most this many probes run at once, however many hosts are listed. */
+export const MAX_PROBES_IN_FLIGHT = 4;
+/** A state older than this is refreshed when asked for, and marked stale in the view. */
+export const STATE_MAX_AGE_MS = 15_000;
+
+type Listener = (state: HostState) => void;
+
+export class HostStates {
+  private readonly states = new Map<string, HostState>();
+  private readonly pending = new Map<string, Promise<HostState>>();
+  private readonly queue: (() => void)[] = [];
+  private inFlight = 0;
+  private readonly listeners = new Set<Listener>();
+  /** `from→to` → MiB/s, learned from migrations. */
+  private readonly links = new Map<string, number>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly engine: Pick<Engine, 'measureHost'>,
+    private readonly options: { maxAgeMs?: number; maxInFlight?: number; now?: () => number } = {},
+  ) {}
+
+  private get maxAge(): number {
+    return this.options.maxAgeMs ?? STATE_MAX_AGE_MS;
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  /** The last state of `host`, marked stale when too old; undefined before its first probe. */
+  peek(host: string): HostState | undefined {
+    const s = this.states.get(host);
+    if (!s || s.stale || this.now() - s.measuredAt <= this.maxAge) return s;
+    return { ...s, stale: `measured ${Math.round((this.now() - s.measuredAt) / 1000)} s ago` };
+  }
+
+  /** Fresh states of `hosts` (probing those older than the maximum age, bounded in flight). A
+   * host that cannot be probed comes back with its last state (or an empty one) marked stale. */
+  get(hosts: readonly string[]): Promise<HostState[]> {
+    return Promise.all(
+      hosts.map((host) => {
+        const s = this.states.get(host);
+        return s && !s.stale && this.now() - s.measuredAt <= this.maxAge ? Promise.resolve(s) : this.probe(host);
+      }),
+    );
+  }
+
+  /** Probes `host` now (joining a probe under way). */
+  probe(host: string): Promise<HostState> {
+    const running = this.pending.get(host);
+    if (running) return running;
+    const p = this.slot(async () => {
+      try {
+        return await this.engine.measureHost(host, this.states.get(host));
+      } catch (err) {
+        const last = this.states.get(host);
+        const why = `not measured: ${err instanceof Error ? err.message : String(err)}`;
+        return last ? { ...last, stale: why } : emptyState(host, this.now(), why);
+      }
+    }).then((state) => {
+      this.pending.delete(host);
+      this.states.set(host, state);
+      for (const l of this.listeners) l(state);
+      return state;
+    });
+    this.pending.set(host, p);
+    return p;
+  }
+
+  /** Refreshes `hosts()` every `everyMs` in the background, until disposed. */
+  refreshEvery(everyMs: number, hosts: () => readonly string[]): void {
+    clearInterval(this.timer);
+    this.timer = setInterval(() => void this.get(hosts()), everyMs);
+    this.timer.unref?.();
+  }
+
+  onDidChange(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Learns the link speed from a migration that moved `bytes` from `from` to `to` in `ms`. */
+  learnLink(from: string, to: string, bytes: number, ms: number): void {
+    // Small moves are dominated by latency: they say nothing of the link's speed.
+    if (bytes < 4 << 20 || ms <= 0) return;
+    const mibps = bytes / (1 << 20) / (ms / 1000);
+    const key = `${from}→${to}`;
+    const old = this.links.get(key);
+    this.links.set(key, old === undefined ? mibps : 0.7 * old + 0.3 * mibps);
+  }
+
+  linkMiBps(from: string, to: string): number | undefined {
+    return this.links.get(`${from}→${to}`);
+  }
+
+  dispose(): void {
+    clearInterval(this.timer);
+    this.listeners.clear();
+  }
+
+  private slot<T>(work: () => Promise<T>): Promise<T> {
+    const max = this.options.maxInFlight ?? MAX_PROBES_IN_FLIGHT;
+    return new Promise<void>((resolve) => {
+      if (this.inFlight < max) {
+        this.inFlight++;
+        resolve();
+      } else this.queue.push(() => resolve());
+    })
+      .then(work)
+      .finally(() => {
+        const next = this.queue.shift();
+        if (next) next();
+        else this.inFlight--;
+      });
+  }
+}
+
+function emptyState(host: string, now: number, stale: string): HostState {
+  return { host, measuredAt: now, stale, cpus: 0, load1PerCore: 0, load5PerCore: 0, memAvailableKiB: 0, diskAvailableKiB: 0 };
+}

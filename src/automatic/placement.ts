@@ -1,0 +1,146 @@
+// Where `--to auto` (Migrate to Best Host) sends a process: among the hosts where the full
+// preflight passes, the one with the most headroom for this process, ties to the faster link.
+import type { Engine, Feasibility, HostState, MigrateOptions, MigrationResult, Placement, PlacementCandidate, Strategy } from '../migration/api';
+import type { HostStates } from './hostStates';
+
+/** Headrooms within this share of the best count as a tie, decided by the link. */
+const TIE = 0.1;
+/** A process using less than this many cores counts as this much: an idle process still needs a
+ * little CPU, and dividing by ~0 would make CPU never decide. */
+const MIN_CPU_CORES = 0.05;
+
+export interface RankInput {
+  state: HostState;
+  feasibility: Feasibility;
+  /** Link speed from the source, when known; else the RTT decides a tie. */
+  mibps?: number;
+}
+
+/** Idle cores: the quota (or CPUs) minus what the host's cgroup uses, else minus its load. */
+export function idleCores(state: HostState): number {
+  const busy = state.busyCores ?? state.load1PerCore * state.cpus;
+  return Math.max(0, state.cpus - busy);
+}
+
+/** How many times over the host could take this process: min(idle cores / its CPU use,
+ * available memory / its RSS). */
+export function headroom(state: HostState, process: { rssKiB: number; cpuCores: number }): number {
+  const cpu = idleCores(state) / Math.max(MIN_CPU_CORES, process.cpuCores);
+  const mem = state.memAvailableKiB / Math.max(1, process.rssKiB);
+  return Math.min(cpu, mem);
+}
+
+/** Ranks the candidates for `process`; pure, so 200 synthetic hosts rank in a unit test. */
+export function rankHosts(process: { rssKiB: number; cpuCores: number }, inputs: readonly RankInput[]): Placement {
+  const passed: PlacementCandidate[] = [];
+  const scored: { input: RankInput; score: number }[] = [];
+  for (const input of inputs) {
+    const { host } = input.state;
+    if (!input.feasibility.feasible) {
+      passed.push({ host, feasible: false, reason: input.feasibility.problems.join(' ') || `${host} cannot take it.` });
+    } else if (input.state.stale && !input.state.cpus) {
+      passed.push({ host, feasible: false, reason: `${host} could not be measured (${input.state.stale}).` });
+    } else if (input.state.memAvailableKiB < process.rssKiB) {
+      passed.push({ host, feasible: false, reason: `${host} has ${mib(input.state.memAvailableKiB)} available, less than the process's ${mib(process.rssKiB)}.` });
+    } else {
+      scored.push({ input, score: headroom(input.state, process) });
+    }
+  }
+  if (!scored.length) {
+    return { reason: inputs.length ? 'No host can take the process: ' + passed.map((p) => p.reason).join(' ') : 'No other host is configured.', candidates: passed };
+  }
+  const best = Math.max(...scored.map((s) => s.score));
+  const tied = scored.filter((s) => s.score >= best * (1 - TIE));
+  const faster = (a: RankInput, b: RankInput) => (b.mibps ?? 0) - (a.mibps ?? 0) || (a.state.rttMs ?? Infinity) - (b.state.rttMs ?? Infinity);
+  tied.sort((a, b) => faster(a.input, b.input) || b.score - a.score);
+  const chosen = tied[0];
+  const host = chosen.input.state.host;
+  const tie = tied.length > 1;
+  const candidates: PlacementCandidate[] = [
+    { host, feasible: true, score: chosen.score, reason: `${host} has the most headroom for it (${describe(chosen.input.state, chosen.score)})${tie ? `; a tie, decided by the faster link${linkText(chosen.input)}` : ''}.` },
+    ...scored
+      .filter((s) => s !== chosen)
+      .sort((a, b) => b.score - a.score)
+      .map((s) => ({
+        host: s.input.state.host,
+        feasible: true,
+        score: s.score,
+        reason: tied.includes(s)
+          ? `${s.input.state.host} ties (${describe(s.input.state, s.score)}) but its link is slower${linkText(s.input)}.`
+          : `${s.input.state.host} has less headroom (${describe(s.input.state, s.score)}).`,
+      })),
+    ...passed,
+  ];
+  return { host, reason: candidates[0].reason, candidates };
+}
+
+export interface PlaceRequest {
+  pid: number;
+  from: string;
+  /** The hosts to choose among (the source is left out). */
+  among: readonly string[];
+}
+
+/** Runs the full preflight against every candidate and their states in parallel, then ranks. */
+export async function placeProcess(engine: Pick<Engine, 'checkFeasible'>, states: HostStates, request: PlaceRequest, signal?: AbortSignal): Promise<Placement> {
+  const hosts = [...new Set(request.among)].filter((h) => h !== request.from);
+  const [feasibilities, measured] = await Promise.all([
+    Promise.all(hosts.map((to) => engine.checkFeasible({ pid: request.pid, from: request.from, to }, { signal }))),
+    states.get(hosts),
+  ]);
+  const size = feasibilities.find((f) => f.rssKiB !== undefined);
+  const process = { rssKiB: size?.rssKiB ?? 0, cpuCores: size?.cpuCores ?? 0 };
+  return rankHosts(
+    process,
+    hosts.map((h, i) => ({ state: measured[i], feasibility: feasibilities[i], mibps: states.linkMiBps(request.from, h) })),
+  );
+}
+
+/** Places the process, then migrates it there; the result carries the placement. With no
+ * feasible host nothing is touched and the result says why. */
+export async function migrateToBest(
+  engine: Pick<Engine, 'checkFeasible' | 'migrate'>,
+  states: HostStates,
+  request: PlaceRequest & { strategy?: Strategy },
+  options: MigrateOptions = {},
+): Promise<MigrationResult> {
+  options.onProgress?.({ phase: 'preflight', message: `choosing among ${request.among.filter((h) => h !== request.from).join(', ')}` });
+  const placement = await placeProcess(engine, states, request, options.signal);
+  if (!placement.host) return notPlaced(request, placement);
+  const result = await engine.migrate({ pid: request.pid, from: request.from, to: placement.host, strategy: request.strategy }, options);
+  if (result.ok) states.learnLink(request.from, placement.host, result.bytes, result.phases.transfer ?? result.freezeMs);
+  return { ...result, placement };
+}
+
+function notPlaced(request: PlaceRequest, placement: Placement): MigrationResult {
+  return {
+    ok: false,
+    from: request.from,
+    to: 'auto',
+    sourcePid: request.pid,
+    strategy: 'stop-and-copy',
+    strategyReason: '',
+    phases: {},
+    freezeMs: 0,
+    totalMs: 0,
+    bytes: 0,
+    options: [],
+    startedAt: new Date().toISOString(),
+    placement,
+    error: `${placement.reason} Nothing was frozen; the process runs on ${request.from}.`,
+    rolledBack: true,
+  };
+}
+
+function mib(kib: number): string {
+  return `${Math.round(kib / 1024)} MiB`;
+}
+
+function describe(state: HostState, score: number): string {
+  return `${idleCores(state).toFixed(1)} of ${state.cpus} cores idle, ${mib(state.memAvailableKiB)} available: room for ${score >= 100 ? Math.round(score) : score.toFixed(1)}×`;
+}
+
+function linkText(input: RankInput): string {
+  if (input.mibps !== undefined) return `, ${Math.round(input.mibps)} MiB/s`;
+  return input.state.rttMs !== undefined ? `, RTT ${input.state.rttMs} ms` : '';
+}
