@@ -1,6 +1,6 @@
 // Human-readable output of the CLI.
-import type { BatchResult, HostReport, MigrationResult, ProcessInfo, RunResult } from '../migration/api';
-import { formatBytes } from '../common/format';
+import type { BatchResult, HostReport, HostState, MigrationResult, ProcessInfo, RunResult } from '../migration/api';
+import { formatBytes, formatKiB } from '../common/format';
 import { PHASES } from '../migration/phases';
 import { commandLine } from '../migration/run';
 
@@ -44,6 +44,10 @@ export function formatMigration(r: MigrationResult): string {
   if (r.ok && r.terminal) lines.push(`Its terminal: ${attachCommand(r.terminal)}`);
   if (r.ok && r.listeningPorts?.length) lines.push(`Listening on TCP port${r.listeningPorts.length > 1 ? 's' : ''} ${r.listeningPorts.join(', ')} on ${r.to}'s loopback.`);
   if (r.ok && r.closedConnections?.length) lines.push(`Closed TCP connections: ${r.closedConnections.join(', ')}.`);
+  if (r.placement) {
+    lines.push('Placement:');
+    for (const c of r.placement.candidates) lines.push(`  ${c.host === r.placement.host ? 'chosen' : 'passed'}  ${c.reason}`);
+  }
   lines.push(`Strategy: ${r.strategy}${r.strategyReason ? ` (${r.strategyReason})` : ''}`);
   lines.push('Timeline:');
   for (const phase of PHASES) {
@@ -93,4 +97,18 @@ export function formatRun(r: RunResult): string {
 export function attachCommand(terminal: { host: string; attach: string[] }): string {
   const attach = terminal.attach.join(' ');
   return terminal.host === 'local' ? attach : `ssh -t ${terminal.host} ${attach}`;
+}
+
+/** `procmig hosts`: one line per host. */
+export function formatHostStates(states: readonly HostState[]): string {
+  return states
+    .map((s) => {
+      if (s.stale && !s.cpus) return `${s.host}: ${s.stale}\n`;
+      const busy = s.busyCores !== undefined ? `, ${s.busyCores.toFixed(2)} cores busy` : '';
+      const limit = s.memLimitKiB !== undefined ? ` (limit ${formatKiB(s.memLimitKiB)})` : '';
+      const psi = s.cpuPressure !== undefined ? `, CPU pressure ${s.cpuPressure}%` : '';
+      const rtt = s.rttMs !== undefined ? `, RTT ${s.rttMs} ms` : '';
+      return `${s.host}: ${s.cpus} cores, load ${s.load1PerCore.toFixed(2)}/${s.load5PerCore.toFixed(2)} per core${busy}${psi}, ${formatKiB(s.memAvailableKiB)} available${limit}, ${formatKiB(s.diskAvailableKiB)} disk, CRIU ${s.criuVersion ?? 'none'}${rtt}${s.stale ? ` [stale: ${s.stale}]` : ''}\n`;
+    })
+    .join('');
 }

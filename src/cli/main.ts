@@ -4,9 +4,12 @@ import { Command, Option } from 'commander';
 import * as readline from 'node:readline/promises';
 import type { Engine, HostReport, MigrationProgress, MigrationResult, ProcessInfo, RunResult, Strategy } from '../migration/api';
 import { createEngine } from '../migration/engine';
+import { HostStates } from '../automatic/hostStates';
+import { migrateToBest } from '../automatic/placement';
+import { listConfiguredHosts } from '../transport/sshConfig';
 import type { HostKeyDecision, PassphraseRequest, UnknownHostKey } from '../transport/host';
 import { askOncePerSession } from '../transport/knownHosts';
-import { formatBatch, formatHostReport, formatMigration, formatProcessTree, formatRun } from './format';
+import { formatBatch, formatHostReport, formatHostStates, formatMigration, formatProcessTree, formatRun } from './format';
 
 interface GlobalOptions {
   sshConfig?: string;
@@ -135,12 +138,13 @@ program
     if (!/^\d+$/.test(v)) throw new Error(`'${v}' is not a PID`);
     return [...previous, Number(v)];
   })
-  .requiredOption('--to <host>', 'destination host')
+  .requiredOption('--to <host>', "destination host, or 'auto': the host with the most headroom for the process where the full preflight passes")
+  .option('--among <hosts>', "with --to auto: the comma-separated hosts to choose among (default: every host of the ssh config)")
   .option('--from <host>', 'source host', 'local')
   .addOption(new Option('--strategy <strategy>', 'how the processes move').choices(['auto', 'stop-and-copy', 'pre-copy', 'post-copy']).default('auto'))
   .option('--json', 'print one JSON object')
   .option('--forward-ports', "after the move, keep forwarding the source's 127.0.0.1 ports the processes listen on to the destination, until Ctrl-C")
-  .action(async (pids: number[], opts: { to: string; from: string; strategy: Strategy; json?: boolean; forwardPorts?: boolean }) => {
+  .action(async (pids: number[], opts: { to: string; from: string; among?: string; strategy: Strategy; json?: boolean; forwardPorts?: boolean }) => {
     const controller = new AbortController();
     // Ctrl-C rolls back instead of leaving a frozen process behind.
     const onSigint = () => controller.abort();
@@ -153,7 +157,15 @@ program
     try {
       await withEngine(program.opts(), async (e) => {
         let moved: MigrationResult[];
-        if (pids.length === 1) {
+        if (to === 'auto') {
+          if (pids.length !== 1) throw new Error('--to auto places one process at a time; give one PID');
+          const states = new HostStates(e);
+          const among = opts.among ? opts.among.split(',').map((h) => h.trim()).filter(Boolean) : listConfiguredHosts(program.opts<GlobalOptions>().sshConfig);
+          const result = await migrateToBest(e, states, { pid: pids[0], from, among, strategy }, migrateOptions);
+          process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : formatMigration(result));
+          process.exitCode = result.ok ? 0 : 1;
+          moved = [result];
+        } else if (pids.length === 1) {
           const result = await e.migrate({ pid: pids[0], from, to, strategy }, migrateOptions);
           process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : formatMigration(result));
           process.exitCode = result.ok ? 0 : 1;
@@ -169,6 +181,24 @@ program
     } finally {
       process.off('SIGINT', onSigint);
     }
+  });
+
+program
+  .command('hosts')
+  .description('measure each host: cores (its CPU quota), load, CPU use, available memory (its cgroup limit), disk, CRIU, RTT')
+  .argument('[hosts...]', 'hosts to measure (default: every host of the ssh config)')
+  .option('--json', 'print JSON')
+  .action(async (hosts: string[], opts: { json?: boolean }) => {
+    const names = hosts.length ? hosts : listConfiguredHosts(program.opts<GlobalOptions>().sshConfig);
+    const states = await withEngine(program.opts(), async (e) => {
+      const cache = new HostStates(e);
+      // Two readings a second apart turn the cgroups' CPU time into a rate.
+      await cache.get(names);
+      await new Promise((r) => setTimeout(r, 1000));
+      return Promise.all(names.map((h) => cache.probe(h)));
+    });
+    process.stdout.write(opts.json ? `${JSON.stringify(states, null, 2)}\n` : formatHostStates(states));
+    if (states.some((s) => s.stale)) process.exitCode = 1;
   });
 
 program

@@ -7,6 +7,7 @@ export const EXTENSION_ID = 'process-migrator.process-migrator';
 export const enum Commands {
   Migrate = 'processMigrator.migrate',
   MigrateTo = 'processMigrator.migrateTo',
+  MigrateToBestHost = 'processMigrator.migrateToBestHost',
   CheckHost = 'processMigrator.checkHost',
   SetUpHost = 'processMigrator.setUpHost',
   AddHost = 'processMigrator.addHost',

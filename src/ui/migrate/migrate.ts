@@ -8,6 +8,7 @@ import type {
   MigrationRequest,
   MigrationResult,
   Strategy,
+  TracedProcess,
 } from '../../migration/api';
 import { Commands, readSetting, SETTINGS_SECTION } from '../common/contributions';
 import { formatKiB } from '../../common/format';
@@ -15,6 +16,8 @@ import { isKernelThread } from '../../helper/processList';
 import { compareProcesses, describeProcess } from '../common/processForest';
 import type { ProcessModel } from '../view/processModel';
 import { hostOf, selectedRefs, type ProcessRef } from '../view/processRefs';
+import { HostStates } from '../../automatic/hostStates';
+import { migrateToBest } from '../../automatic/placement';
 import { forwardPortsEnabled } from '../forwards/forwardCommand';
 import { forwardNotice } from '../forwards/portForwards';
 import { runBatchMigration } from './batchMigration';
@@ -22,6 +25,17 @@ import { StrategyChoice, treeRssKiB } from './strategyPick';
 import { askToStopTracer } from './tracerPrompt';
 import type { MigrateCommandOptions, MigrationDeps } from './migrationDeps';
 import { SHOW_LOG, SHOW_REPORT, withMigrationProgress } from './migrationProgress';
+
+/** The destination that asks the placement for the host (`--to auto` in the CLI). */
+export const BEST_HOST = 'auto';
+
+const hostStatesByEngine = new WeakMap<object, HostStates>();
+/** One cache of measured host states per engine: placements in a session share its readings. */
+function hostStatesOf(engine: MigrationDeps['engine']): HostStates {
+  let states = hostStatesByEngine.get(engine);
+  if (!states) hostStatesByEngine.set(engine, (states = new HostStates(engine)));
+  return states;
+}
 
 /** Runs one migration with progress and the final notification; never rejects. */
 export async function runMigration(
@@ -40,16 +54,18 @@ export async function runMigration(
     what,
     request.to,
     options,
-    (engineOptions) =>
-      engine.migrate(request, {
-        ...engineOptions,
-        // A tracer found by the preflight: the user may have it stopped, before any freeze.
-        onTraced: (traced) => askToStopTracer(traced, options.tracerModal),
-      }),
+    (engineOptions) => {
+      // A tracer found by the preflight: the user may have it stopped, before any freeze.
+      const withTracer = { ...engineOptions, onTraced: (traced: TracedProcess) => askToStopTracer(traced, options.tracerModal) };
+      return request.to === BEST_HOST
+        ? migrateToBest(engine, hostStatesOf(engine), { pid: request.pid, from: request.from, among: model.hostNames(), strategy: request.strategy }, withTracer)
+        : engine.migrate(request, withTracer);
+    },
     (error) => failedResult(request, error),
   );
 
   const forwards = deps.forwards && (options.forwardPorts ?? forwardPortsEnabled()) ? await deps.forwards.afterMigration(result, name) : undefined;
+  if (result.placement) log.info(`Placement: ${result.placement.candidates.map((c) => c.reason).join(' ')}`);
   const entry = await history.add(result, name, { forwards, requestedStrategy: request.strategy });
   void model.refresh([request.from, request.to]);
   if (result.ok && result.terminal) await deps.terminals?.follow(result, source, () => model.loadProcesses(request.from, true));
@@ -197,7 +213,9 @@ export async function pickDestination(model: ProcessModel, from: string, title: 
   const reports = new Map<string, HostReport>();
   const render = () => {
     const active = qp.activeItems[0]?.host;
-    qp.items = candidates.map((host) => ({ host, label: host, ...describeReport(reports.get(host)) }));
+    // First, marked: the host with the most headroom, chosen by the engine's placement.
+    const best: HostPick[] = candidates.length > 1 ? [{ host: BEST_HOST, label: '$(sparkle) Best host', description: 'the most headroom for this process, by measured load', detail: 'the full preflight runs on each host; the log says why the others were passed over' }] : [];
+    qp.items = [...best, ...candidates.map((host) => ({ host, label: host, ...describeReport(reports.get(host)) }))];
     const again = qp.items.find((i) => i.host === active);
     if (again) qp.activeItems = [again];
   };
@@ -257,6 +275,10 @@ export function registerMigration(context: vscode.ExtensionContext, deps: Migrat
     const what = refs.length > 1 ? `${refs.length} processes` : `${name} (PID ${ref.pid})`;
     const to = hostOf(destination) ?? (await pickDestination(deps.model, ref.host, `Migrate ${what} from ${ref.host} to…`, options.strategy ? undefined : choice));
     if (!to) return undefined;
+    if (to === BEST_HOST && refs.length > 1) {
+      void vscode.window.showWarningMessage('The best host is chosen for one process at a time: pick a host to move several processes together.');
+      return undefined;
+    }
     if (refs.length === 1) return runMigration(deps, { pid: ref.pid, from: ref.host, to, strategy: choice.strategy }, options);
     const results: BatchResult[] = [];
     for (const from of new Set(refs.map((r) => r.host))) {
@@ -268,6 +290,7 @@ export function registerMigration(context: vscode.ExtensionContext, deps: Migrat
   };
   context.subscriptions.push(
     vscode.commands.registerCommand(Commands.Migrate, migrate),
+    vscode.commands.registerCommand(Commands.MigrateToBestHost, (source?: unknown, selection?: unknown) => migrate(Array.isArray(selection) ? selection : source, BEST_HOST)),
     vscode.commands.registerCommand(Commands.MigrateTo, migrate),
     vscode.commands.registerCommand(Commands.ShowLog, () => deps.log.show(true)),
   );

@@ -1,0 +1,55 @@
+// `--to auto`: the destination is chosen among the hosts where the full preflight passes, and the
+// report says why each other host was passed over. A host that cannot be reached is passed over
+// with its sentence; the process moves to the one that can take it and counts on there.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { kill, onHost, procmig, readNumber, startTicker, stateOf, waitFor, useLab } from './support/lab';
+
+const A = 'lab-a';
+const B = 'lab-b';
+const cleanup = useLab();
+
+describe('placement (--to auto)', () => {
+  it('measures each host, cgroup-aware: cores, load, memory, disk, CRIU', async () => {
+    const result = await procmig(['hosts', A, B, '--json']);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const states = result.json as { host: string; cpus: number; memAvailableKiB: number; diskAvailableKiB: number; criuVersion?: string; stale?: string }[];
+    assert.deepEqual(states.map((s) => s.host), [A, B]);
+    for (const s of states) {
+      assert.equal(s.stale, undefined);
+      assert.ok(s.cpus > 0 && s.memAvailableKiB > 0 && s.diskAvailableKiB > 0, JSON.stringify(s));
+      assert.match(s.criuVersion ?? '', /^4\./);
+    }
+  });
+
+  it('moves a ticker to the one feasible host and names why the other was passed over', async () => {
+    const file = '/tmp/e2e-placement-ticks';
+    const pid = await startTicker(A, file);
+    cleanup.push(() => kill(A, pid), () => kill(B, pid));
+
+    const result = await procmig(['migrate', String(pid), '--from', A, '--to', 'auto', '--among', `${B},nosuchhost.invalid`, '--json']);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const r = result.json;
+    assert.equal(r.ok, true, r.error);
+    assert.equal(r.to, B);
+    assert.equal(r.placement.host, B);
+    const passed = r.placement.candidates.find((c: { host: string }) => c.host === 'nosuchhost.invalid');
+    assert.equal(passed.feasible, false);
+    assert.ok(passed.reason.length > 10, passed.reason);
+    const lastOnA = await readNumber(A, file);
+    assert.equal(await stateOf(A, pid), 'gone');
+    await waitFor(async () => (await readNumber(B, file)) > lastOnA);
+    assert.equal(await onHost(A, 'ls /var/tmp/process-migrator | grep -c img. || true'), '0');
+  });
+
+  it('with no feasible host, freezes nothing: the process runs on where it was', async () => {
+    const file = '/tmp/e2e-placement-none';
+    const pid = await startTicker(A, file);
+    cleanup.push(() => kill(A, pid));
+    const result = await procmig(['migrate', String(pid), '--from', A, '--to', 'auto', '--among', 'nosuchhost.invalid', '--json']);
+    assert.equal(result.code, 1);
+    assert.equal(result.json.ok, false);
+    assert.match(result.json.error, /Nothing was frozen/);
+    assert.equal(await stateOf(A, pid), 'running');
+  });
+});
