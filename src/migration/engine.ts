@@ -1,7 +1,7 @@
 // The engine the CLI and the extension share: hosts, the checkpoint engine, and migrations.
 import { parseCapabilities } from '../helper/capabilities';
 import { CriuEngine } from '../checkpoint/criu';
-import type { CheckpointEngine } from '../checkpoint/engine';
+import { CheckpointError, type CheckpointEngine } from '../checkpoint/engine';
 import { HostHelper } from '../helper/hostHelper';
 import { setUpHost } from '../checkpoint/hostSetup';
 import { parseProcessList } from '../helper/processList';
@@ -69,8 +69,9 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
   const helper = async (host: string) => HostHelper.for(await pool.get(host));
   const listProcesses = async (host: string) => parseProcessList(await (await helper(host)).run(['ps']));
 
-  async function migrateOne(request: MigrationRequest, hosts: HostSource, migrateOptions?: MigrateOptions, link?: BatchLink): Promise<MigrationResult> {
+  async function migrateOne(request: MigrationRequest, hosts: HostSource, migrateOptions?: MigrateOptions, link?: BatchLink, retried = false): Promise<MigrationResult> {
     const session = new MigrationSession({ hosts, checkpoint, log }, request, migrateOptions, link);
+    let failure: unknown;
     try {
       session.checkCancelled();
       await session.connect();
@@ -79,9 +80,20 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
       session.checkCancelled();
       await runStrategy(session, choice);
     } catch (err) {
+      failure = err;
       await session.fail(err);
     }
-    return session.finish();
+    const result = session.finish();
+    // A file the preflight did not see open (the process opened it just before the freeze, as a
+    // shell's `echo > file` does for an instant) is missing at the restore: the source runs on,
+    // and one more try preflights what it has open now. Not in a batch, whose members freeze
+    // together.
+    if (!retried && !link && result.rolledBack && failure instanceof CheckpointError && failure.kind === 'file-missing' && !migrateOptions?.signal?.aborted) {
+      log(`[${request.from}→${request.to} ${request.pid}] retrying once: ${result.error}`);
+      migrateOptions?.onProgress?.({ phase: 'preflight', message: `trying once more: ${result.error}` });
+      return migrateOne(request, hosts, migrateOptions, link, true);
+    }
+    return result;
   }
 
   /** The full preflight against `request.to`, nothing touched; the tree's CPU use is sampled

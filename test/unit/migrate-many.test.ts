@@ -77,4 +77,20 @@ describe('migrateMany', () => {
     assert.equal(a.ran('signal-tree').filter((c) => c[1] === 'CONT').length, 2);
     await engine.dispose();
   });
+
+  it('one process whose restore misses a file it opened after the preflight is tried once more; the source resumed in between', async () => {
+    const { engine, checkpoint, a } = lab();
+    let restores = 0;
+    const restore = checkpoint.restore.bind(checkpoint);
+    checkpoint.restore = async (...args) => {
+      if (++restores === 1) throw new CheckpointError('The process has /tmp/ticks open, but that file does not exist on lab-b; copy it there (same path) and retry.', 'file-missing', [], 'lab-b');
+      return restore(...args);
+    };
+    const result = await engine.migrate({ pid: 100, from: 'lab-a', to: 'lab-b', strategy: 'stop-and-copy' });
+    assert.equal(result.ok, true, result.error);
+    assert.equal(checkpoint.calls.filter((c) => c.startsWith('dump')).length, 2);
+    const signals = a.ran('signal-tree').map((c) => c[1]);
+    assert.deepEqual(signals, ['CONT', 'KILL'], 'resumed after the first try, killed only after the second restore');
+    await engine.dispose();
+  });
 });
