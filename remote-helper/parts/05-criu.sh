@@ -40,6 +40,16 @@ run_criu() {
 }
 
 # What runs as root for CRIU's sake (nft, removing root's images): through sudo when CRIU does.
+# The criu program the helper runs (sudo's target when it goes through sudo), and its version.
+criu_bin() {
+	b=${CRIU_CMD%% *}
+	[ "$b" != sudo ] || b=criu
+	echo "$b"
+}
+criu_version() {
+	"$(criu_bin)" --version 2>/dev/null | sed -n 's/^Version: *//p'
+}
+
 as_criu_user() {
 	find_privilege
 	case $PRIVILEGE in sudo) sudo -n "$@" ;; *) "$@" ;; esac

@@ -23,11 +23,10 @@ cmd_caps() {
 	# ONLY switch: a file read instead of /proc/cpuinfo, to give a host another CPU.
 	echo "cpu_flags=$(awk -F': *' '/^(flags|Features)[ \t]*:/ { print $2; exit }' "${PROCMIG_TEST_CPUINFO:-/proc/cpuinfo}" 2>/dev/null)"
 	echo "page_socket=$(socket_tool)"
-	criu_bin=${CRIU_CMD%% *}
-	[ "$criu_bin" != sudo ] || criu_bin=criu
+	criu_bin=$(criu_bin)
 	if ! command -v "$criu_bin" >/dev/null 2>&1; then echo "criu_version="; return 0; fi
 	echo "criu_path=$(command -v "$criu_bin")"
-	echo "criu_version=$("$criu_bin" --version 2>/dev/null | sed -n 's/^Version: *//p')"
+	echo "criu_version=$(criu_version)"
 	[ "$PRIVILEGE" = none ] && return 0
 	# Each feature check is a separate CRIU run of ~20 ms: run them side by side.
 	tmp=$(mktemp -d)

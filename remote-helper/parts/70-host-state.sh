@@ -11,9 +11,7 @@ cmd_host_state() {
 	echo "uptime=$(cut -d' ' -f1 /proc/uptime)"
 	echo "arch=$(uname -m)"
 	find_privilege
-	criu_bin=${CRIU_CMD%% *}
-	[ "$criu_bin" != sudo ] || criu_bin=criu
-	echo "criu_version=$("$criu_bin" --version 2>/dev/null | sed -n 's/^Version: *//p')"
+	echo "criu_version=$(criu_version)"
 	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then cgroup2_state; else cgroup1_state; fi
 }
 
