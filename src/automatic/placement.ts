@@ -1,6 +1,7 @@
 // Where `--to auto` (Migrate to Best Host) sends a process: among the hosts where the full
 // preflight passes, the one with the most headroom for this process, ties to the faster link.
 import type { Engine, Feasibility, HostState, MigrateOptions, MigrationResult, Placement, PlacementCandidate, Strategy } from '../migration/api';
+import { notStartedResult } from '../migration/notStarted';
 import type { HostStates } from './hostStates';
 
 /** Headrooms within this share of the best count as a tie, decided by the link. */
@@ -106,30 +107,13 @@ export async function migrateToBest(
 ): Promise<MigrationResult> {
   options.onProgress?.({ phase: 'preflight', message: `choosing among ${request.among.filter((h) => h !== request.from).join(', ')}` });
   const placement = await placeProcess(engine, states, request, options.signal);
-  if (!placement.host) return notPlaced(request, placement);
+  if (!placement.host) {
+    const error = `${placement.reason} Nothing was frozen; the process runs on ${request.from}.`;
+    return notStartedResult({ pid: request.pid, from: request.from, to: 'auto' }, error, { strategyReason: '', placement, rolledBack: true });
+  }
   const result = await engine.migrate({ pid: request.pid, from: request.from, to: placement.host, strategy: request.strategy }, options);
   if (result.ok) states.learnLink(request.from, placement.host, result.bytes, result.phases.transfer ?? result.freezeMs);
   return { ...result, placement };
-}
-
-function notPlaced(request: PlaceRequest, placement: Placement): MigrationResult {
-  return {
-    ok: false,
-    from: request.from,
-    to: 'auto',
-    sourcePid: request.pid,
-    strategy: 'stop-and-copy',
-    strategyReason: '',
-    phases: {},
-    freezeMs: 0,
-    totalMs: 0,
-    bytes: 0,
-    options: [],
-    startedAt: new Date().toISOString(),
-    placement,
-    error: `${placement.reason} Nothing was frozen; the process runs on ${request.from}.`,
-    rolledBack: true,
-  };
 }
 
 function mib(kib: number): string {

@@ -18,6 +18,7 @@ import type { ProcessModel } from '../view/processModel';
 import { hostOf, selectedRefs, type ProcessRef } from '../view/processRefs';
 import { HostStates } from '../../automatic/hostStates';
 import { migrateToBest } from '../../automatic/placement';
+import { notStartedResult } from '../../migration/notStarted';
 import { forwardPortsEnabled } from '../forwards/forwardCommand';
 import { forwardNotice } from '../forwards/portForwards';
 import { runBatchMigration } from './batchMigration';
@@ -61,7 +62,7 @@ export async function runMigration(
         ? migrateToBest(engine, hostStatesOf(engine), { pid: request.pid, from: request.from, among: model.hostNames(), strategy: request.strategy }, withTracer)
         : engine.migrate(request, withTracer);
     },
-    (error) => failedResult(request, error),
+    (error) => notStartedResult(request, error),
   );
 
   const forwards = deps.forwards && (options.forwardPorts ?? forwardPortsEnabled()) ? await deps.forwards.afterMigration(result, name) : undefined;
@@ -94,24 +95,6 @@ export async function runMigration(
       });
   }
   return result;
-}
-
-function failedResult(request: MigrationRequest, error: string): MigrationResult {
-  return {
-    ok: false,
-    from: request.from,
-    to: request.to,
-    sourcePid: request.pid,
-    strategy: request.strategy && request.strategy !== 'auto' ? request.strategy : 'stop-and-copy',
-    strategyReason: 'The engine stopped before choosing.',
-    phases: {},
-    freezeMs: 0,
-    totalMs: 0,
-    bytes: 0,
-    options: [],
-    startedAt: new Date().toISOString(),
-    error,
-  };
 }
 
 interface ProcessPick extends vscode.QuickPickItem {
