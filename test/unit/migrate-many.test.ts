@@ -32,6 +32,16 @@ function lab(options: { missing?: number[] } = {}) {
   return { engine, checkpoint, a: hosts.get('lab-a')!, b: hosts.get('lab-b')!, pools };
 }
 
+/** The `nth` restore fails with `error`; the others restore. */
+function failRestore(checkpoint: RecordingCheckpoint, nth: number, error: CheckpointError): void {
+  let restores = 0;
+  const restore = checkpoint.restore.bind(checkpoint);
+  checkpoint.restore = async (...args) => {
+    if (++restores === nth) throw error;
+    return restore(...args);
+  };
+}
+
 describe('migrateMany', () => {
   it('moves every tree once (a PID inside another requested tree goes with it), each after all are prepared', async () => {
     const { engine, checkpoint, a, pools } = lab();
@@ -61,12 +71,7 @@ describe('migrateMany', () => {
 
   it('a tree that fails after its freeze takes the batch back: every source resumes, none is killed', async () => {
     const { engine, checkpoint, a } = lab();
-    let restores = 0;
-    const restore = checkpoint.restore.bind(checkpoint);
-    checkpoint.restore = async (...args) => {
-      if (++restores === 2) throw new CheckpointError('CRIU failed to restore the process on lab-b: boom.', 'other', [], 'lab-b');
-      return restore(...args);
-    };
+    failRestore(checkpoint, 2, new CheckpointError('CRIU failed to restore the process on lab-b: boom.', 'other', [], 'lab-b'));
     const result = await engine.migrateMany({ pids: [100, 200], from: 'lab-a', to: 'lab-b', strategy: 'stop-and-copy' });
     assert.equal(result.ok, false);
     assert.deepEqual(result.processes.map((p) => p.ok), [false, false]);
@@ -80,12 +85,7 @@ describe('migrateMany', () => {
 
   it('one process whose restore misses a file it opened after the preflight is tried once more; the source resumed in between', async () => {
     const { engine, checkpoint, a } = lab();
-    let restores = 0;
-    const restore = checkpoint.restore.bind(checkpoint);
-    checkpoint.restore = async (...args) => {
-      if (++restores === 1) throw new CheckpointError('The process has /tmp/ticks open, but that file does not exist on lab-b; copy it there (same path) and retry.', 'file-missing', [], 'lab-b');
-      return restore(...args);
-    };
+    failRestore(checkpoint, 1, new CheckpointError('The process has /tmp/ticks open, but that file does not exist on lab-b; copy it there (same path) and retry.', 'file-missing', [], 'lab-b'));
     const result = await engine.migrate({ pid: 100, from: 'lab-a', to: 'lab-b', strategy: 'stop-and-copy' });
     assert.equal(result.ok, true, result.error);
     assert.equal(checkpoint.calls.filter((c) => c.startsWith('dump')).length, 2);
