@@ -55,9 +55,6 @@ export class HelperError extends Error {
   }
 }
 
-/** Helper commands that change nothing on the host, so that running one twice is harmless. */
-const LOOK_ONLY = new Set(['caps', 'ps', 'inspect', 'state', 'verify', 'version', 'ptys', 'listener']);
-
 export class HostHelper {
   /** Set once a command ran: the helper is there, no need to check again before a spawn. */
   private installed = false;
@@ -101,11 +98,6 @@ export class HostHelper {
     let result = await this.host.exec(this.argv(args), options);
     if (result.code === 97 && result.stdout.startsWith(MISSING)) {
       await this.install();
-      result = await this.host.exec(this.argv(args), options);
-    }
-    // A session that closed without an exit status on a live connection (seen, rarely, for a
-    // normal user's first commands on a host): a command that only looks is asked again, once.
-    if (result.code === null && !result.signal && !result.connectionLost && LOOK_ONLY.has(args[0] ?? '') && !options?.stdin) {
       result = await this.host.exec(this.argv(args), options);
     }
     if (result.code !== 97) this.installed = true;

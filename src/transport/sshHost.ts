@@ -319,14 +319,17 @@ function openExec(conn: Connection, line: string, pty: SpawnOptions['pty'], name
   });
 }
 
-/** Settles when the channel closes, with the exit status, or `connectionLost` if none came. */
+/** Settles when the channel closes, with the exit status, or `connectionLost` if none came.
+ * From 'close', which ssh2 gives the status it recorded: its 'exit' event may have fired already,
+ * when the exec reply, the output and the status came in one read (a quick command, or several
+ * sessions at once), before the awaited channel reached us. */
 function channelExit(conn: Connection, channel: ClientChannel): Promise<SshExit> {
   return new Promise((resolve) => {
-    let exit: SshExit | undefined;
-    channel.on('exit', (code: number | null, signal?: string) => {
-      exit = { code: code ?? null, signal: signal ? `SIG${signal}` : null };
+    channel.on('close', (code?: number | null, signal?: string) => {
+      if (typeof code === 'number') resolve({ code, signal: null });
+      else if (signal) resolve({ code: null, signal: signal.startsWith('SIG') ? signal : `SIG${signal}` });
+      else resolve({ code: null, signal: null, connectionLost: !conn.alive || undefined });
     });
-    channel.on('close', () => resolve(exit ?? { code: null, signal: null, connectionLost: !conn.alive || undefined }));
   });
 }
 

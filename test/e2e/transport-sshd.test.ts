@@ -234,6 +234,18 @@ describe('transport over a real sshd', { skip: !haveSshd && 'openssh-server is n
     assert.equal((await host.exec(['sh', '-c', 'read x; echo "[$x]"'])).stdout, '[]\n', 'stdin is at EOF without input');
   });
 
+  test('exec: many quick commands at once on one connection each report their exit status', async () => {
+    // Their exec reply, output and status often arrive in one read, before the caller holds the
+    // channel: the status must not be lost on the way.
+    const host = await pool().get('target');
+    for (let round = 0; round < 10; round++) {
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => host.exec(['sh', '-c', `echo ${i}; exit ${90 + i}`])));
+      assert.deepEqual(results.map((r) => [r.code, r.stdout]), results.map((_, i) => [90 + i, `${i}\n`]));
+    }
+    const killed = await host.exec(['sh', '-c', 'kill -TERM $$']);
+    assert.deepEqual([killed.code, killed.signal], [null, 'SIGTERM']);
+  });
+
   test('spawn streams a few MB both ways', async () => {
     const host = await pool().get('target');
     const payload = randomBytes(4 * 1024 * 1024);
