@@ -48,7 +48,8 @@ export function rankHosts(process: { rssKiB: number; cpuCores: number }, inputs:
     }
   }
   if (!scored.length) {
-    return { reason: inputs.length ? 'No host can take the process: ' + passed.map((p) => p.reason).join(' ') : 'No other host is configured.', candidates: passed };
+    // The same sentence from several hosts (the process itself cannot move) is said once.
+    return { reason: inputs.length ? 'No host can take the process: ' + [...new Set(passed.map((p) => p.reason))].join(' ') : 'No other host is configured.', candidates: passed };
   }
   const best = Math.max(...scored.map((s) => s.score));
   const tied = scored.filter((s) => s.score >= best * (1 - TIE));

@@ -1,4 +1,5 @@
 // Human-readable output of the CLI.
+import type { EvacuationResult } from '../automatic/evacuate';
 import type { BatchResult, HostReport, HostState, MigrationResult, ProcessInfo, RunResult } from '../migration/api';
 import { formatBytes, formatKiB } from '../common/format';
 import { PHASES } from '../migration/phases';
@@ -111,4 +112,14 @@ export function formatHostStates(states: readonly HostState[]): string {
       return `${s.host}: ${s.cpus} cores, load ${s.load1PerCore.toFixed(2)}/${s.load5PerCore.toFixed(2)} per core${busy}${psi}, ${formatKiB(s.memAvailableKiB)} available${limit}, ${formatKiB(s.diskAvailableKiB)} disk, CRIU ${s.criuVersion ?? 'none'}${rtt}${s.stale ? ` [stale: ${s.stale}]` : ''}\n`;
     })
     .join('');
+}
+
+/** `procmig evacuate`: what moved where, then what stayed and why. */
+export function formatEvacuation(e: EvacuationResult): string {
+  const moved = e.results.filter((r) => r.ok);
+  const lines = [`Moved ${moved.length} of ${e.results.length + e.left.length} process trees off ${e.from} in ${e.totalMs} ms.`];
+  for (const r of e.results) lines.push(r.ok ? `  ${r.sourcePid} → ${r.to} as PID ${r.destinationPid} (frozen ${r.freezeMs} ms)` : `  ${r.sourcePid}: not moved: ${r.error}`);
+  if (e.left.length) lines.push('Left on the host:');
+  for (const l of e.left) lines.push(`  ${l.pid} ${l.name}: ${l.reason}`);
+  return `${lines.join('\n')}\n`;
 }

@@ -6,10 +6,11 @@ import type { Engine, HostReport, MigrationProgress, MigrationResult, ProcessInf
 import { createEngine } from '../migration/engine';
 import { HostStates } from '../automatic/hostStates';
 import { migrateToBest } from '../automatic/placement';
+import { evacuate } from '../automatic/evacuate';
 import { listConfiguredHosts } from '../transport/sshConfig';
 import type { HostKeyDecision, PassphraseRequest, UnknownHostKey } from '../transport/host';
 import { askOncePerSession } from '../transport/knownHosts';
-import { formatBatch, formatHostReport, formatHostStates, formatMigration, formatProcessTree, formatRun } from './format';
+import { formatBatch, formatEvacuation, formatHostReport, formatHostStates, formatMigration, formatProcessTree, formatRun } from './format';
 
 interface GlobalOptions {
   sshConfig?: string;
@@ -178,6 +179,34 @@ program
         }
         if (opts.forwardPorts) await forwardUntilInterrupted(e, from, to, moved);
       });
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  });
+
+program
+  .command('evacuate')
+  .description("move every migratable process tree of yours off a host, each where it fits; those that cannot move are named and never frozen")
+  .argument('<host>', 'the host to empty')
+  .option('--to <host>', "one destination, or 'auto': each tree where it has the most headroom", 'auto')
+  .option('--among <hosts>', 'with --to auto: the comma-separated hosts to choose among (default: every host of the ssh config)')
+  .option('--pid <pid...>', 'only these trees')
+  .option('--json', 'print one JSON object')
+  .action(async (host: string, opts: { to: string; among?: string; pid?: string[]; json?: boolean }) => {
+    const controller = new AbortController();
+    const onSigint = () => controller.abort();
+    process.on('SIGINT', onSigint);
+    try {
+      const result = await withEngine(program.opts(), (e) =>
+        evacuate(
+          e,
+          new HostStates(e),
+          { from: host, to: opts.to, among: opts.among ? opts.among.split(',').map((h) => h.trim()).filter(Boolean) : listConfiguredHosts(program.opts<GlobalOptions>().sshConfig), pids: opts.pid?.map(Number) },
+          { signal: controller.signal, onProgress: opts.json ? undefined : (p: MigrationProgress) => process.stderr.write(`${p.phase}: ${p.message}\n`) },
+        ),
+      );
+      process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : formatEvacuation(result));
+      process.exitCode = result.ok ? 0 : 1;
     } finally {
       process.off('SIGINT', onSigint);
     }

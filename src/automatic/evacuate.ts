@@ -1,0 +1,95 @@
+// Evacuate a host: every migratable process tree of the user (or the chosen ones) moves off it,
+// each where it fits. Every tree is placed first, with the full preflight and nothing frozen; a
+// tree that cannot move is left with its one sentence and is never frozen. The trees bound for
+// one host then move as one batch (frozen together), the batches in parallel.
+import type { BatchResult, Engine, MigrateOptions, MigrationResult, ProcessInfo, Strategy } from '../migration/api';
+import type { HostStates } from './hostStates';
+import { placeProcess } from './placement';
+
+export interface EvacuationRequest {
+  from: string;
+  /** A host, or `auto`: each tree goes where it has the most headroom. */
+  to: string;
+  /** With `auto`: the hosts to choose among. */
+  among: readonly string[];
+  /** Only these trees (default: every migratable tree of the user on `from`). */
+  pids?: readonly number[];
+  strategy?: Strategy;
+}
+
+export interface LeftProcess {
+  pid: number;
+  name: string;
+  /** Why it stays, in one sentence. */
+  reason: string;
+}
+
+export interface EvacuationResult {
+  /** True when every tree that could move runs elsewhere. */
+  ok: boolean;
+  from: string;
+  /** One per moved tree, the same fields as `migrate --json`. */
+  results: MigrationResult[];
+  left: LeftProcess[];
+  totalMs: number;
+}
+
+/** Daemons of the system and of a login that are never the user's work. */
+const NOT_WORK = new Set(['sshd', 'sshd-session', 'systemd', '(sd-pam)', 'dbus-daemon', 'tini', 'init', 'tmux: server', 'ssh-agent', 'gpg-agent', 'cron', 'agetty']);
+
+/** The roots of the user's own process trees: orphans reparented to init (started with `setsid
+ * … &`, nohup, a daemonizing dev server) owned by `uid`, less system and login daemons. */
+export function workTrees(processes: readonly ProcessInfo[], uid: number): ProcessInfo[] {
+  return processes.filter((p) => p.pid !== 1 && p.ppid === 1 && p.uid === uid && !NOT_WORK.has(p.name) && !p.command.includes('procmig-helper') && !/helper-[0-9a-f]{12}\.sh/.test(p.command));
+}
+
+export async function evacuate(
+  engine: Pick<Engine, 'listProcesses' | 'checkHost' | 'checkFeasible' | 'migrateMany'>,
+  states: HostStates,
+  request: EvacuationRequest,
+  options: MigrateOptions = {},
+): Promise<EvacuationResult> {
+  const started = performance.now();
+  const processes = await engine.listProcesses(request.from);
+  const byPid = new Map(processes.map((p) => [p.pid, p]));
+  const uid = (await engine.checkHost(request.from)).capabilities?.uid ?? 0;
+  const left: LeftProcess[] = [];
+  const roots = request.pids
+    ? request.pids.flatMap((pid) => {
+        const p = byPid.get(pid);
+        if (!p) left.push({ pid, name: `PID ${pid}`, reason: `Process ${pid} does not run on ${request.from}.` });
+        return p ? [p] : [];
+      })
+    : workTrees(processes, uid);
+  options.onProgress?.({ phase: 'preflight', message: `placing ${roots.length} process tree${roots.length === 1 ? '' : 's'} off ${request.from}` });
+
+  // Placement first, for all of them at once: nothing is frozen until each has a destination.
+  const destinations = new Map<string, number[]>();
+  await Promise.all(
+    roots.map(async (p) => {
+      const to = await destinationOf(p);
+      if (typeof to === 'string') destinations.set(to, [...(destinations.get(to) ?? []), p.pid]);
+      else left.push({ pid: p.pid, name: p.name, reason: to.reason });
+    }),
+  );
+  const batches: BatchResult[] = await Promise.all(
+    [...destinations].map(([to, pids]) => engine.migrateMany({ pids, from: request.from, to, strategy: request.strategy }, options)),
+  );
+  const results = batches.flatMap((b) => b.processes.map((r) => ({ ...r, trigger: `evacuation of ${request.from}` })));
+  return {
+    ok: results.every((r) => r.ok),
+    from: request.from,
+    results,
+    left: left.sort((a, b) => a.pid - b.pid),
+    totalMs: Math.round(performance.now() - started),
+  };
+
+  async function destinationOf(p: ProcessInfo): Promise<string | { reason: string }> {
+    if (request.to !== 'auto') {
+      const f = await engine.checkFeasible({ pid: p.pid, from: request.from, to: request.to }, { signal: options.signal });
+      return f.feasible ? request.to : { reason: f.problems.join(' ') };
+    }
+    const placement = await placeProcess(engine, states, { pid: p.pid, from: request.from, among: request.among }, options.signal);
+    return placement.host ?? { reason: placement.reason };
+  }
+}
