@@ -1,9 +1,11 @@
 #!/bin/sh
-# Two-host lab on one machine: `lab-a` and `lab-b`, each a set of namespaces with its own sshd.
+# Three-host lab on one machine: `lab-a`, `lab-b` and `lab-c`, each a set of namespaces with its own
+# sshd. lab-c is the small one (half a core, 1 GiB), for placement to pass over.
 #
 #   sh scripts/lab.sh up | down | status | env
 #   sh scripts/lab.sh exec <host> <cmd...>     run a command inside a host (all its namespaces)
 #   sh scripts/lab.sh sshd <host> stop|start   simulate a host's SSH going away / coming back
+#   sh scripts/lab.sh crash|boot <host>        a host crashes (every process ends) / boots again
 #
 # Why namespaces and not containers: no Docker here, and CRIU needs real processes it can ptrace,
 # freeze and restore. Each host gets:
@@ -16,7 +18,10 @@
 #     checkpoint images really have to travel from one host to the other;
 #   - a PID counter starting at a different base per host, so a PID from one host is normally free
 #     on the other (as on two real machines);
-#   - sshd on <address>:22 with its own host key, key-only root login, port forwarding allowed.
+#   - sshd on <address>:22 with its own host key, key-only root login, port forwarding allowed;
+#   - its own cgroup (cpu, cpuacct, memory: /pm-lab-<x>), mounted in its mount namespace, so that
+#     each host's CPU use and memory headroom are its own, as they are on a VM or container. Only
+#     lab-c has limits: lab-a and lab-b carry the tests' load and stay as fast as the machine.
 # The root namespace reaches the hosts through `.lab/ssh_config` (ProxyCommand via socat inside the
 # lab network); the hosts reach each other directly by address (or by name: /etc/hosts per host).
 set -eu
@@ -41,7 +46,7 @@ SUBNET_PREFIX=10.77.0
 # Namespace names are global to the machine; remember which checkout owns them so a second
 # checkout does not mistake someone else's lab for its own.
 OWNER_FILE=/run/pm-lab.owner
-HOSTS="lab-a lab-b"
+HOSTS="lab-a lab-b lab-c"
 # A normal user on both hosts (they share /etc/passwd and /home), reached as `<host>-dev`: a
 # developer's account is not root.
 LAB_USER=pmdev
@@ -55,14 +60,22 @@ host_name() { # accepts lab-a or a
 	case "$1" in
 		lab-a | a) echo lab-a ;;
 		lab-b | b) echo lab-b ;;
-		*) die "unknown host '$1' (expected lab-a or lab-b)" ;;
+		lab-c | c) echo lab-c ;;
+		*) die "unknown host '$1' (expected lab-a, lab-b or lab-c)" ;;
 	esac
 }
 host_ns() { echo "pm-$1"; } # pm-lab-a
-host_addr() { case "$1" in lab-a) echo "$SUBNET_PREFIX.11" ;; lab-b) echo "$SUBNET_PREFIX.12" ;; esac; }
-host_veth() { case "$1" in lab-a) echo veth-a ;; lab-b) echo veth-b ;; esac; }
-# Different PID bases: 100000 on a, 200000 on b (PIDs allocated in the host's own PID namespace).
-host_pid_base() { case "$1" in lab-a) echo 100000 ;; lab-b) echo 200000 ;; esac; }
+host_addr() { case "$1" in lab-a) echo "$SUBNET_PREFIX.11" ;; lab-b) echo "$SUBNET_PREFIX.12" ;; lab-c) echo "$SUBNET_PREFIX.13" ;; esac; }
+host_veth() { case "$1" in lab-a) echo veth-a ;; lab-b) echo veth-b ;; lab-c) echo veth-c ;; esac; }
+# Different PID bases: 100000 on a, 200000 on b, 300000 on c (PIDs allocated in the host's own PID
+# namespace).
+host_pid_base() { case "$1" in lab-a) echo 100000 ;; lab-b) echo 200000 ;; lab-c) echo 300000 ;; esac; }
+# The host's cgroup limits: CPU quota in µs per 100 ms, memory in bytes; none for a and b.
+host_cpu_quota() { case "$1" in lab-c) echo 50000 ;; *) echo -1 ;; esac; }
+host_mem_limit() { case "$1" in lab-c) echo $((1024 * 1024 * 1024)) ;; *) echo "" ;; esac; }
+# The v1 controllers a host gets its own cgroup in (this machine's cgroups are v1).
+CGROUP_CONTROLLERS="cpu cpuacct memory"
+
 host_dir() { echo "$HOSTS_DIR/$1"; }
 
 ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$1"; }
@@ -148,7 +161,7 @@ write_host_files() { # $1 = host name
 	[ -f "$d/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C "$h" -f "$d/ssh_host_ed25519_key"
 	# Each host resolves both lab names (and its own) like machines on a LAN would.
 	{
-		grep -v -e ' lab-a$' -e ' lab-b$' /etc/hosts 2>/dev/null || true
+		grep -v -e ' lab-a$' -e ' lab-b$' -e ' lab-c$' /etc/hosts 2>/dev/null || true
 		for o in $HOSTS; do echo "$(host_addr "$o") $o"; done
 	} >"$d/hosts"
 	cat >"$d/sshd_config" <<EOF
@@ -216,6 +229,36 @@ ensure_network() {
 	done
 }
 
+# This machine's directory of v1 controller $1 for the host cgroup $2: memory below the cgroup this
+# script runs in (a sandbox may be limited there), the CPU ones at the top level, where the helper
+# reads a host's CPU use (its topmost cgroup).
+cgroup_dir() {
+	[ -d "/sys/fs/cgroup/$1" ] || return 0
+	own=
+	[ "$1" != memory ] || own=$(awk -F: '$2 == "memory" { print $3 }' /proc/self/cgroup)
+	echo "/sys/fs/cgroup/$1${own%/}/$2"
+}
+
+join_cgroups() { # $1 = host; best effort: without cgroups the lab works, its hosts just look alike
+	for c in $CGROUP_CONTROLLERS; do
+		dir=$(cgroup_dir "$c" "pm-$1")
+		if [ -z "$dir" ] || ! mkdir -p "$dir" 2>/dev/null; then continue; fi
+		case $c in
+			cpu) host_cpu_quota "$1" >"$dir/cpu.cfs_quota_us" ;;
+			memory) [ -z "$(host_mem_limit "$1")" ] || host_mem_limit "$1" >"$dir/memory.limit_in_bytes" ;;
+		esac
+		# 0: the writing process itself (a subshell: $$ would be the script's).
+		echo 0 >"$dir/cgroup.procs" || echo "cannot join $dir" >&2
+	done
+}
+
+remove_cgroups() { # $1 = host, once its processes are gone
+	for c in $CGROUP_CONTROLLERS; do
+		dir=$(cgroup_dir "$c" "pm-$1")
+		if [ -n "$dir" ] && [ -d "$dir" ]; then rmdir "$dir" 2>/dev/null || true; fi
+	done
+}
+
 start_host() { # $1 = host name; starts its init unless it runs already
 	h=$1; d=$(host_dir "$h")
 	if [ -n "$(init_pid "$h")" ]; then
@@ -224,10 +267,13 @@ start_host() { # $1 = host name; starts its init unless it runs already
 	fi
 	# Fully detached (own session, no terminal, output to a log) so the host outlives this shell;
 	# fd 9 (the lab lock) is closed, or the host would hold the lock for as long as it runs.
-	setsid ip netns exec "$(host_ns "$h")" \
-		unshare --pid --fork --mount --mount-proc --uts --propagation private \
-		tini -- sh "$SELF" __init "$h" \
-		</dev/null >"$LAB/$h.log" 2>&1 9>&- &
+	# The host's processes are born in its cgroups: its init joins them before it starts.
+	(
+		join_cgroups "$h"
+		exec setsid ip netns exec "$(host_ns "$h")" \
+			unshare --pid --fork --mount --mount-proc --uts --propagation private \
+			tini -- sh "$SELF" __init "$h"
+	) </dev/null >"$LAB/$h.log" 2>&1 9>&- &
 	outer=$!
 	# `ip netns exec` execs unshare in this same process; unshare --fork's child is tini, PID 1 of
 	# the host. Record tini's root-namespace PID: killing it tears the whole PID namespace down.
@@ -280,7 +326,7 @@ cmd_up() {
 	[ "$(id -u)" -eq 0 ] || die "run as root (network and PID namespaces need CAP_SYS_ADMIN)"
 	check_owner
 	if [ -f "$SSH_CONFIG" ] && all_up; then
-		say "already up (ssh -F $SSH_CONFIG lab-a|lab-b)"
+		say "already up (ssh -F $SSH_CONFIG lab-a|lab-b|lab-c)"
 		return 0
 	fi
 	deps=$(sh "$ROOT/scripts/install-system-deps.sh" 2>&1) || { printf '%s\n' "$deps" >&2; die "installing system dependencies failed"; }
@@ -335,6 +381,16 @@ host_init() {
 	# Own POSIX shared memory, as every real machine has: with the machine's /dev/shm a process's
 	# shm files would already be "there" on the other host.
 	mount -t tmpfs -o size=2g,mode=1777 shm /dev/shm
+	# `ip netns exec` gave the host a sysfs of its own without cgroups: mount the machine's
+	# hierarchies, as a VM's or container's own view would show them (a host reads its cgroup).
+	mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup
+	awk -F: '$2 != "" { print $2 }' /proc/self/cgroup | while IFS= read -r c; do
+		case $c in name=*) opts=none,$c ;; *) opts=$c ;; esac
+		mkdir -p "/sys/fs/cgroup/${c#name=}"
+		mount -t cgroup -o "$opts" cgroup "/sys/fs/cgroup/${c#name=}" || echo "cannot mount cgroup $c" >&2
+	done
+	mkdir -p /sys/fs/cgroup/unified
+	mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified 2>/dev/null || rmdir /sys/fs/cgroup/unified
 	# Start this host's PIDs at its own base. pid_max is per PID namespace on this kernel (6.14+);
 	# raise it here when it is lower than the base (older kernels: the machine-wide value rules).
 	base=$(host_pid_base "$h")
@@ -384,9 +440,10 @@ cmd_down() {
 		[ -z "$left" ] && break
 		i=$((i + 1)); sleep 0.1
 	done
-	for ns in $(host_ns lab-a) $(host_ns lab-b) "$BR_NS"; do
+	for ns in $(for h in $HOSTS; do host_ns "$h"; done) "$BR_NS"; do
 		if ns_exists "$ns"; then ip netns del "$ns" || say "could not delete namespace $ns"; fi
 	done
+	for h in $HOSTS; do remove_cgroups "$h"; done
 	rm -rf "$HOSTS_DIR" "$KNOWN_HOSTS"
 	[ ! -r "$OWNER_FILE" ] || [ "$(cat "$OWNER_FILE")" != "$LAB" ] || rm -f "$OWNER_FILE"
 	say "down"
@@ -459,16 +516,44 @@ cmd_sshd() {
 	esac
 }
 
+# A crash: every process of the host ends at once (PID 1 of its namespace killed), nothing is
+# cleaned up; its files stay for `boot`, as a disk does.
+cmd_crash() {
+	h=$(host_name "${1:-}")
+	lock
+	p=$(init_pid "$h")
+	[ -n "$p" ] || die "$h is down already"
+	kill -KILL "$p"
+	i=0
+	while [ -d "/proc/$p" ] && [ "$i" -lt 50 ]; do i=$((i + 1)); sleep 0.1; done
+	say "$h crashed"
+}
+
+cmd_boot() {
+	h=$(host_name "${1:-}")
+	lock
+	[ -z "$(init_pid "$h")" ] || die "$h runs already"
+	start_host "$h"
+	i=0
+	until ssh_ok "$h"; do
+		i=$((i + 1)); [ "$i" -lt 60 ] || die "sshd of $h does not answer after its boot; see $LAB/$h.log"
+		sleep 0.5
+	done
+	say "$h booted"
+}
+
 usage() {
 	cat <<EOF
 usage: sh scripts/lab.sh <command>
-  up                         start lab-a and lab-b (idempotent), wait for their sshd
-  down                       stop both hosts, delete namespaces and host state
+  up                         start the hosts (idempotent), wait for their sshd
+  down                       stop the hosts, delete namespaces and host state
   status                     show each host: up/down, address, sshd reachable
   env                        print PROCMIG_LAB_SSH_CONFIG=<path>
   exec <host> <cmd...>       run a command inside a host's namespaces
   sshd <host> stop|start     stop/start a host's sshd (simulates the host going away)
-hosts: lab-a (10.77.0.11), lab-b (10.77.0.12); ssh -F $SSH_CONFIG lab-a
+  crash <host>               end every process of the host at once, as a crash does
+  boot <host>                start a crashed host again (its files kept)
+hosts: lab-a (10.77.0.11), lab-b (10.77.0.12), lab-c (10.77.0.13); ssh -F $SSH_CONFIG lab-a
 EOF
 }
 
@@ -481,6 +566,8 @@ case "$cmd" in
 	env) cmd_env ;;
 	exec) cmd_exec "$@" ;;
 	sshd) cmd_sshd "$@" ;;
+	crash) cmd_crash "$@" ;;
+	boot) cmd_boot "$@" ;;
 	__init) host_init "$@" ;;
 	-h | --help | help) usage ;;
 	*) usage >&2; exit 2 ;;

@@ -11,6 +11,7 @@ import {
   type PageService,
   type ProcessTraits,
   type RestoredProcess,
+  type DumpOptions,
   type RoundOptions,
 } from './engine';
 
@@ -101,6 +102,9 @@ export class CriuEngine implements CheckpointEngine {
             }
           : { option: '--restore-detached', reason: 'the restored process must outlive the SSH session that restored it' },
         ...both('--unprivileged', traits.unprivilegedRestore),
+        // Else CRIU puts it back at its cgroup path of the source, which on another host is
+        // someone else's, or nothing: it is accounted and limited as the destination's own.
+        { option: '--manage-cgroups=ignore', reason: "the process joins the destination's own cgroup, whose limits and accounting are that host's, instead of its cgroup path on the source" },
         ...shared,
         ...inherit.map((i, n) => ({ option: `--inherit-fd fd[${i.fd}]:${substitutes[n].resource}`, reason: substitutes[n].reason })),
         ...(traits.nodes ?? []).map((n) => ({ option: n.kind === 'fifo' ? `mkfifo -m ${n.mode} ${n.path}` : `ln -s ${n.linkTarget} ${n.path}`, reason: n.reason })),
@@ -171,10 +175,15 @@ export class CriuEngine implements CheckpointEngine {
     return startService(helper, args, word, (stderr) => this.failure(stderr, ctx));
   }
 
-  async dump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesSocket: string, options?: RoundOptions): Promise<DumpStats | void> {
-    const args = ['--pages', pagesSocket, ...this.dumpArgs(plan, options ?? {}), ...(options ? ['--display-stats'] : [])];
+  async dump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesSocket: string, options?: DumpOptions): Promise<DumpStats | void> {
+    const running = options?.leaveRunning ? ['--leave-running'] : [];
+    const args = ['--pages', pagesSocket, ...running, ...this.dumpArgs(plan, options ?? {}), ...(options && !options.leaveRunning ? ['--display-stats'] : [])];
     const out = await this.runCriu(helper, ['dump', String(pid), imagesDir, ...args], { action: 'dump', host: helper.host.name, pid });
     return parseDumpStats(out);
+  }
+
+  leaveRunningOption(): ChosenOption {
+    return { option: '--leave-running', reason: 'a checkpoint for the standby: the process runs on where it is once it is dumped' };
   }
 
   /** The plan's dump options, and for pre-copy the round before (the helper adds the page

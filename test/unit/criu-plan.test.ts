@@ -7,6 +7,11 @@ import { traitsOf } from '../../src/migration/preflight';
 import { caps, inspection } from './fixtures';
 
 const engine = new CriuEngine();
+/** On every restore: the process joins the destination's cgroup. */
+const CGROUPS_IGNORED = {
+  option: '--manage-cgroups=ignore',
+  reason: "the process joins the destination's own cgroup, whose limits and accounting are that host's, instead of its cgroup path on the source",
+};
 const options = (plan: CheckpointPlan, side: 'dump' | 'restore') => plan[side].map((o) => o.option);
 
 describe('CriuEngine.plan', () => {
@@ -14,14 +19,14 @@ describe('CriuEngine.plan', () => {
     const plan = engine.plan({});
     assert.deepEqual(plan, {
       dump: [{ option: '--leave-stopped', reason: 'the source stays frozen, not killed, until the destination runs the process' }],
-      restore: [{ option: '--restore-detached', reason: 'the restored process must outlive the SSH session that restored it' }],
+      restore: [{ option: '--restore-detached', reason: 'the restored process must outlive the SSH session that restored it' }, CGROUPS_IGNORED],
     });
   });
 
   it('a plain detached process (fixture) needs nothing else', () => {
     const plan = engine.plan(traitsOf(inspection('sleep'), 'src'));
     assert.deepEqual(options(plan, 'dump'), ['--leave-stopped']);
-    assert.deepEqual(options(plan, 'restore'), ['--restore-detached']);
+    assert.deepEqual(options(plan, 'restore'), ['--restore-detached', '--manage-cgroups=ignore']);
   });
 
   it('maps each trait to its option on both sides, and --link-remap on dump only', () => {
@@ -35,6 +40,7 @@ describe('CriuEngine.plan', () => {
     ]);
     assert.deepEqual(plan.restore, [
       { option: '--restore-detached', reason: 'the restored process must outlive the SSH session that restored it' },
+      CGROUPS_IGNORED,
       { option: '--shell-job', reason: 'tty' },
       { option: '--tcp-close', reason: 'tcp' },
       { option: '--file-locks', reason: 'locks' },
@@ -45,7 +51,7 @@ describe('CriuEngine.plan', () => {
     const traits = traitsOf(inspection('python'), 'src');
     const plan = engine.plan(traits);
     assert.deepEqual(options(plan, 'dump'), ['--leave-stopped', '--tcp-established', '--network-lock=skip', '--file-locks', '--link-remap']);
-    assert.deepEqual(options(plan, 'restore'), ['--restore-detached', '--tcp-established', '--network-lock=skip', '--file-locks']);
+    assert.deepEqual(options(plan, 'restore'), ['--restore-detached', '--manage-cgroups=ignore', '--tcp-established', '--network-lock=skip', '--file-locks']);
     const reason = (o: string) => plan.dump.find((c) => c.option === o)?.reason;
     assert.equal(reason('--tcp-established'), traits.keepTcp);
     assert.equal(reason('--file-locks'), 'it holds 1 FLOCK file lock');
@@ -62,10 +68,10 @@ describe('CriuEngine.plan', () => {
   it('the terminal job (fixture): --shell-job on both sides, restored inside a tmux session', () => {
     const plan = engine.plan(traitsOf(inspection('ttyJob'), 'src'), '123');
     assert.deepEqual(options(plan, 'dump'), ['--leave-stopped', '--shell-job']);
-    assert.deepEqual(options(plan, 'restore'), ['tmux new-session -d -s procmig-123', '--shell-job']);
+    assert.deepEqual(options(plan, 'restore'), ['tmux new-session -d -s procmig-123', '--manage-cgroups=ignore', '--shell-job']);
     assert.equal(plan.terminalSession, 'procmig-123');
     assert.match(plan.restore[0].reason, /^it runs on the terminal \/dev\/pts\/0 of src, which cannot move: .*tmux session/);
-    assert.equal(plan.restore[1].reason, 'it runs on the terminal /dev/pts/0, whose session belongs to a shell that stays on src');
+    assert.equal(plan.restore[2].reason, 'it runs on the terminal /dev/pts/0, whose session belongs to a shell that stays on src');
   });
 
   it('substitutes become --inherit-fd on restore, on descriptors 4 and up', () => {
@@ -75,7 +81,7 @@ describe('CriuEngine.plan', () => {
         { resource: 'pipe:[77]', path: '/dev/null', mode: 'read', reason: 'r2' },
       ],
     });
-    assert.deepEqual(options(plan, 'restore'), ['--restore-detached', '--inherit-fd fd[4]:tmp/log', '--inherit-fd fd[5]:pipe:[77]']);
+    assert.deepEqual(options(plan, 'restore'), ['--restore-detached', '--manage-cgroups=ignore', '--inherit-fd fd[4]:tmp/log', '--inherit-fd fd[5]:pipe:[77]']);
     assert.deepEqual(plan.inherit, [
       { fd: 4, path: '/tmp/log', mode: 'append' },
       { fd: 5, path: '/dev/null', mode: 'read' },
@@ -119,7 +125,7 @@ describe('CriuEngine.hostProblems', () => {
   it('--unprivileged is in the report where CRIU runs so, but the helper passes it to CRIU itself', () => {
     const plan = engine.plan({ unprivilegedDump: 'as pmdev', unprivilegedRestore: 'as pmdev' });
     assert.deepEqual(options(plan, 'dump'), ['--leave-stopped', '--unprivileged']);
-    assert.deepEqual(options(plan, 'restore'), ['--restore-detached', '--unprivileged']);
+    assert.deepEqual(options(plan, 'restore'), ['--restore-detached', '--unprivileged', '--manage-cgroups=ignore']);
   });
 
   it('a host without perl or python3 cannot hand CRIU its page connection', () => {
