@@ -25,7 +25,9 @@
 #                             mode for kernels without soft-dirty): a whole dump --leave-running
 #   dump PID DIR [--pages S] ARGS…
 #                             criu dump --leave-stopped into DIR (never kills the source), its
-#                             pages to the page server reached at the socket S
+#                             pages to the page server reached at the socket S; with
+#                             --leave-running in ARGS (a standby's checkpoint) the process runs on
+#   started PID               this boot's id, and when PID started (clock ticks after boot) or `gone`
 #   dump-lazy PID DIR --pages S ARGS…
 #                             post-copy dump: connects to S, prints `ready PID` once all but
 #                             memory is dumped, then serves the pages over S until done

@@ -89,7 +89,11 @@ cmd_dump() {
 	if [ "${1:-}" = --pages ]; then pages_option "$@"; shift 2; fi
 	mkdir -p "$dir" || die "cannot create $dir on $(hostname)"
 	# --leave-stopped: the source must outlive the dump until the destination runs the process.
-	out=$(criu_pages dump -t "$pid" -D "$dir" -o dump.log -v4 --leave-stopped "$@")
+	# A checkpoint for a standby (protect) passes --leave-running instead: the process runs on.
+	stay=--leave-stopped
+	case " $* " in *' --leave-running '*) stay= ;; esac
+	# shellcheck disable=SC2086 # $stay: one word or none
+	out=$(criu_pages dump -t "$pid" -D "$dir" -o dump.log -v4 $stay "$@")
 	rc=$?
 	if [ $rc -eq 0 ]; then record_terminal "$pid" "$dir" "$@"; else log_errors "$dir/dump.log"; fi
 	# Pre-copy's final dump asks for --display-stats.

@@ -8,6 +8,13 @@ cmd_state() {
 	esac
 }
 
+# This boot of the host, and when process $1 started in it (clock ticks after boot) or `gone`:
+# with its PID, who it is, so a PID reused after a crash and a boot is not taken for it.
+cmd_started() {
+	t=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20)
+	echo "$(cat /proc/sys/kernel/random/boot_id) ${t:-gone}"
+}
+
 # Checked on the host, so the freeze does not pay one SSH round trip per look.
 cmd_verify() {
 	for i in 1 2 3; do

@@ -37,6 +37,7 @@ ptys)
 tty-attach) cmd_tty_attach "$@" ;;
 tmux-kill) cmd_tmux_kill "$@" ;;
 state) cmd_state "$@" ;;
+started) cmd_started "$@" ;;
 verify) cmd_verify "$@" ;;
 signal) cmd_signal "$@" ;;
 signal-tree) cmd_signal_tree "$@" ;;

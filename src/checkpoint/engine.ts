@@ -84,6 +84,12 @@ export interface RoundOptions {
   parent?: string;
 }
 
+/** A dump's options: pre-copy's round before, or a checkpoint for a standby. */
+export interface DumpOptions extends RoundOptions {
+  /** The process runs on after the dump (--leave-running): a checkpoint, not a move. */
+  leaveRunning?: boolean;
+}
+
 /** What a restore started on the destination. */
 export interface RestoredProcess {
   pid: number;
@@ -146,10 +152,12 @@ export interface CheckpointEngine {
    * of the round before (its pages stay there, linked); every round listens at the same socket
    * (the tunnel's, which outlives the rounds). */
   receivePages(helper: HostHelper, imagesDir: string, socket: string, options?: RoundOptions): Promise<PageService>;
-  /** Dumps the tree rooted at `pid` and leaves it stopped (never killed). Memory goes to the
+  /** Dumps the tree rooted at `pid` and leaves it stopped (never killed), or running. Memory goes to the
    * page receiver reached through the unix socket `pagesSocket` on the source, the rest into
    * `imagesDir`. Pre-copy's final dump has a `parent` round: only what changed since goes. */
-  dump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesSocket: string, options?: RoundOptions): Promise<DumpStats | void>;
+  dump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesSocket: string, options?: DumpOptions): Promise<DumpStats | void>;
+  /** The option that `leaveRunning` puts in place of leaving the source stopped, with why. */
+  leaveRunningOption?(): ChosenOption;
 
   // Pre-copy: memory is copied in rounds while the process runs, each round only what changed
   // since the one before, and the freeze moves the rest (`dump` with the last round as parent).

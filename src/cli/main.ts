@@ -7,10 +7,11 @@ import { createEngine } from '../migration/engine';
 import { HostStates } from '../automatic/hostStates';
 import { migrateToBest } from '../automatic/placement';
 import { evacuate } from '../automatic/evacuate';
+import { protect, type ProtectEvent } from '../automatic/protect';
 import { listConfiguredHosts } from '../transport/sshConfig';
 import type { HostKeyDecision, PassphraseRequest, UnknownHostKey } from '../transport/host';
 import { askOncePerSession } from '../transport/knownHosts';
-import { formatBatch, formatEvacuation, formatHostReport, formatHostStates, formatMigration, formatProcessTree, formatRun } from './format';
+import { formatBatch, formatEvacuation, formatHostReport, formatHostStates, formatMigration, formatProcessTree, formatProtectEvent, formatRun } from './format';
 
 interface GlobalOptions {
   sshConfig?: string;
@@ -211,6 +212,44 @@ program
       process.off('SIGINT', onSigint);
     }
   });
+
+program
+  .command('protect')
+  .description('checkpoint a process to a standby host at an interval while it runs on, and restore it there when its host is lost; runs until Ctrl-C')
+  .argument('<pid>', 'the process to protect (with its children)', Number)
+  .requiredOption('--standby <host>', 'where the checkpoints are kept, and the process restored')
+  .requiredOption('--every <seconds>', 'seconds between two checkpoints', Number)
+  .option('--from <host>', 'the host it runs on', 'local')
+  .addOption(new Option('--failover <mode>', 'when its host is lost: ask first, or restore at once').choices(['ask', 'auto']).default('ask'))
+  .option('--lost-after <seconds>', 'how long its host may not answer before it counts as lost', Number, 60)
+  .option('--json', 'print one JSON object per checkpoint and per failover')
+  .action(async (pid: number, opts: { standby: string; every: number; from: string; failover: 'ask' | 'auto'; lostAfter: number; json?: boolean }) => {
+    const controller = new AbortController();
+    const onSigint = () => controller.abort();
+    process.on('SIGINT', onSigint);
+    try {
+      await withEngine(program.opts(), async (e) => {
+        if (!e.protection) throw new Error('This engine cannot protect processes.');
+        const deps = {
+          protection: e.protection,
+          onEvent: (event: ProtectEvent) => process.stdout.write(opts.json ? `${JSON.stringify(event)}\n` : formatProtectEvent(event)),
+          confirm: process.stdin.isTTY ? askYesNo : undefined,
+        };
+        await protect(deps, { pid, from: opts.from, standby: opts.standby, everyS: opts.every, failover: opts.failover, lostAfterS: opts.lostAfter }, controller.signal);
+      });
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  });
+
+async function askYesNo(question: string): Promise<boolean> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
 
 program
   .command('hosts')

@@ -1,5 +1,5 @@
 // What the CLI and the extension see of the engine. Host-free: no vscode, no ssh2 here.
-import type { ChosenOption } from '../checkpoint/engine';
+import type { CheckpointPlan, ChosenOption } from '../checkpoint/engine';
 import type { HostCapabilities } from '../helper/capabilities';
 import type { ProcessInfo } from '../helper/processList';
 import type { HostOptions, RunningCommand } from '../transport/host';
@@ -278,6 +278,9 @@ export interface Engine {
   /** Stops `traced`'s tracer: the process is detached and runs on (continued if left stopped). */
   stopTracer(traced: TracedProcess): Promise<void>;
   processState(host: string, pid: number): Promise<ProcessState>;
+  /** Checkpoints for a standby host, and the failover from them (optional: engines without
+   * hosts of their own have none). */
+  protection?: Protection;
   /** The process listening on TCP `port` on `host`, if any. */
   listenerOf(host: string, port: number): Promise<number | undefined>;
   dispose(): Promise<void>;
@@ -297,4 +300,43 @@ export interface SetUpOptions {
   /** Connected as root: the user to let run CRIU in its unprivileged mode. */
   user?: string;
   onStep?: (step: string) => void;
+}
+
+/** A complete checkpoint of a process kept on a standby host, for a failover. */
+export interface StandbyCheckpoint {
+  pid: number;
+  from: string;
+  standby: string;
+  /** Its private (0700) image directory on the standby. */
+  dir: string;
+  /** When the dump ended (ms since the epoch): what a failover to it loses is the work since. */
+  takenAt: number;
+  /** How long the process was frozen for it. */
+  freezeMs: number;
+  totalMs: number;
+  /** Bytes that crossed to the standby. */
+  bytes: number;
+  /** The options the checkpoint used, and why. */
+  options: ChosenOption[];
+  /** The restore's plan. */
+  plan: CheckpointPlan;
+}
+
+/** One checkpoint attempt: the checkpoint, or the sentence why there is none (the process runs
+ * on untouched either way). */
+export type StandbyCheckpointResult = { ok: true; checkpoint: StandbyCheckpoint } | { ok: false; error: string };
+
+export interface Protection {
+  /** Checkpoints `request.pid` on `request.from` into a new directory on `request.to`; the
+   * process runs on. */
+  checkpoint(request: MigrationRequest, options?: MigrateOptions): Promise<StandbyCheckpointResult>;
+  /** Restores `checkpoint` on its standby; resolves with the PID once it runs there. */
+  restore(checkpoint: StandbyCheckpoint): Promise<{ pid: number }>;
+  /** Deletes `checkpoint`'s images (they hold the process's memory). */
+  discard(checkpoint: StandbyCheckpoint): Promise<void>;
+  /** The host's boot, and when `pid` started in it (or `gone`): with the PID, which process it
+   * is. Rejects when the host does not answer. */
+  started(host: string, pid: number): Promise<{ boot: string; start: string }>;
+  /** Sends `signal` to the tree of `pid` on `host` (STOP: the old copy, back after a failover). */
+  signal(host: string, pid: number, signal: 'STOP' | 'CONT' | 'KILL'): Promise<void>;
 }

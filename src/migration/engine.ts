@@ -33,6 +33,7 @@ import { measureHost, treeCores } from './hostMeasure';
 import { treeRssKiB } from './preflight';
 import { runMigrationReady } from './run';
 import { MigrationSession, type HostSource } from './session';
+import { standbyProtection } from './standby';
 import { runStrategy } from './strategies';
 
 /** Parallel migrations share a few SSH connections per host: one each would hit sshd's
@@ -198,6 +199,7 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
     tracerOf: async (host, pid) => hostProcesses.tracerOf(await helper(host), pid),
     stopTracer: async (traced) => hostProcesses.stopTracer(await helper(traced.host), traced),
     processState: async (host, pid) => hostProcesses.processState(await helper(host), pid),
+    protection: standbyProtection({ hosts: pool, checkpoint, log }),
     listenerOf: async (host, port) => hostProcesses.listenerOf(await helper(host), port),
 
     async forwardPorts(origin: string, destination: string, ports: number[]): Promise<PortForwarding> {

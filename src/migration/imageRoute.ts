@@ -140,6 +140,11 @@ export class ImageRoute {
     await Promise.all([...this.made].map((made) => this.remove(made).catch((e) => this.context.log(`could not remove ${made.dir}: ${e}`))));
   }
 
+  /** `dir` is kept (a standby's checkpoint): neither the rollback nor removeAll() touches it. */
+  forget(dir: string): void {
+    for (const made of this.made) if (made.dir === dir) this.made.delete(made);
+  }
+
   /** The image directories still there (`DIR on HOST`): those the rollback could not remove. */
   leftBehind(): string[] {
     return [...this.made].map(({ dir, side }) => `${dir} on ${this.context[side].host.name}`);

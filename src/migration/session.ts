@@ -183,6 +183,8 @@ export class MigrationSession {
       resumeSource: () => this.resumeSource(),
       freeze: () => this.freeze(),
       verify: (restored) => this.verify(restored),
+      ranOn: () => this.thaw(),
+      keep: (dir) => this.keep(dir),
       commit: () => this.commit(),
     };
   }
@@ -290,6 +292,16 @@ export class MigrationSession {
       this.result.terminal = { host: this.request.to, session, attach: ['tmux', 'attach', '-t', session] };
     }
     await this.images().removeAll();
+  }
+
+  /** A standby's checkpoint is complete: the destination keeps its images in `dir`. */
+  private async keep(dir: string): Promise<void> {
+    this.checkCancelled();
+    this.rollback.clear();
+    await this.releaseGuards();
+    this.images().forget(dir);
+    await this.images().removeAll();
+    this.result.ok = true;
   }
 
   /** Rolls back after `err` and records the outcome. */

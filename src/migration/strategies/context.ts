@@ -41,6 +41,11 @@ export interface StrategyContext {
    * counts as thawed. An error before the commit stops that copy and resumes the source (as it
    * was when frozen: what the copy did meanwhile is lost). */
   verify(restored: RestoredProcess): Promise<void>;
+  /** A standby's checkpoint (protect): the dump left the tree running, so the freeze ends here. */
+  ranOn(): void;
+  /** A standby's checkpoint: its point of no return. The images stay in `dir` on the destination
+   * for a failover, and the rest the migration made goes; the process runs on at the source. */
+  keep(dir: string): Promise<void>;
   /** The point of no return: kills the source tree and removes the images. Resolved, the
    * process runs on the destination alone; rejected before the kill, the migration rolls back. */
   commit(): Promise<void>;

@@ -1,0 +1,71 @@
+// Protection's engine side: checkpoints of a running process kept on a standby host, and the
+// restore from one there after its host is lost. A checkpoint is a migration session that stops
+// short (strategies/standbyCheckpoint.ts): the same preflight, options and stream, no restore.
+import type { CheckpointEngine } from '../checkpoint/engine';
+import { HostHelper } from '../helper/hostHelper';
+import type { MigrateOptions, MigrationRequest, Protection, StandbyCheckpoint, StandbyCheckpointResult } from './api';
+import { sentenceFor } from './errors';
+import { MigrationSession, type HostSource } from './session';
+import { standbyCheckpoint } from './strategies/standbyCheckpoint';
+
+export interface StandbyDeps {
+  hosts: HostSource;
+  checkpoint: CheckpointEngine;
+  log: (line: string) => void;
+}
+
+export function standbyProtection(deps: StandbyDeps): Protection {
+  const helper = async (host: string) => HostHelper.for(await deps.hosts.get(host));
+  return {
+    async checkpoint(request: MigrationRequest, options?: MigrateOptions): Promise<StandbyCheckpointResult> {
+      const session = new MigrationSession(deps, request, options);
+      try {
+        await session.connect();
+        await session.preflight();
+        const context = session.strategyContext({ strategy: 'stop-and-copy', reason: 'a checkpoint for the standby' });
+        const { dir, takenAt } = await standbyCheckpoint(context);
+        const result = session.finish();
+        const checkpoint: StandbyCheckpoint = {
+          pid: request.pid,
+          from: request.from,
+          standby: request.to,
+          dir,
+          takenAt,
+          freezeMs: result.freezeMs,
+          totalMs: result.totalMs,
+          bytes: result.bytes,
+          options: result.options,
+          plan: context.plan,
+        };
+        return { ok: true, checkpoint };
+      } catch (err) {
+        await session.fail(err);
+        return { ok: false, error: session.finish().error ?? sentenceFor(err) };
+      }
+    },
+
+    async restore(checkpoint: StandbyCheckpoint): Promise<{ pid: number }> {
+      const standby = await helper(checkpoint.standby);
+      const restored = await deps.checkpoint.restore(standby, checkpoint.dir, checkpoint.plan);
+      const state = (await standby.run(['verify', String(restored.pid)])).trim();
+      if (state !== 'running') {
+        await standby.run(['signal-tree', 'KILL', String(restored.pid)]).catch(() => undefined);
+        throw new Error(`Process ${checkpoint.pid} was restored on ${checkpoint.standby} from its checkpoint but is ${state} there right after; its checkpoint stays there.`);
+      }
+      return { pid: restored.pid };
+    },
+
+    async discard(checkpoint: StandbyCheckpoint): Promise<void> {
+      await (await helper(checkpoint.standby)).run(['rmimages', checkpoint.dir]);
+    },
+
+    async started(host: string, pid: number) {
+      const [boot = '', start = 'gone'] = (await (await helper(host)).run(['started', String(pid)])).trim().split(' ');
+      return { boot, start };
+    },
+
+    async signal(host: string, pid: number, signal: 'STOP' | 'CONT' | 'KILL'): Promise<void> {
+      await (await helper(host)).run(['signal-tree', signal, String(pid)]);
+    },
+  };
+}
