@@ -27,6 +27,7 @@
 #                             criu dump --leave-stopped into DIR (never kills the source), its
 #                             pages to the page server reached at the socket S; with
 #                             --leave-running in ARGS (a standby's checkpoint) the process runs on
+#   from-login PID…           those of the PIDs started from a login (SSH, a session, an editor)
 #   started PID               this boot's id, and when PID started (clock ticks after boot) or `gone`
 #   dump-lazy PID DIR --pages S ARGS…
 #                             post-copy dump: connects to S, prints `ready PID` once all but

@@ -15,6 +15,16 @@ cmd_started() {
 	echo "$(cat /proc/sys/kernel/random/boot_id) ${t:-gone}"
 }
 
+# Of the PIDs given, those started from a login: a remote one (SSH_CONNECTION), a desktop or
+# console session (XDG_SESSION_ID), or an editor's terminal (TERM_PROGRAM). A system service,
+# started by init, has none of these: evacuating a host moves your work, not its daemons.
+cmd_from_login() {
+	for p in "$@"; do
+		tr '\000' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qE '^(SSH_CONNECTION|XDG_SESSION_ID|TERM_PROGRAM)=' && echo "$p"
+	done
+	return 0
+}
+
 # Checked on the host, so the freeze does not pay one SSH round trip per look.
 cmd_verify() {
 	for i in 1 2 3; do

@@ -38,6 +38,7 @@ tty-attach) cmd_tty_attach "$@" ;;
 tmux-kill) cmd_tmux_kill "$@" ;;
 state) cmd_state "$@" ;;
 started) cmd_started "$@" ;;
+from-login) cmd_from_login "$@" ;;
 verify) cmd_verify "$@" ;;
 signal) cmd_signal "$@" ;;
 signal-tree) cmd_signal_tree "$@" ;;

@@ -34,17 +34,19 @@ export interface EvacuationResult {
   totalMs: number;
 }
 
-/** Daemons of the system and of a login that are never the user's work. */
-const NOT_WORK = new Set(['sshd', 'sshd-session', 'systemd', '(sd-pam)', 'dbus-daemon', 'tini', 'init', 'tmux: server', 'ssh-agent', 'gpg-agent', 'cron', 'agetty']);
+/** A login's own daemons, started from it but never the user's work. */
+const NOT_WORK = new Set(['sshd', 'sshd-session', 'systemd', '(sd-pam)', 'dbus-daemon', 'tmux: server', 'ssh-agent', 'gpg-agent']);
 
-/** The roots of the user's own process trees: orphans reparented to init (started with `setsid
- * … &`, nohup, a daemonizing dev server) owned by `uid`, less system and login daemons. */
-export function workTrees(processes: readonly ProcessInfo[], uid: number): ProcessInfo[] {
+/** The candidates for the user's own process trees: orphans reparented to init (started with
+ * `setsid … &`, nohup, a daemonizing dev server) owned by `uid`, less a login's daemons and the
+ * engine's helper. Which of them were started from a login, not by init as system services, the
+ * host says (Engine.fromLogin). */
+export function workTreeCandidates(processes: readonly ProcessInfo[], uid: number): ProcessInfo[] {
   return processes.filter((p) => p.pid !== 1 && p.ppid === 1 && p.uid === uid && !NOT_WORK.has(p.name) && !p.command.includes('procmig-helper') && !/helper-[0-9a-f]{12}\.sh/.test(p.command));
 }
 
 export async function evacuate(
-  engine: Pick<Engine, 'listProcesses' | 'checkHost' | 'checkFeasible' | 'migrateMany'>,
+  engine: Pick<Engine, 'listProcesses' | 'checkHost' | 'checkFeasible' | 'migrateMany' | 'fromLogin'>,
   states: HostStates,
   request: EvacuationRequest,
   options: MigrateOptions = {},
@@ -60,7 +62,7 @@ export async function evacuate(
         if (!p) left.push({ pid, name: `PID ${pid}`, reason: `Process ${pid} does not run on ${request.from}.` });
         return p ? [p] : [];
       })
-    : workTrees(processes, uid);
+    : await workTrees();
   options.onProgress?.({ phase: 'preflight', message: `placing ${roots.length} process tree${roots.length === 1 ? '' : 's'} off ${request.from}` });
 
   // Placement first, for all of them at once: nothing is frozen until each has a destination.
@@ -83,6 +85,12 @@ export async function evacuate(
     left: left.sort((a, b) => a.pid - b.pid),
     totalMs: Math.round(performance.now() - started),
   };
+
+  async function workTrees(): Promise<ProcessInfo[]> {
+    const candidates = workTreeCandidates(processes, uid);
+    const started = new Set(await engine.fromLogin(request.from, candidates.map((p) => p.pid)));
+    return candidates.filter((p) => started.has(p.pid));
+  }
 
   async function destinationOf(p: ProcessInfo): Promise<string | { reason: string }> {
     if (request.to !== 'auto') {

@@ -283,6 +283,9 @@ export interface Engine {
   protection?: Protection;
   /** The process listening on TCP `port` on `host`, if any. */
   listenerOf(host: string, port: number): Promise<number | undefined>;
+  /** Those of `pids` on `host` started from a login (SSH, a desktop session, an editor's
+   * terminal) rather than by init as a system service. */
+  fromLogin(host: string, pids: readonly number[]): Promise<number[]>;
   dispose(): Promise<void>;
 }
 

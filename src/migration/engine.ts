@@ -201,6 +201,7 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
     processState: async (host, pid) => hostProcesses.processState(await helper(host), pid),
     protection: standbyProtection({ hosts: pool, checkpoint, log }),
     listenerOf: async (host, port) => hostProcesses.listenerOf(await helper(host), port),
+    fromLogin: async (host, pids) => hostProcesses.fromLogin(await helper(host), pids),
 
     async forwardPorts(origin: string, destination: string, ports: number[]): Promise<PortForwarding> {
       const [o, d] = await Promise.all([pool.get(origin), pool.get(destination)]);

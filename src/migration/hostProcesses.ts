@@ -24,6 +24,13 @@ export async function processState(helper: HostHelper, pid: number): Promise<Pro
   return (await helper.run(['state', String(pid)])).trim() as ProcessState;
 }
 
+/** Those of `pids` started from a login (SSH, a desktop session, an editor's terminal), not by
+ * init as a system service. */
+export async function fromLogin(helper: HostHelper, pids: readonly number[]): Promise<number[]> {
+  if (!pids.length) return [];
+  return (await helper.run(['from-login', ...pids.map(String)])).split('\n').filter(Boolean).map(Number);
+}
+
 /** The process listening on TCP `port` there (debugpy's adapter daemonizes out of the
  * program's tree), if any. */
 export async function listenerOf(helper: HostHelper, port: number): Promise<number | undefined> {

@@ -7,6 +7,8 @@ import { kill, onHost, procmig, readNumber, startTicker, stateOf, waitFor, useLa
 
 const A = 'lab-a';
 const B = 'lab-b';
+/** The small host: its cgroup gives it half a core and 1 GiB. */
+const C = 'lab-c';
 const cleanup = useLab();
 
 describe('placement (--to auto)', () => {
@@ -40,6 +42,35 @@ describe('placement (--to auto)', () => {
     assert.equal(await stateOf(A, pid), 'gone');
     await waitFor(async () => (await readNumber(B, file)) > lastOnA);
     assert.equal(await onHost(A, 'ls /var/tmp/process-migrator | grep -c img. || true'), '0');
+  });
+
+  it("reads each host's cgroup: lab-c has half a core and 1 GiB, and each host's CPU use is its own", async () => {
+    const burner = await onHost(A, `setsid sh -c 'while :; do :; done' </dev/null >/dev/null 2>&1 & echo $!`);
+    cleanup.push(() => onHost(A, `kill ${burner}`).then(() => undefined));
+    const result = await procmig(['hosts', A, B, C, '--json']);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const [a, b, c] = result.json as { cpus: number; busyCores?: number; memLimitKiB?: number; memAvailableKiB: number }[];
+    assert.equal(c.cpus, 0.5);
+    assert.equal(c.memLimitKiB, 1024 * 1024);
+    assert.ok(c.memAvailableKiB <= 1024 * 1024);
+    assert.ok(a.busyCores! >= 0.8, `lab-a runs a CPU burner: ${a.busyCores} cores busy`);
+    assert.ok(b.busyCores! < a.busyCores! - 0.5, `lab-b does not see lab-a's burner: ${b.busyCores} cores busy`);
+    await onHost(A, `kill ${burner}`);
+  });
+
+  it('passes the small host over for the one with more headroom, and says why', async () => {
+    const file = '/tmp/e2e-placement-small';
+    const pid = await startTicker(A, file);
+    cleanup.push(() => kill(A, pid), () => kill(B, pid), () => kill(C, pid));
+    const result = await procmig(['migrate', String(pid), '--from', A, '--to', 'auto', '--among', `${C},${B}`, '--json']);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const r = result.json;
+    assert.equal(r.to, B, JSON.stringify(r.placement));
+    const small = r.placement.candidates.find((c: { host: string }) => c.host === C);
+    assert.equal(small.feasible, true);
+    assert.match(small.reason, /lab-c/);
+    const lastOnA = await readNumber(A, file);
+    await waitFor(async () => (await readNumber(B, file)) > lastOnA);
   });
 
   it('with no feasible host, freezes nothing: the process runs on where it was', async () => {

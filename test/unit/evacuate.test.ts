@@ -2,7 +2,7 @@
 // cannot move are named and never frozen; those bound for one host move as one batch.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { evacuate, workTrees } from '../../src/automatic/evacuate';
+import { evacuate, workTreeCandidates } from '../../src/automatic/evacuate';
 import { HostStates } from '../../src/automatic/hostStates';
 import type { BatchRequest, MigrationRequest, ProcessInfo } from '../../src/migration/api';
 
@@ -10,14 +10,16 @@ const p = (pid: number, ppid: number, name: string, uid = 1000, rssKiB = 1024): 
 const PROCESSES = [p(1, 0, 'tini', 0), p(10, 1, 'sshd', 0), p(20, 1, 'python3'), p(21, 20, 'python3'), p(30, 1, 'node'), p(40, 1, 'redis-server'), p(50, 1, 'ssh-agent'), p(60, 1, 'java', 0)];
 
 describe('evacuate', () => {
-  it('picks the user\'s own trees: orphans of init, not login or system daemons, not other users\'', () => {
-    assert.deepEqual(workTrees(PROCESSES, 1000).map((t) => t.pid), [20, 30, 40]);
+  it('picks the user\'s own trees: orphans of init, not a login\'s daemons, not other users\'', () => {
+    assert.deepEqual(workTreeCandidates(PROCESSES, 1000).map((t) => t.pid), [20, 30, 40]);
   });
 
   it('places every tree before freezing any, leaves the infeasible one with its reason, batches per host', async () => {
     const batches: BatchRequest[] = [];
     const engine = {
-      listProcesses: async () => PROCESSES,
+      listProcesses: async () => [...PROCESSES, p(70, 1, 'postgres')],
+      // postgres was started by init, as a service: it is not the user's work.
+      fromLogin: async (_host: string, pids: readonly number[]) => pids.filter((pid) => pid !== 70),
       checkHost: async (host: string) => ({ host, reachable: true, problems: [], capabilities: { uid: 1000 } as never }),
       checkFeasible: async (r: MigrationRequest) =>
         r.pid === 30 ? { host: r.to, feasible: false, problems: ['The process uses io_uring, which CRIU cannot checkpoint.'] } : { host: r.to, feasible: true, problems: [], rssKiB: r.pid === 40 ? 3 << 20 : 1024, cpuCores: 0.1 },

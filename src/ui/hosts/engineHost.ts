@@ -2,6 +2,7 @@
 // (the ssh_config file). Callers keep a single reference; calls in flight finish on the old engine.
 import type {
   BatchRequest,
+  Protection,
   BatchResult,
   ConnectionChange,
   Engine,
@@ -111,6 +112,14 @@ export class ReconfigurableEngine implements Engine {
 
   listenerOf(host: string, port: number): Promise<number | undefined> {
     return this.engine.listenerOf(host, port);
+  }
+
+  fromLogin(host: string, pids: readonly number[]): Promise<number[]> {
+    return this.engine.fromLogin(host, pids);
+  }
+
+  get protection(): Protection | undefined {
+    return this.engine.protection;
   }
 
   async dispose(): Promise<void> {

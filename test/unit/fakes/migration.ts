@@ -21,6 +21,7 @@ export class FakeEngine implements Engine {
   stopTracer = async () => undefined;
   processState = async () => 'gone' as const;
   listenerOf = async () => undefined;
+  fromLogin = async (_host: string, pids: readonly number[]) => [...pids];
 
   dispose(): Promise<void> {
     this.disposals++;

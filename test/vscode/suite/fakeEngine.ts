@@ -84,6 +84,10 @@ export class FakeEngine implements Engine {
     return Array.isArray(answer) && answer.some((p) => p.pid === pid) ? 'running' : 'gone';
   }
 
+  async fromLogin(_host: string, pids: readonly number[]): Promise<number[]> {
+    return [...pids];
+  }
+
   async listenerOf(): Promise<undefined> {
     return undefined;
   }
