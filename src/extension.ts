@@ -14,6 +14,7 @@ import { createHostPrompts } from './ui/hosts/hostPrompts';
 import { registerDebugSessionMigration } from './ui/debug/debugSessionMigration';
 import { DebugSessions } from './ui/debug/debugSessions';
 import { registerBringBack } from './ui/migrate/bringBack';
+import { registerProtect } from './ui/protect/protectCommand';
 import { registerMigration } from './ui/migrate/migrate';
 import { registerMigrationReady } from './ui/terminals/migrationReady';
 import { registerPortForwards } from './ui/forwards/forwardCommand';
@@ -92,6 +93,7 @@ export function activateWith(context: vscode.ExtensionContext, factories: Servic
   const migrate = registerMigration(context, { engine, model, history, log, terminals, forwards });
   registerPortForwards(context, { forwards });
   registerBringBack(context, { engine, model, history, log, terminals, forwards });
+  registerProtect(context, { engine, model, log });
   const debugSessions = new DebugSessions();
   context.subscriptions.push(debugSessions, addRootSource(() => debugSessions.roots()));
   registerDebugSessionMigration(context, { engine, model, history, log, forwards, terminals, sessions: debugSessions });

@@ -4,6 +4,7 @@
 // complete. Never two running copies without the user's say: failover asks unless it was made
 // automatic, and an old copy found running when its host answers again is frozen (SIGSTOP) for
 // the user to pick which copy stays.
+import { formatBytes } from '../common/format';
 import type { Protection, StandbyCheckpoint } from '../migration/api';
 
 export interface ProtectRequest {
@@ -180,5 +181,27 @@ export async function protect(deps: ProtectDeps, request: ProtectRequest, signal
       }
       await sleep(PROBE_EVERY_MS, signal);
     }
+  }
+}
+
+/** What `event` means, in one line (the CLI prints it, the extension shows and logs it). */
+export function describeProtectEvent(e: ProtectEvent): string {
+  switch (e.event) {
+    case 'checkpoint':
+      if (!e.ok) return `Checkpoint failed: ${e.error}`;
+      return `Checkpoint of ${e.pid} on ${e.from} kept on ${e.standby}: frozen ${e.freezeMs} ms, ${formatBytes(e.bytes)}, ${e.totalMs} ms in all`;
+    case 'lost':
+      return `${e.reason}${e.checkpointAgeS !== undefined ? `; the newest checkpoint is ${e.checkpointAgeS} s old` : ''}`;
+    case 'failover':
+      return e.ok
+        ? `Failed over: running on ${e.standby} as PID ${e.pid}, from the checkpoint of ${new Date(e.checkpointAt!).toLocaleTimeString()} (${e.workLostS} s of work lost), ${e.detectToRunningMs} ms from detection to running.`
+        : `No failover: ${e.error}`;
+    case 'returned':
+      if (e.copy === 'gone') return `${e.host} answers again; its copy of ${e.pid} is gone, so only the one on the standby runs.`;
+      return e.kept
+        ? `${e.host} answers again with its copy of ${e.pid} running: kept the ${e.kept === 'standby' ? "standby's copy" : `copy on ${e.host}`}, ended the other.`
+        : `${e.host} answers again with its copy of ${e.pid} running: it is frozen (SIGSTOP) now; end one of the two copies (kill -KILL on one host, kill -CONT on the other).`;
+    case 'ended':
+      return e.reason;
   }
 }

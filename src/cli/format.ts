@@ -1,6 +1,6 @@
 // Human-readable output of the CLI.
 import type { EvacuationResult } from '../automatic/evacuate';
-import type { ProtectEvent } from '../automatic/protect';
+import { describeProtectEvent, type ProtectEvent } from '../automatic/protect';
 import type { BatchResult, HostReport, HostState, MigrationResult, ProcessInfo, RunResult } from '../migration/api';
 import { formatBytes, formatKiB } from '../common/format';
 import { PHASES } from '../migration/phases';
@@ -116,27 +116,10 @@ export function formatHostStates(states: readonly HostState[]): string {
 }
 
 /** `procmig evacuate`: what moved where, then what stayed and why. */
-/** One line per protection event (`procmig protect`). */
+/** One line per protection event (`procmig protect`), the first checkpoint's options below it. */
 export function formatProtectEvent(e: ProtectEvent): string {
-  const time = new Date(e.at).toLocaleTimeString();
-  switch (e.event) {
-    case 'checkpoint':
-      if (!e.ok) return `${time} checkpoint failed: ${e.error}\n`;
-      return `${time} checkpoint of ${e.pid} on ${e.from} kept on ${e.standby}: frozen ${e.freezeMs} ms, ${formatBytes(e.bytes)}, ${e.totalMs} ms in all\n${(e.options ?? []).map((o) => `  ${o.option}: ${o.reason}\n`).join('')}`;
-    case 'lost':
-      return `${time} ${e.reason}${e.checkpointAgeS !== undefined ? `; the newest checkpoint is ${e.checkpointAgeS} s old` : ''}\n`;
-    case 'failover':
-      return e.ok
-        ? `${time} failed over: running on ${e.standby} as PID ${e.pid}, from the checkpoint of ${new Date(e.checkpointAt!).toLocaleTimeString()} (${e.workLostS} s of work lost), ${e.detectToRunningMs} ms from detection to running\n`
-        : `${time} no failover: ${e.error}\n`;
-    case 'returned':
-      if (e.copy === 'gone') return `${time} ${e.host} answers again; its copy of ${e.pid} is gone, so only the one on the standby runs\n`;
-      return e.kept
-        ? `${time} ${e.host} answers again with its copy of ${e.pid} running: kept the ${e.kept === 'standby' ? 'standby\'s copy' : `copy on ${e.host}`}, ended the other\n`
-        : `${time} ${e.host} answers again with its copy of ${e.pid} running: it is frozen (SIGSTOP) now; end one of the two copies (kill -KILL on one host, kill -CONT on the other)\n`;
-    case 'ended':
-      return `${time} ${e.reason}\n`;
-  }
+  const options = e.event === 'checkpoint' && e.ok ? (e.options ?? []) : [];
+  return `${new Date(e.at).toLocaleTimeString()} ${describeProtectEvent(e)}\n${options.map((o) => `  ${o.option}: ${o.reason}\n`).join('')}`;
 }
 
 export function formatEvacuation(e: EvacuationResult): string {

@@ -21,6 +21,8 @@ export const enum Commands {
   MigrateDebugSession = 'processMigrator.migrateDebugSession',
   StopForwarding = 'processMigrator.stopForwarding',
   BringBack = 'processMigrator.bringBack',
+  Protect = 'processMigrator.protect',
+  StopProtecting = 'processMigrator.stopProtecting',
 }
 
 export const enum Views {
