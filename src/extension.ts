@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import type { EngineOptions } from './migration/api';
 import { createEngine } from './migration/engine';
+import { HostStates } from './automatic/hostStates';
 import { listConfiguredHosts } from './transport/hostPool';
 import { defaultSshConfigFile } from './transport/sshConfig';
 import { expandHome, fullSettingKey, readSetting, SETTINGS_SECTION } from './ui/common/contributions';
@@ -15,6 +16,8 @@ import { registerDebugSessionMigration } from './ui/debug/debugSessionMigration'
 import { DebugSessions } from './ui/debug/debugSessions';
 import { registerBringBack } from './ui/migrate/bringBack';
 import { registerProtect } from './ui/protect/protectCommand';
+import { registerBringBackAll } from './ui/migrate/bringBackAll';
+import { registerEvacuation } from './ui/migrate/evacuateHost';
 import { registerMigration } from './ui/migrate/migrate';
 import { registerMigrationReady } from './ui/terminals/migrationReady';
 import { registerPortForwards } from './ui/forwards/forwardCommand';
@@ -71,6 +74,8 @@ export function activateWith(context: vscode.ExtensionContext, factories: Servic
     myUid: process.getuid?.() ?? -1,
     log: (line) => log.warn(line),
   });
+  const hostStates = new HostStates(engine);
+  context.subscriptions.push({ dispose: () => hostStates.dispose() });
   const history = new MigrationHistory(context.workspaceState);
   const forwards = new PortForwards({ engine, memento: context.workspaceState, log: (line) => log.info(line) });
   void forwards.restore(); // those of the previous window, to processes still where they went
@@ -90,14 +95,16 @@ export function activateWith(context: vscode.ExtensionContext, factories: Servic
   registerReport(context, { history });
   const terminals = new TerminalMoves(engine, log);
   context.subscriptions.push(terminals);
-  const migrate = registerMigration(context, { engine, model, history, log, terminals, forwards });
+  const migrate = registerMigration(context, { engine, model, hostStates, history, log, terminals, forwards });
   registerPortForwards(context, { forwards });
-  registerBringBack(context, { engine, model, history, log, terminals, forwards });
+  registerBringBack(context, { engine, model, hostStates, history, log, terminals, forwards });
+  registerEvacuation(context, { engine, model, hostStates, history, log, terminals, forwards });
+  registerBringBackAll(context, { engine, model, hostStates, history, log, terminals, forwards });
   registerProtect(context, { engine, model, log });
   const debugSessions = new DebugSessions();
   context.subscriptions.push(debugSessions, addRootSource(() => debugSessions.roots()));
-  registerDebugSessionMigration(context, { engine, model, history, log, forwards, terminals, sessions: debugSessions });
-  const tree = registerProcessView(context, { model, migrate: migrate.one, migrateMany: migrate.many, forwards, history });
+  registerDebugSessionMigration(context, { engine, model, hostStates, history, log, forwards, terminals, sessions: debugSessions });
+  const tree = registerProcessView(context, { model, migrate: migrate.one, migrateMany: migrate.many, forwards, history, hostStates });
   registerHostCommands(context, { model, log, sshConfigFile: () => configuredSshFile() ?? defaultSshConfigFile() });
   registerMigrationReady(context, { log });
 

@@ -34,6 +34,11 @@ export interface EvacuationResult {
   totalMs: number;
 }
 
+/** What an evacuation's moves say started them (the history finds them by it for Bring Back All). */
+export function evacuationTrigger(host: string): string {
+  return `evacuation of ${host}`;
+}
+
 /** A login's own daemons, started from it but never the user's work. */
 const NOT_WORK = new Set(['sshd', 'sshd-session', 'systemd', '(sd-pam)', 'dbus-daemon', 'tmux: server', 'ssh-agent', 'gpg-agent']);
 
@@ -43,6 +48,13 @@ const NOT_WORK = new Set(['sshd', 'sshd-session', 'systemd', '(sd-pam)', 'dbus-d
  * host says (Engine.fromLogin). */
 export function workTreeCandidates(processes: readonly ProcessInfo[], uid: number): ProcessInfo[] {
   return processes.filter((p) => p.pid !== 1 && p.ppid === 1 && p.uid === uid && !NOT_WORK.has(p.name) && !p.command.includes('procmig-helper') && !/helper-[0-9a-f]{12}\.sh/.test(p.command));
+}
+
+/** The roots of the user's own work on `host`: the candidates the host says a login started. */
+export async function workTrees(engine: Pick<Engine, 'fromLogin'>, host: string, processes: readonly ProcessInfo[], uid: number): Promise<ProcessInfo[]> {
+  const candidates = workTreeCandidates(processes, uid);
+  const started = new Set(await engine.fromLogin(host, candidates.map((p) => p.pid)));
+  return candidates.filter((p) => started.has(p.pid));
 }
 
 export async function evacuate(
@@ -62,7 +74,7 @@ export async function evacuate(
         if (!p) left.push({ pid, name: `PID ${pid}`, reason: `Process ${pid} does not run on ${request.from}.` });
         return p ? [p] : [];
       })
-    : await workTrees();
+    : await workTrees(engine, request.from, processes, uid);
   options.onProgress?.({ phase: 'preflight', message: `placing ${roots.length} process tree${roots.length === 1 ? '' : 's'} off ${request.from}` });
 
   // Placement first, for all of them at once: nothing is frozen until each has a destination.
@@ -77,7 +89,7 @@ export async function evacuate(
   const batches: BatchResult[] = await Promise.all(
     [...destinations].map(([to, pids]) => engine.migrateMany({ pids, from: request.from, to, strategy: request.strategy }, options)),
   );
-  const results = batches.flatMap((b) => b.processes.map((r) => ({ ...r, trigger: `evacuation of ${request.from}` })));
+  const results = batches.flatMap((b) => b.processes.map((r) => ({ ...r, trigger: evacuationTrigger(request.from) })));
   return {
     ok: results.every((r) => r.ok),
     from: request.from,
@@ -85,12 +97,6 @@ export async function evacuate(
     left: left.sort((a, b) => a.pid - b.pid),
     totalMs: Math.round(performance.now() - started),
   };
-
-  async function workTrees(): Promise<ProcessInfo[]> {
-    const candidates = workTreeCandidates(processes, uid);
-    const started = new Set(await engine.fromLogin(request.from, candidates.map((p) => p.pid)));
-    return candidates.filter((p) => started.has(p.pid));
-  }
 
   async function destinationOf(p: ProcessInfo): Promise<string | { reason: string }> {
     if (request.to !== 'auto') {

@@ -23,6 +23,8 @@ export const enum Commands {
   BringBack = 'processMigrator.bringBack',
   Protect = 'processMigrator.protect',
   StopProtecting = 'processMigrator.stopProtecting',
+  EvacuateHost = 'processMigrator.evacuateHost',
+  BringBackAll = 'processMigrator.bringBackAll',
 }
 
 export const enum Views {
@@ -34,6 +36,8 @@ export const enum Views {
 export const enum ItemContext {
   Host = 'host',
   HostUnreachable = 'host-unreachable',
+  /** A host an evacuation moved processes off, still away: *Bring Back All* returns them. */
+  HostEvacuated = 'host-evacuated',
   Process = 'process',
   /** A process this workspace migrated here: it can be brought back. */
   MigratedProcess = 'process-migrated',

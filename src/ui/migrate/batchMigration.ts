@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import type { BatchRequest, BatchResult, MigrationResult } from '../../migration/api';
 import { Commands } from '../common/contributions';
-import type { ForwardRecord } from '../report/history';
+import type { EntryDetails, ForwardRecord } from '../report/history';
 import type { MigrateCommandOptions, MigrationDeps } from './migrationDeps';
 import { SHOW_LOG, SHOW_REPORT, withMigrationProgress } from './migrationProgress';
 import { forwardPortsEnabled } from '../forwards/forwardCommand';
@@ -14,7 +14,7 @@ export async function runBatchMigration(
   request: BatchRequest,
   options: Pick<MigrateCommandOptions, 'signal' | 'onProgress' | 'forwardPorts'> = {},
 ): Promise<BatchResult> {
-  const { engine, model, history, log } = deps;
+  const { engine, model, log } = deps;
   const names = new Map(request.pids.map((pid) => [pid, model.findProcess(request.from, pid)?.name]));
   const what = `${request.pids.length} processes`;
   log.info(`Migrating ${what} (PIDs ${request.pids.join(', ')}) from ${request.from} to ${request.to} (strategy ${request.strategy ?? 'auto'})`);
@@ -28,19 +28,12 @@ export async function runBatchMigration(
     (error) => failedBatch(request, error),
   );
 
-  // Added in request order: `history.batchOf` gives them back in that order.
   const batchId = `${new Date().toISOString()}|${request.from}|${request.pids.join(',')}`;
-  const forwarded: ForwardRecord[] = [];
-  let first: string | undefined;
-  for (const result of batch.processes) {
-    const name = names.get(result.sourcePid);
-    const forwards =
-      deps.forwards && (options.forwardPorts ?? forwardPortsEnabled()) ? await deps.forwards.afterMigration(result, name) : undefined;
-    forwarded.push(...(forwards ?? []).filter((f) => !f.error));
-    const entry = await history.add(result, name, { forwards, requestedStrategy: request.strategy, batchId });
-    first ??= entry.id;
-    logOutcome(deps, result, name);
-  }
+  const { first, forwarded } = await recordBatch(
+    deps,
+    batch.processes.map((result) => ({ result, name: names.get(result.sourcePid) })),
+    { batchId, requestedStrategy: request.strategy, forwardPorts: options.forwardPorts },
+  );
   void model.refresh([request.from, request.to]);
 
   const moved = batch.processes.filter((p) => p.ok).length;
@@ -57,6 +50,35 @@ export async function runBatchMigration(
     });
   }
   return batch;
+}
+
+export interface BatchMember {
+  result: MigrationResult;
+  name?: string;
+  /** Left by its batch, never frozen (an evacuation could not move it). */
+  left?: boolean;
+}
+
+/** Adds one history entry per member, in order, sharing `batchId` (the report shows them
+ * together), forwards the ports of those that moved, and logs each outcome. */
+export async function recordBatch(
+  deps: MigrationDeps,
+  members: readonly BatchMember[],
+  { forwardPorts, ...details }: Pick<EntryDetails, 'batchId' | 'batchLabel' | 'requestedStrategy'> & { forwardPorts?: boolean },
+): Promise<{ first?: string; forwarded: ForwardRecord[] }> {
+  const forwarded: ForwardRecord[] = [];
+  let first: string | undefined;
+  // Added in order: `history.batchOf` gives them back in that order.
+  for (const { result, name, left } of members) {
+    const forward = !left && deps.forwards && (forwardPorts ?? forwardPortsEnabled());
+    const forwards = forward ? await deps.forwards!.afterMigration(result, name) : undefined;
+    forwarded.push(...(forwards ?? []).filter((f) => !f.error));
+    const entry = await deps.history.add(result, name, { ...details, forwards, ...(left ? { left } : {}) });
+    first ??= entry.id;
+    if (left) deps.log.warn(`Left ${name ?? 'process'} (PID ${result.sourcePid}) on ${result.from}: ${result.error ?? 'no reason given'}`);
+    else logOutcome(deps, result, name);
+  }
+  return { first, forwarded };
 }
 
 function logOutcome(deps: MigrationDeps, result: MigrationResult, name: string | undefined): void {

@@ -35,15 +35,28 @@ export function registerBringBack(context: vscode.ExtensionContext, deps: BringB
 
 export async function bringBack(deps: BringBackDeps, ref: ProcessRef, entry: HistoryEntry, options: MigrateCommandOptions = {}): Promise<MigrationResult> {
   const home = entry.result.from;
-  const stopped = await deps.forwards.stopFor(ref.host, ref.pid);
-  if (stopped.length) deps.log.info(`Bring Back: stopped forwarding ${stopped.map((s) => s.port).join(', ')} on ${home} so the process can listen there again`);
   const strategy = options.strategy ?? readSetting(vscode.workspace.getConfiguration(SETTINGS_SECTION), 'strategy');
-  const result = await runMigration(deps, { pid: ref.pid, from: ref.host, to: home, strategy }, { ...options, forwardPorts: false });
-  if (!result.ok) {
-    // It still runs on ref.host: keep its ports answering at home as before.
-    for (const spec of stopped) await deps.forwards.forward(spec);
-  }
+  const [result] = await withForwardsStopped(deps, home, [ref], async () => [
+    await runMigration(deps, { pid: ref.pid, from: ref.host, to: home, strategy }, { ...options, forwardPorts: false }),
+  ]);
   return result;
+}
+
+/** Stops the port forwards to the processes `refs` (coming back, they listen at `home` again),
+ * runs `move`, then forwards again the ports of those that did not move: they still run where
+ * they were, and their ports keep answering at home as before. */
+export async function withForwardsStopped<T extends MigrationResult>(
+  deps: BringBackDeps,
+  home: string,
+  refs: readonly ProcessRef[],
+  move: () => Promise<T[]>,
+): Promise<T[]> {
+  const stopped = (await Promise.all(refs.map((r) => deps.forwards.stopFor(r.host, r.pid)))).flat();
+  if (stopped.length) deps.log.info(`Bring Back: stopped forwarding ${stopped.map((s) => s.port).join(', ')} on ${home} so the processes can listen there again`);
+  const results = await move();
+  const moved = new Set(results.filter((r) => r.ok).map((r) => `${r.from}:${r.sourcePid}`));
+  for (const spec of stopped) if (!moved.has(`${spec.destination}:${spec.pid}`)) await deps.forwards.forward(spec);
+  return results;
 }
 
 interface ArrivedPick extends vscode.QuickPickItem {

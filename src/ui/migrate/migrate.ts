@@ -16,7 +16,6 @@ import { isKernelThread } from '../../helper/processList';
 import { compareProcesses, describeProcess } from '../common/processForest';
 import type { ProcessModel } from '../view/processModel';
 import { hostOf, selectedRefs, type ProcessRef } from '../view/processRefs';
-import { HostStates } from '../../automatic/hostStates';
 import { migrateToBest } from '../../automatic/placement';
 import { notStartedResult } from '../../migration/notStarted';
 import { forwardPortsEnabled } from '../forwards/forwardCommand';
@@ -29,14 +28,6 @@ import { SHOW_LOG, SHOW_REPORT, withMigrationProgress } from './migrationProgres
 
 /** The destination that asks the placement for the host (`--to auto` in the CLI). */
 export const BEST_HOST = 'auto';
-
-const hostStatesByEngine = new WeakMap<object, HostStates>();
-/** One cache of measured host states per engine: placements in a session share its readings. */
-function hostStatesOf(engine: MigrationDeps['engine']): HostStates {
-  let states = hostStatesByEngine.get(engine);
-  if (!states) hostStatesByEngine.set(engine, (states = new HostStates(engine)));
-  return states;
-}
 
 /** Runs one migration with progress and the final notification; never rejects. */
 export async function runMigration(
@@ -59,7 +50,7 @@ export async function runMigration(
       // A tracer found by the preflight: the user may have it stopped, before any freeze.
       const withTracer = { ...engineOptions, onTraced: (traced: TracedProcess) => askToStopTracer(traced, options.tracerModal) };
       return request.to === BEST_HOST
-        ? migrateToBest(engine, hostStatesOf(engine), { pid: request.pid, from: request.from, among: model.hostNames(), strategy: request.strategy }, withTracer)
+        ? migrateToBest(engine, deps.hostStates, { pid: request.pid, from: request.from, among: model.hostNames(), strategy: request.strategy }, withTracer)
         : engine.migrate(request, withTracer);
     },
     (error) => notStartedResult(request, error),

@@ -2,6 +2,7 @@
 // services they use and the options other callers may pass. Apart from migrate.ts so that
 // batchMigration.ts, which migrate.ts calls, needs nothing of it.
 import type * as vscode from 'vscode';
+import type { HostStates } from '../../automatic/hostStates';
 import type { Engine, MigrationProgress, Strategy } from '../../migration/api';
 import type { MigrationHistory } from '../report/history';
 import type { ProcessModel } from '../view/processModel';
@@ -12,6 +13,9 @@ import type { TracerModal } from './tracerPrompt';
 export interface MigrationDeps {
   engine: Engine;
   model: ProcessModel;
+  /** The engine's measured host states, one cache for the session: placements share its readings
+   * and the host rows show them. */
+  hostStates: HostStates;
   history: MigrationHistory;
   log: vscode.LogOutputChannel;
   forwards?: PortForwards;

@@ -1,5 +1,6 @@
 // Past migrations of this workspace, newest first, kept in workspaceState. Host-free.
 import type { MigrationResult, Strategy } from '../../migration/api';
+import { evacuationTrigger } from '../../automatic/evacuate';
 
 export const HISTORY_KEY = 'processMigrator.history';
 export const HISTORY_LIMIT = 50;
@@ -22,6 +23,10 @@ export interface HistoryEntry {
   forwards?: ForwardRecord[];
   /** Shared by the entries of processes moved together in one request. */
   batchId?: string;
+  /** What the batch was, for its report (`Evacuation of lab-a`). */
+  batchLabel?: string;
+  /** Not moved by its batch (an evacuation left it, never frozen); `result.error` says why. */
+  left?: boolean;
 }
 
 export interface ForwardRecord {
@@ -30,7 +35,7 @@ export interface ForwardRecord {
   error?: string;
 }
 
-export type EntryDetails = Pick<HistoryEntry, 'requestedStrategy' | 'forwards' | 'batchId'>;
+export type EntryDetails = Pick<HistoryEntry, 'requestedStrategy' | 'forwards' | 'batchId' | 'batchLabel' | 'left'>;
 
 export class MigrationHistory {
   private readonly listeners = new Set<() => void>();
@@ -63,6 +68,13 @@ export class MigrationHistory {
   /** Every process that migrated in and is still where it arrived, as far as the history knows. */
   arrived(): HistoryEntry[] {
     return [...arrivals(this.entries()).values()];
+  }
+
+  /** The processes an evacuation of `host` moved that are still where they went: what *Bring
+   * Back All* returns there. */
+  evacuatedFrom(host: string): HistoryEntry[] {
+    const trigger = evacuationTrigger(host);
+    return this.arrived().filter((e) => e.result.trigger === trigger && e.result.from === host);
   }
 
   async add(result: MigrationResult, name?: string, details: EntryDetails = {}): Promise<HistoryEntry> {

@@ -65,6 +65,9 @@ export function phaseChartSvg(result: MigrationResult): string {
 function summary(entry: HistoryEntry): string {
   const r = entry.result;
   const what = `${escapeHtml(entry.name ?? 'process')} (PID ${r.sourcePid})`;
+  if (entry.left) {
+    return `<p class="status left"><span class="badge left">Left</span> ${what} stays on <b>${escapeHtml(r.from)}</b> (never frozen): ${escapeHtml(r.error ?? 'no reason given')}</p>`;
+  }
   if (r.ok) {
     return `<p class="status ok"><span class="badge ok">Migrated</span> ${what} from <b>${escapeHtml(r.from)}</b> to <b>${escapeHtml(r.to)}</b>` +
       (r.destinationPid !== undefined ? `, now PID ${r.destinationPid}` : '') + '.</p>';
@@ -123,14 +126,30 @@ function batchTable(batch: readonly HistoryEntry[], selectedId: string): string 
       const r = e.result;
       const name = `${e.name ?? 'process'} (PID ${r.sourcePid})`;
       const cell = e.id === selectedId ? `<b>${escapeHtml(name)}</b>` : `<a href="#" data-entry="${escapeHtml(e.id)}">${escapeHtml(name)}</a>`;
-      const outcome = r.ok ? `now PID ${r.destinationPid ?? '?'}` : `failed: ${r.error ?? 'no reason given'}`;
-      return `<tr><td>${cell}</td><td>${escapeHtml(r.strategy)}</td><td>${escapeHtml(formatMs(r.freezeMs))}</td><td>${escapeHtml(outcome)}</td></tr>`;
+      const outcome = e.left
+        ? `left on ${r.from}: ${r.error ?? 'no reason given'}`
+        : r.ok
+          ? `now PID ${r.destinationPid ?? '?'} on ${r.to}`
+          : `failed: ${r.error ?? 'no reason given'}`;
+      const strategy = e.left ? '—' : r.strategy;
+      const frozen = e.left ? '—' : formatMs(r.freezeMs);
+      return `<tr${e.left ? ' class="left"' : ''}><td>${cell}</td><td>${escapeHtml(strategy)}</td><td>${escapeHtml(frozen)}</td><td>${escapeHtml(outcome)}</td></tr>`;
     })
     .join('');
   return (
-    `<section><h2>Moved together (${batch.length} processes)</h2><table class="batch"><thead><tr><th>Process</th><th>Strategy</th>` +
+    `<section><h2>${escapeHtml(batchTitle(batch))}</h2><table class="batch"><thead><tr><th>Process</th><th>Strategy</th>` +
     `<th>Frozen</th><th>Result</th></tr></thead><tbody>${rows}</tbody></table></section>`
   );
+}
+
+/** `Evacuation of lab-a: 2 moved, 1 left`, or `Moved together (3 processes)`. */
+export function batchTitle(batch: readonly HistoryEntry[]): string {
+  const label = batch[0]?.batchLabel;
+  if (!label) return `Moved together (${batch.length} processes)`;
+  const left = batch.filter((e) => e.left).length;
+  const moved = batch.filter((e) => !e.left && e.result.ok).length;
+  const failed = batch.length - moved - left;
+  return `${label}: ${moved} moved${left ? `, ${left} left` : ''}${failed ? `, ${failed} failed` : ''}`;
 }
 
 function details(entry: HistoryEntry, batch: readonly HistoryEntry[] = []): string {
@@ -141,6 +160,7 @@ function details(entry: HistoryEntry, batch: readonly HistoryEntry[] = []): stri
     ['Total time', formatMs(r.totalMs)],
     ['Data moved', formatBytes(r.bytes)],
     ...(r.transfer ? ([['Memory path', r.transfer]] as [string, string][]) : []),
+    ...(r.trigger ? ([['Started by', r.trigger]] as [string, string][]) : []),
     ['Started', r.startedAt],
   ];
   const factRows = facts
@@ -151,6 +171,11 @@ function details(entry: HistoryEntry, batch: readonly HistoryEntry[] = []): stri
         .map((o) => `<tr><td><code>${escapeHtml(o.option)}</code></td><td>${escapeHtml(o.reason)}</td></tr>`)
         .join('')}</tbody></table>`
     : '<p class="muted">No CRIU options were recorded.</p>';
+  if (entry.left) {
+    // Never frozen: no phases, numbers or options to show.
+    const by = r.trigger ? `<p>Started by ${escapeHtml(r.trigger)}.</p>` : '';
+    return [summary(entry), batch.length > 1 ? batchTable(batch, entry.id) : '', by].filter(Boolean).join('\n');
+  }
   return [
     summary(entry),
     batch.length > 1 ? batchTable(batch, entry.id) : '',
@@ -183,7 +208,7 @@ function historyTable(history: readonly HistoryEntry[], selectedId: string | und
       return (
         `<tr${cls}><td><a href="#" data-entry="${escapeHtml(e.id)}">${escapeHtml(new Date(r.startedAt).toLocaleString())}</a></td>` +
         `<td>${escapeHtml(e.name ?? '')} ${r.sourcePid}</td><td>${escapeHtml(r.from)} → ${escapeHtml(r.to)}</td>` +
-        `<td>${escapeHtml(r.strategy)}</td><td>${r.ok ? 'ok' : 'failed'}</td><td>${escapeHtml(formatMs(r.freezeMs))}</td>` +
+        `<td>${escapeHtml(e.left ? '—' : r.strategy)}</td><td>${e.left ? 'left' : r.ok ? 'ok' : 'failed'}${r.trigger ? ` (${escapeHtml(r.trigger)})` : ''}</td><td>${escapeHtml(formatMs(r.freezeMs))}</td>` +
         `<td>${escapeHtml(formatBytes(r.bytes))}</td></tr>`
       );
     })

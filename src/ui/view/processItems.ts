@@ -1,21 +1,34 @@
 // The Processes view's rows for hosts and processes: label, description, icon and tooltip.
 import * as vscode from 'vscode';
-import type { ProcessInfo } from '../../migration/api';
+import type { HostState as MeasuredState, ProcessInfo } from '../../migration/api';
 import { ItemContext } from '../common/contributions';
 import { formatKiB } from '../../common/format';
 import { isKernelThread } from '../../helper/processList';
 import { describeProcess, type ProcessNode } from '../common/processForest';
 import { LOCAL_HOST, type HostState } from './processModel';
 import type { WorkspaceOwner } from './workspaceProcesses';
+import { measuredDescription, measuredRows } from './hostStateText';
 
-export function hostDescription(state: HostState): string {
+/** What a host row shows besides the model's state. */
+export interface HostExtras {
+  /** The host's measured state (automatic/hostStates.ts), when probed. */
+  measured?: MeasuredState;
+  /** An evacuation moved processes off it that are still away. */
+  evacuated?: boolean;
+}
+
+export function hostDescription(state: HostState, measured?: MeasuredState): string {
   const parts: string[] = [];
   if (state.checking) parts.push('checking…');
   if (state.reachability === 'loading') parts.push('connecting…');
   if (state.reachability === 'unreachable') parts.push('unreachable');
   if (state.reachability === 'disconnected') parts.push('disconnected');
   const caps = state.report?.reachable ? state.report.capabilities : undefined;
-  if (caps) {
+  const down = state.reachability === 'unreachable' || state.reachability === 'disconnected';
+  if (measured && !down) {
+    // Probed in the background, newer than a check's figures; the tooltip has the details.
+    parts.push(measuredDescription(measured));
+  } else if (caps) {
     parts.push(caps.criuVersion ? `CRIU ${caps.criuVersion}` : 'no CRIU');
     parts.push(`load ${caps.load1.toFixed(2)}/${caps.cpus}`);
     parts.push(`${formatKiB(caps.memAvailableKiB)} free`);
@@ -27,12 +40,13 @@ export function hostDescription(state: HostState): string {
   return parts.join(' · ');
 }
 
-export function hostItem(state: HostState): vscode.TreeItem {
+export function hostItem(state: HostState, extras: HostExtras = {}): vscode.TreeItem {
   const collapsed = state.name === LOCAL_HOST ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed;
   const item = new vscode.TreeItem(state.name, collapsed);
   item.id = `host:${state.name}`;
-  item.description = hostDescription(state);
-  item.contextValue = state.reachability === 'unreachable' ? ItemContext.HostUnreachable : ItemContext.Host;
+  item.description = hostDescription(state, extras.measured);
+  item.contextValue =
+    state.reachability === 'unreachable' ? ItemContext.HostUnreachable : extras.evacuated ? ItemContext.HostEvacuated : ItemContext.Host;
   const problems = state.report?.problems ?? [];
   if (state.reachability === 'unreachable') item.iconPath = new vscode.ThemeIcon('vm-outline', new vscode.ThemeColor('errorForeground'));
   else if (state.reachability === 'disconnected') item.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('problemsWarningIcon.foreground'));
@@ -44,6 +58,10 @@ export function hostItem(state: HostState): vscode.TreeItem {
   md.appendMarkdown(`**${escapeMd(state.name)}** — ${reachabilityText(state)}\n\n`);
   if (state.error) md.appendMarkdown(`${escapeMd(state.error)}\n\n`);
   if (state.dropped) md.appendMarkdown(`${escapeMd(droppedText(state.name, state.dropped))}\n\n`);
+  if (extras.measured) {
+    const rows = measuredRows(extras.measured).map(([k, v]) => `| ${escapeMd(k)} | ${escapeMd(v)} |`);
+    md.appendMarkdown(['| Measured state | |', '|---|---|', ...rows].join('\n') + '\n\n');
+  }
   const caps = state.report?.capabilities;
   if (caps) {
     md.appendMarkdown(

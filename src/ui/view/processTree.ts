@@ -1,6 +1,7 @@
 // The Processes view's data: maps the model's hosts and process trees to tree items and lets the
 // user drag a process onto another host. No I/O of its own. Registered by processView.ts.
 import * as vscode from 'vscode';
+import type { HostStates } from '../../automatic/hostStates';
 import type { BatchRequest, MigrationRequest, ProcessInfo } from '../../migration/api';
 import { ItemContext, Views } from '../common/contributions';
 import { isFilterActive } from '../common/processForest';
@@ -37,6 +38,8 @@ export class ProcessTreeProvider
       // Forwards and arrivals show on the root and on the rows of migrated processes.
       ...[extras.forwards, extras.history].filter((s) => s !== undefined).map((s) => s.onDidChange(() => this.changeEmitter.fire(undefined))),
     ];
+    const measured = extras.hostStates?.onDidChange((state) => this.changeEmitter.fire(this.hostNode(state.host)));
+    if (measured) this.subscriptions.push({ dispose: measured });
   }
 
   hostNode(host: string): HostTreeNode {
@@ -84,7 +87,10 @@ export class ProcessTreeProvider
   getTreeItem(element: TreeNode): vscode.TreeItem {
     switch (element.kind) {
       case 'host':
-        return hostItem(this.model.host(element.host) ?? { name: element.host, reachability: 'unknown', checking: false });
+        return hostItem(this.model.host(element.host) ?? { name: element.host, reachability: 'unknown', checking: false }, {
+          measured: this.extras.hostStates?.peek(element.host),
+          evacuated: (this.extras.history?.evacuatedFrom(element.host).length ?? 0) > 0,
+        });
       case 'process':
         return this.decorateMigrated(
           processItem(element.host, element.node, element.host === LOCAL_HOST ? this.owners.get(element.node.info.pid) : undefined),
@@ -146,6 +152,8 @@ export class ProcessTreeProvider
 export interface TreeExtras {
   forwards?: PortForwards;
   history?: MigrationHistory;
+  /** The measured state each host row shows. */
+  hostStates?: HostStates;
   /** Several processes dropped together move in one request. */
   migrateMany?: (request: Omit<BatchRequest, 'strategy'>) => Thenable<unknown>;
 }

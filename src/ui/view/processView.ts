@@ -29,6 +29,11 @@ export function registerProcessView(context: vscode.ExtensionContext, deps: Proc
   registerAutoRefresh(context, model, view);
   context.subscriptions.push(
     view.onDidExpandElement((e) => provider.expanded(e.element)),
+    // A host listed again (refresh, auto-refresh, expand) is measured again once its state is
+    // older than HostStates' maximum age; HostStates bounds the probes in flight.
+    model.onDidChange((host) => {
+      if (host && model.host(host)?.reachability === 'reachable') void deps.hostStates?.get([host]);
+    }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(fullSettingKey('hosts')) || e.affectsConfiguration(fullSettingKey('sshConfigFile'))) {
         model.reloadHosts();
