@@ -16,6 +16,7 @@ export function run(): Promise<void> {
   require('./users.test');
   require('./ports.test');
   require('./multi.test');
+  require('./evacuate.test');
   require('./debug.test');
   require('./terminal.test');
   require('./migration-ready.test');
