@@ -4,8 +4,8 @@ import type { HostState as MeasuredState } from '../../migration/api';
 import { formatKiB } from '../../common/format';
 import { idleCores } from '../../automatic/placement';
 
-/** Never measured: a failed first probe leaves a state with no CPU count. */
-function measured(m: MeasuredState): boolean {
+/** False when never measured: a failed first probe leaves a state with no CPU count. */
+export function measured(m: MeasuredState): boolean {
   return m.cpus > 0;
 }
 

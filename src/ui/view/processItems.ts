@@ -7,7 +7,7 @@ import { isKernelThread } from '../../helper/processList';
 import { describeProcess, type ProcessNode } from '../common/processForest';
 import { LOCAL_HOST, type HostState } from './processModel';
 import type { WorkspaceOwner } from './workspaceProcesses';
-import { measuredDescription, measuredRows } from './hostStateText';
+import { measured as wasMeasured, measuredDescription, measuredRows } from './hostStateText';
 
 /** What a host row shows besides the model's state. */
 export interface HostExtras {
@@ -25,9 +25,10 @@ export function hostDescription(state: HostState, measured?: MeasuredState): str
   if (state.reachability === 'disconnected') parts.push('disconnected');
   const caps = state.report?.reachable ? state.report.capabilities : undefined;
   const down = state.reachability === 'unreachable' || state.reachability === 'disconnected';
-  if (measured && !down) {
+  const shown = down ? undefined : measured;
+  if (shown && wasMeasured(shown)) {
     // Probed in the background, newer than a check's figures; the tooltip has the details.
-    parts.push(measuredDescription(measured));
+    parts.push(measuredDescription(shown));
   } else if (caps) {
     parts.push(caps.criuVersion ? `CRIU ${caps.criuVersion}` : 'no CRIU');
     parts.push(`load ${caps.load1.toFixed(2)}/${caps.cpus}`);
@@ -35,6 +36,8 @@ export function hostDescription(state: HostState, measured?: MeasuredState): str
   } else if (state.processes && state.reachability === 'reachable') {
     parts.push(`${state.processes.length} processes`);
   }
+  // Never measured (its probe failed): what the row knew, then why.
+  if (shown && !wasMeasured(shown) && shown.stale) parts.push(measuredDescription(shown));
   const problems = state.report?.problems.length ?? 0;
   if (problems > 0 && state.report?.reachable) parts.push(problems === 1 ? '1 problem' : `${problems} problems`);
   return parts.join(' · ');

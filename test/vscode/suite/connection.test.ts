@@ -13,8 +13,9 @@ import { activeApi, until } from './helpers';
 
 const ALIAS = 'pm-dropped';
 
-/** A reachable row: its process count, or its measured state once probed. */
-const LISTED = /^(\d+ processes|[\d.]+\/[\d.]+ cores busy · .+)$/;
+/** A reachable row: its process count (with why it is not measured, when a probe failed while
+ * the server was away), or its measured state once probed. */
+const LISTED = /^(\d+ processes( · \(stale: .+\))?|[\d.]+\/[\d.]+ cores busy · .+)$/;
 
 describe('Connection state in the Processes view (a real sshd that goes away)', function () {
   this.timeout(120_000);
