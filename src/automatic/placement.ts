@@ -86,10 +86,13 @@ export interface PlaceRequest {
 /** Runs the full preflight against every candidate and their states in parallel, then ranks. */
 export async function placeProcess(engine: Pick<Engine, 'checkFeasible'>, states: HostStates, request: PlaceRequest, signal?: AbortSignal): Promise<Placement> {
   const hosts = [...new Set(request.among)].filter((h) => h !== request.from);
-  const [feasibilities, measured] = await Promise.all([
+  const [feasibilities, first] = await Promise.all([
     Promise.all(hosts.map((to) => engine.checkFeasible({ pid: request.pid, from: request.from, to }, { signal }))),
     states.get(hosts),
   ]);
+  // A host's CPU use is a rate, which its first reading cannot give: the preflight took long
+  // enough for a second one to.
+  const measured = await Promise.all(first.map((s, i) => (s.busyCores === undefined && s.cpuTime ? states.probe(hosts[i]) : s)));
   const size = feasibilities.find((f) => f.rssKiB !== undefined);
   const process = { rssKiB: size?.rssKiB ?? 0, cpuCores: size?.cpuCores ?? 0 };
   return rankHosts(

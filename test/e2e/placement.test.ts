@@ -3,7 +3,7 @@
 // with its sentence; the process moves to the one that can take it and counts on there.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { kill, onHost, procmig, readNumber, startTicker, stateOf, waitFor, useLab } from './support/lab';
+import { kill, onHost, procmig, readNumber, startMemoryHolder, startTicker, stateOf, waitFor, useLab } from './support/lab';
 
 const A = 'lab-a';
 const B = 'lab-b';
@@ -59,18 +59,19 @@ describe('placement (--to auto)', () => {
   });
 
   it('passes the small host over for the one with more headroom, and says why', async () => {
-    const file = '/tmp/e2e-placement-small';
-    const pid = await startTicker(A, file);
-    cleanup.push(() => kill(A, pid), () => kill(B, pid), () => kill(C, pid));
+    // 300 MiB: room for three on lab-c, for dozens on lab-b, whatever the CPUs do meanwhile.
+    const { pid } = await startMemoryHolder(A, B, 300, 'e2e-placement-small', cleanup);
+    cleanup.push(() => kill(C, pid));
     const result = await procmig(['migrate', String(pid), '--from', A, '--to', 'auto', '--among', `${C},${B}`, '--json']);
     assert.equal(result.code, 0, result.stdout + result.stderr);
     const r = result.json;
     assert.equal(r.to, B, JSON.stringify(r.placement));
     const small = r.placement.candidates.find((c: { host: string }) => c.host === C);
     assert.equal(small.feasible, true);
-    assert.match(small.reason, /lab-c/);
-    const lastOnA = await readNumber(A, file);
-    await waitFor(async () => (await readNumber(B, file)) > lastOnA);
+    assert.match(small.reason, /^lab-c has less headroom \(.* of 0\.5 cores idle, \d+ MiB available: room for .*×\)\.$/);
+    const count = '/tmp/e2e-placement-small-count';
+    const lastOnA = await readNumber(A, count);
+    await waitFor(async () => (await readNumber(B, count)) > lastOnA);
   });
 
   it('with no feasible host, freezes nothing: the process runs on where it was', async () => {
