@@ -1,6 +1,7 @@
 // Human-readable output of the CLI.
 import type { EvacuationResult } from '../automatic/evacuate';
 import { describeProtectEvent, type ProtectEvent } from '../automatic/protect';
+import type { WatchEvent } from '../automatic/watch';
 import type { BatchResult, HostReport, HostState, MigrationResult, ProcessInfo, RunResult } from '../migration/api';
 import { formatBytes, formatKiB } from '../common/format';
 import { PHASES } from '../migration/phases';
@@ -129,4 +130,9 @@ export function formatEvacuation(e: EvacuationResult): string {
   if (e.left.length) lines.push('Left on the host:');
   for (const l of e.left) lines.push(`  ${l.pid} ${l.name}: ${l.reason}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** `procmig watch`: one line per event, its local time first. */
+export function formatWatchEvent(e: WatchEvent): string {
+  return `${new Date(e.time).toLocaleTimeString('en-GB')} ${e.message}\n`;
 }

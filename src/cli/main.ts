@@ -1,6 +1,7 @@
 // procmig: the command-line face of the engine the extension uses. Users script it; the
 // end-to-end tests drive it.
 import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import * as readline from 'node:readline/promises';
 import type { Engine, HostReport, MigrationProgress, MigrationResult, ProcessInfo, RunResult, Strategy } from '../migration/api';
 import { createEngine } from '../migration/engine';
@@ -8,10 +9,12 @@ import { HostStates } from '../automatic/hostStates';
 import { migrateToBest } from '../automatic/placement';
 import { evacuate } from '../automatic/evacuate';
 import { protect, type ProtectEvent } from '../automatic/protect';
+import { parsePolicies } from '../automatic/policy';
+import { PolicyWatcher } from '../automatic/watch';
 import { listConfiguredHosts } from '../transport/sshConfig';
 import type { HostKeyDecision, PassphraseRequest, UnknownHostKey } from '../transport/host';
 import { askOncePerSession } from '../transport/knownHosts';
-import { formatBatch, formatEvacuation, formatHostReport, formatHostStates, formatMigration, formatProcessTree, formatProtectEvent, formatRun } from './format';
+import { formatBatch, formatEvacuation, formatHostReport, formatHostStates, formatMigration, formatProcessTree, formatProtectEvent, formatRun, formatWatchEvent } from './format';
 
 interface GlobalOptions {
   sshConfig?: string;
@@ -248,6 +251,51 @@ async function askYesNo(question: string): Promise<boolean> {
     return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
   } finally {
     rl.close();
+  }
+}
+
+program
+  .command('watch')
+  .description('the policy daemon: measures the hosts every few seconds and, when a rule of the policy file fires, moves the marked processes it picks to the best host; until Ctrl-C')
+  .requiredOption('--policy <file>', 'the JSON policy file (the same object as the setting processMigrator.policies)')
+  .option('--dry-run', 'only say what would be moved where, and why; move nothing')
+  .option('--json', 'print one JSON object per event and line')
+  .action(async (opts: { policy: string; dryRun?: boolean; json?: boolean }) => {
+    const { policies, errors } = parsePolicies(readPolicyFile(opts.policy));
+    if (!policies) throw new Error(`${opts.policy}: ${errors.join(' ')}`);
+    const controller = new AbortController();
+    // Ctrl-C (or systemd's SIGTERM) stops the loop; a move under way rolls back.
+    const stop = () => controller.abort();
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    try {
+      await withEngine(program.opts(), async (e) => {
+        const states = new HostStates(e);
+        const watcher = new PolicyWatcher(e, states, policies, {
+          configured: listConfiguredHosts(program.opts<GlobalOptions>().sshConfig),
+          dryRun: opts.dryRun,
+          onEvent: (event) => process.stdout.write(opts.json ? `${JSON.stringify(event)}\n` : formatWatchEvent(event)),
+        });
+        await watcher.run(controller.signal);
+        states.dispose();
+      });
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    }
+  });
+
+function readPolicyFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read the policy file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`the policy file ${file} is not JSON: ${(err as Error).message}`);
   }
 }
 
