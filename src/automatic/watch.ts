@@ -131,14 +131,22 @@ export class PolicyWatcher {
         this.emit('would-move', `${message} (${firing.reason})`, { rule: rule.name, host, pid: p.pid, to: placement.host, placement });
         continue;
       }
-      const result: MigrationResult = { ...(await migrateToBest(this.engine, this.states, { pid: p.pid, from: host, among }, { signal })), trigger: firing.reason };
-      if (result.ok && result.destinationPid !== undefined) {
+      let result: MigrationResult | undefined;
+      let error: string | undefined;
+      try {
+        result = { ...(await migrateToBest(this.engine, this.states, { pid: p.pid, from: host, among }, { signal })), trigger: firing.reason };
+        error = result.error;
+      } catch (err) {
+        // The daemon outlives a move that threw: the engine rolled back, the process runs on.
+        error = err instanceof Error ? err.message : String(err);
+      }
+      if (result?.ok && result.destinationPid !== undefined) {
         this.moved(host, p.pid, p.command, result.to, result.destinationPid, firing.at);
         this.emit('moved', `moved ${what} from ${host} to ${result.to}, now PID ${result.destinationPid} there (frozen ${result.freezeMs} ms), for ${firing.reason}`, { rule: rule.name, host, pid: p.pid, to: result.to, result });
       } else {
         // A failed try counts too: the rule does not hammer a process that cannot move now.
         this.lastMoved.set(`${host} ${p.pid}`, firing.at);
-        this.emit('not-moved', `policy ${rule.name}: ${what} on ${host} was not moved: ${result.error}`, { rule: rule.name, host, pid: p.pid, result });
+        this.emit('not-moved', `policy ${rule.name}: ${what} on ${host} was not moved: ${error}`, { rule: rule.name, host, pid: p.pid, result });
       }
     }
   }

@@ -121,7 +121,7 @@ describe('marked processes', () => {
 describe('policy watcher', () => {
   /** Each tick a second apart, lab-a busy unless told otherwise; lab-a runs marked 10, unmarked
    * 20 and marked (by command) 30. A move gives the process PID + 1000 on lab-b. */
-  function setUp(policies: Partial<Policies>, options: { dryRun?: boolean } = {}) {
+  function setUp(policies: Partial<Policies>, options: { dryRun?: boolean } = {}, failing?: number) {
     let t = 0;
     let busyCores = (host: string) => (host === 'lab-a' ? 1.9 : 0.1);
     const onA = new Map([10, 20, 30].map((pid) => [pid, p(pid, 1, `ticker ${pid}`, { cpu: pid })]));
@@ -134,6 +134,7 @@ describe('policy watcher', () => {
       checkFeasible: async (r: MigrationRequest) => ({ host: r.to, feasible: true, problems: [], rssKiB: 1024, cpuCores: 0.1 }),
       migrate: async (r: MigrationRequest): Promise<MigrationResult> => {
         migrations.push(r);
+        if (r.pid === failing) throw new Error('lab-b closed the connection');
         const [here, there] = r.from === 'lab-a' ? [onA, onB] : [onB, onA];
         const moved = here.get(r.pid)!;
         here.delete(r.pid);
@@ -188,6 +189,17 @@ describe('policy watcher', () => {
     await tick(70, () => 0.1);
     await tick(71, (h) => (h === 'lab-b' ? 1.9 : 0.1));
     assert.deepEqual(migrations.map((m) => [m.pid, m.from]), [[10, 'lab-a'], [1010, 'lab-b']]);
+  });
+
+  it('a move that fails is said, counts as a move, and the others still move', async () => {
+    const { tick, migrations, events } = setUp({ rules: [{ ...busy, forSeconds: 0, clearBelow: 0.8 }] }, {}, 10);
+    await tick(0);
+    assert.deepEqual(migrations.map((m) => m.pid), [10, 30]);
+    assert.match(events.find((e) => e.event === 'not-moved')?.message ?? '', /^policy busy-host: PID 10 \(ticker\) on lab-a was not moved: lab-b closed the connection$/);
+    await tick(10, () => 0.1);
+    await tick(20, (h) => (h === 'lab-a' ? 1.9 : 0.1));
+    assert.deepEqual(migrations.map((m) => m.pid), [10, 30]);
+    assert.match(events.find((e) => e.event === 'held')?.message ?? '', /PID 10 on lab-a was moved 20 s ago/);
   });
 
   it('a dry run says where it would move the marked processes and why, and moves nothing', async () => {
