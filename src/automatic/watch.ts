@@ -55,8 +55,14 @@ export class PolicyWatcher {
   }
 
   /** The hosts any rule watches. */
-  get hosts(): string[] {
+  get watched(): string[] {
     return [...new Set(this.policies.rules.flatMap((r) => watchedBy(r, this.options.configured)))];
+  }
+
+  /** The hosts measured each round: the watched ones, and the destinations too, so that placement
+   * finds their CPU use already a rate (a first reading has only the shared load average). */
+  get measured(): string[] {
+    return [...new Set([...this.watched, ...this.policies.rules.flatMap((r) => r.among ?? this.options.configured)])];
   }
 
   /** The marks as they are now (moved processes marked on their new host with their new PID). */
@@ -67,7 +73,7 @@ export class PolicyWatcher {
   /** Measures and acts until `signal` aborts (Ctrl-C); a move under way then rolls back. */
   async run(signal: AbortSignal, everyMs = WATCH_EVERY_MS): Promise<void> {
     const rules = this.policies.rules.map((r) => r.name).join(', ');
-    this.emit('watching', `watching ${this.hosts.join(', ')} with ${this.policies.rules.length === 1 ? 'rule' : 'rules'} ${rules}; ${this.marks.length} marked${this.options.dryRun ? '; dry run: nothing will be moved' : ''}`);
+    this.emit('watching', `watching ${this.watched.join(', ')} with ${this.policies.rules.length === 1 ? 'rule' : 'rules'} ${rules}; ${this.marks.length} marked${this.options.dryRun ? '; dry run: nothing will be moved' : ''}`);
     await this.checkMarks(signal);
     while (!signal.aborted) {
       await this.tick(signal);
@@ -76,9 +82,9 @@ export class PolicyWatcher {
     this.emit('stopped', 'stopped watching');
   }
 
-  /** One round: measure every watched host (bounded by HostStates), then act on what fired. */
+  /** One round: measure the hosts (bounded by HostStates), then act on what fired. */
   async tick(signal?: AbortSignal): Promise<void> {
-    const readings = await Promise.all(this.hosts.map((h) => this.states.probe(h)));
+    const readings = await Promise.all(this.measured.map((h) => this.states.probe(h)));
     for (const reading of readings) {
       for (const s of this.evaluator.observe(reading)) {
         if (signal?.aborted) return;

@@ -154,6 +154,7 @@ describe('policy watcher', () => {
 
   it('moves only the marked processes, with the firing as their trigger, and keeps them marked on their new host', async () => {
     const { watcher, tick, migrations, events, onA } = setUp({});
+    assert.deepEqual([watcher.watched, watcher.measured], [['lab-a'], ['lab-a', 'lab-b']], 'the destination is measured too, for placement');
     await watcher.checkMarks();
     await tick(0);
     assert.deepEqual(migrations.map((m) => [m.pid, m.from, m.to]), [[10, 'lab-a', 'lab-b'], [30, 'lab-a', 'lab-b']]);
