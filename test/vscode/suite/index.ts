@@ -17,6 +17,7 @@ export function run(): Promise<void> {
   require('./ports.test');
   require('./multi.test');
   require('./evacuate.test');
+  require('./protect.test');
   require('./debug.test');
   require('./terminal.test');
   require('./migration-ready.test');
