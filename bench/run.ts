@@ -17,6 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { log, message, readFlags, round, sec } from './cli';
 import { buildCli, describeEnvironment, type Environment } from './env';
 import { DESTINATION, SOURCE, oneLine, reconnects, repo } from './lab';
 import { MethodError, baseline, cliTakesSeveralPids, rawSshHostToHost, rawSshViaRoot, viaCli, type MigrationMethod } from './methods';
@@ -42,51 +43,32 @@ interface Config {
 }
 
 function parseArgs(argv: string[]): Config {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--help' || a === '-h') {
-      process.stdout.write(
-        'usage: npm run bench -- [--quick] [--sizes 64,512,2048] [--counts 1,4,8] [--count-size 64] [--reps 3]\n' +
-          '       [--methods baseline,stop-and-copy,post-copy,auto] [--verify all|first] [--cli head|worktree|file.js] [--name latest]\n',
-      );
-      process.exit(0);
-    }
-    if (!a.startsWith('--')) throw new Error(`unexpected argument '${a}'`);
-    const [k, inline] = a.slice(2).split('=', 2);
-    if (k === 'quick' || k === 'resume') flags.set(k, '1');
-    else flags.set(k, inline ?? argv[++i] ?? '');
-  }
-  const env = (k: string) => process.env[`BENCH_${k.toUpperCase().replace(/-/g, '_')}`];
-  const get = (k: string) => flags.get(k) ?? env(k);
-  const quick = get('quick') === '1' || get('quick') === 'true';
-  const list = (k: string, d: number[]) => (get(k) === 'none' ? [] : get(k) ? get(k)!.split(',').map((x) => Number(x.trim())) : d);
+  const flags = readFlags(
+    argv,
+    ['quick', 'resume'],
+    'usage: npm run bench -- [--quick] [--sizes 64,512,2048] [--counts 1,4,8] [--count-size 64] [--reps 3]\n' +
+      '       [--methods baseline,stop-and-copy,post-copy,auto] [--verify all|first] [--cli head|worktree|file.js] [--name latest]\n',
+  );
+  const quick = flags.has('quick');
   const cfg: Config = {
     quick,
-    resume: get('resume') === '1',
-    cliGiven: get('cli') !== undefined,
-    sizes: list('sizes', quick ? [64, 512] : [64, 512, 2048]),
-    counts: list('counts', quick ? [1, 4] : [1, 4, 8]),
-    countSize: Number(get('count-size') ?? 64),
-    reps: Number(get('reps') ?? (quick ? 2 : 3)),
-    methods: (get('methods')?.split(',').map((m) => m.trim()) ?? [...MIGRATION_METHODS]) as MigrationMethodName[],
-    verify: (get('verify') ?? (quick ? 'first' : 'all')) as Config['verify'],
-    cli: get('cli') ?? 'head',
-    name: get('name') ?? (quick ? 'quick' : 'latest'),
+    resume: flags.has('resume'),
+    cliGiven: flags.get('cli') !== undefined,
+    sizes: flags.integers('sizes', quick ? [64, 512] : [64, 512, 2048]),
+    counts: flags.integers('counts', quick ? [1, 4] : [1, 4, 8]),
+    countSize: flags.integers('count-size', [64])[0],
+    reps: flags.integers('reps', [quick ? 2 : 3])[0],
+    methods: (flags.get('methods')?.split(',').map((m) => m.trim()) ?? [...MIGRATION_METHODS]) as MigrationMethodName[],
+    verify: (flags.get('verify') ?? (quick ? 'first' : 'all')) as Config['verify'],
+    cli: flags.get('cli') ?? 'head',
+    name: flags.get('name') ?? (quick ? 'quick' : 'latest'),
     outDir: path.join(repo, 'bench', 'results'),
   };
-  for (const n of [...cfg.sizes, ...cfg.counts, cfg.countSize, cfg.reps]) if (!(Number.isInteger(n) && n > 0)) throw new Error(`not a positive integer: ${n}`);
   for (const m of cfg.methods) if (!MIGRATION_METHODS.includes(m)) throw new Error(`unknown method '${m}' (known: ${MIGRATION_METHODS.join(', ')})`);
   if (!['all', 'first'].includes(cfg.verify)) throw new Error('--verify is all or first');
   if (!/^[\w.-]+$/.test(cfg.name)) throw new Error(`bad --name '${cfg.name}'`);
   return cfg;
 }
-
-function log(line: string): void {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-}
-
-const sec = (ms?: number) => (ms === undefined ? '—' : `${(ms / 1000).toFixed(2)} s`);
 
 /** Workloads: every size as one process, then count × count-size (1 × count-size is already there). */
 function planCells(cfg: Config): Cell[] {
@@ -354,9 +336,6 @@ function writeResults(cfg: Config, run: BenchRun, environment: Environment, cell
   }
   return `${table}\n${json.notes.length ? `\n${json.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`;
 }
-
-const round = (ms: number) => Math.round(ms * 10) / 10;
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 main().catch((err: unknown) => {
   process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
