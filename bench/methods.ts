@@ -107,7 +107,7 @@ async function must(host: string, script: string, what: string): Promise<string>
   return r.stdout;
 }
 
-async function logTail(host: string, file: string): Promise<string> {
+export async function logTail(host: string, file: string): Promise<string> {
   const r = await ssh(host, `grep -E 'Error|error' ${q(file)} | tail -n 3`);
   return oneLine(r.stdout || '(no log)');
 }

@@ -7,7 +7,8 @@ import { DESTINATION, DESTINATION_ADDRESS, SOURCE, labKey, labKnownHosts, onHost
 /**
  * Holds `mib` MiB of non-zero, non-uniform memory: 1 MiB of random bytes repeated, every page
  * stamped with its index, all of it written (so resident). Writes the SHA-256 of that memory to
- * <sums>/<pid>.before at start and to <sums>/<pid>.after on SIGUSR1, wherever it runs by then.
+ * <sums>/<pid>.before at start and to <sums>/<pid>.after on SIGUSR1, wherever it runs by then;
+ * answers SIGUSR2 at once with an empty <sums>/<pid>.alive (it runs, wherever that is).
  */
 const MEMORY_HOLDER = `import hashlib, os, signal, sys, time
 mib, sums = int(sys.argv[1]), sys.argv[2]
@@ -21,7 +22,12 @@ def write(suffix):
         f.write(hashlib.sha256(data).hexdigest())
     os.rename(tmp, "%s/%d.%s" % (sums, os.getpid(), suffix))
 write("before")
+def alive(*_):
+    tmp = "%s/%d.alive.tmp" % (sums, os.getpid())
+    open(tmp, "w").close()
+    os.rename(tmp, "%s/%d.alive" % (sums, os.getpid()))
 signal.signal(signal.SIGUSR1, lambda *_: write("after"))
+signal.signal(signal.SIGUSR2, alive)
 while True:
     time.sleep(1)
 `;
@@ -134,6 +140,23 @@ export class BenchRun {
       problems.push(err instanceof Error ? err.message : String(err));
     }
     return problems;
+  }
+
+  /**
+   * A shell loop for the host where `pid` should come to run: once that PID is this run's
+   * process (its restored command line, which CRIU sets near the end of a restore, while the
+   * process still blocks signals), sends SIGUSR2 every 20 ms until the process answers. Exits 7
+   * after about `limitS` s.
+   */
+  answers(pid: number, limitS: number): string {
+    const alive = `${this.sums}/${pid}.alive`;
+    return [
+      `rm -f ${alive}; n=0`,
+      `until [ -e ${alive} ]; do`,
+      `  tr '\\0' ' ' < /proc/${pid}/cmdline 2>/dev/null | grep -q ${q(`bench-${this.id}/`)} && kill -USR2 ${pid} 2>/dev/null`,
+      `  n=$((n + 1)); [ $n -lt ${Math.ceil(limitS * 40)} ] || exit 7; sleep 0.02`,
+      'done',
+    ].join('\n');
   }
 
   /** SIGKILLs those of `pids` on `host` that are this run's (run id in their command line). */
