@@ -21,6 +21,9 @@ export type ProtectEvent =
   | { event: 'checkpoint'; ok: true; at: string; pid: number; from: string; standby: string; freezeMs: number; totalMs: number; bytes: number; options?: { option: string; reason: string }[] }
   | { event: 'checkpoint'; ok: false; at: string; error: string }
   | { event: 'lost'; at: string; host: string; reason: string; checkpointAgeS?: number }
+  /** `workLostS`: the work between the checkpoint and the last answer of its host, lost at
+   * least (what ran after that answer is not known); `detectToRunningMs`: from the loss's
+   * detection until the process runs on the standby. */
   | { event: 'failover'; ok: boolean; at: string; from: string; standby: string; pid?: number; checkpointAt?: string; workLostS?: number; detectToRunningMs?: number; error?: string }
   | { event: 'returned'; at: string; host: string; pid: number; copy: 'frozen' | 'gone'; kept?: 'standby' | 'original' }
   | { event: 'ended'; at: string; reason: string };
@@ -66,6 +69,8 @@ export async function protect(deps: ProtectDeps, request: ProtectRequest, signal
   const { pid, from, standby } = request;
   const identity = await protection.started(from, pid);
   if (identity.start === 'gone') throw new Error(`Process ${pid} does not run on ${from}.`);
+  const noRoom = await protection.roomProblem({ pid, from, to: standby });
+  if (noRoom) throw new Error(noRoom);
   let kept: StandbyCheckpoint | undefined;
   let lastAnswer = Date.now();
   let nextCheckpoint = Date.now();
@@ -100,6 +105,7 @@ export async function protect(deps: ProtectDeps, request: ProtectRequest, signal
           // The new one is complete: only now does the one before go.
           await discard(kept);
           kept = checkpoint;
+          lastAnswer = Date.now(); // the host answered for the whole checkpoint
           onEvent({ event: 'checkpoint', ok: true, at: new Date(checkpoint.takenAt).toISOString(), pid, from, standby, freezeMs: checkpoint.freezeMs, totalMs: checkpoint.totalMs, bytes: checkpoint.bytes, ...(first ? { options: checkpoint.options } : {}) });
           first = false;
         } else if (!signal?.aborted) {
@@ -142,7 +148,7 @@ export async function protect(deps: ProtectDeps, request: ProtectRequest, signal
         standby,
         pid: restored.pid,
         checkpointAt: new Date(checkpoint.takenAt).toISOString(),
-        workLostS: Math.round((detected - checkpoint.takenAt) / 1000),
+        workLostS: Math.round(Math.max(0, lastAnswer - checkpoint.takenAt) / 1000),
         detectToRunningMs: Date.now() - detected,
       });
       await discard(checkpoint);

@@ -175,9 +175,9 @@ export class CriuEngine implements CheckpointEngine {
     return startService(helper, args, word, (stderr) => this.failure(stderr, ctx));
   }
 
-  async dump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesSocket: string, options?: DumpOptions): Promise<DumpStats | void> {
+  async dump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesSocket: string | undefined, options?: DumpOptions): Promise<DumpStats | void> {
     const running = options?.leaveRunning ? ['--leave-running'] : [];
-    const args = ['--pages', pagesSocket, ...running, ...this.dumpArgs(plan, options ?? {}), ...(options && !options.leaveRunning ? ['--display-stats'] : [])];
+    const args = [...(pagesSocket ? ['--pages', pagesSocket] : []), ...running, ...this.dumpArgs(plan, options ?? {}), ...(options && !options.leaveRunning ? ['--display-stats'] : [])];
     const out = await this.runCriu(helper, ['dump', String(pid), imagesDir, ...args], { action: 'dump', host: helper.host.name, pid });
     return parseDumpStats(out);
   }

@@ -153,9 +153,10 @@ export interface CheckpointEngine {
    * (the tunnel's, which outlives the rounds). */
   receivePages(helper: HostHelper, imagesDir: string, socket: string, options?: RoundOptions): Promise<PageService>;
   /** Dumps the tree rooted at `pid` and leaves it stopped (never killed), or running. Memory goes to the
-   * page receiver reached through the unix socket `pagesSocket` on the source, the rest into
-   * `imagesDir`. Pre-copy's final dump has a `parent` round: only what changed since goes. */
-  dump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesSocket: string, options?: DumpOptions): Promise<DumpStats | void>;
+   * page receiver reached through the unix socket `pagesSocket` on the source (without one, into
+   * `imagesDir` too), the rest into `imagesDir`. Pre-copy's final dump has a `parent` round: only
+   * what changed since goes. */
+  dump(helper: HostHelper, pid: number, imagesDir: string, plan: CheckpointPlan, pagesSocket: string | undefined, options?: DumpOptions): Promise<DumpStats | void>;
   /** The option that `leaveRunning` puts in place of leaving the source stopped, with why. */
   leaveRunningOption?(): ChosenOption;
 

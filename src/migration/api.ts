@@ -333,6 +333,9 @@ export interface Protection {
   /** Checkpoints `request.pid` on `request.from` into a new directory on `request.to`; the
    * process runs on. */
   checkpoint(request: MigrationRequest, options?: MigrateOptions): Promise<StandbyCheckpointResult>;
+  /** Why `request.to` cannot keep checkpoints of the tree (its disk cannot hold two of them, the
+   * newest and the one being taken, nor the source's disk the dump), or undefined. */
+  roomProblem(request: MigrationRequest): Promise<string | undefined>;
   /** Restores `checkpoint` on its standby; resolves with the PID once it runs there. */
   restore(checkpoint: StandbyCheckpoint): Promise<{ pid: number }>;
   /** Deletes `checkpoint`'s images (they hold the process's memory). */

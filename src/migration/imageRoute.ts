@@ -91,6 +91,11 @@ export class ImageRoute {
     return closing;
   }
 
+  /** The tree's tmpfs files, which travel with its images to the same paths. */
+  get carriedPaths(): string[] {
+    return this.context.carried.map((f) => f.path);
+  }
+
   /** Streams the non-memory images from the source's directory into the destination's, and the
    * tree's tmpfs files into place beside them. */
   async copyImages(sourceDir: string, destinationDir: string): Promise<void> {

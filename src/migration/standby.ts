@@ -2,9 +2,13 @@
 // restore from one there after its host is lost. A checkpoint is a migration session that stops
 // short (strategies/standbyCheckpoint.ts): the same preflight, options and stream, no restore.
 import type { CheckpointEngine } from '../checkpoint/engine';
+import { formatKiB } from '../common/format';
+import { parseCapabilities } from '../helper/capabilities';
 import { HostHelper } from '../helper/hostHelper';
+import { parseInspection } from '../helper/inspection';
 import type { MigrateOptions, MigrationRequest, Protection, StandbyCheckpoint, StandbyCheckpointResult } from './api';
 import { sentenceFor } from './errors';
+import { treeRssKiB } from './preflight';
 import { MigrationSession, type HostSource } from './session';
 import { standbyCheckpoint } from './strategies/standbyCheckpoint';
 
@@ -42,6 +46,23 @@ export function standbyProtection(deps: StandbyDeps): Protection {
         await session.fail(err);
         return { ok: false, error: session.finish().error ?? sentenceFor(err) };
       }
+    },
+
+    async roomProblem({ pid, from, to }: MigrationRequest): Promise<string | undefined> {
+      const [source, standby] = await Promise.all([helper(from), helper(to)]);
+      const [inspection, sourceCaps, standbyCaps] = await Promise.all([
+        source.run(['inspect', String(pid)]).then((out) => parseInspection(pid, out)),
+        source.run(['caps']).then((out) => parseCapabilities(from, out)),
+        standby.run(['caps']).then((out) => parseCapabilities(to, out)),
+      ]);
+      const size = treeRssKiB(inspection);
+      if (standbyCaps.diskAvailableKiB < 2 * size) {
+        return `${to} has ${formatKiB(standbyCaps.diskAvailableKiB)} free for images, less than the two checkpoints of process ${pid} (${formatKiB(size)} each) it must hold while a new one arrives; free space there or pick another standby.`;
+      }
+      if (sourceCaps.diskAvailableKiB < size) {
+        return `${from} has ${formatKiB(sourceCaps.diskAvailableKiB)} free for images, less than a checkpoint of process ${pid} (${formatKiB(size)}), which is dumped there before it travels; free space there.`;
+      }
+      return undefined;
     },
 
     async restore(checkpoint: StandbyCheckpoint): Promise<{ pid: number }> {

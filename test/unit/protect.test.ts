@@ -19,6 +19,9 @@ function fakeProtection(script: { answers: number; start?: (probe: number) => st
       const checkpoint = { pid: request.pid, from: request.from, standby: request.to, dir, takenAt: Date.now(), freezeMs: 5, totalMs: 9, bytes: 1, options: [], plan: { dump: [], restore: [] } } satisfies StandbyCheckpoint;
       return { ok: true, checkpoint };
     },
+    async roomProblem() {
+      return undefined;
+    },
     async restore(checkpoint) {
       calls.push(`restore ${checkpoint.dir}`);
       return { pid: 9000 };
@@ -83,6 +86,13 @@ describe('protect', () => {
     await protect({ protection: fake.protection, sleep: noWait, onEvent: (e) => events.push(e), confirm }, request);
     assert.deepEqual(fake.calls.slice(1), ['STOP a 42', 'KILL a 42']);
     assert.equal((events.at(-1) as { kept: string }).kept, 'standby');
+  });
+
+  it('refuses to start when the standby cannot hold its checkpoints, saying so', async () => {
+    const fake = fakeProtection({ answers: 1000 });
+    fake.protection.roomProblem = async () => 'b has 1 GiB free for images, less than the two checkpoints.';
+    await assert.rejects(protect({ protection: fake.protection, sleep: noWait, onEvent: () => undefined }, request), /^Error: b has 1 GiB free/);
+    assert.equal(fake.taken(), 0);
   });
 
   it('a process that ended on a host that runs on is not failed over', async () => {

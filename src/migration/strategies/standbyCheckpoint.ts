@@ -1,37 +1,35 @@
-// A checkpoint for a standby host (protect): stop-and-copy's stream up to the images on the
-// destination, but the dump leaves the process running (--leave-running) and nothing is
-// restored. The destination keeps the images for a failover; the freeze is the dump alone.
-import { pageSocket } from '../pageTunnel';
+// A checkpoint for a standby host (protect): the migration's preflight and options, but the dump
+// leaves the process running (--leave-running) and nothing is restored; the standby keeps the
+// images for a failover. Unlike a migration the dump goes to the source's own (private) image
+// directory, and the images travel after the process runs on: the freeze is the local dump
+// alone, as short as CRIU by hand, instead of the dump paced by the link.
 import type { StrategyContext } from './context';
 
 /** Resolves with the directory on the destination that holds the complete checkpoint, and when
  * the process ran on after its dump (ms since the epoch). */
 export async function standbyCheckpoint(migration: StrategyContext): Promise<{ dir: string; takenAt: number }> {
-  const { checkpoint, pid, from, to, images } = migration;
-  const { report } = migration;
+  const { checkpoint, pid, from, to, images, report } = migration;
   const leaveRunning = checkpoint.leaveRunningOption?.();
   // The report's options are named by side (preflightRun.ts).
   if (leaveRunning) report.options = report.options.map((o) => (o.option === 'dump --leave-stopped' ? { option: `dump ${leaveRunning.option}`, reason: leaveRunning.reason } : o));
 
-  migration.progress('connect', `preparing ${to}: image directories and page server`);
-  const { sourceDir, destinationDir, receiver, tunnel } = await migration.phase('connect', async () => {
-    const [sourceDir, destinationDir] = await Promise.all([images.directory('source'), images.directory('destination')]);
-    const receiving = checkpoint.receivePages(migration.destination, destinationDir, pageSocket(destinationDir));
-    receiving.then((r) => migration.onRollback(`stop the page server on ${to}`, () => r.stop()), () => undefined);
-    const tunnel = await images.tunnel('source', { source: sourceDir, destination: destinationDir });
-    return { sourceDir, destinationDir, receiver: await receiving, tunnel };
-  });
+  // A tmpfs file goes to its own path on the destination, where it would stand for a process
+  // that is not there yet (and block the next checkpoint's): a checkpoint cannot carry it.
+  if (images.carriedPaths.length) {
+    throw new Error(`Process ${pid} on ${from} uses ${images.carriedPaths.join(', ')} on tmpfs, which a checkpoint kept on a standby cannot carry; it can be migrated, not protected.`);
+  }
+  migration.progress('connect', `preparing image directories on ${from} and ${to}`);
+  const [sourceDir, destinationDir] = await migration.phase('connect', () => Promise.all([images.directory('source'), images.directory('destination')]));
   migration.checkCancelled();
 
   migration.progress('dump', `checkpointing process ${pid} on ${from}; it runs on`);
   await migration.freeze();
-  await migration.phase('dump', () => checkpoint.dump(migration.source, pid, sourceDir, migration.plan, tunnel.socket, { leaveRunning: true }));
+  await migration.phase('dump', () => checkpoint.dump(migration.source, pid, sourceDir, migration.plan, undefined, { leaveRunning: true }));
   migration.ranOn();
   const takenAt = Date.now();
 
-  migration.progress('transfer', `sending the remaining images to ${to}`);
-  const closing = await migration.phase('transfer', () => images.sendRemainingImages(receiver.done, tunnel, sourceDir, destinationDir));
-  await closing;
+  migration.progress('transfer', `sending the checkpoint to ${to}`);
+  await migration.phase('transfer', () => images.copyImages(sourceDir, destinationDir));
   await migration.keep(destinationDir);
   return { dir: destinationDir, takenAt };
 }
