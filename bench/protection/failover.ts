@@ -22,7 +22,7 @@ export interface FailoverRecord {
   crashToRunningMs?: number;
   /** Crash → the process answers a signal on lab-b (the watcher). */
   crashToAnswerMs?: number;
-  /** procmig's: the checkpoint's age at detection. */
+  /** procmig's: the work between the checkpoint and the host's last answer. */
   workLostS?: number;
   /** The work that really went: the crash minus the checkpoint's time. */
   crashMinusCheckpointS?: number;

@@ -90,7 +90,7 @@ export function render(json: ProtectionResults): string {
       '*freeze* from the freeze until the process runs on (the engine\'s own measure, which includes a round trip to lab-a), *checkpoint* the whole checkpoint with its preflight and the stream to lab-b. ' +
       '*by hand*: `criu dump --leave-running` into a 0700 directory on lab-a, `tar | ssh` host to host into a 0700 directory on lab-b, the local copy deleted, one `ssh` per step from the root namespace; ' +
       'its *freeze* is the dump\'s duration timed on lab-a (no round trip), its *checkpoint* the steps together as typed. ' +
-      'procmig\'s dump sends the pages to lab-b while the process is frozen; by hand they go to lab-a\'s disk and travel once it runs on. ' +
+      'Both dump to lab-a\'s disk and send the checkpoint once the process runs on; procmig relays it through this machine (tar over its two SSH connections), by hand it goes host to host. ' +
       'The `×` columns divide procmig\'s median by the by-hand median: below `1.00×` is better.',
     '',
     '## Failover: lab-a crashes',
@@ -102,7 +102,7 @@ export function render(json: ProtectionResults): string {
       `*Crash → lost*: until procmig's \`lost\` event; it waits --lost-after (${lostAfterS} s here) without an answer from lab-a, so this is mostly that setting. ` +
       '*Detection → running*: the `failover` event\'s `detectToRunningMs` (the restore on lab-b and its check). ' +
       '*By hand*: `criu restore -d` of a checkpoint made by hand, on lab-b, timed there (each by-hand checkpoint restored once, its copy then killed), and until that copy answers the same signal. ' +
-      '*Work lost*: the process\'s time since the checkpoint it came back from, at the crash, and procmig\'s `workLostS` (the checkpoint\'s age at detection, which adds the wait). ' +
+      '*Work lost*: the process\'s time since the checkpoint it came back from, at the crash, and procmig\'s `workLostS` (the work between the checkpoint and lab-a\'s last answer: lost at least). ' +
       `A crash at a random moment loses on average half the interval (${everyS / 2} s) of work; the downtime (crash → answers) comes on top.`,
     '',
     ...(json.notes.length ? ['Notes:', '', ...json.notes.map((n) => `- ${n}`), ''] : []),
