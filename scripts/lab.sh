@@ -505,15 +505,20 @@ cmd_sshd() {
 			;;
 		start)
 			rm -f "$d/sshd.stopped"
-			i=0
-			until ssh_ok "$h"; do
-				i=$((i + 1)); [ "$i" -lt 40 ] || die "sshd of $h does not answer; see $LAB/$h.log"
-				sleep 0.25
-			done
+			await_ssh "$h" 40 0.25 ''
 			say "sshd of $h answering"
 			;;
 		*) die "usage: lab.sh sshd <host> stop|start" ;;
 	esac
+}
+
+# Waits for the sshd of host $1: $2 tries $3 s apart, then dies ($4: when, in words).
+await_ssh() {
+	i=0
+	until ssh_ok "$1"; do
+		i=$((i + 1)); [ "$i" -lt "$2" ] || die "sshd of $1 does not answer$4; see $LAB/$1.log"
+		sleep "$3"
+	done
 }
 
 # A crash: every process of the host ends at once (PID 1 of its namespace killed), nothing is
@@ -534,11 +539,7 @@ cmd_boot() {
 	lock
 	[ -z "$(init_pid "$h")" ] || die "$h runs already"
 	start_host "$h"
-	i=0
-	until ssh_ok "$h"; do
-		i=$((i + 1)); [ "$i" -lt 60 ] || die "sshd of $h does not answer after its boot; see $LAB/$h.log"
-		sleep 0.5
-	done
+	await_ssh "$h" 60 0.5 ' after its boot'
 	say "$h booted"
 }
 
