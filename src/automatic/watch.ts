@@ -3,7 +3,7 @@
 // processes it picks to the best host. Only marked processes ever move; a process is not moved
 // twice within minSecondsBetweenMoves; one move runs at a time. A dry run only says what it would
 // do.
-import type { Engine, MigrationResult, Placement } from '../migration/api';
+import type { Engine, MigrateOptions, MigrationResult, Placement } from '../migration/api';
 import type { HostStates } from './hostStates';
 import { migrateToBest, placeProcess } from './placement';
 import { type Firing, markedTrees, pickProcesses, type Policies, PolicyEvaluator, type TrackedMark, watchedBy } from './policy';
@@ -29,11 +29,24 @@ export interface WatchEvent {
   placement?: Placement;
 }
 
+/** A move the watcher is about to start (the `moved` or `not-moved` event of its PID ends it). */
+export interface PlannedMove {
+  rule: string;
+  host: string;
+  pid: number;
+  name: string;
+  /** The firing's reason: the move's trigger. */
+  reason: string;
+}
+
 export interface WatchOptions {
   /** The ssh config's hosts: watched by rules without `hosts`, the destinations of rules without `among`. */
   configured: readonly string[];
   dryRun?: boolean;
   onEvent: (event: WatchEvent) => void;
+  /** Called before each move: a signal that aborts that move alone (a Cancel button), and its
+   * progress. */
+  onMove?: (move: PlannedMove) => Pick<MigrateOptions, 'signal' | 'onProgress'> | undefined;
 }
 
 type WatchEngine = Pick<Engine, 'listProcesses' | 'checkFeasible' | 'migrate'>;
@@ -68,6 +81,13 @@ export class PolicyWatcher {
   /** The marks as they are now (moved processes marked on their new host with their new PID). */
   get marked(): readonly TrackedMark[] {
     return this.marks;
+  }
+
+  /** Replaces the marks while it runs (the user allowed or stopped automatic moves): the rules'
+   * state and the times of past moves stay, so minSecondsBetweenMoves still holds. */
+  setMarked(marks: readonly TrackedMark[]): void {
+    const tracked = (m: TrackedMark) => this.marks.find((k) => 'pid' in k && 'pid' in m && k.host === m.host && k.pid === m.pid);
+    this.marks = marks.map((m) => ('pid' in m && m.seen === undefined ? { ...m, seen: (tracked(m) as { seen?: string } | undefined)?.seen } : m));
   }
 
   /** Measures and acts until `signal` aborts (Ctrl-C); a move under way then rolls back. */
@@ -139,8 +159,11 @@ export class PolicyWatcher {
       }
       let result: MigrationResult | undefined;
       let error: string | undefined;
+      const hooks = this.options.onMove?.({ rule: rule.name, host, pid: p.pid, name: p.name, reason: firing.reason });
+      const signals = [signal, hooks?.signal].filter((s): s is AbortSignal => s !== undefined);
       try {
-        result = { ...(await migrateToBest(this.engine, this.states, { pid: p.pid, from: host, among }, { signal })), trigger: firing.reason };
+        const options = { signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0], onProgress: hooks?.onProgress };
+        result = { ...(await migrateToBest(this.engine, this.states, { pid: p.pid, from: host, among }, options)), trigger: firing.reason };
         error = result.error;
       } catch (err) {
         // The daemon outlives a move that threw: the engine rolled back, the process runs on.

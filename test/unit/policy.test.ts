@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HostStates } from '../../src/automatic/hostStates';
 import { markedTrees, parsePolicies, type Policies, PolicyEvaluator, type PolicyRule, step } from '../../src/automatic/policy';
-import { PolicyWatcher, type WatchEvent } from '../../src/automatic/watch';
-import type { HostState, MigrationRequest, MigrationResult, ProcessInfo } from '../../src/migration/api';
+import { type PlannedMove, PolicyWatcher, type WatchEvent, type WatchOptions } from '../../src/automatic/watch';
+import type { HostState, MigrateOptions, MigrationProgress, MigrationRequest, MigrationResult, ProcessInfo } from '../../src/migration/api';
 
 const busy: PolicyRule = { name: 'busy-host', hosts: ['lab-a'], when: { cpuPerCoreAbove: 0.8 }, forSeconds: 30, move: 'marked', to: 'auto', among: ['lab-b'] };
 const lowMem: PolicyRule = { name: 'low-mem', when: { memAvailableBelowMiB: 512 }, forSeconds: 0, move: 'largest-marked', to: 'auto' };
@@ -121,7 +121,7 @@ describe('marked processes', () => {
 describe('policy watcher', () => {
   /** Each tick a second apart, lab-a busy unless told otherwise; lab-a runs marked 10, unmarked
    * 20 and marked (by command) 30. A move gives the process PID + 1000 on lab-b. */
-  function setUp(policies: Partial<Policies>, options: { dryRun?: boolean } = {}, failing?: number) {
+  function setUp(policies: Partial<Policies>, options: Partial<Pick<WatchOptions, 'dryRun' | 'onMove'>> = {}, failing?: number) {
     let t = 0;
     let busyCores = (host: string) => (host === 'lab-a' ? 1.9 : 0.1);
     const onA = new Map([10, 20, 30].map((pid) => [pid, p(pid, 1, `ticker ${pid}`, { cpu: pid })]));
@@ -132,9 +132,11 @@ describe('policy watcher', () => {
       measureHost: async (host: string) => state(host, t, { busyCores: busyCores(host) }),
       listProcesses: async (host: string) => [p(1, 0, 'tini'), ...(host === 'lab-a' ? onA : onB).values()],
       checkFeasible: async (r: MigrationRequest) => ({ host: r.to, feasible: true, problems: [], rssKiB: 1024, cpuCores: 0.1 }),
-      migrate: async (r: MigrationRequest): Promise<MigrationResult> => {
+      migrate: async (r: MigrationRequest, o?: MigrateOptions): Promise<MigrationResult> => {
         migrations.push(r);
         if (r.pid === failing) throw new Error('lab-b closed the connection');
+        o?.onProgress?.({ phase: 'dump', message: 'dumping' });
+        if (o?.signal?.aborted) return { ok: false, from: r.from, to: r.to, sourcePid: r.pid, strategy: 'stop-and-copy', strategyReason: '', phases: {}, freezeMs: 0, totalMs: 1, bytes: 0, options: [], startedAt: '', error: 'The migration was cancelled; the process runs on.', rolledBack: true };
         const [here, there] = r.from === 'lab-a' ? [onA, onB] : [onB, onA];
         const moved = here.get(r.pid)!;
         here.delete(r.pid);
@@ -190,6 +192,35 @@ describe('policy watcher', () => {
     await tick(70, () => 0.1);
     await tick(71, (h) => (h === 'lab-b' ? 1.9 : 0.1));
     assert.deepEqual(migrations.map((m) => [m.pid, m.from]), [[10, 'lab-a'], [1010, 'lab-b']]);
+  });
+
+  it('onMove is asked before each move: its signal cancels that move alone, and it hears its progress', async () => {
+    const planned: PlannedMove[] = [];
+    const progress: MigrationProgress[] = [];
+    const { tick, migrations, events } = setUp({}, {
+      onMove: (move) => {
+        planned.push(move);
+        // The user cancels the first move.
+        return { signal: planned.length === 1 ? AbortSignal.abort() : undefined, onProgress: (p) => progress.push(p) };
+      },
+    });
+    await tick(0);
+    const reason = 'policy busy-host: lab-a used 1.9 of 2 cores for 0 s (above 0.8 per core)';
+    assert.deepEqual(planned, [{ rule: 'busy-host', host: 'lab-a', pid: 10, name: 'ticker', reason }, { rule: 'busy-host', host: 'lab-a', pid: 30, name: 'ticker', reason }]);
+    assert.deepEqual(migrations.map((m) => m.pid), [10, 30]);
+    assert.deepEqual(events.filter((e) => e.event === 'moved' || e.event === 'not-moved').map((e) => [e.event, e.pid, e.result?.trigger]), [['not-moved', 10, reason], ['moved', 30, reason]]);
+    assert.ok(progress.some((p) => p.phase === 'dump'), 'the progress reaches the hook');
+  });
+
+  it('marks set while it runs replace the old ones and keep the times of past moves', async () => {
+    const { watcher, tick, migrations, events } = setUp({ rules: [{ ...busy, hosts: ['lab-a', 'lab-b'], among: undefined, forSeconds: 0 }], marked: [{ host: 'lab-a', pid: 10 }] });
+    await tick(0);
+    assert.deepEqual(migrations.map((m) => m.pid), [10]);
+    watcher.setMarked([{ host: 'lab-b', pid: 1010 }, { host: 'lab-a', pid: 20 }]);
+    assert.deepEqual(watcher.marked.map((m) => 'pid' in m && [m.host, m.pid, m.seen]), [['lab-b', 1010, 'ticker 10'], ['lab-a', 20, undefined]], 'what a tracked mark ran is kept');
+    await tick(20, (h) => (h === 'lab-b' ? 1.9 : 0.1));
+    assert.equal(migrations.length, 1, 'moved 20 s ago: held');
+    assert.ok(events.some((e) => e.event === 'held' && e.pid === 1010));
   });
 
   it('a move that fails is said, counts as a move, and the others still move', async () => {
