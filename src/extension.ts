@@ -16,6 +16,9 @@ import { registerDebugSessionMigration } from './ui/debug/debugSessionMigration'
 import { DebugSessions } from './ui/debug/debugSessions';
 import { registerBringBack } from './ui/migrate/bringBack';
 import { registerProtect } from './ui/protect/protectCommand';
+import { registerMarkCommands } from './ui/policies/markCommands';
+import { PolicyMarks } from './ui/policies/policyMarks';
+import { currentPolicySetting, registerPolicies, type PolicyRunner } from './ui/policies/policyRunner';
 import { registerBringBackAll } from './ui/migrate/bringBackAll';
 import { registerEvacuation } from './ui/migrate/evacuateHost';
 import { registerMigration } from './ui/migrate/migrate';
@@ -42,6 +45,9 @@ export interface ProcessMigratorApi {
   readonly terminals: TerminalMoves;
   /** This window's debug sessions and the programs they debug. */
   readonly debugSessions: DebugSessions;
+  /** The processes a policy may move, and the policy watcher of processMigrator.policies. */
+  readonly marks: PolicyMarks;
+  readonly policies: PolicyRunner;
 }
 
 export interface ServiceFactories {
@@ -101,15 +107,18 @@ export function activateWith(context: vscode.ExtensionContext, factories: Servic
   registerEvacuation(context, { engine, model, hostStates, history, log, terminals, forwards });
   registerBringBackAll(context, { engine, model, hostStates, history, log, terminals, forwards });
   registerProtect(context, { engine, model, log });
+  const marks = new PolicyMarks(context.workspaceState);
+  registerMarkCommands(context, { model, marks, hasRules: () => currentPolicySetting().state === 'on' });
+  const policies = registerPolicies(context, { engine, model, hostStates, history, log, terminals, forwards, marks });
   const debugSessions = new DebugSessions();
   context.subscriptions.push(debugSessions, addRootSource(() => debugSessions.roots()));
   registerDebugSessionMigration(context, { engine, model, hostStates, history, log, forwards, terminals, sessions: debugSessions });
-  const tree = registerProcessView(context, { model, migrate: migrate.one, migrateMany: migrate.many, forwards, history, hostStates });
+  const tree = registerProcessView(context, { model, migrate: migrate.one, migrateMany: migrate.many, forwards, history, hostStates, marks });
   registerHostCommands(context, { model, log, sshConfigFile: () => configuredSshFile() ?? defaultSshConfigFile() });
   registerMigrationReady(context, { log });
 
   log.info(`Activated; hosts: ${model.hostNames().join(', ')}`);
-  return { engine, model, history, tree, log, terminals, forwards, debugSessions };
+  return { engine, model, history, tree, log, terminals, forwards, debugSessions, marks, policies };
 }
 
 export function deactivate(): void {

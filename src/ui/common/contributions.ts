@@ -25,6 +25,8 @@ export const enum Commands {
   StopProtecting = 'processMigrator.stopProtecting',
   EvacuateHost = 'processMigrator.evacuateHost',
   BringBackAll = 'processMigrator.bringBackAll',
+  AllowAutomaticMoves = 'processMigrator.allowAutomaticMoves',
+  DisallowAutomaticMoves = 'processMigrator.disallowAutomaticMoves',
 }
 
 export const enum Views {
@@ -41,6 +43,9 @@ export const enum ItemContext {
   Process = 'process',
   /** A process this workspace migrated here: it can be brought back. */
   MigratedProcess = 'process-migrated',
+  /** Appended to a process row's context when a policy may move it (`process-marked`,
+   * `process-migrated-marked`): *Stop Automatic Moves* matches it. */
+  MarkedSuffix = '-marked',
   Message = 'message',
   Forwards = 'forwards',
   Forward = 'forward',
@@ -82,6 +87,8 @@ export interface Settings {
   forwardPorts: boolean;
   /** This workspace's terminals (its default profile) and Node.js debug launches start migration-ready. */
   migrationReady: boolean;
+  /** The policy rules (src/automatic/policy.ts), unchecked: `{}` (or no rules) runs none. */
+  policies: Record<string, unknown>;
 }
 
 export type SettingKey = keyof Settings;
@@ -93,6 +100,7 @@ export const SETTING_DEFAULTS: Settings = {
   strategy: 'auto',
   forwardPorts: true,
   migrationReady: false,
+  policies: {},
 };
 
 /** The minimum a configuration source must offer (vscode.WorkspaceConfiguration satisfies it). */

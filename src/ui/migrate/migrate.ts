@@ -93,9 +93,9 @@ interface ProcessPick extends vscode.QuickPickItem {
 }
 
 /** A quick pick that opens busy and fills in as each host's processes arrive. */
-export async function pickProcess(model: ProcessModel): Promise<ProcessRef | undefined> {
+export async function pickProcess(model: ProcessModel, title = 'Migrate Process: pick the process'): Promise<ProcessRef | undefined> {
   const qp = vscode.window.createQuickPick<ProcessPick>();
-  qp.title = 'Migrate Process: pick the process';
+  qp.title = title;
   qp.placeholder = 'Type a name, PID or part of the command line';
   qp.ignoreFocusOut = true;
   qp.matchOnDescription = true;

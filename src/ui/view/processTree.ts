@@ -8,6 +8,8 @@ import { isFilterActive } from '../common/processForest';
 import { FORWARDS_NODE, forwardItem, forwardNodes, forwardsItem } from '../forwards/forwardItems';
 import { forwardedPortsText, type PortForwards } from '../forwards/portForwards';
 import type { HistoryEntry, MigrationHistory } from '../report/history';
+import type { PolicyMarks } from '../policies/policyMarks';
+import { MARKED_DESCRIPTION, markedTooltip } from '../policies/policyText';
 import { hostItem, processItem } from './processItems';
 import { LOCAL_HOST, type ProcessModel } from './processModel';
 import { processRefOf, type HostTreeNode, type ProcessRef, type ProcessTreeNode, type TreeNode } from './processRefs';
@@ -35,8 +37,8 @@ export class ProcessTreeProvider
   ) {
     this.subscriptions = [
       model.onDidChange((host) => this.changeEmitter.fire(host === undefined ? undefined : this.hostNode(host))),
-      // Forwards and arrivals show on the root and on the rows of migrated processes.
-      ...[extras.forwards, extras.history].filter((s) => s !== undefined).map((s) => s.onDidChange(() => this.changeEmitter.fire(undefined))),
+      // Forwards, arrivals and marks show on the root and on the rows of migrated and marked processes.
+      ...[extras.forwards, extras.history, extras.marks].filter((s) => s !== undefined).map((s) => s.onDidChange(() => this.changeEmitter.fire(undefined))),
     ];
     const measured = extras.hostStates?.onDidChange((state) => this.changeEmitter.fire(this.hostNode(state.host)));
     if (measured) this.subscriptions.push({ dispose: measured });
@@ -92,8 +94,12 @@ export class ProcessTreeProvider
           evacuated: (this.extras.history?.evacuatedFrom(element.host).length ?? 0) > 0,
         });
       case 'process':
-        return this.decorateMigrated(
-          processItem(element.host, element.node, element.host === LOCAL_HOST ? this.owners.get(element.node.info.pid) : undefined),
+        return this.decorateMarked(
+          this.decorateMigrated(
+            processItem(element.host, element.node, element.host === LOCAL_HOST ? this.owners.get(element.node.info.pid) : undefined),
+            element.host,
+            element.node.info,
+          ),
           element.host,
           element.node.info,
         );
@@ -142,6 +148,17 @@ export class ProcessTreeProvider
     return item;
   }
 
+  /** A process a policy may move says so; its context gets the marked suffix, for *Stop
+   * Automatic Moves* (menus matching `viewItem =~ /^process/` still match). */
+  private decorateMarked(item: vscode.TreeItem, host: string, info: ProcessInfo): vscode.TreeItem {
+    const source = this.extras.marks?.markOf(host, info.pid, info.command);
+    if (!source) return item;
+    item.contextValue = `${item.contextValue}${ItemContext.MarkedSuffix}`;
+    item.description = [item.description, MARKED_DESCRIPTION].filter(Boolean).join(' · ');
+    if (item.tooltip instanceof vscode.MarkdownString) item.tooltip.appendMarkdown(`\n\n${markedTooltip(source)}`);
+    return item;
+  }
+
   dispose(): void {
     for (const s of this.subscriptions) s.dispose();
     this.changeEmitter.dispose();
@@ -152,6 +169,8 @@ export class ProcessTreeProvider
 export interface TreeExtras {
   forwards?: PortForwards;
   history?: MigrationHistory;
+  /** The processes a policy may move, which their rows show. */
+  marks?: PolicyMarks;
   /** The measured state each host row shows. */
   hostStates?: HostStates;
   /** Several processes dropped together move in one request. */
