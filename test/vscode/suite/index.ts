@@ -18,6 +18,7 @@ export function run(): Promise<void> {
   require('./multi.test');
   require('./evacuate.test');
   require('./protect.test');
+  require('./policy.test');
   require('./debug.test');
   require('./terminal.test');
   require('./migration-ready.test');
