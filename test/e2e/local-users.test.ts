@@ -91,8 +91,9 @@ async function startCounter(tag: string): Promise<{ pid: number; file: string }>
   return { pid, file };
 }
 
-/** Every listener the migration had on a host, as the other user met it. */
-function assertNothingReachable(host: string, samples: Sample[]): void {
+/** Every listener the migration had on a host, as the other user met it; `mustSee`: the host
+ * listens on a unix socket for long enough that some sample meets it. */
+function assertNothingReachable(host: string, samples: Sample[], mustSee = true): void {
   const tcp = samples.flatMap((s) => s.tcp);
   for (const t of tcp) {
     assert.ok(t.procs.includes('sshd') && t.cmd.includes('/direct/sshd_config'), `${host}: the migration listens on TCP port ${t.port}: ${t.procs.join(',')} ${t.cmd}`);
@@ -102,7 +103,7 @@ function assertNothingReachable(host: string, samples: Sample[]): void {
   // CRIU's own parasite transport, abstract and bound for the moment a task is infected, is
   // CRIU's to guard (its name carries a random id); the page traffic does not use it.
   const unix = samples.flatMap((s) => s.unix).filter((u) => !u.path.startsWith('@/crtools-pr-'));
-  assert.ok(unix.length > 0, `${host}: no unix socket of the migration was seen`);
+  if (mustSee) assert.ok(unix.length > 0, `${host}: no unix socket of the migration was seen`);
   for (const u of unix) {
     assert.notEqual(u.connect, 'ok', `${host}: the other user connected to ${u.path} (${u.procs.join(',')})`);
     assert.ok(u.path.startsWith('/'), `${host}: ${u.path} is an abstract socket, which no directory guards`);
@@ -131,7 +132,10 @@ describe('other local users during a move', () => {
       assert.ok(criu(A).has('dump'), `no sample on ${A} while CRIU dumped (${[...criu(A)]})`);
       assert.ok(criu(B).has(served), `no sample on ${B} while CRIU's ${served} ran (${[...criu(B)]})`);
       assertNothingReachable(A, probes[A].samples);
-      assertNothingReachable(B, probes[B].samples);
+      // Post-copy's sockets on B listen only until their one connection is made (before the
+      // freeze, and as the restore starts): a sample may fall between them, and the ones it
+      // meets are checked.
+      assertNothingReachable(B, probes[B].samples, strategy === 'stop-and-copy');
       const sockets = probes[A].samples.flatMap((s) => s.unix.map((u) => u.path));
       assert.ok(sockets.some((p) => p.endsWith('/pages.sock')), `the page tunnel's socket on ${A} was not seen: ${[...new Set(sockets)]}`);
 
