@@ -4,7 +4,7 @@
 // one host then move as one batch (frozen together), the batches in parallel.
 import type { BatchResult, Engine, MigrateOptions, MigrationResult, ProcessInfo, Strategy } from '../migration/api';
 import type { HostStates } from './hostStates';
-import { placeProcess } from './placement';
+import { assess, rankHosts, withReserved, type Assessment } from './placement';
 
 export interface EvacuationRequest {
   from: string;
@@ -77,15 +77,12 @@ export async function evacuate(
     : await workTrees(engine, request.from, processes, uid);
   options.onProgress?.({ phase: 'preflight', message: `placing ${roots.length} process tree${roots.length === 1 ? '' : 's'} off ${request.from}` });
 
-  // Placement first, for all of them at once: nothing is frozen until each has a destination.
+  // Placement first, for all of them: nothing is frozen until each has a destination.
   const destinations = new Map<string, number[]>();
-  await Promise.all(
-    roots.map(async (p) => {
-      const to = await destinationOf(p);
-      if (typeof to === 'string') destinations.set(to, [...(destinations.get(to) ?? []), p.pid]);
-      else left.push({ pid: p.pid, name: p.name, reason: to.reason });
-    }),
-  );
+  for (const [p, to] of await destinationsOf(roots)) {
+    if (typeof to === 'string') destinations.set(to, [...(destinations.get(to) ?? []), p.pid]);
+    else left.push({ pid: p.pid, name: p.name, reason: to.reason });
+  }
   const batches: BatchResult[] = await Promise.all(
     [...destinations].map(([to, pids]) => engine.migrateMany({ pids, from: request.from, to, strategy: request.strategy }, options)),
   );
@@ -98,12 +95,28 @@ export async function evacuate(
     totalMs: Math.round(performance.now() - started),
   };
 
-  async function destinationOf(p: ProcessInfo): Promise<string | { reason: string }> {
-    if (request.to !== 'auto') {
-      const f = await engine.checkFeasible({ pid: p.pid, from: request.from, to: request.to }, { signal: options.signal });
-      return f.feasible ? request.to : { reason: f.problems.join(' ') };
+  /** Each tree's destination, or why it has none. With `auto` every preflight runs at once, then
+   * the trees are ranked one after the other, largest first, each against the hosts as they will
+   * be with the trees placed before it: two that each fit a host do not both go there when it
+   * holds only one. */
+  async function destinationsOf(trees: readonly ProcessInfo[]): Promise<[ProcessInfo, string | { reason: string }][]> {
+    const { from, to, among } = request;
+    if (to !== 'auto') {
+      return Promise.all(
+        trees.map(async (p): Promise<[ProcessInfo, string | { reason: string }]> => {
+          const f = await engine.checkFeasible({ pid: p.pid, from, to }, { signal: options.signal });
+          return [p, f.feasible ? to : { reason: f.problems.join(' ') }];
+        }),
+      );
     }
-    const placement = await placeProcess(engine, states, { pid: p.pid, from: request.from, among: request.among }, options.signal);
-    return placement.host ?? { reason: placement.reason };
+    const assessed = await Promise.all(trees.map((p) => assess(engine, states, { pid: p.pid, from, among }, options.signal)));
+    const reserved = new Map<string, Assessment['process'][]>();
+    const order = trees.map((_, i) => i).sort((a, b) => assessed[b].process.rssKiB - assessed[a].process.rssKiB);
+    return order.map((i) => {
+      const { process, inputs } = assessed[i];
+      const placement = rankHosts(process, inputs.map((input) => withReserved(input, reserved.get(input.state.host) ?? [])));
+      if (placement.host) reserved.set(placement.host, [...(reserved.get(placement.host) ?? []), process]);
+      return [trees[i], placement.host ?? { reason: placement.reason }];
+    });
   }
 }

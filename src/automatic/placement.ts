@@ -83,8 +83,30 @@ export interface PlaceRequest {
   among: readonly string[];
 }
 
+/** What ranking a process needs: its size, and each candidate's state and preflight. */
+export interface Assessment {
+  process: { rssKiB: number; cpuCores: number };
+  inputs: RankInput[];
+}
+
 /** Runs the full preflight against every candidate and their states in parallel, then ranks. */
 export async function placeProcess(engine: Pick<Engine, 'checkFeasible'>, states: HostStates, request: PlaceRequest, signal?: AbortSignal): Promise<Placement> {
+  const { process, inputs } = await assess(engine, states, request, signal);
+  return rankHosts(process, inputs);
+}
+
+/** A candidate as it will be once `reserved` (processes placed there before this one) runs on it
+ * too: their memory and CPU use taken from its headroom. */
+export function withReserved(input: RankInput, reserved: readonly { rssKiB: number; cpuCores: number }[]): RankInput {
+  if (!reserved.length) return input;
+  const rssKiB = reserved.reduce((sum, r) => sum + r.rssKiB, 0);
+  const cpuCores = reserved.reduce((sum, r) => sum + r.cpuCores, 0);
+  const { state } = input;
+  return { ...input, state: { ...state, memAvailableKiB: state.memAvailableKiB - rssKiB, busyCores: state.cpus - idleCores(state) + cpuCores } };
+}
+
+/** The full preflight against every candidate and their states, in parallel; nothing is frozen. */
+export async function assess(engine: Pick<Engine, 'checkFeasible'>, states: HostStates, request: PlaceRequest, signal?: AbortSignal): Promise<Assessment> {
   const hosts = [...new Set(request.among)].filter((h) => h !== request.from);
   const [feasibilities, first] = await Promise.all([
     Promise.all(hosts.map((to) => engine.checkFeasible({ pid: request.pid, from: request.from, to }, { signal }))),
@@ -94,11 +116,10 @@ export async function placeProcess(engine: Pick<Engine, 'checkFeasible'>, states
   // enough for a second one to.
   const measured = await Promise.all(first.map((s, i) => (s.busyCores === undefined && s.cpuTime ? states.probe(hosts[i]) : s)));
   const size = feasibilities.find((f) => f.rssKiB !== undefined);
-  const process = { rssKiB: size?.rssKiB ?? 0, cpuCores: size?.cpuCores ?? 0 };
-  return rankHosts(
-    process,
-    hosts.map((h, i) => ({ state: measured[i], feasibility: feasibilities[i], mibps: states.linkMiBps(request.from, h) })),
-  );
+  return {
+    process: { rssKiB: size?.rssKiB ?? 0, cpuCores: size?.cpuCores ?? 0 },
+    inputs: hosts.map((h, i) => ({ state: measured[i], feasibility: feasibilities[i], mibps: states.linkMiBps(request.from, h) })),
+  };
 }
 
 /** Places the process, then migrates it there; the result carries the placement. With no

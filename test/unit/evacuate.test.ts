@@ -37,4 +37,21 @@ describe('evacuate', () => {
     assert.ok(batches.every((b) => !b.pids.includes(30)), 'the one that cannot move is never frozen');
     assert.ok(result.results.every((r) => r.trigger === 'evacuation of lab-a'));
   });
+
+  it('counts the trees already placed on a host: two that each fit lab-b, which holds one, are split', async () => {
+    const big = [p(1, 0, 'init', 0), p(20, 1, 'train'), p(30, 1, 'train')];
+    const engine = {
+      listProcesses: async () => big,
+      fromLogin: async (_host: string, pids: readonly number[]) => [...pids],
+      checkHost: async (host: string) => ({ host, reachable: true, problems: [], capabilities: { uid: 1000 } as never }),
+      checkFeasible: async (r: MigrationRequest) => ({ host: r.to, feasible: true, problems: [], rssKiB: 3 << 20, cpuCores: 0.1 }),
+      migrateMany: async (b: BatchRequest) => ({ ok: true, from: b.from, to: b.to, freezeMs: 1, totalMs: 1, bytes: 1, processes: b.pids.map((pid) => ({ ok: true, from: b.from, to: b.to, sourcePid: pid, destinationPid: pid, strategy: 'stop-and-copy' as const, strategyReason: '', phases: {}, freezeMs: 1, totalMs: 1, bytes: 1, options: [], startedAt: '' })) }),
+    };
+    // 3 GiB each: lab-b (5 GiB) has the most room for one, lab-c (4 GiB) for the other.
+    const state = (host: string, memAvailableKiB: number) => ({ host, measuredAt: Date.now(), cpus: 2, busyCores: 0, load1PerCore: 0, load5PerCore: 0, memAvailableKiB, diskAvailableKiB: 1 << 30 });
+    const states = new HostStates({ measureHost: async (h: string) => state(h, h === 'lab-b' ? 5 << 20 : 4 << 20) });
+    const result = await evacuate(engine, states, { from: 'lab-a', to: 'auto', among: ['lab-b', 'lab-c'] });
+    assert.deepEqual(result.left, []);
+    assert.deepEqual(result.results.map((r) => r.to).sort(), ['lab-b', 'lab-c']);
+  });
 });
