@@ -59,7 +59,7 @@
 #                             forward closed
 #   free-port                 a TCP port nobody listens on here
 #   restore DIR [--file N PATH]… [--mkfifo OWNER MODE PATH]… ARGS…
-#                             criu restore -d from DIR; prints `pid=N` and `state=` (as verify). Each --file opens PATH
+#                             criu restore -d from DIR; prints `pid=N`. Each --file opens PATH
 #                             (created if missing, appended to) as fd N (> 3) for --inherit-fd;
 #                             --read N PATH opens PATH for reading; --socket N - a socket whose
 #                             peer has closed (perl). --mkfifo and --symlink OWNER TARGET PATH

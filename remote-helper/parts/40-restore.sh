@@ -132,15 +132,6 @@ cmd_restore() {
 	return $rc
 }
 
-# A restore's lines, then the restored process's state (`state=`, as `verify` says it): the check
-# that it runs comes back with the restore, not one more round trip while it counts as frozen.
-with_state() {
-	out=$("$@") || { rc=$?; [ -z "$out" ] || printf '%s\n' "$out"; return $rc; }
-	printf '%s\n' "$out"
-	pid=$(printf '%s\n' "$out" | sed -n 's/^pid=//p')
-	[ -z "$pid" ] || echo "state=$(cmd_verify "$pid")"
-}
-
 # The first PID (or thread ID) of the dumped tree that a process here already uses: CRIU
 # restores every task under its own ID, and one in use fails the restore ("File exists").
 taken_pid() {

@@ -27,8 +27,8 @@ tmpfs-check) cmd_tmpfs_check ;;
 tmpfs-out) cmd_tmpfs_out "$@" ;;
 tmpfs-in) cmd_tmpfs_in "$@" ;;
 tmpfs-rm) cmd_tmpfs_rm "$@" ;;
-restore) with_state cmd_restore "$@" ;;
-restore-tty) with_state cmd_restore_tty "$@" ;;
+restore) cmd_restore "$@" ;;
+restore-tty) cmd_restore_tty "$@" ;;
 restore-fg) cmd_restore_fg "$@" ;;
 places) cmd_places ;;
 ptys)

@@ -211,7 +211,6 @@ export class CriuEngine implements CheckpointEngine {
     return {
       pid: Number(m[1]),
       terminalSession: /^session=(.+)$/m.exec(out)?.[1],
-      state: /^state=(.+)$/m.exec(out)?.[1],
       ...terminalOption(/^terminal=(.+)$/m.exec(out)?.[1]),
       ...(taken && inside ? { newPidNamespace: { takenPid: Number(taken), pidInside: Number(inside) } } : {}),
     };

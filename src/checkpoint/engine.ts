@@ -99,9 +99,6 @@ export interface RestoredProcess {
    * new PID namespace: `takenPid` is the PID in use, `pidInside` the root's PID in there (its
    * original one); `pid` is then the PID the host sees. */
   newPidNamespace?: { takenPid: number; pidInside: number };
-  /** Its state checked right after the restore on the destination (`running`, `gone`, …), when
-   * the engine reports it: the migration then needs no round trip of its own to verify. */
-  state?: string;
   /** How a terminal process was given its tmux pane's terminal, chosen on the destination from
    * what the dump found: for the report. */
   terminalOption?: ChosenOption;

@@ -254,7 +254,7 @@ export class MigrationSession {
     });
     this.progress('verify', `checking that process ${pid} runs on ${this.request.to}`);
     await this.timeline.phase('verify', async () => {
-      const state = restored.state ?? (await destination.run(['verify', String(pid)])).trim();
+      const state = (await destination.run(['verify', String(pid)])).trim();
       if (state !== 'running') {
         throw new Error(`The process was restored on ${this.request.to} but is ${state} there right after; it keeps running on ${this.request.from}.`);
       }
