@@ -87,8 +87,8 @@
 #   guard                     undoes a migration whose orchestrator went away: stdin lines
 #                             `tree ROOT PID…` (resumed), `restored PID [SESSION]` (ended),
 #                             `images DIR` (removed), `lock NAME` (loopback-unlock), `tmpfs DIR`
-#                             (what tmpfs-in placed per DIR, removed); `done`
-#                             ends it with nothing undone
+#                             (what tmpfs-in placed per DIR, removed); `committed`: the tree
+#                             is killed instead of resumed; `done` ends it with nothing undone
 #   rmimages DIR              deletes an image directory made by mkimages
 #   loopback-lock NAME PORT…  drops loopback TCP between the PORTs (nft table NAME) until
 #   loopback-unlock NAME      lifts it: a batch's linked trees are restored one CRIU each

@@ -27,6 +27,12 @@ export class HostGuard {
     this.tell(`tree ${root} ${pids.join(' ')}`);
   }
 
+  /** The source's guard at the commit, once the destination's has let go: the frozen tree is
+   * now to be killed, not resumed, should the orchestrator go away before it kills it. */
+  committed(): void {
+    this.tell('committed');
+  }
+
   /** The restored copy to end if the orchestrator goes away before the commit. */
   restored(pid: number, terminalSession?: string): void {
     this.tell(`restored ${pid}${terminalSession ? ` ${terminalSession}` : ''}`);

@@ -278,6 +278,9 @@ export class MigrationSession {
     if (this.guards.destination && !(await this.guards.destination.release())) {
       throw new Error(`The connection to ${this.request.to} was lost just before the end of the migration; the process keeps running on ${this.request.from}.`);
     }
+    // From here the destination's copy is the process: should this machine go away before the
+    // kill below, the source's guard ends the frozen original instead of resuming it.
+    this.guards.source?.committed();
     this.rollback.clear();
     this.progress('cleanup', `stopping the frozen original on ${this.request.from}`);
     await this.timeline.phase('cleanup', async () => {

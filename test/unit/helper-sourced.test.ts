@@ -146,3 +146,27 @@ describe('our_session (the tmux sessions tty-attach and tmux-kill may touch)', (
     for (const name of ['procmig-', 'procmig-../../etc/x', 'procmig-a b', 'work', '']) assert.ok(!ours(name), name);
   });
 });
+
+describe('guard (the host side of a migration whose orchestrator went away)', () => {
+  /** A stopped `sleep`, as a frozen source tree is; its state once `guard` read `lines` and EOF. */
+  const afterGuard = (lines: string): string => {
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      process.kill(sleeper.pid!, 'SIGSTOP');
+      const r = sourced('cmd_guard; sleep 0.2; s=$(sed "s/^.*) //" /proc/$1/stat | cut -c1); echo "$s"', [String(sleeper.pid)], `tree ${sleeper.pid}\n${lines}`);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.trim();
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+  };
+
+  it('resumes the frozen tree before the commit', () => {
+    assert.match(afterGuard(''), /^[RS]$/);
+  });
+
+  it('kills it once told committed: the destination runs the process, so it must not run twice', () => {
+    // Killed, it is a zombie until this test's process reaps it.
+    assert.equal(afterGuard('committed\n'), 'Z');
+  });
+});
