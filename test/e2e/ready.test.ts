@@ -22,6 +22,11 @@ function counterServer(): string {
 }
 
 const ask = async (host: string, port: number) => Number(await onHost(host, `curl -fsS http://127.0.0.1:${port}/`));
+/** Until `pid` holds no TCP socket on `port` but its listener: the one a request left behind,
+ * closing, would be dumped bound to the port, and its restore collide with the listener's
+ * ("Address already in use"). */
+const settled = (host: string, pid: number, port: number) =>
+  waitFor(async () => (await onHost(host, `ss -Htanp '( sport = :${port} )' | grep -v LISTEN | grep -c 'pid=${pid},' || true`)) === '0');
 const answers = (host: string, port: number) => waitFor(async () => (await ask(host, port).catch(() => 0)) > 0);
 const status = (host: string, pid: number, field: string) => onHost(host, `sed -n 's/^${field}:[[:space:]]*//p' /proc/${pid}/status`);
 const ioUrings = (host: string, pid: number) => onHost(host, `ls -l /proc/${pid}/fd | grep -c 'anon_inode:\\[io_uring\\]' || true`).then(Number);
@@ -123,7 +128,9 @@ describe('procmig run', () => {
     cleanup.push(() => kill(A, pid), () => kill(B, pid));
     assert.notEqual(await onHost(A, `ps -o sid= -p ${pid}`), String(pid));
     const tty = Number((await ttyLinks(A, pid)).replace('/dev/pts/', ''));
-    return { pid, tty, count: await ask(A, port) };
+    const count = await ask(A, port);
+    await settled(A, pid, port);
+    return { pid, tty, count };
   }
 
   it("a Node.js program run from a shell that stays on lab-a: its pane on lab-b gets its pty's number, since CRIU reopens a reopened terminal by number", async () => {
