@@ -5,6 +5,7 @@
 // automatic, and an old copy found running when its host answers again is frozen (SIGSTOP) for
 // the user to pick which copy stays.
 import { formatBytes } from '../common/format';
+import { sleep } from '../common/sleep';
 import type { Protection, StandbyCheckpoint } from '../migration/api';
 
 export interface ProtectRequest {
@@ -43,18 +44,6 @@ const PROBE_EVERY_MS = 1000;
 
 const now = () => new Date().toISOString();
 
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}
-
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms)));
@@ -65,7 +54,7 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
  * ends on its host, or a failover is settled. */
 export async function protect(deps: ProtectDeps, request: ProtectRequest, signal?: AbortSignal): Promise<void> {
   const { protection, onEvent } = deps;
-  const sleep = deps.sleep ?? abortableSleep;
+  const pause = deps.sleep ?? sleep;
   const { pid, from, standby } = request;
   const identity = await protection.started(from, pid);
   if (identity.start === 'gone') throw new Error(`Process ${pid} does not run on ${from}.`);
@@ -112,7 +101,7 @@ export async function protect(deps: ProtectDeps, request: ProtectRequest, signal
           onEvent({ event: 'checkpoint', ok: false, at: now(), error: taken.error });
         }
       }
-      await sleep(Math.min(PROBE_EVERY_MS, Math.max(0, nextCheckpoint - Date.now())) || PROBE_EVERY_MS, signal);
+      await pause(Math.min(PROBE_EVERY_MS, Math.max(0, nextCheckpoint - Date.now())) || PROBE_EVERY_MS, signal);
     }
   } finally {
     if (!failedOver) await discard(kept);
@@ -185,7 +174,7 @@ export async function protect(deps: ProtectDeps, request: ProtectRequest, signal
         onEvent({ event: 'returned', at: now(), host: from, pid, copy: 'frozen', kept: keepStandby ? 'standby' : 'original' });
         return;
       }
-      await sleep(PROBE_EVERY_MS, signal);
+      await pause(PROBE_EVERY_MS, signal);
     }
   }
 }

@@ -3,6 +3,7 @@
 // processes it picks to the best host. Only marked processes ever move; a process is not moved
 // twice within minSecondsBetweenMoves; one move runs at a time. A dry run only says what it would
 // do.
+import { sleep } from '../common/sleep';
 import type { Engine, MigrateOptions, MigrationResult, Placement } from '../migration/api';
 import type { HostStates } from './hostStates';
 import { migrateToBest, placeProcess } from './placement';
@@ -199,16 +200,4 @@ export class PolicyWatcher {
   private emit(event: WatchEventKind, message: string, fields: Partial<WatchEvent> = {}): void {
     this.options.onEvent({ event, time: new Date().toISOString(), message, ...fields });
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
