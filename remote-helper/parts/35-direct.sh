@@ -12,13 +12,13 @@
 
 # A TCP port nobody listens on here (per /proc/net/tcp*), for a server started shortly after.
 # A caller that retries after a clash passes its attempt number, so that a retry within the same
-# second (srand's seed) draws other ports.
+# second (srand's seed) draws other ports; so do the concurrent requests of one session.
 free_port() {
 	used=" $(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); printf "%d ", ("0x" a[2]) + 0 }') "
 	tries=0
 	while :; do
 		tries=$((tries + 1))
-		port=$(awk -v s=$$ -v t=$((tries + ${1:-0} * 50)) 'BEGIN { srand(); print 20000 + int(rand() * 40000 + s * 31 + t * 7919) % 40000 }')
+		port=$(awk -v s="$$${PROCMIG_REQUEST:-}" -v t=$((tries + ${1:-0} * 50)) 'BEGIN { srand(); print 20000 + int(rand() * 40000 + s * 31 + t * 7919) % 40000 }')
 		case $used in *" $port "*) [ $tries -lt 50 ] && continue ;; esac
 		echo "$port"
 		return 0

@@ -1,7 +1,5 @@
-# Sourced mode, for tests (test/unit/helper-sourced.test.ts): `PROCMIG_HELPER_SOURCED=1 . HELPER`
-# defines the functions and settings and runs no command, so its parsers run without root.
-[ -z "${PROCMIG_HELPER_SOURCED:-}" ] || return 0
-
+# One command: the helper's argv, or a request of its session (serve).
+dispatch() {
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case $cmd in
@@ -53,7 +51,15 @@ exec-ready) cmd_exec_ready "$@" ;;
 host-state) cmd_host_state ;;
 tree-use) cmd_tree_use "$@" ;;
 version) echo "helper_version=$PROCMIG_HELPER_VERSION" ;;
+serve) cmd_serve ;;
 *) die "procmig-helper: unknown command '$cmd'" ;;
 esac
+}
+
+# Sourced mode, for tests (test/unit/helper-sourced.test.ts): `PROCMIG_HELPER_SOURCED=1 . HELPER`
+# defines the functions and settings and runs no command, so its parsers run without root.
+[ -z "${PROCMIG_HELPER_SOURCED:-}" ] || return 0
+
+dispatch "$@"
 # What follows in the built helper is the launcher, for perl -x (sh never runs it).
 exit

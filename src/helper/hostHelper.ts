@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ExecOptions, ExecResult, Host, RunningCommand, SpawnOptions } from '../transport/host';
+import { shellQuote } from '../transport/sshHost';
+import { HelperSession } from './helperSession';
 
 const MISSING = '__PROCMIG_HELPER_MISSING__';
 
@@ -58,6 +60,10 @@ export class HelperError extends Error {
 export class HostHelper {
   /** Set once a command ran: the helper is there, no need to check again before a spawn. */
   private installed = false;
+  /** The host's helper session (SSH hosts), started by the first command; undefined when it
+   * cannot serve, and commands go one SSH exec each. */
+  private session?: Promise<HelperSession | undefined>;
+  private installing?: Promise<void>;
 
   private constructor(readonly host: Host) {}
 
@@ -77,7 +83,13 @@ export class HostHelper {
     return ['sh', '-c', launcher, 'procmig-helper', ...args];
   }
 
-  private async install(): Promise<void> {
+  /** Installs the helper once, however many commands found it missing at the same time. */
+  private install(): Promise<void> {
+    this.installing ??= this.upload().finally(() => (this.installing = undefined));
+    return this.installing;
+  }
+
+  private async upload(): Promise<void> {
     const { name, text } = helperScript();
     const installer =
       'd="${XDG_CACHE_HOME:-$HOME/.cache}/process-migrator"; mkdir -p "$d" && chmod 700 "$d" && ' +
@@ -95,6 +107,56 @@ export class HostHelper {
 
   /** Runs a helper command; resolves with its result whatever the exit code. */
   async exec(args: readonly string[], options?: ExecOptions): Promise<ExecResult> {
+    const stdin = options?.stdin;
+    // An abortable command, or one fed a stream, keeps its own channel.
+    if (!this.host.isLocal && !options?.signal && (stdin === undefined || typeof stdin === 'string' || Buffer.isBuffer(stdin)) && HelperSession.carries(args)) {
+      const session = await this.liveSession();
+      if (session) {
+        const started = performance.now();
+        const result = await session.exec(args, stdin);
+        this.host.log?.(`helper ${args.map(shellQuote).join(' ').slice(0, 160)}: exit ${result.code} in ${Math.round(performance.now() - started)} ms`);
+        return result;
+      }
+    }
+    return this.execOnce(args, options);
+  }
+
+  /** The session, started (and the helper installed) if need be; undefined when it cannot serve. */
+  private async liveSession(): Promise<HelperSession | undefined> {
+    const current = await this.session;
+    if (current?.alive) return current;
+    if (this.session && !current) return undefined; // it could not serve: don't try each time
+    this.session = this.startSession();
+    return this.session;
+  }
+
+  private async startSession(): Promise<HelperSession | undefined> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let started;
+      try {
+        started = await HelperSession.start(this.host.spawn(this.argv(['serve'])), MISSING);
+      } catch (err) {
+        this.host.log?.(`helper session not started: ${(err as Error).message}`);
+        return undefined; // commands go one exec each, as they did before sessions
+      }
+      if ('session' in started) {
+        this.installed = true;
+        return started.session;
+      }
+      if (!('missing' in started)) return undefined;
+      await this.install();
+    }
+    return undefined;
+  }
+
+  /** Ends the helper session, if any (the connection's close ends it too). */
+  closeSession(): void {
+    void this.session?.then((s) => s?.close());
+    this.session = undefined;
+  }
+
+  /** One command on a channel of its own. */
+  private async execOnce(args: readonly string[], options?: ExecOptions): Promise<ExecResult> {
     let result = await this.host.exec(this.argv(args), options);
     if (result.code === 97 && result.stdout.startsWith(MISSING)) {
       await this.install();

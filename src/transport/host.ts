@@ -20,6 +20,8 @@ export interface Host {
   listen(onConnection: (socket: Duplex) => void, options?: ListenOptions): Promise<Listener>;
   /** Opens a connection to a port on the host's loopback (TCP), or to a unix socket's path. */
   connect(target: number | string): Promise<Duplex>;
+  /** Writes a line to the log the host was opened with (verbose output), if any. */
+  log?(line: string): void;
   /** Frees the connection (idempotent). */
   close(): Promise<void>;
 }

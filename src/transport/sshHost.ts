@@ -73,7 +73,7 @@ export class SshHost implements Host {
     return this.closed;
   }
 
-  private log(line: string): void {
+  log(line: string): void {
     this.options.log?.(`ssh ${this.name}: ${line}`);
   }
 
