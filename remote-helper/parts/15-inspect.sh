@@ -25,9 +25,31 @@ cmd_caps() {
 	echo "page_socket=$(socket_tool)"
 	criu_bin=$(criu_bin)
 	if ! command -v "$criu_bin" >/dev/null 2>&1; then echo "criu_version="; return 0; fi
-	echo "criu_path=$(command -v "$criu_bin")"
+	criu_path=$(command -v "$criu_bin")
+	echo "criu_path=$criu_path"
+	[ "$PRIVILEGE" = none ] && { echo "criu_version=$(criu_version)"; return 0; }
+	# What CRIU says of this host changes with the kernel, the binary and who runs it, not
+	# between two migrations: kept per boot, binary, privilege and userfaultfd setting, so a
+	# preflight does not start five CRIUs each time (~100–400 ms on two busy cores).
+	key=$(printf '%s\n' "$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)" "$criu_path" "$(stat -L -c '%s %Y %i' "$criu_path")" \
+		"$PRIVILEGE" "$(id -u)" "$(cat /proc/sys/vm/unprivileged_userfaultfd 2>/dev/null)" "$PROCMIG_HELPER_VERSION" | cksum | cut -d' ' -f1)
+	cache=${XDG_CACHE_HOME:-$HOME/.cache}/process-migrator/criu-caps.$key
+	if [ -s "$cache" ]; then cat "$cache"; return 0; fi
+	# $$ is shared by the requests of a helper session: PROCMIG_REQUEST tells them apart.
+	part=$cache.$$.${PROCMIG_REQUEST:-0}
+	criu_caps >"$part" 2>/dev/null || { rm -f "$part"; criu_caps; return 0; }
+	# Only a complete answer is kept (criu_check comes last), and only this key's.
+	if grep -q '^criu_check=' "$part" && mv "$part" "$cache"; then
+		for old in "${cache%.*}".*; do
+			case ${old##*/} in "${cache##*/}" | criu-caps.*.*) ;; *) rm -f "$old" ;; esac
+		done
+		cat "$cache"
+	else cat "$part"; rm -f "$part"; fi
+}
+
+# CRIU's version, features and record of the CPU (cmd_caps keeps them per boot).
+criu_caps() {
 	echo "criu_version=$(criu_version)"
-	[ "$PRIVILEGE" = none ] && return 0
 	# Each feature check is a separate CRIU run of ~20 ms: run them side by side.
 	tmp=$(mktemp -d)
 	for f in mem_dirty_track uffd uffd-noncoop; do
@@ -41,8 +63,9 @@ cmd_caps() {
 	(mkdir "$tmp/cpu" && (umask 022 && run_criu cpuinfo dump -D "$tmp/cpu" >/dev/null 2>&1) &&
 		echo "cpuinfo_image=$(od -An -tx1 -v "$tmp/cpu/cpuinfo.img" | tr -d ' \n')" >"$tmp/cpuinfo") &
 	wait
-	cat "$tmp"/mem_dirty_track "$tmp"/uffd "$tmp"/uffd-noncoop "$tmp"/check
+	cat "$tmp"/mem_dirty_track "$tmp"/uffd "$tmp"/uffd-noncoop
 	if [ -f "$tmp/cpuinfo" ]; then cat "$tmp/cpuinfo"; fi
+	cat "$tmp"/check
 	rm -rf "$tmp"
 }
 
