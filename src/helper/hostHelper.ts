@@ -123,10 +123,12 @@ export class HostHelper {
 
   /** The session, started (and the helper installed) if need be; undefined when it cannot serve. */
   private async liveSession(): Promise<HelperSession | undefined> {
-    const current = await this.session;
-    if (current?.alive) return current;
-    if (this.session && !current) return undefined; // it could not serve: don't try each time
-    this.session = this.startSession();
+    // Set synchronously: commands issued together share the one session being started.
+    const starting = (this.session ??= this.startSession());
+    const current = await starting;
+    if (!current) return undefined; // it could not serve: don't try for each command
+    if (current.alive) return current;
+    if (this.session === starting) this.session = this.startSession(); // ended (connection lost, say)
     return this.session;
   }
 

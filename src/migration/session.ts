@@ -105,20 +105,8 @@ export class MigrationSession {
       const [s, d] = await Promise.all([this.deps.hosts.get(from), this.deps.hosts.get(to)]);
       this.helpers = { source: HostHelper.for(s), destination: HostHelper.for(d) };
     });
-  }
-
-  /** Everything that can be checked without touching the process (`run`: the real preflight
-   * unless a test gives another). */
-  async preflight(run: PreflightRunner = runPreflight): Promise<ProcessInspection> {
-    const { from, to, pid } = this.request;
     const { source, destination } = this.connected();
-    this.progress('preflight', `checking process ${pid} and both hosts`);
-    const context = { checkpoint: this.deps.checkpoint, options: this.options, link: this.link, progress: (p: PhaseName, m: string) => this.progress(p, m), checkCancelled: () => this.checkCancelled() };
-    const checked = await this.timeline.phase('preflight', () => run(source, destination, this.request, context));
-    this.checked = checked;
-    this.result.listeningPorts = checked.listeningPorts;
-    if (checked.closedConnections) this.result.closedConnections = checked.closedConnections;
-    this.result.options = [...checked.options];
+    const session = this;
     this.route = new ImageRoute({
       from,
       to,
@@ -127,11 +115,34 @@ export class MigrationSession {
       rollback: this.rollback,
       guard: (side) => this.guard(side),
       transferred: this.transferred,
-      carried: checked.carried,
+      // Known once the preflight ran, before anything is copied.
+      get carried() {
+        return session.checked?.carried ?? [];
+      },
       report: this.result,
       progress: (message) => this.progress('connect', message),
       log: this.deps.log,
     });
+  }
+
+  /** Opens the images' way (directories, page tunnel) while the preflight runs: see
+   * ImageRoute.prepareEarly. For migrations, whose every strategy needs it. */
+  prepareEarly(): void {
+    this.images().prepareEarly();
+  }
+
+  /** Everything that can be checked without touching the process (`run`: the real preflight
+   * unless a test gives another). */
+  async preflight(run: PreflightRunner = runPreflight): Promise<ProcessInspection> {
+    const { pid } = this.request;
+    const { source, destination } = this.connected();
+    this.progress('preflight', `checking process ${pid} and both hosts`);
+    const context = { checkpoint: this.deps.checkpoint, options: this.options, link: this.link, progress: (p: PhaseName, m: string) => this.progress(p, m), checkCancelled: () => this.checkCancelled() };
+    const checked = await this.timeline.phase('preflight', () => run(source, destination, this.request, context));
+    this.checked = checked;
+    this.result.listeningPorts = checked.listeningPorts;
+    if (checked.closedConnections) this.result.closedConnections = checked.closedConnections;
+    this.result.options = [...checked.options];
     return checked.inspection;
   }
 
@@ -190,7 +201,7 @@ export class MigrationSession {
   }
 
   private images(): ImageRoute {
-    if (!this.route) throw new Error('The migration session has not run its preflight yet.');
+    if (!this.route) throw new Error('The migration session is not connected yet.');
     return this.route;
   }
 
@@ -237,6 +248,7 @@ export class MigrationSession {
   /** The restored process must run (not exit, not stay stopped) on the destination. */
   private async verify(restored: RestoredProcess): Promise<void> {
     const { pid } = restored;
+    this.timeline.restored();
     this.restored = restored;
     if (restored.newPidNamespace) {
       const { takenPid, pidInside } = restored.newPidNamespace;
@@ -317,6 +329,8 @@ export class MigrationSession {
     }
     this.progress('cleanup', `rolling back: ${this.result.error}`);
     const wasFrozen = this.timeline.frozen;
+    // What an early preparation is still making must be registered before the rollback runs.
+    await this.route?.settled();
     const failures = await this.rollback.run();
     for (const f of failures) this.deps.log(`rollback: ${f}`);
     await this.releaseGuards();
@@ -337,7 +351,7 @@ export class MigrationSession {
   }
 
   finish(): MigrationResult {
-    this.result.freezeMs = this.timeline.freezeMs;
+    this.result.freezeMs = this.timeline.freezeMs(this.result.ok);
     this.result.totalMs = this.timeline.totalMs;
     this.result.bytes = this.transferred.bytes;
     return this.result;

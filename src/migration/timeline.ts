@@ -7,6 +7,7 @@ export class Timeline {
   readonly phases: Partial<Record<PhaseName, number>> = {};
   private frozenAt?: number;
   private thawedAt?: number;
+  private restoredAt?: number;
 
   /** Runs `work` as phase `name`, adding its duration (phases may repeat). */
   async phase<T>(name: PhaseName, work: () => Promise<T>): Promise<T> {
@@ -27,13 +28,21 @@ export class Timeline {
     if (this.frozenAt !== undefined && this.thawedAt === undefined) this.thawedAt = performance.now();
   }
 
+  /** The process runs on the destination (its restore returned): its downtime ends here, as
+   * by hand, while the migration still checks it before the frozen original goes. */
+  restored() {
+    if (this.frozenAt !== undefined && this.thawedAt === undefined) this.restoredAt ??= performance.now();
+  }
+
   get frozen(): boolean {
     return this.frozenAt !== undefined && this.thawedAt === undefined;
   }
 
-  get freezeMs(): number {
+  /** How long the process did not run: until it ran on the destination, once the migration
+   * succeeded (`moved`); else until it ran again anywhere. */
+  freezeMs(moved: boolean): number {
     if (this.frozenAt === undefined) return 0;
-    return Math.round((this.thawedAt ?? performance.now()) - this.frozenAt);
+    return Math.round(((moved ? this.restoredAt : undefined) ?? this.thawedAt ?? performance.now()) - this.frozenAt);
   }
 
   get totalMs(): number {

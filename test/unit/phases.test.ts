@@ -28,6 +28,15 @@ describe('Timeline', () => {
     assert.equal(t.frozen, true);
     t.thaw();
     assert.equal(t.frozen, false);
-    assert.ok(t.freezeMs >= 0);
+    assert.ok(t.freezeMs(false) >= 0);
+  });
+  it('a move that succeeded was down until it ran on the destination, not until it was checked', async () => {
+    const t = new Timeline();
+    t.freeze();
+    t.restored();
+    await new Promise((r) => setTimeout(r, 30));
+    t.thaw();
+    assert.ok(t.freezeMs(true) < 25, `${t.freezeMs(true)} ms`);
+    assert.ok(t.freezeMs(false) >= 25, 'a failed one counts until the source ran again');
   });
 });
