@@ -76,6 +76,7 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
     try {
       session.checkCancelled();
       await session.connect();
+      session.prepareEarly();
       await session.preflight();
       const choice = session.chooseStrategy();
       session.checkCancelled();

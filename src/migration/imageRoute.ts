@@ -12,6 +12,12 @@ import type { Rollback } from './rollback';
 
 export type Side = 'source' | 'destination';
 
+export interface PreparedRoute {
+  sourceDir: string;
+  destinationDir: string;
+  tunnel: PageTunnel;
+}
+
 export interface ImageRouteContext {
   from: string;
   to: string;
@@ -32,6 +38,8 @@ export interface ImageRouteContext {
 export class ImageRoute {
   /** The image directories made and not yet removed (they hold process memory). */
   private readonly made = new Set<{ dir: string; side: Side }>();
+  private early?: Promise<PreparedRoute>;
+  private preparing?: Promise<void>;
 
   constructor(private readonly context: ImageRouteContext) {}
 
@@ -69,8 +77,31 @@ export class ImageRoute {
 
   /** Image directories on both hosts, and the page tunnel from the source's to the
    * destination's page socket (pageSocket): the source's CRIU connects, whichever side serves
-   * the pages. All open before the freeze, so none of it costs the frozen process. */
-  async prepare(): Promise<{ sourceDir: string; destinationDir: string; tunnel: PageTunnel }> {
+   * the pages. All open before the freeze, so none of it costs the frozen process; the first
+   * call gets what prepareEarly() began. */
+  prepare(): Promise<PreparedRoute> {
+    const early = this.early;
+    this.early = undefined;
+    return early ?? this.open();
+  }
+
+  /** Early event request: starts prepare()'s work now, while the preflight runs, since every
+   * migration strategy needs it. A preflight that fails wastes it; the rollback removes it
+   * once settled() (it registers what it makes as it goes). */
+  prepareEarly(): void {
+    this.early ??= this.open();
+    this.preparing = this.early.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  /** Settles once what prepareEarly() began is made, or failed. */
+  settled(): Promise<void> {
+    return this.preparing ?? Promise.resolve();
+  }
+
+  private async open(): Promise<PreparedRoute> {
     const [sourceDir, destinationDir] = await Promise.all([this.directory('source'), this.directory('destination')]);
     const tunnel = await this.tunnel('source', { source: sourceDir, destination: destinationDir });
     return { sourceDir, destinationDir, tunnel };

@@ -15,12 +15,11 @@ export async function stopAndCopy(migration: StrategyContext): Promise<void> {
   // Early event request: everything the destination needs is up before the freeze.
   migration.progress('connect', `preparing ${to}: image directories and page server`);
   const { sourceDir, destinationDir, receiver, tunnel } = await migration.phase('connect', async () => {
-    const [sourceDir, destinationDir] = await Promise.all([images.directory('source'), images.directory('destination')]);
-    // The page server starts while the tunnel's keys are made.
-    const receiving = checkpoint.receivePages(migration.destination, destinationDir, pageSocket(destinationDir));
-    receiving.then((r) => migration.onRollback(`stop the page server on ${to}`, () => r.stop()), () => undefined);
-    const tunnel = await images.tunnel('source', { source: sourceDir, destination: destinationDir });
-    return { sourceDir, destinationDir, receiver: await receiving, tunnel };
+    // Directories and tunnel are under way since the preflight (ImageRoute.prepareEarly).
+    const route = await images.prepare();
+    const receiver = await checkpoint.receivePages(migration.destination, route.destinationDir, pageSocket(route.destinationDir));
+    migration.onRollback(`stop the page server on ${to}`, () => receiver.stop());
+    return { ...route, receiver };
   });
   migration.checkCancelled();
 
