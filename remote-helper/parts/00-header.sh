@@ -36,7 +36,9 @@
 #                             holds the one connection made to it (the source's dump-lazy), and
 #                             once stdin says `go` (the images are in) starts CRIU's lazy-pages
 #                             daemon on it; prints `ready PID` once that serves
-#   tar-out DIR / tar-in DIR  streams the small non-page images from one host to the other
+#   tar-out [--on-go] DIR / tar-in DIR
+#                             streams the small non-page images from one host to the other;
+#                             --on-go: once stdin says `go` (opened before the freeze)
 #   tmpfs-stat PID…           stdin: paths of files on tmpfs the tree (PID…) uses; prints
 #                             `path<TAB>file<TAB>size<TAB>allocated<TAB>mode<TAB>uid<TAB>gid`
 #                             (or `path<TAB>gone`), and `sharer<TAB>path<TAB>PID<TAB>comm` for

@@ -22,8 +22,20 @@ cmd_mkimages() {
 	echo "dir=$d"
 }
 
-cmd_tar_out() { in_images_base "$1"; tar -C "$1" --exclude='*.log' --exclude='.ready' --exclude=./direct --exclude=./pages.sock -cf - .; }
-cmd_tar_in() { in_images_base "$1"; tar -C "$1" -xf -; }
+# tar-out [--on-go] DIR: with --on-go it is started before the freeze and sends once stdin says
+# `go` (the dump is done), so the frozen process does not wait for its SSH channel; a stdin
+# that ends without it (a rollback) sends nothing.
+cmd_tar_out() {
+	if [ "$1" = --on-go ]; then
+		shift
+		read -r go || exit 1
+		[ "$go" = go ] || exit 1
+	fi
+	in_images_base "$1"
+	tar -C "$1" --exclude='*.log' --exclude='.ready' --exclude=./direct --exclude=./pages.sock -cf - .
+}
+# Into DIR, made if need be: it may be opened before the dump makes it (pre-copy's last round).
+cmd_tar_in() { in_images_base "$1"; mkdir -p "$1" && tar -C "$1" -xf -; }
 
 cmd_rmimages() {
 	in_images_base "$1"

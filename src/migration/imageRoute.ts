@@ -12,6 +12,11 @@ import type { Rollback } from './rollback';
 
 export type Side = 'source' | 'destination';
 
+export interface ImageCopy {
+  /** Sends the images, once the dump wrote them; resolves when they are in. */
+  send(): Promise<void>;
+}
+
 export interface PreparedRoute {
   sourceDir: string;
   destinationDir: string;
@@ -107,16 +112,17 @@ export class ImageRoute {
     return { sourceDir, destinationDir, tunnel };
   }
 
-  /** After the dump: the non-memory images travel while the last pages may still drain from
-   * the tunnel (buffered; for seconds when a batch shares the CPUs). Resolves once both have
-   * arrived, with the tunnel's winding down (it counts its bytes), to await before the commit. */
-  async sendRemainingImages(pagesDone: Promise<void>, tunnel: PageTunnel, sourceDir: string, destinationDir: string): Promise<Promise<void>> {
+  /** After the dump: the non-memory images travel (through `copy`, opened before the freeze)
+   * while the last pages may still drain from the tunnel (buffered; for seconds when a batch
+   * shares the CPUs). Resolves once both have arrived, with the tunnel's winding down (it
+   * counts its bytes), to await before the commit. */
+  async sendRemainingImages(pagesDone: Promise<void>, tunnel: PageTunnel, copy: ImageCopy): Promise<Promise<void>> {
     let closing: Promise<void> = Promise.resolve();
     const received = pagesDone.then(() => {
       closing = tunnel.close();
       closing.catch(() => undefined);
     });
-    const [pages, images] = await Promise.allSettled([received, this.copyImages(sourceDir, destinationDir)]);
+    const [pages, images] = await Promise.allSettled([received, copy.send()]);
     if (pages.status === 'rejected') throw pages.reason;
     if (images.status === 'rejected') throw images.reason;
     return closing;
@@ -127,20 +133,34 @@ export class ImageRoute {
     return this.context.carried.map((f) => f.path);
   }
 
-  /** Streams the non-memory images from the source's directory into the destination's, and the
-   * tree's tmpfs files into place beside them. */
-  async copyImages(sourceDir: string, destinationDir: string): Promise<void> {
+  /** The copy of the non-memory images from the source's directory into the destination's,
+   * opened now and sent by `send()`: opened before the freeze, its two SSH channels and shells
+   * cost the frozen process nothing. A rollback closes it unsent. */
+  openCopy(sourceDir: string, destinationDir: string): ImageCopy {
     const { from, to, source, destination, transferred } = this.context;
-    const [images, tmpfs] = await Promise.allSettled([
-      pipeCommands(source.spawn(['tar-out', sourceDir]), destination.spawn(['tar-in', destinationDir]), transferred),
-      this.carryTmpfsFiles(destinationDir),
-    ]);
-    if (images.status === 'rejected') throw images.reason;
-    const codes = images.value;
-    if (codes.producer !== 0 || codes.consumer !== 0) {
-      throw new Error(`Copying the checkpoint images from ${from} to ${to} failed (tar exit ${codes.producer}/${codes.consumer}); check free disk space on ${to}.`);
-    }
-    if (tmpfs.status === 'rejected') throw tmpfs.reason;
+    const producer = source.spawn(['tar-out', '--on-go', sourceDir]);
+    const codes = pipeCommands(producer, destination.spawn(['tar-in', destinationDir]), transferred);
+    codes.catch(() => undefined);
+    this.context.rollback.add(`close the image copy to ${to}`, async () => {
+      producer.stdin.end(); // without `go`, nothing is sent
+      await codes;
+    });
+    return {
+      send: async () => {
+        producer.stdin.end('go\n');
+        const [images, tmpfs] = await Promise.allSettled([codes, this.carryTmpfsFiles(destinationDir)]);
+        if (images.status === 'rejected') throw images.reason;
+        if (images.value.producer !== 0 || images.value.consumer !== 0) {
+          throw new Error(`Copying the checkpoint images from ${from} to ${to} failed (tar exit ${images.value.producer}/${images.value.consumer}); check free disk space on ${to}.`);
+        }
+        if (tmpfs.status === 'rejected') throw tmpfs.reason;
+      },
+    };
+  }
+
+  /** Copies the non-memory images now (and the tree's tmpfs files beside them). */
+  copyImages(sourceDir: string, destinationDir: string): Promise<void> {
+    return this.openCopy(sourceDir, destinationDir).send();
   }
 
   /** The tree's tmpfs files, from the frozen source to the same paths on the destination, where

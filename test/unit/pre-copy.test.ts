@@ -103,7 +103,7 @@ describe('pre-copy rounds', () => {
     assert.match(result.roundsStopped ?? '', /^converged: round 3/);
     assert.equal(typeof result.phases.rounds, 'number');
     assert.equal(typeof result.phases.freeze, 'number', 'the freeze is timed');
-    assert.deepEqual(a.ran('tar-out').map((c) => short(c[1])), ['a/final'], 'only the final round’s images travel besides pages');
+    assert.deepEqual(a.ran('tar-out').map((c) => short(c.at(-1)!)), ['a/final'], 'only the final round’s images travel besides pages');
     assert.equal(signals(a, 'KILL'), 1, 'the source ends once the copy runs');
   });
 

@@ -19,11 +19,12 @@ export async function postCopy(migration: StrategyContext): Promise<void> {
 
   migration.progress('connect', `preparing image directories on ${from} and ${to}, and the page tunnel`);
   // All up before the freeze, so it costs the frozen process nothing.
-  const { sourceDir, destinationDir, pager, tunnel } = await migration.phase('connect', async () => {
+  const { sourceDir, destinationDir, pager, tunnel, copy } = await migration.phase('connect', async () => {
     const route = await images.prepare();
+    const copy = images.openCopy(route.sourceDir, route.destinationDir);
     const pager = await checkpoint.fetchPagesLazily(migration.destination, route.destinationDir, pageSocket(route.destinationDir));
     migration.onRollback(`stop the lazy-pages daemon on ${to}`, () => pager.stop());
-    return { ...route, pager };
+    return { ...route, pager, copy };
   });
   migration.checkCancelled();
 
@@ -33,7 +34,7 @@ export async function postCopy(migration: StrategyContext): Promise<void> {
   migration.onRollback(`stop serving pages on ${from}`, () => pageSource.stop());
 
   migration.progress('transfer', `sending the non-memory state to ${to}`);
-  await migration.phase('transfer', () => images.copyImages(sourceDir, destinationDir));
+  await migration.phase('transfer', () => copy.send());
   migration.checkCancelled();
 
   migration.progress('restore', `restoring the process on ${to}; its memory follows on demand`);

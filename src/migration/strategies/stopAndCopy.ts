@@ -14,12 +14,13 @@ export async function stopAndCopy(migration: StrategyContext): Promise<void> {
 
   // Early event request: everything the destination needs is up before the freeze.
   migration.progress('connect', `preparing ${to}: image directories and page server`);
-  const { sourceDir, destinationDir, receiver, tunnel } = await migration.phase('connect', async () => {
+  const { sourceDir, destinationDir, receiver, tunnel, copy } = await migration.phase('connect', async () => {
     // Directories and tunnel are under way since the preflight (ImageRoute.prepareEarly).
     const route = await images.prepare();
+    const copy = images.openCopy(route.sourceDir, route.destinationDir);
     const receiver = await checkpoint.receivePages(migration.destination, route.destinationDir, pageSocket(route.destinationDir));
     migration.onRollback(`stop the page server on ${to}`, () => receiver.stop());
-    return { ...route, receiver };
+    return { ...route, receiver, copy };
   });
   migration.checkCancelled();
 
@@ -28,7 +29,7 @@ export async function stopAndCopy(migration: StrategyContext): Promise<void> {
   await migration.phase('dump', () => checkpoint.dump(migration.source, pid, sourceDir, migration.plan, tunnel.socket));
 
   migration.progress('transfer', `sending the remaining images to ${to}`);
-  const closing = await migration.phase('transfer', () => images.sendRemainingImages(receiver.done, tunnel, sourceDir, destinationDir));
+  const closing = await migration.phase('transfer', () => images.sendRemainingImages(receiver.done, tunnel, copy));
   migration.checkCancelled();
 
   migration.progress('restore', `restoring the process on ${to}`);
