@@ -67,8 +67,21 @@ export async function describeEnvironment(cli: string): Promise<Environment> {
  * the run cannot change it midway. `head` (default) bundles the committed tree (or a given commit),
  * `worktree` the files as they are now; a path to a .js file is used as it is.
  */
-export async function buildCli(which: string): Promise<{ path: string; description: string; cleanup: () => void }> {
-  if (which.endsWith('.js')) return { path: path.resolve(which), description: which, cleanup: () => undefined };
+export interface BuiltCli {
+  path: string;
+  description: string;
+  /** The same tree's engine bundled for this process (`engine.js` next to procmig.js, exporting
+   * createEngine and, where the tree has it, the extension's ReconfigurableEngine), or why not. */
+  engine: { path: string } | { missing: string };
+  cleanup: () => void;
+}
+
+export async function buildCli(which: string): Promise<BuiltCli> {
+  if (which.endsWith('.js')) {
+    const beside = path.join(path.dirname(path.resolve(which)), 'engine.js');
+    const engine = existsSync(beside) ? { path: beside } : { missing: `no engine.js next to ${which} (the bench builds one for --cli head, a commit or worktree)` };
+    return { path: path.resolve(which), description: which, engine, cleanup: () => undefined };
+  }
   const dir = mkdtempSync('/tmp/bench-cli-');
   // A copy of the sources with remote-helper/ next to them: the bundle finds the helper script by
   // walking up from its own directory (dist/procmig.js → ../remote-helper).
@@ -89,9 +102,7 @@ export async function buildCli(which: string): Promise<{ path: string; descripti
   if (r.code !== 0) throw new Error(`copying the sources failed: ${oneLine(r.stderr)}`);
   const esbuild = await import('esbuild');
   const outfile = path.join(root, 'dist', 'procmig.js');
-  await esbuild.build({
-    entryPoints: [path.join(root, 'src', 'cli', 'main.ts')],
-    outfile,
+  const common: import('esbuild').BuildOptions = {
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -100,7 +111,20 @@ export async function buildCli(which: string): Promise<{ path: string; descripti
     loader: { '.sh': 'text' },
     nodePaths: [path.join(repo, 'node_modules')],
     logLevel: 'warning',
-  });
+  };
+  await esbuild.build({ ...common, entryPoints: [path.join(root, 'src', 'cli', 'main.ts')], outfile });
+  // The engine of the same tree, for the in-process rows (warm, vscode): next to procmig.js, so it
+  // finds the helper the same way. An older tree without it leaves those rows out, with a note.
+  const engineFile = path.join(root, 'dist', 'engine.js');
+  let engine: BuiltCli['engine'];
+  try {
+    const exports = ["export { createEngine } from './migration/engine';"];
+    if (existsSync(path.join(root, 'src', 'ui', 'hosts', 'engineHost.ts'))) exports.push("export { ReconfigurableEngine } from './ui/hosts/engineHost';");
+    await esbuild.build({ ...common, stdin: { contents: exports.join('\n'), resolveDir: path.join(root, 'src'), sourcefile: 'bench-engine.ts', loader: 'ts' }, outfile: engineFile, logLevel: 'silent' });
+    engine = { path: engineFile };
+  } catch (err) {
+    engine = { missing: `the engine of ${description} could not be bundled: ${oneLine(err instanceof Error ? err.message : String(err), 200)}` };
+  }
   // As esbuild.config.mjs does: the host helper (built from remote-helper/parts/ where the tree
   // has them) and ssh2's compiled crypto binding next to the bundle, when built.
   const helperBuild = path.join(root, 'remote-helper', 'build.mjs');
@@ -110,5 +134,5 @@ export async function buildCli(which: string): Promise<{ path: string; descripti
     mkdirSync(path.join(root, 'dist', 'crypto', 'build', 'Release'), { recursive: true });
     copyFileSync(binding, path.join(root, 'dist', 'crypto', 'build', 'Release', 'sshcrypto.node'));
   }
-  return { path: outfile, description: `procmig built from ${description}`, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { path: outfile, description: `procmig built from ${description}`, engine, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -101,7 +101,7 @@ export const baseline: MigrationMethod = async (run, workers, sample) => {
   };
 };
 
-async function must(host: string, script: string, what: string): Promise<string> {
+export async function must(host: string, script: string, what: string): Promise<string> {
   const r = await ssh(host, script);
   if (r.code !== 0) throw new MethodError(`${what} on ${host} failed (exit ${r.code}): ${oneLine(r.stderr || r.stdout)}`);
   return r.stdout;
@@ -137,28 +137,35 @@ export function viaCli(cli: string, strategy: 'stop-and-copy' | 'post-copy' | 'a
       const why = oneLine(r.stderr || r.stdout || `exit ${r.code}`);
       throw new MethodError(`procmig exited ${r.code} without a result: ${why}`, /too many arguments|unknown option/i.test(why));
     }
-    if (!json.ok) {
-      const why = String(json.error ?? 'no error given');
-      throw new MethodError(`procmig: ${why}${json.rolledBack ? ' (rolled back)' : ''}`, strategy === 'post-copy' && /not (available|implemented|supported)|unavailable/i.test(why));
-    }
-    const processes: CliResult[] = Array.isArray(json.processes) ? json.processes : [json];
-    const phases: Record<string, number> = {};
-    for (const p of processes) {
-      for (const [name, ms] of Object.entries(p.phases ?? {})) phases[name] = Math.max(phases[name] ?? 0, Number(ms));
-    }
-    const strategies = [...new Set(processes.map((p) => p.strategy).filter(Boolean))];
-    return {
-      freezeMs: Number(json.freezeMs),
-      totalMs: Number(json.totalMs),
-      bytes: Number(json.bytes),
-      phases,
-      destinationPids: new Map(processes.map((p) => [Number(p.sourcePid), Number(p.destinationPid ?? p.sourcePid)])),
-      perProcess: processes.map((p) => ({ pid: Number(p.sourcePid), freezeMs: Number(p.freezeMs), strategy: p.strategy })),
-      strategy: strategies.join('+') || undefined,
-      strategyReason: [...new Set(processes.map((p) => p.strategyReason).filter(Boolean))].join(' / ') || undefined,
-      wallMs,
-      raw: json,
-    };
+    return outcomeOf(json, strategy, wallMs);
+  };
+}
+
+/** A migration's or a batch's result as `procmig migrate --json` prints it (one object per
+ * call: the engine's MigrationResult or BatchResult), as an Outcome; throws when it failed. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function outcomeOf(json: any, strategy: string, wallMs: number): Outcome {
+  if (!json.ok) {
+    const why = String(json.error ?? 'no error given');
+    throw new MethodError(`procmig: ${why}${json.rolledBack ? ' (rolled back)' : ''}`, strategy === 'post-copy' && /not (available|implemented|supported)|unavailable/i.test(why));
+  }
+  const processes: CliResult[] = Array.isArray(json.processes) ? json.processes : [json];
+  const phases: Record<string, number> = {};
+  for (const p of processes) {
+    for (const [name, ms] of Object.entries(p.phases ?? {})) phases[name] = Math.max(phases[name] ?? 0, Number(ms));
+  }
+  const strategies = [...new Set(processes.map((p) => p.strategy).filter(Boolean))];
+  return {
+    freezeMs: Number(json.freezeMs),
+    totalMs: Number(json.totalMs),
+    bytes: Number(json.bytes),
+    phases,
+    destinationPids: new Map(processes.map((p) => [Number(p.sourcePid), Number(p.destinationPid ?? p.sourcePid)])),
+    perProcess: processes.map((p) => ({ pid: Number(p.sourcePid), freezeMs: Number(p.freezeMs), strategy: p.strategy })),
+    strategy: strategies.join('+') || undefined,
+    strategyReason: [...new Set(processes.map((p) => p.strategyReason).filter(Boolean))].join(' / ') || undefined,
+    wallMs,
+    raw: json,
   };
 }
 
