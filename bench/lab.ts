@@ -12,6 +12,8 @@ export const SOURCE = 'lab-a';
 export const DESTINATION = 'lab-b';
 /** lab-b as lab-a reaches it (host to host, not through the root namespace). */
 export const DESTINATION_ADDRESS = '10.77.0.12';
+/** lab-a as lab-b reaches it (CRIU's lazy-pages daemon connects to the dump's page server). */
+export const SOURCE_ADDRESS = '10.77.0.11';
 export const CRIU = '/usr/local/sbin/criu';
 
 export interface Run {
