@@ -77,7 +77,8 @@ export function summarize(cell: Cell): Summary[] {
     const phases: Record<string, number> = {};
     for (const p of phaseNames) phases[p] = stat(good.map((s) => s.phases?.[p] ?? NaN))?.median ?? NaN;
     const used = [...new Set(good.map((s) => s.strategy).filter(Boolean))];
-    const label = m.method === 'auto' && used.length ? `auto → ${used.join(' / ')}` : m.method;
+    // The rows that let procmig choose say what it chose.
+    const label = ['auto', 'warm', 'vscode'].includes(m.method) && used.length ? `${m.method} → ${used.join(' / ')}` : m.method;
     return {
       method: m.method,
       label,
@@ -133,6 +134,45 @@ export function phaseTable(cells: Cell[]): string {
   return lines.join('\n');
 }
 
+/** What each row of the table is, for under it. */
+export function legend(): string {
+  return [
+    '*Freeze*: from the moment the process stops on lab-a until it runs on lab-b (for several processes: the longest). ' +
+      '*Total*: the whole migration including setup and cleanup (post-copy and lazy-pages: until the last page arrived).',
+    '*baseline*: `criu dump --leave-stopped`, `scp -r` lab-a → lab-b, `criu restore -d`, one `ssh` per step from the root namespace, one process after the other.',
+    "*lazy-pages*: CRIU's own post-copy by hand (criu.org/Lazy_migration), one `ssh` per step: `criu dump --lazy-pages --address --port` on lab-a, left serving the pages once its `--status-fd` says the images are written; " +
+      '`scp -r` of the images (all but the memory) lab-a → lab-b; `criu lazy-pages --page-server --address --port` on lab-b, likewise left running; `criu restore --lazy-pages -d` there. ' +
+      'Its freeze ends when the restore returns, its total once the lazy-pages daemon pulled the last page and exited (and the dump, done serving, ended the original). ' +
+      'Moved: the images and the anonymous memory resident on lab-b then. One-process workloads only.',
+    '*stop-and-copy*, *post-copy*, *auto*: `procmig migrate … --strategy S --json`, a new `procmig` for every migration (cold: it connects to both hosts and checks its helper first).',
+    "*warm*: the engine of the same build (`createEngine`), kept in the bench's process for the whole run with its connections and helpers up, as in VS Code once its tree lists the hosts; " +
+      'each measured migration is a second or later one in that engine (one unmeasured migration first). Strategy auto; batches through `migrateMany`. Compare with *auto*, the same call in a new `procmig`.',
+    "*vscode*: the engine call the extension makes for Migrate Process… (`runMigration` → `engine.migrate`, src/ui/migrate/migrate.ts): the extension's `ReconfigurableEngine` with its engine options (a log), " +
+      "the destination picker's host check before each move and the tree's listing of both hosts after it, and the extension's migrate options (progress, cancel signal, tracer question); kept for the run like *warm*. " +
+      "The notification, history and view refresh around that call need a real VS Code (src/ui imports `vscode`) and are not measured. One-process workloads only.",
+    '*ssh* rows: the same bytes through plain SSH (`head -c N /dev/zero | ssh … cat`), via the root namespace and host to host.',
+  ].join(' ');
+}
+
+/** The ratios the baseline column does not give: post-copy against CRIU's own lazy pages by
+ * hand, and the engine kept warm (and the extension's call) against a new `procmig`. */
+export function comparisons(cells: Cell[]): string[] {
+  const out: string[] = [];
+  const vs = (a?: Stat, b?: Stat) => (a && b ? `${s(a.median)} s = ${(a.median / b.median).toFixed(2)}× ${s(b.median)} s` : undefined);
+  for (const cell of cells) {
+    const rows = new Map(summarize(cell).filter((r) => r.ok).map((r) => [r.method, r]));
+    const lazy = rows.get('lazy-pages');
+    const post = rows.get('post-copy');
+    if (lazy && post) out.push(`${cell.label}: post-copy against lazy-pages by hand: freeze ${vs(post.freeze, lazy.freeze)}; total ${vs(post.total, lazy.total)}`);
+    const cold = rows.get('auto');
+    for (const name of ['warm', 'vscode']) {
+      const warm = rows.get(name);
+      if (warm && cold) out.push(`${cell.label}: ${warm.label} against a new \`procmig\` (${cold.label}): total ${vs(warm.total, cold.total)}; freeze ${vs(warm.freeze, cold.freeze)}`);
+    }
+  }
+  return out;
+}
+
 export function notes(cells: Cell[]): string[] {
   const out: string[] = [];
   for (const cell of cells) {
@@ -155,6 +195,9 @@ const COLORS: Record<string, string> = {
   'stop-and-copy': '#2563eb',
   'post-copy': '#059669',
   auto: '#d97706',
+  'lazy-pages': '#a8a29e',
+  warm: '#7c3aed',
+  vscode: '#db2777',
 };
 const colorOf = (method: string) => COLORS[method] ?? '#7c3aed';
 

@@ -1,10 +1,11 @@
 // npm run bench [-- --quick] — measures procmig against migrating with CRIU by hand, in the lab.
 //
-//   --sizes 64,512,2048   MiB held by the single-process workloads        (BENCH_SIZES)
+//   --sizes 1,64,512,2048 MiB held by the single-process workloads        (BENCH_SIZES)
 //   --counts 1,4,8        processes migrated at once, of --count-size MiB (BENCH_COUNTS)
 //   --count-size 64                                                        (BENCH_COUNT_SIZE)
 //   --reps 3              repetitions of every cell                        (BENCH_REPS)
-//   --methods baseline,stop-and-copy,post-copy,auto                        (BENCH_METHODS)
+//   --methods baseline,lazy-pages,stop-and-copy,post-copy,auto,warm,vscode (BENCH_METHODS)
+//                         lazy-pages and vscode are measured on one-process workloads only
 //   --verify all|first    memory checksum on every run, or the first of each cell (BENCH_VERIFY)
 //   --cli head|<commit>|worktree|path/to/procmig.js  the procmig under test (default: built from HEAD)
 //   --quick               64 and 512 MiB, 1 and 4 processes, 2 repetitions, checksum on first
@@ -20,12 +21,19 @@ import * as path from 'node:path';
 import { log, message, readFlags, round, sec } from './cli';
 import { buildCli, describeEnvironment, type Environment } from './env';
 import { DESTINATION, SOURCE, oneLine, reconnects, repo } from './lab';
+import { InProcessEngines } from './inProcess';
+import { lazyPagesByHand } from './lazyPages';
 import { MethodError, baseline, cliTakesSeveralPids, rawSshHostToHost, rawSshViaRoot, viaCli, type MigrationMethod } from './methods';
-import { markdownTable, notes, phaseTable, stat, svgChart, type Cell, type MethodResult, type SampleRecord } from './report';
+import { comparisons, legend, markdownTable, notes, phaseTable, stat, svgChart, type Cell, type MethodResult, type SampleRecord } from './report';
 import { BenchRun } from './workload';
 
-const MIGRATION_METHODS = ['baseline', 'stop-and-copy', 'post-copy', 'auto'] as const;
+const MIGRATION_METHODS = ['baseline', 'lazy-pages', 'stop-and-copy', 'post-copy', 'auto', 'warm', 'vscode'] as const;
 type MigrationMethodName = (typeof MIGRATION_METHODS)[number];
+/** Measured on one-process workloads only: by hand one after the other, a batch would add
+ * nothing the baseline does not show; the extension's batches call the engine as `warm` does. */
+const ONE_PROCESS_ONLY: readonly MigrationMethodName[] = ['lazy-pages', 'vscode'];
+/** The rows that start a new `procmig` for each migration. */
+const CLI_METHODS: readonly MigrationMethodName[] = ['stop-and-copy', 'post-copy', 'auto'];
 
 interface Config {
   sizes: number[];
@@ -46,15 +54,15 @@ function parseArgs(argv: string[]): Config {
   const flags = readFlags(
     argv,
     ['quick', 'resume'],
-    'usage: npm run bench -- [--quick] [--sizes 64,512,2048] [--counts 1,4,8] [--count-size 64] [--reps 3]\n' +
-      '       [--methods baseline,stop-and-copy,post-copy,auto] [--verify all|first] [--cli head|worktree|file.js] [--name latest]\n',
+    'usage: npm run bench -- [--quick] [--sizes 1,64,512,2048] [--counts 1,4,8] [--count-size 64] [--reps 3]\n' +
+      '       [--methods baseline,lazy-pages,stop-and-copy,post-copy,auto,warm,vscode] [--verify all|first] [--cli head|worktree|file.js] [--name latest]\n',
   );
   const quick = flags.has('quick');
   const cfg: Config = {
     quick,
     resume: flags.has('resume'),
     cliGiven: flags.get('cli') !== undefined,
-    sizes: flags.integers('sizes', quick ? [64, 512] : [64, 512, 2048]),
+    sizes: flags.integers('sizes', quick ? [64, 512] : [1, 64, 512, 2048]),
     counts: flags.integers('counts', quick ? [1, 4] : [1, 4, 8]),
     countSize: flags.integers('count-size', [64])[0],
     reps: flags.integers('reps', [quick ? 2 : 3])[0],
@@ -107,11 +115,13 @@ async function main(): Promise<void> {
   log(`lab: ${execFileSync('sh', [path.join(repo, 'scripts', 'lab.sh'), 'up'], { encoding: 'utf8' }).trim().split('\n').pop()}`);
   const cli = await buildCli(cfg.cli);
   const run = new BenchRun();
+  // One engine per in-process row, kept for the whole run (warm, vscode).
+  const engines = new InProcessEngines(cli.engine);
   let interrupted = false;
   process.once('SIGINT', () => {
     interrupted = true;
     log('interrupted: cleaning up both hosts');
-    void run.tearDown().finally(() => {
+    void Promise.allSettled([engines.dispose(), run.tearDown()]).finally(() => {
       cli.cleanup();
       process.exit(130);
     });
@@ -134,18 +144,22 @@ async function main(): Promise<void> {
     }
     const methodFns: Record<MigrationMethodName, MigrationMethod> = {
       baseline,
+      'lazy-pages': lazyPagesByHand,
       'stop-and-copy': viaCli(cli.path, 'stop-and-copy'),
       'post-copy': viaCli(cli.path, 'post-copy'),
       auto: viaCli(cli.path, 'auto'),
+      warm: engines.method('warm'),
+      vscode: engines.method('vscode'),
     };
     let seq = 0;
     for (const cell of cells) {
       if (interrupted) break;
       if (cell.measuredIn) continue;
       const results = new Map<MigrationMethodName, MethodResult>();
-      for (const m of cfg.methods) {
+      const methods = cfg.methods.filter((m) => cell.count === 1 || !ONE_PROCESS_ONLY.includes(m));
+      for (const m of methods) {
         const r: MethodResult = { method: m, kind: 'migration', available: true, samples: [] };
-        if (m !== 'baseline' && cell.count > 1 && !severalPids) {
+        if (CLI_METHODS.includes(m) && cell.count > 1 && !severalPids) {
           r.available = false;
           r.note = 'this procmig takes one PID per migrate call';
         }
@@ -154,7 +168,7 @@ async function main(): Promise<void> {
       }
       // Methods interleave within each repetition, so drift in the machine's load hits all alike.
       for (let rep = 0; rep < cfg.reps && !interrupted; rep++) {
-        for (const m of cfg.methods) {
+        for (const m of methods) {
           const r = results.get(m)!;
           if (!r.available || interrupted) continue;
           const checksum = cfg.verify === 'all' || !r.samples.some((s) => s.verified === 'checksum' && s.ok);
@@ -187,6 +201,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${md}\n`);
   } finally {
     if (!interrupted) {
+      await engines.dispose();
       await run.tearDown();
       cli.cleanup();
     }
@@ -287,11 +302,12 @@ function render(json: Results): { md: string; svg: string; table: string } {
     '',
     table,
     '',
-    '*Freeze*: from the moment the process stops on lab-a until it runs on lab-b (for several processes: the longest). ' +
-      '*Total*: the whole migration including setup and cleanup (post-copy: until the last page arrived). ' +
-      '*baseline*: `criu dump --leave-stopped`, `scp -r` lab-a → lab-b, `criu restore -d`, one `ssh` per step from the root namespace, one process after the other. ' +
-      '*ssh* rows: the same bytes through plain SSH (`head -c N /dev/zero | ssh … cat`), via the root namespace and host to host.',
+    legend(),
     '',
+    ...(() => {
+      const lines = comparisons(cells);
+      return lines.length ? ['Against the other baselines:', '', ...lines.map((l) => `- ${l}`), ''] : [];
+    })(),
     ...(json.notes.length ? ['Notes:', '', ...json.notes.map((n) => `- ${n}`), ''] : []),
     '## Phases',
     '',
