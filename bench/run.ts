@@ -5,7 +5,7 @@
 //   --count-size 64                                                        (BENCH_COUNT_SIZE)
 //   --reps 3              repetitions of every cell                        (BENCH_REPS)
 //   --methods baseline,lazy-pages,stop-and-copy,post-copy,auto,warm,vscode (BENCH_METHODS)
-//                         lazy-pages and vscode are measured on one-process workloads only
+//                         lazy-pages on one-process workloads, vscode on those up to --count-size
 //   --verify all|first    memory checksum on every run, or the first of each cell (BENCH_VERIFY)
 //   --cli head|<commit>|worktree|path/to/procmig.js  the procmig under test (default: built from HEAD)
 //   --quick               64 and 512 MiB, 1 and 4 processes, 2 repetitions, checksum on first
@@ -29,9 +29,16 @@ import { BenchRun } from './workload';
 
 const MIGRATION_METHODS = ['baseline', 'lazy-pages', 'stop-and-copy', 'post-copy', 'auto', 'warm', 'vscode'] as const;
 type MigrationMethodName = (typeof MIGRATION_METHODS)[number];
-/** Measured on one-process workloads only: by hand one after the other, a batch would add
- * nothing the baseline does not show; the extension's batches call the engine as `warm` does. */
-const ONE_PROCESS_ONLY: readonly MigrationMethodName[] = ['lazy-pages', 'vscode'];
+/**
+ * Whether a workload gets the row: lazy-pages on one process only (by hand one after the other,
+ * a batch adds nothing the baseline does not show); vscode on one process up to --count-size MiB,
+ * the small programs moved from the editor (above that its call is warm's; the run stays shorter).
+ */
+function measures(m: MigrationMethodName, cell: Cell, cfg: Config): boolean {
+  if (m === 'lazy-pages') return cell.count === 1;
+  if (m === 'vscode') return cell.count === 1 && cell.mib <= cfg.countSize;
+  return true;
+}
 /** The rows that start a new `procmig` for each migration. */
 const CLI_METHODS: readonly MigrationMethodName[] = ['stop-and-copy', 'post-copy', 'auto'];
 
@@ -156,7 +163,7 @@ async function main(): Promise<void> {
       if (interrupted) break;
       if (cell.measuredIn) continue;
       const results = new Map<MigrationMethodName, MethodResult>();
-      const methods = cfg.methods.filter((m) => cell.count === 1 || !ONE_PROCESS_ONLY.includes(m));
+      const methods = cfg.methods.filter((m) => measures(m, cell, cfg));
       for (const m of methods) {
         const r: MethodResult = { method: m, kind: 'migration', available: true, samples: [] };
         if (CLI_METHODS.includes(m) && cell.count > 1 && !severalPids) {
