@@ -5,7 +5,8 @@
 //   --count-size 64                                                        (BENCH_COUNT_SIZE)
 //   --reps 3              repetitions of every cell                        (BENCH_REPS)
 //   --methods baseline,lazy-pages,stop-and-copy,post-copy,auto,warm,vscode (BENCH_METHODS)
-//                         lazy-pages on one-process workloads, vscode on those up to --count-size
+//                         lazy-pages on one-process workloads, warm up to 512 MiB per process,
+//                         vscode on one process up to --count-size MiB
 //   --verify all|first    memory checksum on every run, or the first of each cell (BENCH_VERIFY)
 //   --cli head|<commit>|worktree|path/to/procmig.js  the procmig under test (default: built from HEAD)
 //   --quick               64 and 512 MiB, 1 and 4 processes, 2 repetitions, checksum on first
@@ -29,13 +30,18 @@ import { BenchRun } from './workload';
 
 const MIGRATION_METHODS = ['baseline', 'lazy-pages', 'stop-and-copy', 'post-copy', 'auto', 'warm', 'vscode'] as const;
 type MigrationMethodName = (typeof MIGRATION_METHODS)[number];
+/** Above this a kept engine saves nothing the transfer does not drown (2 GiB: ~80 s of run). */
+const WARM_MAX_MIB = 512;
+
 /**
  * Whether a workload gets the row: lazy-pages on one process only (by hand one after the other,
- * a batch adds nothing the baseline does not show); vscode on one process up to --count-size MiB,
- * the small programs moved from the editor (above that its call is warm's; the run stays shorter).
+ * a batch adds nothing the baseline does not show); warm up to WARM_MAX_MIB per process; vscode
+ * on one process up to --count-size MiB, the small programs moved from the editor (above that
+ * its call is warm's).
  */
 function measures(m: MigrationMethodName, cell: Cell, cfg: Config): boolean {
   if (m === 'lazy-pages') return cell.count === 1;
+  if (m === 'warm') return cell.mib <= WARM_MAX_MIB;
   if (m === 'vscode') return cell.count === 1 && cell.mib <= cfg.countSize;
   return true;
 }
