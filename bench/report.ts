@@ -134,9 +134,9 @@ export function phaseTable(cells: Cell[]): string {
   return lines.join('\n');
 }
 
-/** What each row of the table is, for under it. */
+/** What the columns and each row of the table are, for under it (a Markdown list). */
 export function legend(): string {
-  return [
+  const items = [
     '*Freeze*: from the moment the process stops on lab-a until it runs on lab-b (for several processes: the longest). ' +
       '*Total*: the whole migration including setup and cleanup (post-copy and lazy-pages: until the last page arrived).',
     '*baseline*: `criu dump --leave-stopped`, `scp -r` lab-a → lab-b, `criu restore -d`, one `ssh` per step from the root namespace, one process after the other.',
@@ -151,7 +151,8 @@ export function legend(): string {
       "the destination picker's host check before each move and the tree's listing of both hosts after it, and the extension's migrate options (progress, cancel signal, tracer question); kept for the run like *warm*. " +
       "The notification, history and view refresh around that call need a real VS Code (src/ui imports `vscode`) and are not measured. One process of up to 64 MiB (`--count-size`): above that its call is *warm*'s.",
     '*ssh* rows: the same bytes through plain SSH (`head -c N /dev/zero | ssh … cat`), via the root namespace and host to host.',
-  ].join(' ');
+  ];
+  return items.map((i) => `- ${i}`).join('\n');
 }
 
 /** The ratios the baseline column does not give: post-copy against CRIU's own lazy pages by
