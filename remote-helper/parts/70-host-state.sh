@@ -12,6 +12,9 @@ cmd_host_state() {
 	echo "arch=$(uname -m)"
 	find_privilege
 	echo "criu_version=$(criu_version)"
+	# The port this SSH session came in on: where another host reaches this one's sshd too
+	# (link-rtt there times a connect to it).
+	echo "ssh_port=$(echo "${SSH_CONNECTION:-}" | awk '{print $4}')"
 	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then cgroup2_state; else cgroup1_state; fi
 }
 
@@ -83,6 +86,24 @@ cgroup1_state() {
 		break
 	done
 	echo "cpu_pressure=$(sed -n 's/^some avg10=\([0-9.]*\).*/\1/p' /proc/pressure/cpu 2>/dev/null)"
+}
+
+# link-rtt ADDR PORT: the round trip from this host to ADDR, as the quicker of two TCP connects
+# to PORT there (the other host's sshd, which a direct transfer reaches as well). POSIX sh
+# cannot time a connect: perl (with Time::HiRes, which perl-base alone lacks), else python3,
+# as for the page sockets. Prints `rtt_ms=N.NNN`.
+# shellcheck disable=SC2016 # perl's
+RTT_PERL=@embedded/rtt.pl@
+RTT_PY=@embedded/rtt.py@
+
+cmd_link_rtt() {
+	addr=${1:-} port=${2:-}
+	case $addr in '' | -* | *[!A-Za-z0-9.:_-]*) die "link-rtt: unexpected address '$addr'" ;; esac
+	case $port in '' | *[!0-9]*) die "link-rtt: unexpected port '$port'" ;; esac
+	if command -v perl >/dev/null 2>&1 && perl -MTime::HiRes -e 1 2>/dev/null; then perl -e "$RTT_PERL" -- "$addr" "$port"
+	elif command -v python3 >/dev/null 2>&1; then python3 -c "$RTT_PY" "$addr" "$port"
+	else die "there is neither perl with Time::HiRes nor python3 on $(hostname) to time a connect"
+	fi
 }
 
 # CPU time of the tree rooted at $1 so far, in clock ticks, and the host's uptime: two samples

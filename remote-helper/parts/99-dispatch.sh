@@ -50,6 +50,7 @@ run-ready) cmd_run_ready "$@" ;;
 exec-ready) cmd_exec_ready "$@" ;;
 host-state) cmd_host_state ;;
 tree-use) cmd_tree_use "$@" ;;
+link-rtt) cmd_link_rtt "$@" ;;
 version) echo "helper_version=$PROCMIG_HELPER_VERSION" ;;
 serve) cmd_serve ;;
 *) die "procmig-helper: unknown command '$cmd'" ;;

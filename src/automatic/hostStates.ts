@@ -1,7 +1,9 @@
 // The measured state of each host, cached and refreshed in the background with a bounded number of
 // probes in flight, so the view, placement and policies read it without waiting on SSH. Link speed
 // between two hosts is learned from the migrations that ran between them (bytes over transfer
-// time), which costs nothing extra.
+// time), which costs nothing extra; the round trip between two hosts is measured (a TCP connect
+// from one to the other's sshd, one helper call) when placement first weighs the pair, and
+// remembered as long as a host's state is.
 import type { Engine, HostState } from '../migration/api';
 
 /** At most this many probes run at once, however many hosts are listed. */
@@ -19,10 +21,13 @@ export class HostStates {
   private readonly listeners = new Set<Listener>();
   /** `from→to` → MiB/s, learned from migrations. */
   private readonly links = new Map<string, number>();
+  /** `from→to` → the host-to-host round trip (undefined: it could not be measured), and when. */
+  private readonly rtts = new Map<string, { ms?: number; measuredAt: number }>();
+  private readonly pendingRtts = new Map<string, Promise<number | undefined>>();
   private timer?: NodeJS.Timeout;
 
   constructor(
-    private readonly engine: Pick<Engine, 'measureHost'>,
+    private readonly engine: Pick<Engine, 'measureHost'> & Partial<Pick<Engine, 'measureLink'>>,
     private readonly options: { maxAgeMs?: number; maxInFlight?: number; now?: () => number } = {},
   ) {}
 
@@ -98,6 +103,40 @@ export class HostStates {
 
   linkMiBps(from: string, to: string): number | undefined {
     return this.links.get(`${from}→${to}`);
+  }
+
+  /** The last host-to-host round trip between `from` and `to` in ms, either way (a TCP connect
+   * takes as long both ways), however old; undefined before it was measured. */
+  linkRttMs(from: string, to: string): number | undefined {
+    return this.rtts.get(`${from}→${to}`)?.ms ?? this.rtts.get(`${to}→${from}`)?.ms;
+  }
+
+  /** Fresh round trips from `from` to each of `hosts` (measured when older than the maximum
+   * age, bounded in flight with the host probes); undefined where it cannot be measured (no
+   * address another host can use, nothing on the host to time a connect with). */
+  linkRtts(from: string, hosts: readonly string[]): Promise<(number | undefined)[]> {
+    return Promise.all(hosts.map((to) => this.linkRtt(from, to)));
+  }
+
+  private linkRtt(from: string, to: string): Promise<number | undefined> {
+    const key = `${from}→${to}`;
+    const known = this.rtts.get(key);
+    if (known && this.now() - known.measuredAt <= this.maxAge) return Promise.resolve(known.ms);
+    const measureLink = this.engine.measureLink?.bind(this.engine);
+    if (!measureLink || from === to) return Promise.resolve(undefined);
+    const running = this.pendingRtts.get(key);
+    if (running) return running;
+    const p = (async () => {
+      // Where `to`'s sshd listens: its state says (a cached one will do).
+      const port = (this.states.get(to) ?? (await this.get([to]))[0]).sshPort;
+      // A failed measurement keeps the last one (if any) until the next try, as a stale state does.
+      const ms = (await this.slot(() => measureLink(from, to, port)).catch(() => undefined)) ?? known?.ms;
+      this.rtts.set(key, { ms, measuredAt: this.now() });
+      this.pendingRtts.delete(key);
+      return ms;
+    })();
+    this.pendingRtts.set(key, p);
+    return p;
   }
 
   dispose(): void {

@@ -13,8 +13,16 @@ const MIN_CPU_CORES = 0.05;
 export interface RankInput {
   state: HostState;
   feasibility: Feasibility;
-  /** Link speed from the source, when known; else the RTT decides a tie. */
+  /** Link speed from the source, when known; else the RTT decides a tie: host to host first
+   * (what a direct transfer crosses), then from this machine. */
   mibps?: number;
+  /** The round trip between the source and this host, in ms, when measured. */
+  linkRttMs?: number;
+}
+
+/** Which of two tied candidates has the faster link from the source: negative when `a` does. */
+export function fasterLink(a: RankInput, b: RankInput): number {
+  return (b.mibps ?? 0) - (a.mibps ?? 0) || (a.linkRttMs ?? Infinity) - (b.linkRttMs ?? Infinity) || (a.state.rttMs ?? Infinity) - (b.state.rttMs ?? Infinity);
 }
 
 /** Idle cores: the quota (or CPUs) minus what the host's cgroup uses, else minus its load. */
@@ -53,8 +61,7 @@ export function rankHosts(process: { rssKiB: number; cpuCores: number }, inputs:
   }
   const best = Math.max(...scored.map((s) => s.score));
   const tied = scored.filter((s) => s.score >= best * (1 - TIE));
-  const faster = (a: RankInput, b: RankInput) => (b.mibps ?? 0) - (a.mibps ?? 0) || (a.state.rttMs ?? Infinity) - (b.state.rttMs ?? Infinity);
-  tied.sort((a, b) => faster(a.input, b.input) || b.score - a.score);
+  tied.sort((a, b) => fasterLink(a.input, b.input) || b.score - a.score);
   const chosen = tied[0];
   const host = chosen.input.state.host;
   const tie = tied.length > 1;
@@ -108,9 +115,11 @@ export function withReserved(input: RankInput, reserved: readonly { rssKiB: numb
 /** The full preflight against every candidate and their states, in parallel; nothing is frozen. */
 export async function assess(engine: Pick<Engine, 'checkFeasible'>, states: HostStates, request: PlaceRequest, signal?: AbortSignal): Promise<Assessment> {
   const hosts = [...new Set(request.among)].filter((h) => h !== request.from);
-  const [feasibilities, first] = await Promise.all([
+  const [feasibilities, first, rtts] = await Promise.all([
     Promise.all(hosts.map((to) => engine.checkFeasible({ pid: request.pid, from: request.from, to }, { signal }))),
     states.get(hosts),
+    // Cheap (a TCP connect per pair) and remembered: it costs nothing beside the preflight.
+    states.linkRtts(request.from, hosts),
   ]);
   // A host's CPU use is a rate, which its first reading cannot give: the preflight took long
   // enough for a second one to.
@@ -118,7 +127,12 @@ export async function assess(engine: Pick<Engine, 'checkFeasible'>, states: Host
   const size = feasibilities.find((f) => f.rssKiB !== undefined);
   return {
     process: { rssKiB: size?.rssKiB ?? 0, cpuCores: size?.cpuCores ?? 0 },
-    inputs: hosts.map((h, i) => ({ state: measured[i], feasibility: feasibilities[i], mibps: states.linkMiBps(request.from, h) })),
+    inputs: hosts.map((h, i) => ({
+      state: measured[i],
+      feasibility: feasibilities[i],
+      mibps: states.linkMiBps(request.from, h),
+      ...(rtts[i] !== undefined ? { linkRttMs: rtts[i] } : {}),
+    })),
   };
 }
 
@@ -151,5 +165,11 @@ function describe(state: HostState, score: number): string {
 
 function linkText(input: RankInput): string {
   if (input.mibps !== undefined) return `, ${Math.round(input.mibps)} MiB/s`;
-  return input.state.rttMs !== undefined ? `, RTT ${input.state.rttMs} ms` : '';
+  if (input.linkRttMs !== undefined) return `, RTT ${formatMs(input.linkRttMs)} from the source`;
+  return input.state.rttMs !== undefined ? `, RTT ${input.state.rttMs} ms from this machine` : '';
+}
+
+/** Sub-millisecond round trips (hosts on one LAN) keep two significant digits. */
+export function formatMs(ms: number): string {
+  return `${ms >= 10 ? Math.round(ms) : Number(ms.toPrecision(2))} ms`;
 }

@@ -1,4 +1,5 @@
-// Parses the helper's `host-state` (cgroup-aware load, memory and disk) and `tree-use` output.
+// Parses the helper's `host-state` (cgroup-aware load, memory and disk), `tree-use` and
+// `link-rtt` output.
 import { parseKeyValues } from './hostHelper';
 
 export interface HostStateSample {
@@ -18,6 +19,8 @@ export interface HostStateSample {
   diskAvailableKiB: number;
   arch: string;
   criuVersion?: string;
+  /** The port the helper's SSH session came in on: the host's sshd, for link-rtt from others. */
+  sshPort?: number;
 }
 
 export function parseHostState(text: string): HostStateSample {
@@ -43,6 +46,7 @@ export function parseHostState(text: string): HostStateSample {
     diskAvailableKiB: Number(kv.disk_available_kib) || 0,
     arch: kv.arch ?? '',
     criuVersion: kv.criu_version || undefined,
+    ...(Number(kv.ssh_port) > 0 ? { sshPort: Number(kv.ssh_port) } : {}),
   };
 }
 
@@ -50,4 +54,11 @@ export function parseHostState(text: string): HostStateSample {
 export function parseTreeUse(text: string): { cpuSeconds: number; uptimeS: number } {
   const kv = parseKeyValues(text);
   return { cpuSeconds: (Number(kv.ticks) || 0) / (Number(kv.clk_tck) || 100), uptimeS: Number(kv.uptime) || 0 };
+}
+
+/** `link-rtt`'s round trip in ms (a TCP connect from one host to another's sshd). */
+export function parseLinkRtt(text: string): number {
+  const ms = Number(parseKeyValues(text).rtt_ms);
+  if (!(ms >= 0)) throw new Error(`unexpected link-rtt output: ${text.trim().split('\n')[0] ?? ''}`);
+  return ms;
 }

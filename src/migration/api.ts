@@ -66,6 +66,8 @@ export interface HostState {
   arch?: string;
   /** A bare round trip from this machine to the host's helper. */
   rttMs?: number;
+  /** The port its sshd answered this machine on, where other hosts reach it too (link RTT). */
+  sshPort?: number;
   /** The raw reading the next probe turns into `busyCores`. */
   cpuTime?: { usageUsec: number; uptimeS: number };
 }
@@ -259,6 +261,10 @@ export interface Engine {
   checkFeasible(request: MigrationRequest, options?: Pick<MigrateOptions, 'signal'>): Promise<Feasibility>;
   /** Measures `host` now (one helper call; `previous` turns CPU time into a rate). */
   measureHost(host: string, previous?: HostState): Promise<HostState>;
+  /** The round trip in ms from `from` to `to`, host to host: a TCP connect from `from` to
+   * `to`'s sshd (at `port`, what `to`'s state measured, else 22). Optional: engines without
+   * hosts of their own leave it out. */
+  measureLink?(from: string, to: string, port?: number): Promise<number>;
   migrateMany(request: BatchRequest, options?: MigrateOptions): Promise<BatchResult>;
   /** Keeps `origin`'s loopback ports reaching a migrated process on `destination` (optional:
    * engines without a transport of their own leave it out). */

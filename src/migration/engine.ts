@@ -29,7 +29,7 @@ import { BatchLinks, type BatchLink } from './batchLinks';
 import * as hostProcesses from './hostProcesses';
 import { forwardPorts } from './portForwarding';
 import { PreflightError, sentenceFor } from './errors';
-import { measureHost, treeCores } from './hostMeasure';
+import { measureHost, measureLink, treeCores } from './hostMeasure';
 import { treeRssKiB } from './preflight';
 import { runMigrationReady } from './run';
 import { MigrationSession, type HostSource } from './session';
@@ -130,6 +130,10 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
     checkHost,
     checkFeasible,
     measureHost: async (host, previous) => measureHost(await helper(host), host, previous),
+    measureLink: async (from, to, port) => {
+      const [source, target] = await Promise.all([helper(from), pool.get(to)]);
+      return measureLink(source, target, port);
+    },
 
     async setUpHost(host: string, setUpOptions?: SetUpOptions) {
       const connected = await pool.get(host);

@@ -1,7 +1,7 @@
 // A host's state from one `host-state` reading (and the one before it, for CPU as a rate), and a
-// process tree's recent CPU use from two `tree-use` readings.
+// process tree's recent CPU use from two `tree-use` readings, and the round trip between two hosts.
 import type { HostHelper } from '../helper/hostHelper';
-import { parseHostState, parseTreeUse } from '../helper/hostState';
+import { parseHostState, parseLinkRtt, parseTreeUse } from '../helper/hostState';
 import type { HostState } from './api';
 
 export async function measureHost(helper: Pick<HostHelper, 'run'>, host: string, previous?: HostState): Promise<HostState> {
@@ -27,8 +27,19 @@ export async function measureHost(helper: Pick<HostHelper, 'run'>, host: string,
     ...(s.criuVersion ? { criuVersion: s.criuVersion } : {}),
     arch: s.arch,
     rttMs,
+    ...(s.sshPort !== undefined ? { sshPort: s.sshPort } : {}),
     ...(s.cpuUsageUsec !== undefined ? { cpuTime: { usageUsec: s.cpuUsageUsec, uptimeS: s.uptimeS } } : {}),
   };
+}
+
+/** The round trip from the host of `helper` to `to`, whose sshd listens at `address`:`port`
+ * (timed there: a TCP connect, which any host a direct transfer reaches also answers). */
+export async function measureLink(helper: Pick<HostHelper, 'run'>, to: { name: string; address?: string }, port = 22): Promise<number> {
+  const { address } = to;
+  if (!address) throw new Error(`${to.name}'s address is unknown`);
+  // The address this machine reaches through a forward is no address another host can use.
+  if (/^(localhost|127\.|::1$|\[::1\])/.test(address)) throw new Error(`${to.name}'s address here, ${address}, is this machine's loopback`);
+  return parseLinkRtt(await helper.run(['link-rtt', address, String(port)]));
 }
 
 /** The tree's CPU use in cores between two readings `tree-use` took. */

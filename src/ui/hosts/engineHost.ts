@@ -80,6 +80,11 @@ export class ReconfigurableEngine implements Engine {
     return this.engine.measureHost(host, previous);
   }
 
+  measureLink(from: string, to: string, port?: number): Promise<number> {
+    if (!this.engine.measureLink) return Promise.reject(new Error('This engine cannot measure links between hosts.'));
+    return this.engine.measureLink(from, to, port);
+  }
+
   migrate(request: MigrationRequest, options?: MigrateOptions): Promise<MigrationResult> {
     return this.engine.migrate(request, options);
   }
