@@ -4,8 +4,11 @@
 // time), which costs nothing extra; the round trip between two hosts is measured (a TCP connect
 // from one to the other's sshd, one helper call) when placement first weighs the pair, and
 // remembered as long as a host's state is.
-import type { Engine, HostState } from '../migration/api';
+import type { Engine, HostLink, HostState } from '../migration/api';
 
+/** `procmig hosts` measures the round trips between the hosts it lists up to this many: the
+ * pairs grow as the square. */
+export const MAX_HOSTS_FOR_LINKS = 12;
 /** At most this many probes run at once, however many hosts are listed. */
 export const MAX_PROBES_IN_FLIGHT = 4;
 /** A state older than this is refreshed when asked for, and marked stale in the view. */
@@ -39,11 +42,31 @@ export class HostStates {
     return (this.options.now ?? Date.now)();
   }
 
-  /** The last state of `host`, marked stale when too old; undefined before its first probe. */
+  /** The last state of `host`, marked stale when too old, with what is known of its links;
+   * undefined before its first probe. */
   peek(host: string): HostState | undefined {
     const s = this.states.get(host);
-    if (!s || s.stale || this.now() - s.measuredAt <= this.maxAge) return s;
-    return { ...s, stale: `measured ${Math.round((this.now() - s.measuredAt) / 1000)} s ago` };
+    if (!s) return s;
+    const links = this.linksOf(host);
+    const withLinks = links.length ? { ...s, links } : s;
+    if (s.stale || this.now() - s.measuredAt <= this.maxAge) return withLinks;
+    return { ...withLinks, stale: `measured ${Math.round((this.now() - s.measuredAt) / 1000)} s ago` };
+  }
+
+  /** What is known of the links from `host` to the others, by host name. */
+  linksOf(host: string): HostLink[] {
+    const others = new Set<string>();
+    for (const key of [...this.rtts.keys(), ...this.links.keys()]) {
+      const [from, to] = key.split('→');
+      if (from === host) others.add(to);
+      else if (to === host && this.rtts.has(key)) others.add(from);
+    }
+    return [...others].sort().flatMap((other) => {
+      const rttMs = this.linkRttMs(host, other);
+      const mibps = this.linkMiBps(host, other);
+      if (rttMs === undefined && mibps === undefined) return [];
+      return [{ host: other, ...(rttMs !== undefined ? { rttMs } : {}), ...(mibps !== undefined ? { mibps: Math.round(mibps) } : {}) }];
+    });
   }
 
   /** Fresh states of `hosts` (probing those older than the maximum age, bounded in flight). A
@@ -116,6 +139,14 @@ export class HostStates {
    * address another host can use, nothing on the host to time a connect with). */
   linkRtts(from: string, hosts: readonly string[]): Promise<(number | undefined)[]> {
     return Promise.all(hosts.map((to) => this.linkRtt(from, to)));
+  }
+
+  /** The round trip between each pair of `hosts` (one way per pair: a connect takes as long
+   * either way), when they are few enough; resolves once all are measured. */
+  async measureLinksAmong(hosts: readonly string[]): Promise<void> {
+    const remote = [...new Set(hosts)].filter((h) => h !== 'local');
+    if (remote.length > MAX_HOSTS_FOR_LINKS) return;
+    await Promise.all(remote.map((from, i) => this.linkRtts(from, remote.slice(i + 1))));
   }
 
   private linkRtt(from: string, to: string): Promise<number | undefined> {

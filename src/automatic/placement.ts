@@ -65,8 +65,9 @@ export function rankHosts(process: { rssKiB: number; cpuCores: number }, inputs:
   const chosen = tied[0];
   const host = chosen.input.state.host;
   const tie = tied.length > 1;
+  const rtt = (input: RankInput) => (input.linkRttMs !== undefined ? { linkRttMs: input.linkRttMs } : {});
   const candidates: PlacementCandidate[] = [
-    { host, feasible: true, score: chosen.score, reason: `${host} has the most headroom for it (${describe(chosen.input.state, chosen.score)})${tie ? `; a tie, decided by the faster link${linkText(chosen.input)}` : ''}.` },
+    { host, feasible: true, score: chosen.score, reason: `${host} has the most headroom for it (${describe(chosen.input.state, chosen.score)})${tie ? `; a tie, decided by the faster link${linkText(chosen.input)}` : ''}.`, ...rtt(chosen.input) },
     ...scored
       .filter((s) => s !== chosen)
       .sort((a, b) => b.score - a.score)
@@ -77,6 +78,7 @@ export function rankHosts(process: { rssKiB: number; cpuCores: number }, inputs:
         reason: tied.includes(s)
           ? `${s.input.state.host} ties (${describe(s.input.state, s.score)}) but its link is slower${linkText(s.input)}.`
           : `${s.input.state.host} has less headroom (${describe(s.input.state, s.score)}).`,
+        ...rtt(s.input),
       })),
     ...passed,
   ];
@@ -172,4 +174,14 @@ function linkText(input: RankInput): string {
 /** Sub-millisecond round trips (hosts on one LAN) keep two significant digits. */
 export function formatMs(ms: number): string {
   return `${ms >= 10 ? Math.round(ms) : Number(ms.toPrecision(2))} ms`;
+}
+
+/** `lab-b 0.03 ms, 380 MiB/s · lab-c 0.05 ms`: host to host, as placement weighs them. */
+export function linksText(m: Pick<HostState, 'links'>): string {
+  return (m.links ?? [])
+    .map((l) => {
+      const measures = [l.rttMs !== undefined ? formatMs(l.rttMs) : '', l.mibps !== undefined ? `${l.mibps} MiB/s` : ''].filter(Boolean);
+      return `${l.host} ${measures.join(', ')}`;
+    })
+    .join(' · ');
 }

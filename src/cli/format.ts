@@ -1,5 +1,6 @@
 // Human-readable output of the CLI.
 import type { EvacuationResult } from '../automatic/evacuate';
+import { linksText } from '../automatic/placement';
 import { describeProtectEvent, type ProtectEvent } from '../automatic/protect';
 import type { WatchEvent } from '../automatic/watch';
 import type { BatchResult, HostReport, HostState, MigrationResult, ProcessInfo, RunResult } from '../migration/api';
@@ -111,7 +112,8 @@ export function formatHostStates(states: readonly HostState[]): string {
       const limit = s.memLimitKiB !== undefined ? ` (limit ${formatKiB(s.memLimitKiB)})` : '';
       const psi = s.cpuPressure !== undefined ? `, CPU pressure ${s.cpuPressure}%` : '';
       const rtt = s.rttMs !== undefined ? `, RTT ${s.rttMs} ms` : '';
-      return `${s.host}: ${s.cpus} cores, load ${s.load1PerCore.toFixed(2)}/${s.load5PerCore.toFixed(2)} per core${busy}${psi}, ${formatKiB(s.memAvailableKiB)} available${limit}, ${formatKiB(s.diskAvailableKiB)} disk, CRIU ${s.criuVersion ?? 'none'}${rtt}${s.stale ? ` [stale: ${s.stale}]` : ''}\n`;
+      const links = s.links?.length ? `, links ${linksText(s)}` : '';
+      return `${s.host}: ${s.cpus} cores, load ${s.load1PerCore.toFixed(2)}/${s.load5PerCore.toFixed(2)} per core${busy}${psi}, ${formatKiB(s.memAvailableKiB)} available${limit}, ${formatKiB(s.diskAvailableKiB)} disk, CRIU ${s.criuVersion ?? 'none'}${rtt}${links}${s.stale ? ` [stale: ${s.stale}]` : ''}\n`;
     })
     .join('');
 }

@@ -308,10 +308,12 @@ program
     const names = hosts.length ? hosts : listConfiguredHosts(program.opts<GlobalOptions>().sshConfig);
     const states = await withEngine(program.opts(), async (e) => {
       const cache = new HostStates(e);
-      // Two readings a second apart turn the cgroups' CPU time into a rate.
+      // Two readings a second apart turn the cgroups' CPU time into a rate; the round trips
+      // between the hosts are measured meanwhile (each pair once, bounded in flight).
       await cache.get(names);
-      await new Promise((r) => setTimeout(r, 1000));
-      return Promise.all(names.map((h) => cache.probe(h)));
+      await Promise.all([new Promise((r) => setTimeout(r, 1000)), cache.measureLinksAmong(names)]);
+      await Promise.all(names.map((h) => cache.probe(h)));
+      return names.map((h) => cache.peek(h)!);
     });
     process.stdout.write(opts.json ? `${JSON.stringify(states, null, 2)}\n` : formatHostStates(states));
     if (states.some((s) => s.stale)) process.exitCode = 1;

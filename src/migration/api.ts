@@ -70,6 +70,15 @@ export interface HostState {
   sshPort?: number;
   /** The raw reading the next probe turns into `busyCores`. */
   cpuTime?: { usageUsec: number; uptimeS: number };
+  /** Its links to other hosts, where known: the round trip host to host (measured when
+   * placement weighed the pair) and the speed learned from moves from this host to that one. */
+  links?: HostLink[];
+}
+
+export interface HostLink {
+  host: string;
+  rttMs?: number;
+  mibps?: number;
 }
 
 /** One host considered by the placement. */
@@ -81,6 +90,8 @@ export interface PlacementCandidate {
   score?: number;
   /** Why it was chosen, or passed over, in one sentence. */
   reason: string;
+  /** The round trip between the source and it, host to host, in ms, when measured. */
+  linkRttMs?: number;
 }
 
 /** Where `--to auto` (Migrate to Best Host) sends a process, and why. */

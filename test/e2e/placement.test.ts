@@ -12,10 +12,14 @@ const C = 'lab-c';
 const cleanup = useLab();
 
 describe('placement (--to auto)', () => {
-  it('measures each host, cgroup-aware: cores, load, memory, disk, CRIU', async () => {
+  it('measures each host, cgroup-aware: cores, load, memory, disk, CRIU; and the round trip between them', async () => {
     const result = await procmig(['hosts', A, B, '--json']);
     assert.equal(result.code, 0, result.stdout + result.stderr);
-    const states = result.json as { host: string; cpus: number; memAvailableKiB: number; diskAvailableKiB: number; criuVersion?: string; stale?: string }[];
+    const states = result.json as { host: string; cpus: number; memAvailableKiB: number; diskAvailableKiB: number; criuVersion?: string; stale?: string; links?: { host: string; rttMs?: number }[] }[];
+    // Host to host (lab-a's helper times a connect to lab-b's sshd): a number, not a timing bound.
+    const rtt = states[0].links?.find((l) => l.host === B)?.rttMs;
+    assert.ok(typeof rtt === 'number' && rtt > 0, JSON.stringify(states[0].links));
+    assert.equal(states[1].links?.find((l) => l.host === A)?.rttMs, rtt, 'one measurement per pair');
     assert.deepEqual(states.map((s) => s.host), [A, B]);
     for (const s of states) {
       assert.equal(s.stale, undefined);
@@ -35,6 +39,8 @@ describe('placement (--to auto)', () => {
     assert.equal(r.ok, true, r.error);
     assert.equal(r.to, B);
     assert.equal(r.placement.host, B);
+    const chosen = r.placement.candidates.find((c: { host: string }) => c.host === B);
+    assert.ok(chosen.linkRttMs > 0, `the RTT from ${A} to ${B} was measured: ${JSON.stringify(chosen)}`);
     const passed = r.placement.candidates.find((c: { host: string }) => c.host === 'nosuchhost.invalid');
     assert.equal(passed.feasible, false);
     assert.ok(passed.reason.length > 10, passed.reason);

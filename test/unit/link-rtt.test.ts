@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { HostStates } from '../../src/automatic/hostStates';
-import { fasterLink, formatMs, rankHosts, type RankInput } from '../../src/automatic/placement';
+import { fasterLink, formatMs, linksText, rankHosts, type RankInput } from '../../src/automatic/placement';
+import { formatHostStates } from '../../src/cli/format';
 import { remoteHelperFile } from '../../src/helper/hostHelper';
 import { parseHostState, parseLinkRtt } from '../../src/helper/hostState';
 import { measureLink } from '../../src/migration/hostMeasure';
@@ -82,9 +83,18 @@ describe('link-rtt', () => {
     assert.deepEqual(await states.linkRtts('lab-a', ['lab-b', 'lab-c']), [0.4, 3]);
     assert.deepEqual(calls, ['lab-a→lab-b:22', 'lab-a→lab-c:2222', 'lab-a→down:22']);
     assert.equal(states.linkRttMs('lab-b', 'lab-a'), 0.4, 'a connect takes as long either way');
+    states.learnLink('lab-a', 'lab-b', 400 << 20, 1000);
+    assert.deepEqual(states.peek('lab-a')?.links ?? [], [], 'lab-a itself was never probed');
+    await states.get(['lab-a']);
+    assert.deepEqual(states.peek('lab-a')?.links, [{ host: 'lab-b', rttMs: 0.4, mibps: 400 }, { host: 'lab-c', rttMs: 3 }]);
+    assert.deepEqual(states.peek('lab-b')?.links, [{ host: 'lab-a', rttMs: 0.4 }]);
+    assert.match(formatHostStates([states.peek('lab-a')!]), /, links lab-b 0\.4 ms, 400 MiB\/s · lab-c 3 ms\n$/);
+    assert.equal(linksText({ links: [{ host: 'x', mibps: 90 }] }), 'x 90 MiB/s');
     now += 60_000;
     assert.deepEqual(await states.linkRtts('lab-a', ['lab-b']), [0.4]);
     assert.equal(calls.length, 4, 'measured again once older than the maximum age');
+    await states.measureLinksAmong(['lab-a', 'lab-b', 'lab-c']);
+    assert.deepEqual(calls.slice(4).sort(), ['lab-a→lab-c:2222', 'lab-b→lab-c:2222'], 'each pair once, only those gone stale');
   });
 
   it('a tie without a learned speed goes to the shorter round trip between the hosts, then from this machine', () => {
@@ -94,6 +104,7 @@ describe('link-rtt', () => {
     assert.equal(placement.host, 'near');
     assert.match(placement.reason, /a tie, decided by the faster link, RTT 0\.3 ms from the source/);
     assert.match(placement.candidates.find((c) => c.host === 'far')!.reason, /slower, RTT 12 ms from the source/);
+    assert.equal(placement.candidates.find((c) => c.host === 'far')!.linkRttMs, 12, 'the report carries each measured RTT');
     // A learned speed outranks any RTT; without a host-to-host RTT, this machine's decides.
     assert.ok(fasterLink({ ...far, mibps: 300 }, near) < 0);
     assert.ok(fasterLink({ ...near, linkRttMs: undefined }, { ...far, linkRttMs: undefined }) > 0);

@@ -2,7 +2,7 @@
 // description and the tooltip's rows, stale marked stale. Host-free and pure, so unit-tested.
 import type { HostState as MeasuredState } from '../../migration/api';
 import { formatKiB } from '../../common/format';
-import { idleCores } from '../../automatic/placement';
+import { idleCores, linksText } from '../../automatic/placement';
 
 /** False when never measured: a failed first probe leaves a state with no CPU count. */
 export function measured(m: MeasuredState): boolean {
@@ -38,5 +38,7 @@ export function measuredRows(m: MeasuredState, now = Date.now()): [string, strin
   rows.push(['CRIU', m.criuVersion ?? 'not installed']);
   if (m.arch) rows.push(['Architecture', m.arch]);
   if (m.rttMs !== undefined) rows.push(['Round trip', `${m.rttMs} ms from this machine`]);
+  if (m.links?.length) rows.push(['Links', linksText(m)]);
   return rows;
 }
+
