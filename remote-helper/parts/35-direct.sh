@@ -152,3 +152,35 @@ cmd_direct_tunnel() {
 	why=$(grep -v -e '^Authenticated' -e '^Transferred' -e '^Killed' -e '^Warning: Permanently' "$d/ssh.log" | tail -n 1 | tr -d '\r')
 	die "${why:-ssh exited with $rc}"
 }
+
+# A standby's checkpoint over the direct tunnel: its images are written once, on the source, and
+# then cross host to host as one tar stream, from the tunnel's entry socket on the source to the
+# destination's page socket, where nothing but that tunnel can reach (a 0700 image directory).
+#
+# images-in DIR: takes the one connection made to DIR's page socket and unpacks it into DIR;
+# prints `listening PID` once the socket listens; ends with tar, or when stdin ends (the
+# orchestrator gone: nobody will send).
+cmd_images_in() {
+	dir=$1; in_images_base "$dir"
+	exec 3<&0
+	(on_socket accept "$dir/pages.sock" tar -C "$dir" -xf -) </dev/null &
+	pid=$!
+	{ cat >/dev/null; kill "$pid" 2>/dev/null; } <&3 >/dev/null 2>&1 &
+	watch=$!
+	wait "$pid"
+	rc=$?
+	kill "$watch" 2>/dev/null
+	return $rc
+}
+
+# images-out DIR SOCKET: DIR's images (what tar-out sends) written to a connection to the unix
+# socket SOCKET, the direct tunnel's entry here.
+cmd_images_out() {
+	in_images_base "$1"; in_images_base "$2"
+	# shellcheck disable=SC2016 # the inner shell's $1
+	(on_socket connect "$2" sh -c 'exec tar -C "$1" --exclude="*.log" --exclude=.ready --exclude=./direct --exclude=./pages.sock -cf - . >&0' sh "$1")
+}
+
+# direct-rm DIR: the one-time keys and sshd files of a direct transfer, once it is over, from an
+# image directory that stays (a standby's checkpoint).
+cmd_direct_rm() { in_images_base "$1"; rm -rf "$1/direct"; }

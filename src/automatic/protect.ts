@@ -19,7 +19,7 @@ export interface ProtectRequest {
 }
 
 export type ProtectEvent =
-  | { event: 'checkpoint'; ok: true; at: string; pid: number; from: string; standby: string; freezeMs: number; totalMs: number; bytes: number; options?: { option: string; reason: string }[] }
+  | { event: 'checkpoint'; ok: true; at: string; pid: number; from: string; standby: string; freezeMs: number; totalMs: number; bytes: number; transfer?: string; options?: { option: string; reason: string }[] }
   | { event: 'checkpoint'; ok: false; at: string; error: string }
   | { event: 'lost'; at: string; host: string; reason: string; checkpointAgeS?: number }
   /** `workLostS`: the work between the checkpoint and the last answer of its host, lost at
@@ -95,7 +95,7 @@ export async function protect(deps: ProtectDeps, request: ProtectRequest, signal
           await discard(kept);
           kept = checkpoint;
           lastAnswer = Date.now(); // the host answered for the whole checkpoint
-          onEvent({ event: 'checkpoint', ok: true, at: new Date(checkpoint.takenAt).toISOString(), pid, from, standby, freezeMs: checkpoint.freezeMs, totalMs: checkpoint.totalMs, bytes: checkpoint.bytes, ...(first ? { options: checkpoint.options } : {}) });
+          onEvent({ event: 'checkpoint', ok: true, at: new Date(checkpoint.takenAt).toISOString(), pid, from, standby, freezeMs: checkpoint.freezeMs, totalMs: checkpoint.totalMs, bytes: checkpoint.bytes, ...(checkpoint.transfer ? { transfer: checkpoint.transfer } : {}), ...(first ? { options: checkpoint.options } : {}) });
           first = false;
         } else if (!signal?.aborted) {
           onEvent({ event: 'checkpoint', ok: false, at: now(), error: taken.error });
@@ -184,7 +184,7 @@ export function describeProtectEvent(e: ProtectEvent): string {
   switch (e.event) {
     case 'checkpoint':
       if (!e.ok) return `Checkpoint failed: ${e.error}`;
-      return `Checkpoint of ${e.pid} on ${e.from} kept on ${e.standby}: frozen ${e.freezeMs} ms, ${formatBytes(e.bytes)}, ${e.totalMs} ms in all`;
+      return `Checkpoint of ${e.pid} on ${e.from} kept on ${e.standby}: frozen ${e.freezeMs} ms, ${formatBytes(e.bytes)}${e.transfer ? ` (${e.transfer})` : ''}, ${e.totalMs} ms in all`;
     case 'lost':
       return `${e.reason}${e.checkpointAgeS !== undefined ? `; the newest checkpoint is ${e.checkpointAgeS} s old` : ''}`;
     case 'failover':

@@ -336,6 +336,9 @@ export interface StandbyCheckpoint {
   totalMs: number;
   /** Bytes that crossed to the standby. */
   bytes: number;
+  /** How the images travelled: direct host to host over OpenSSH, or relayed through this
+   * machine and why. */
+  transfer?: string;
   /** The options the checkpoint used, and why. */
   options: ChosenOption[];
   /** The restore's plan. */

@@ -3,6 +3,7 @@
 // Whatever it makes is registered for rollback, and with the hosts' guards should this machine
 // go away; the directories it made and has not removed are known by path and host.
 import type { HostHelper } from '../helper/hostHelper';
+import { startService } from '../helper/service';
 import { pipeCommands, type ByteCounter } from '../transport/bridge';
 import type { MigrationResult } from './api';
 import type { HostGuard } from './guard';
@@ -126,6 +127,55 @@ export class ImageRoute {
     if (pages.status === 'rejected') throw pages.reason;
     if (images.status === 'rejected') throw images.reason;
     return closing;
+  }
+
+  /** How a standby's checkpoint will travel once dumped into `sourceDir`, set up before the
+   * freeze: host to host when both are remote, as a tar stream through the page tunnel (one-time
+   * sshd and keys, the host key checked, unix sockets in the 0700 image directories), else or
+   * should that not open, relayed through this machine as copyImages does; the report says which
+   * and why. Resolves with the send, to call after the dump. */
+  async checkpointRoute(sourceDir: string, destinationDir: string): Promise<() => Promise<void>> {
+    const { from, to, source, destination, report } = this.context;
+    const relay = () => this.copyImages(sourceDir, destinationDir);
+    if (source.host.isLocal || destination.host.isLocal) {
+      report.transfer = `checkpoint over this machine's SSH connection to ${source.host.isLocal ? to : from}`;
+      return relay;
+    }
+    let tunnel: PageTunnel | undefined;
+    let why: string | undefined;
+    try {
+      tunnel = await openPageTunnel({ helper: source, dir: sourceDir }, { helper: destination, dir: destinationDir }, this.context.transferred);
+      if (tunnel.route !== 'direct') {
+        why = tunnel.relayedBecause;
+        await tunnel.abort();
+        tunnel = undefined;
+      }
+    } catch (err) {
+      why = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
+    }
+    if (!tunnel) {
+      report.transfer = `checkpoint relayed through this machine, as ${from} cannot reach ${to} directly: ${why}`;
+      this.context.progress(report.transfer);
+      return relay;
+    }
+    const direct = tunnel;
+    this.context.rollback.add('close the checkpoint tunnel', () => direct.abort());
+    // Listening before the dump: the send connects as soon as the images are written.
+    const receiver = await startService(destination, ['images-in', destinationDir], 'listening', (stderr, error) => {
+      const last = stderr.trim().split('\n').pop() || error?.message || 'images-in ended early';
+      return new Error(`Receiving the checkpoint on ${to} failed: ${last}.`);
+    });
+    this.context.rollback.add('stop receiving the checkpoint', () => receiver.stop());
+    report.transfer = `checkpoint direct ${from} → ${to} over OpenSSH`;
+    this.context.progress(report.transfer);
+    return async () => {
+      const [sent, received] = await Promise.allSettled([source.run(['images-out', sourceDir, direct.socket]), receiver.done]);
+      if (received.status === 'rejected') throw received.reason;
+      if (sent.status === 'rejected') throw new Error(`Sending the checkpoint from ${from} to ${to} failed: ${sent.reason instanceof Error ? sent.reason.message : String(sent.reason)}`);
+      await direct.close();
+      // The kept checkpoint holds images only: the one-time sshd's keys go now.
+      await destination.run(['direct-rm', destinationDir]);
+    };
   }
 
   /** The tree's tmpfs files, which travel with its images to the same paths. */

@@ -38,6 +38,7 @@ export function standbyProtection(deps: StandbyDeps): Protection {
           freezeMs: result.freezeMs,
           totalMs: result.totalMs,
           bytes: result.bytes,
+          ...(result.transfer ? { transfer: result.transfer } : {}),
           options: result.options,
           plan: context.plan,
         };

@@ -60,12 +60,14 @@ describe('protect', () => {
     assert.equal(first.ok, true, JSON.stringify(first));
     assert.ok((first.options as { option: string }[]).some((o) => o.option === 'dump --leave-running'), JSON.stringify(first.options));
     assert.equal(await stateOf(A, pid), 'running', 'the checkpoint leaves it running');
+    assert.equal(first.transfer, `checkpoint direct ${A} → ${B} over OpenSSH`, 'host to host, not through this machine');
     // Read before the next checkpoint starts: what that one holds is at least this.
     const before = await count(A);
     const seen = run.events.length;
     const second = await run.next('checkpoint', seen);
     assert.equal(second.ok, true, JSON.stringify(second));
     assert.ok(typeof second.freezeMs === 'number');
+    assert.equal(await onHost(B, 'ls -d /var/tmp/process-migrator/img.*/direct 2>/dev/null | wc -l'), '0', 'the kept checkpoints hold no one-time keys');
 
     lab('crash', A);
     const failover = await run.next('failover');

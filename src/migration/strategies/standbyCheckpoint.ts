@@ -2,7 +2,8 @@
 // leaves the process running (--leave-running) and nothing is restored; the standby keeps the
 // images for a failover. Unlike a migration the dump goes to the source's own (private) image
 // directory, and the images travel after the process runs on: the freeze is the local dump
-// alone, as short as CRIU by hand, instead of the dump paced by the link.
+// alone, as short as CRIU by hand, instead of the dump paced by the link. They travel host to
+// host over a one-time OpenSSH tunnel (imageRoute.ts), not through this machine, when they can.
 import type { StrategyContext } from './context';
 
 /** Resolves with the directory on the destination that holds the complete checkpoint, and when
@@ -19,7 +20,10 @@ export async function standbyCheckpoint(migration: StrategyContext): Promise<{ d
     throw new Error(`Process ${pid} on ${from} uses ${images.carriedPaths.join(', ')} on tmpfs, which a checkpoint kept on a standby cannot carry; it can be migrated, not protected.`);
   }
   migration.progress('connect', `preparing image directories on ${from} and ${to}`);
-  const [sourceDir, destinationDir] = await migration.phase('connect', () => Promise.all([images.directory('source'), images.directory('destination')]));
+  const { sourceDir, destinationDir, send } = await migration.phase('connect', async () => {
+    const [sourceDir, destinationDir] = await Promise.all([images.directory('source'), images.directory('destination')]);
+    return { sourceDir, destinationDir, send: await images.checkpointRoute(sourceDir, destinationDir) };
+  });
   migration.checkCancelled();
 
   migration.progress('dump', `checkpointing process ${pid} on ${from}; it runs on`);
@@ -29,7 +33,7 @@ export async function standbyCheckpoint(migration: StrategyContext): Promise<{ d
   const takenAt = Date.now();
 
   migration.progress('transfer', `sending the checkpoint to ${to}`);
-  await migration.phase('transfer', () => images.copyImages(sourceDir, destinationDir));
+  await migration.phase('transfer', send);
   await migration.keep(destinationDir);
   return { dir: destinationDir, takenAt };
 }
