@@ -59,7 +59,13 @@
 #                             ssh -L from the unix socket ENTRY to the socket TARGET behind that
 #                             sshd; prints `ready PID`, and `bytes=N` once stdin ended and the
 #                             forward closed
+#   images-in DIR / images-out DIR SOCKET
+#                             a standby's checkpoint over a direct tunnel: images-in unpacks the
+#                             one connection to DIR's page socket into DIR (prints `listening
+#                             PID`); images-out sends DIR's images to the socket SOCKET
+#   direct-rm DIR             removes a finished direct transfer's one-time keys from DIR
 #   free-port                 a TCP port nobody listens on here
+#   link-rtt ADDR PORT        the round trip to ADDR: a timed TCP connect to PORT (an sshd) there
 #   restore DIR [--file N PATH]… [--mkfifo OWNER MODE PATH]… ARGS…
 #                             criu restore -d from DIR; prints `pid=N`. Each --file opens PATH
 #                             (created if missing, appended to) as fd N (> 3) for --inherit-fd;
