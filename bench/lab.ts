@@ -34,6 +34,10 @@ export function exec(file: string, args: string[], options: { timeoutMs?: number
   });
 }
 
+/** One connection per host kept open by OpenSSH (ControlMaster), so each step after the first
+ * costs a channel, not a login: how CRIU.md timed CRIU's lazy pages by hand (0.43–0.60 s). */
+const KEPT_CONNECTION = ['-o', 'ControlMaster=auto', '-o', `ControlPath=${path.join(repo, '.lab', 'bench-%C')}`, '-o', 'ControlPersist=60'];
+
 /** How often a host refused the connection so far (other engineers' tests stop a host's sshd). */
 export const reconnects = { count: 0 };
 
@@ -41,10 +45,10 @@ export const reconnects = { count: 0 };
  * Runs a shell script on a lab host with `ssh -F .lab/ssh_config`. When the connection itself is
  * refused (the script never ran), waits and tries again for up to two minutes.
  */
-export async function ssh(host: string, script: string, options: { timeoutMs?: number; input?: string } = {}): Promise<Run> {
+export async function ssh(host: string, script: string, options: { timeoutMs?: number; input?: string; kept?: boolean } = {}): Promise<Run> {
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const r = await exec('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', host, script], { timeoutMs: options.timeoutMs ?? 600_000, input: options.input });
+    const r = await exec('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', ...(options.kept ? KEPT_CONNECTION : []), host, script], { timeoutMs: options.timeoutMs ?? 600_000, input: options.input });
     if (r.code !== 255 || !/Connection refused|kex_exchange_identification|Connection closed by UNKNOWN|Connection reset by peer|connect to host/.test(r.stderr) || Date.now() > deadline) {
       return r;
     }
@@ -54,7 +58,7 @@ export async function ssh(host: string, script: string, options: { timeoutMs?: n
 }
 
 /** Like ssh(), but throws with the host's stderr when the script fails; returns trimmed stdout. */
-export async function onHost(host: string, script: string, options: { timeoutMs?: number; input?: string } = {}): Promise<string> {
+export async function onHost(host: string, script: string, options: { timeoutMs?: number; input?: string; kept?: boolean } = {}): Promise<string> {
   const r = await ssh(host, script, options);
   if (r.code !== 0) throw new Error(`${host}: \`${oneLine(script)}\` exited ${r.code}: ${oneLine(r.stderr || r.stdout)}`);
   return r.stdout.trim();

@@ -1,5 +1,6 @@
 // CRIU's own post-copy, by hand (https://criu.org/Lazy_migration): the baseline for procmig's
-// post-copy, as `baseline` is for stop-and-copy. One `ssh` per step from the root namespace:
+// post-copy, as `baseline` is for stop-and-copy. One `ssh` per step from the root namespace, over
+// a connection per host kept open (ControlMaster, opened by the setup step), as CRIU.md timed it:
 //   lab-a  criu dump --lazy-pages --address A --port P   (in the background: it serves the pages)
 //   lab-a  scp -r of the images (all but the memory) lab-a → lab-b
 //   lab-b  criu lazy-pages --page-server --address A --port P   (in the background)
@@ -26,6 +27,8 @@ function startReady(dir: string, args: string, out = '/dev/null'): string {
 /** Waits until process `pid` is gone (or a zombie: the host's init reaps orphans slowly). */
 const waitGone = (pid: number) => `while [ -e /proc/${pid} ] && [ "$(cut -d' ' -f3 /proc/${pid}/stat 2>/dev/null)" != Z ]; do sleep 0.02; done`;
 
+const kept = { kept: true };
+
 export const lazyPagesByHand: MigrationMethod = async (run, workers, sample) => {
   if (workers.length !== 1) throw new MethodError('lazy pages by hand is measured for one process', true);
   const [w] = workers;
@@ -39,8 +42,8 @@ export const lazyPagesByHand: MigrationMethod = async (run, workers, sample) => 
   try {
     // A port nobody listens on, for the dump's page server.
     const [port] = await Promise.all([
-      must(SOURCE, `python3 -c 'import socket; s = socket.socket(); s.bind(("${SOURCE_ADDRESS}", 0)); print(s.getsockname()[1])'`, 'free port'),
-      must(DESTINATION, `mkdir -p ${dir}`, 'mkdir'),
+      must(SOURCE, `python3 -c 'import socket; s = socket.socket(); s.bind(("${SOURCE_ADDRESS}", 0)); print(s.getsockname()[1])'`, 'free port', kept),
+      must(DESTINATION, `mkdir -p ${dir}`, 'mkdir', kept),
     ]);
     phases.setup = now() - t0;
 
@@ -48,6 +51,7 @@ export const lazyPagesByHand: MigrationMethod = async (run, workers, sample) => 
     const dump = await ssh(
       SOURCE,
       `mkdir -p ${d} || exit 1\n${startReady(d, `dump -t ${w.pid} -D ${d} --lazy-pages --address ${SOURCE_ADDRESS} --port ${Number(port)} -o dump.log`)}\ndu -sb --exclude='pages-*.img' ${d}`,
+      kept,
     );
     dumpPid = Number(dump.stdout.split('\n')[0]) || 0;
     if (dump.code !== 0) {
@@ -56,21 +60,21 @@ export const lazyPagesByHand: MigrationMethod = async (run, workers, sample) => 
     }
     const imageBytes = Number(dump.stdout.trim().split('\n').pop()?.split(/\s+/)[0]) || 0;
     const tCopy = now();
-    await must(SOURCE, `scp -q -r ${run.hostToHostSsh} ${d} ${DESTINATION_ADDRESS}:${dir}/`, 'scp');
+    await must(SOURCE, `scp -q -r ${run.hostToHostSsh} ${d} ${DESTINATION_ADDRESS}:${dir}/`, 'scp', kept);
     const tDaemon = now();
-    const daemon = await ssh(DESTINATION, startReady(d, `lazy-pages -D ${d} --page-server --address ${SOURCE_ADDRESS} --port ${Number(port)} -o lazy-pages.log`));
+    const daemon = await ssh(DESTINATION, startReady(d, `lazy-pages -D ${d} --page-server --address ${SOURCE_ADDRESS} --port ${Number(port)} -o lazy-pages.log`), kept);
     daemonPid = Number(daemon.stdout.split('\n')[0]) || 0;
     if (daemon.code !== 0) throw new MethodError(`criu lazy-pages on ${DESTINATION} failed (exit ${daemon.code}): ${await logTail(DESTINATION, `${d}/lazy-pages.log`)}`);
     const tRestore = now();
-    const restore = await ssh(DESTINATION, `${CRIU} restore -D ${d} --lazy-pages -d -o restore.log`);
+    const restore = await ssh(DESTINATION, `${CRIU} restore -D ${d} --lazy-pages -d -o restore.log`, kept);
     if (restore.code !== 0) throw new MethodError(`criu restore --lazy-pages of ${w.pid} failed (exit ${restore.code}): ${await logTail(DESTINATION, `${d}/restore.log`)}`);
     restored = true;
     const tPages = now();
     // Every page is in once the daemon is done; the memory then resident is what it pulled.
-    const rss = await must(DESTINATION, `${waitGone(daemonPid)}\nawk '/^RssAnon:/ {print $2}' /proc/${w.pid}/status`, 'waiting for the pages');
+    const rss = await must(DESTINATION, `${waitGone(daemonPid)}\nawk '/^RssAnon:/ {print $2}' /proc/${w.pid}/status`, 'waiting for the pages', kept);
     const tCleanup = now();
     // The dump ends (and kills the original) once it served the last page.
-    await Promise.all([must(SOURCE, `${waitGone(dumpPid)}; rm -rf ${dir}`, 'cleanup'), must(DESTINATION, `rm -rf ${dir}`, 'cleanup')]);
+    await Promise.all([must(SOURCE, `${waitGone(dumpPid)}; rm -rf ${dir}`, 'cleanup', kept), must(DESTINATION, `rm -rf ${dir}`, 'cleanup', kept)]);
     const tDone = now();
     Object.assign(phases, { dump: tCopy - tDump, copy: tDaemon - tCopy, 'lazy-pages': tRestore - tDaemon, restore: tPages - tRestore, pages: tCleanup - tPages, cleanup: tDone - tCleanup });
     const freezeMs = tPages - tDump;

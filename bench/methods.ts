@@ -101,8 +101,8 @@ export const baseline: MigrationMethod = async (run, workers, sample) => {
   };
 };
 
-export async function must(host: string, script: string, what: string): Promise<string> {
-  const r = await ssh(host, script);
+export async function must(host: string, script: string, what: string, options: { kept?: boolean } = {}): Promise<string> {
+  const r = await ssh(host, script, options);
   if (r.code !== 0) throw new MethodError(`${what} on ${host} failed (exit ${r.code}): ${oneLine(r.stderr || r.stdout)}`);
   return r.stdout;
 }
