@@ -140,9 +140,9 @@ export function legend(): string {
     '*Freeze*: from the moment the process stops on lab-a until it runs on lab-b (for several processes: the longest). ' +
       '*Total*: the whole migration including setup and cleanup (post-copy and lazy-pages: until the last page arrived).',
     '*baseline*: `criu dump --leave-stopped`, `scp -r` lab-a → lab-b, `criu restore -d`, one `ssh` per step from the root namespace, one process after the other.',
-    "*lazy-pages*: CRIU's own post-copy by hand (criu.org/Lazy_migration), one `ssh` per step: `criu dump --lazy-pages --address --port` on lab-a, left serving the pages once its `--status-fd` says the images are written; " +
+    "*lazy-pages*: CRIU's own post-copy by hand (criu.org/Lazy_migration), one `ssh` per step over one connection per host kept open (ControlMaster, opened in the setup): `criu dump --lazy-pages --address --port` on lab-a, left serving the pages once its `--status-fd` says the images are written; " +
       '`scp -r` of the images (all but the memory) lab-a → lab-b; `criu lazy-pages --page-server --address --port` on lab-b, likewise left running; `criu restore --lazy-pages -d` there. ' +
-      'Its freeze ends when the restore returns (four `ssh`/`scp` connections inside it, as three are in the baseline\'s), its total once the lazy-pages daemon pulled the last page and exited (and the dump, done serving, ended the original). ' +
+      'Its freeze ends when the restore returns (three `ssh` steps on kept connections and one `scp` host to host inside it), its total once the lazy-pages daemon pulled the last page and exited (and the dump, done serving, ended the original). ' +
       'Moved: the images and the anonymous memory resident on lab-b then. One-process workloads only.',
     '*stop-and-copy*, *post-copy*, *auto*: `procmig migrate … --strategy S --json`, a new `procmig` for every migration (cold: it connects to both hosts and checks its helper first).',
     "*warm*: the engine of the same build (`createEngine`), kept in the bench's process for the whole run with its connections and helpers up, as in VS Code once its tree lists the hosts; " +
