@@ -77,6 +77,7 @@ export function formatBatch(b: BatchResult): string {
       ? `Moved ${b.processes.length} processes from ${b.from} to ${b.to}.`
       : `${b.processes.filter((p) => !p.ok).length} of ${b.processes.length} processes could not be moved: ${b.error}`,
   ];
+  if (b.freezeSlots) lines.push(`Frozen ${b.freezeSlots.count} at a time: ${b.freezeSlots.reason}.`);
   for (const p of b.processes) {
     lines.push(
       p.ok

@@ -230,6 +230,9 @@ export interface BatchResult {
   bytes: number;
   /** One result per migrated tree (a PID inside another requested tree moves with it). */
   processes: MigrationResult[];
+  /** How many were frozen at a time, and why (measured on both hosts; freezeSlots.ts). Absent
+   * for one tree, or trees linked by connections, which freeze together. */
+  freezeSlots?: { count: number; reason: string };
   /** When not ok: one sentence per failed process, joined. */
   error?: string;
 }

@@ -32,17 +32,30 @@ export class Barrier {
  * and restores share the hosts' few cores, and each process stays frozen until the slowest is
  * done (8 × 64 MiB on 2 cores: 5.2 s, against 1.2 s for one). With about a process per core
  * frozen at a time, each one's freeze stays close to a lone process's; the batch takes about as
- * long in total. The capacity arrives later (the hosts' core counts), so slots wait for it.
+ * long in total. The capacity is measured on the hosts (freezeSlots.ts) when the first process
+ * is ready to freeze, so slots wait for it.
  */
 export class FreezeSlots {
   private free?: number;
   private readonly waiting: (() => void)[] = [];
+  private asked = false;
 
-  constructor(capacity: Promise<number>) {
-    void capacity.then((n) => {
-      this.free = Math.max(1, n);
-      this.pump();
-    });
+  /** `capacity` is asked once, at the first acquire: the batch is then prepared, so the hosts
+   * are measured as the freezes will find them, without the preparation's own work. */
+  constructor(private readonly capacity: () => Promise<number>) {}
+
+  private ask(): void {
+    if (this.asked) return;
+    this.asked = true;
+    void this.capacity().then(
+      (n) => this.open(n),
+      () => this.open(1),
+    );
+  }
+
+  private open(n: number): void {
+    this.free = Math.max(1, n);
+    this.pump();
   }
 
   /** One process's slot: `acquire` before its freeze, `release` once it runs again (idempotent). */
@@ -60,6 +73,7 @@ export class FreezeSlots {
             resolve();
           };
           this.waiting.push(() => granted());
+          this.ask();
           this.pump();
         }),
       release: () => {

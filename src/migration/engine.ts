@@ -14,6 +14,7 @@ import type {
   EngineOptions,
   Feasibility,
   HostReport,
+  HostState,
   MigrateOptions,
   MigrationRequest,
   MigrationResult,
@@ -24,8 +25,10 @@ import type {
   RunResult,
   TerminalRef,
 } from './api';
+import { sleep } from '../common/sleep';
 import { Barrier, FreezeSlots } from './barrier';
 import { BatchLinks, type BatchLink } from './batchLinks';
+import { chooseFreezeSlots, type SlotChoice } from './freezeSlots';
 import * as hostProcesses from './hostProcesses';
 import { forwardPorts } from './portForwarding';
 import { PreflightError, sentenceFor } from './errors';
@@ -39,6 +42,9 @@ import { runStrategy } from './strategies';
 /** Parallel migrations share a few SSH connections per host: one each would hit sshd's
  * MaxStartups when many connect at once, and one for all would hit its MaxSessions. */
 const MIGRATIONS_PER_CONNECTION = 2;
+
+/** A host's CPU use is a rate between two readings this far apart: before a batch's first freeze. */
+const SLOT_READINGS_APART_MS = 300;
 
 /** Runs `batch` over `count` pools: `pool`, and extra ones opened for this batch alone (kept in
  * `live` while it runs) and closed when it ends, so a batch leaves only `pool`'s connections. */
@@ -153,7 +159,8 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
       // Every process is prepared (connected, checked, destination ready) before any is frozen,
       // then all freeze together: the batch's freeze is that of its slowest member, not the sum.
       const barrier = new Barrier(roots.length);
-      const slots = new FreezeSlots(coresOf(request.from, request.to));
+      let slotChoice: Promise<SlotChoice> | undefined;
+      const slots = new FreezeSlots(() => (slotChoice = measureSlots(request.from, request.to, roots.length)).then((c) => c.count));
       // Loopback connections between the trees (a debuggee and its debugpy adapter) are kept.
       const links = new BatchLinks(roots.length);
       const connections = Math.max(1, Math.ceil(roots.length / MIGRATIONS_PER_CONNECTION));
@@ -186,6 +193,7 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
         totalMs: Math.round(performance.now() - started),
         bytes: processes.reduce((sum, p) => sum + p.bytes, 0),
         processes,
+        ...(slotChoice ? { freezeSlots: await slotChoice } : {}),
         error: failed.length ? failed.map((p) => `Process ${p.sourcePid}: ${p.error}`).join(' ') : undefined,
       };
     },
@@ -220,19 +228,22 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
     },
   };
 
-  /** How many processes of a batch to freeze at once: the cores of the busier side, as its
-   * CRIU, ssh and sshd work for every frozen process at once. */
-  async function coresOf(from: string, to: string): Promise<number> {
-    const cpus = await Promise.all(
+  /** How many processes of a batch to freeze at once (freezeSlots.ts), from two readings of
+   * each host once the batch is prepared (CPU use as a rate, without the preparation's). */
+  async function measureSlots(from: string, to: string, processes: number): Promise<SlotChoice> {
+    const states = await Promise.all(
       [from, to].map(async (host) => {
         try {
-          return parseCapabilities(host, await (await helper(host)).run(['caps'])).cpus || 1;
+          const h = await helper(host);
+          const first = await measureHost(h, host);
+          await sleep(SLOT_READINGS_APART_MS);
+          return await measureHost(h, host, first);
         } catch {
-          return 1; // the sessions report what is wrong with the host
+          return undefined; // the sessions report what is wrong with the host
         }
       }),
     );
-    return Math.min(...cpus);
+    return chooseFreezeSlots(states.filter((s): s is HostState => !!s), processes);
   }
 
   /** Drops PIDs that are inside another requested PID's tree: they move with it. */

@@ -24,12 +24,14 @@ describe('Barrier', () => {
 describe('FreezeSlots', () => {
   it('lets `capacity` freeze at once, the next when one thaws, and waits for the capacity to be known', async () => {
     let setCapacity!: (n: number) => void;
-    const slots = new FreezeSlots(new Promise((r) => (setCapacity = r)));
+    let asked = 0;
+    const slots = new FreezeSlots(() => (asked++, new Promise((r) => (setCapacity = r))));
     const s = [slots.slot(), slots.slot(), slots.slot()];
     const got: number[] = [];
     s.forEach((slot, i) => void slot.acquire().then(() => got.push(i)));
     await tick();
     assert.deepEqual(got, [], 'nobody before the capacity is known');
+    assert.equal(asked, 1, 'asked once, at the first acquire');
     setCapacity(2);
     await tick();
     assert.deepEqual(got, [0, 1]);
@@ -40,7 +42,7 @@ describe('FreezeSlots', () => {
   });
 
   it('a slot released before it was granted (a failure while waiting) gives nothing back twice', async () => {
-    const slots = new FreezeSlots(Promise.resolve(1));
+    const slots = new FreezeSlots(async () => 1);
     const [a, b, c] = [slots.slot(), slots.slot(), slots.slot()];
     const got: string[] = [];
     void a.acquire().then(() => got.push('a'));
@@ -56,7 +58,7 @@ describe('FreezeSlots', () => {
   });
 
   it('a capacity of 0 or less still lets one through', async () => {
-    const slots = new FreezeSlots(Promise.resolve(0));
+    const slots = new FreezeSlots(async () => 0);
     let ok = false;
     await slots.slot().acquire().then(() => (ok = true));
     assert.ok(ok);
