@@ -51,6 +51,9 @@
 #                             same paths, owner and mode on the other host; never overwrites;
 #                             records what it placed in DIR (an image directory)
 #   tmpfs-rm DIR | -- PATH…   removes what tmpfs-in placed per DIR, or the given tmpfs files
+#   tmpfs-save DIR PATH… / tmpfs-place DIR
+#                             a standby's checkpoint: the tmpfs files into DIR (tmpfs.tar,
+#                             tmpfs.paths), and into place from there before its restore
 #   direct-client DIR ADDR    direct transfer, client side: a one-time key pair; prints `pubkey=`, `via=`
 #   direct-server DIR TARGET PUBKEY [VIA]
 #                             a one-time sshd that lets PUBKEY forward to the unix socket TARGET only;

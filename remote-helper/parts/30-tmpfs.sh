@@ -101,3 +101,22 @@ cmd_tmpfs_rm() {
 	done <"$placed"
 	rm -f "$placed"
 }
+
+# A standby's checkpoint keeps the tree's tmpfs files beside its images instead of in place
+# (there they would stand for a process that is not there yet): tmpfs-save DIR PATH… writes them
+# to DIR/tmpfs.tar (while the tree is frozen, so they match its memory) and their paths to
+# DIR/tmpfs.paths; tmpfs-place DIR puts them in place before the restore, as tmpfs-in would
+# (recorded for tmpfs-rm DIR, never overwriting).
+cmd_tmpfs_save() {
+	dir=$1; shift; in_images_base "$dir"
+	printf '%s\n' "$@" >"$dir/tmpfs.paths" || die "cannot write $dir/tmpfs.paths on $(hostname)"
+	(cmd_tmpfs_out "$@") >"$dir/tmpfs.tar" || die "cannot save $* into $dir on $(hostname)"
+}
+
+cmd_tmpfs_place() {
+	dir=$1; in_images_base "$dir"
+	[ -f "$dir/tmpfs.paths" ] || return 0
+	set --
+	while IFS= read -r path; do set -- "$@" "$path"; done <"$dir/tmpfs.paths"
+	cmd_tmpfs_in "$dir" "$@" <"$dir/tmpfs.tar"
+}

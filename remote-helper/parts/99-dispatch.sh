@@ -28,6 +28,8 @@ tmpfs-check) cmd_tmpfs_check ;;
 tmpfs-out) cmd_tmpfs_out "$@" ;;
 tmpfs-in) cmd_tmpfs_in "$@" ;;
 tmpfs-rm) cmd_tmpfs_rm "$@" ;;
+tmpfs-save) cmd_tmpfs_save "$@" ;;
+tmpfs-place) cmd_tmpfs_place "$@" ;;
 restore) cmd_restore "$@" ;;
 restore-tty) cmd_restore_tty "$@" ;;
 restore-fg) cmd_restore_fg "$@" ;;

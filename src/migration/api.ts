@@ -346,6 +346,8 @@ export interface StandbyCheckpoint {
   options: ChosenOption[];
   /** The restore's plan. */
   plan: CheckpointPlan;
+  /** The tree's files on tmpfs, kept in the checkpoint and put in place only by its restore. */
+  tmpfs?: string[];
 }
 
 /** One checkpoint attempt: the checkpoint, or the sentence why there is none (the process runs

@@ -136,7 +136,8 @@ export class ImageRoute {
    * and why. Resolves with the send, to call after the dump. */
   async checkpointRoute(sourceDir: string, destinationDir: string): Promise<() => Promise<void>> {
     const { from, to, source, destination, report } = this.context;
-    const relay = () => this.copyImages(sourceDir, destinationDir);
+    // The tree's tmpfs files are in the checkpoint (tmpfs-save), never placed on the standby.
+    const relay = () => this.copyImages(sourceDir, destinationDir, { carryTmpfs: false });
     if (source.host.isLocal || destination.host.isLocal) {
       report.transfer = `checkpoint over this machine's SSH connection to ${source.host.isLocal ? to : from}`;
       return relay;
@@ -186,7 +187,7 @@ export class ImageRoute {
   /** The copy of the non-memory images from the source's directory into the destination's,
    * opened now and sent by `send()`: opened before the freeze, its two SSH channels and shells
    * cost the frozen process nothing. A rollback closes it unsent. */
-  openCopy(sourceDir: string, destinationDir: string): ImageCopy {
+  openCopy(sourceDir: string, destinationDir: string, { carryTmpfs = true } = {}): ImageCopy {
     const { from, to, source, destination, transferred } = this.context;
     const producer = source.spawn(['tar-out', '--on-go', sourceDir]);
     const codes = pipeCommands(producer, destination.spawn(['tar-in', destinationDir]), transferred);
@@ -198,7 +199,7 @@ export class ImageRoute {
     return {
       send: async () => {
         producer.stdin.end('go\n');
-        const [images, tmpfs] = await Promise.allSettled([codes, this.carryTmpfsFiles(destinationDir)]);
+        const [images, tmpfs] = await Promise.allSettled([codes, carryTmpfs ? this.carryTmpfsFiles(destinationDir) : undefined]);
         if (images.status === 'rejected') throw images.reason;
         if (images.value.producer !== 0 || images.value.consumer !== 0) {
           throw new Error(`Copying the checkpoint images from ${from} to ${to} failed (tar exit ${images.value.producer}/${images.value.consumer}); check free disk space on ${to}.`);
@@ -208,9 +209,9 @@ export class ImageRoute {
     };
   }
 
-  /** Copies the non-memory images now (and the tree's tmpfs files beside them). */
-  copyImages(sourceDir: string, destinationDir: string): Promise<void> {
-    return this.openCopy(sourceDir, destinationDir).send();
+  /** Copies the non-memory images now (and the tree's tmpfs files into place, unless not). */
+  copyImages(sourceDir: string, destinationDir: string, options?: { carryTmpfs?: boolean }): Promise<void> {
+    return this.openCopy(sourceDir, destinationDir, options).send();
   }
 
   /** The tree's tmpfs files, from the frozen source to the same paths on the destination, where

@@ -27,7 +27,7 @@ export function standbyProtection(deps: StandbyDeps): Protection {
         await session.connect();
         await session.preflight();
         const context = session.strategyContext({ strategy: 'stop-and-copy', reason: 'a checkpoint for the standby' });
-        const { dir, takenAt } = await standbyCheckpoint(context);
+        const { dir, takenAt, tmpfs } = await standbyCheckpoint(context);
         const result = session.finish();
         const checkpoint: StandbyCheckpoint = {
           pid: request.pid,
@@ -41,6 +41,7 @@ export function standbyProtection(deps: StandbyDeps): Protection {
           ...(result.transfer ? { transfer: result.transfer } : {}),
           options: result.options,
           plan: context.plan,
+          ...(tmpfs.length ? { tmpfs } : {}),
         };
         return { ok: true, checkpoint };
       } catch (err) {
@@ -68,10 +69,21 @@ export function standbyProtection(deps: StandbyDeps): Protection {
 
     async restore(checkpoint: StandbyCheckpoint): Promise<{ pid: number }> {
       const standby = await helper(checkpoint.standby);
-      const restored = await deps.checkpoint.restore(standby, checkpoint.dir, checkpoint.plan);
+      // Its tmpfs files first, where CRIU expects them; taken back if it does not run.
+      const placed = !!checkpoint.tmpfs?.length;
+      if (placed) await standby.run(['tmpfs-place', checkpoint.dir]);
+      const takeBack = () => (placed ? standby.run(['tmpfs-rm', checkpoint.dir]).then(() => undefined, () => undefined) : Promise.resolve());
+      let restored;
+      try {
+        restored = await deps.checkpoint.restore(standby, checkpoint.dir, checkpoint.plan);
+      } catch (err) {
+        await takeBack();
+        throw err;
+      }
       const state = (await standby.run(['verify', String(restored.pid)])).trim();
       if (state !== 'running') {
         await standby.run(['signal-tree', 'KILL', String(restored.pid)]).catch(() => undefined);
+        await takeBack();
         throw new Error(`Process ${checkpoint.pid} was restored on ${checkpoint.standby} from its checkpoint but is ${state} there right after; its checkpoint stays there.`);
       }
       return { pid: restored.pid };

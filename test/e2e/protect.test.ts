@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { cli, kill, onHost, repo, sshConfig, startDetached, stateOf, useLab, waitFor } from './support/lab';
+import { advancing, counters, startCounters } from './support/shmCounters';
 
 const A = 'lab-a';
 const B = 'lab-b';
@@ -28,6 +29,7 @@ interface Event {
 /** `procmig protect … --json`, its events as they come. */
 function protect(pid: number) {
   const child = spawn('node', [cli, '--ssh-config', sshConfig, 'protect', String(pid), '--from', A, '--standby', B, '--every', '2', '--failover', 'auto', '--lost-after', '3', '--json']);
+  cleanup.push(async () => void child.kill('SIGINT'));
   const events: Event[] = [];
   let buffered = '';
   let stderr = '';
@@ -55,7 +57,6 @@ describe('protect', () => {
     await waitFor(async () => (await count(A).catch(() => 0)) > 0);
 
     const run = protect(pid);
-    cleanup.push(async () => void run.child.kill('SIGINT'));
     const first = await run.next('checkpoint');
     assert.equal(first.ok, true, JSON.stringify(first));
     assert.ok((first.options as { option: string }[]).some((o) => o.option === 'dump --leave-running'), JSON.stringify(first.options));
@@ -87,5 +88,33 @@ describe('protect', () => {
     assert.equal(await onHost(A, `pgrep -f 'listen\\(${PORT}' || true`), '', 'nothing else runs on the crashed host');
     assert.equal(await stateOf(B, restored), 'running');
     assert.equal(await images(), imagesBefore, 'the standby deleted its checkpoints');
+  });
+  it('a program counting in /dev/shm: its block is kept in the checkpoint, not placed on lab-b, until it fails over with it', async () => {
+    const { pid, shm } = await startCounters(A, B, cleanup, 'e2e-protect-shm');
+    const exists = async (host: string) => (await onHost(host, `if [ -e ${shm} ]; then echo yes; else echo no; fi`)) === 'yes';
+    const run = protect(pid);
+    const first = await run.next('checkpoint');
+    assert.equal(first.ok, true, JSON.stringify(first));
+    assert.ok((first.options as { option: string }[]).some((o) => o.option === 'tmpfs files saved in the checkpoint'), JSON.stringify(first.options));
+    assert.equal(await stateOf(A, pid), 'running', 'it resumed after its tmpfs files were saved');
+    assert.equal(await exists(B), false, 'the block waits in the checkpoint, not at its path on lab-b');
+    const before = await counters(A, shm);
+    const second = await run.next('checkpoint', run.events.length);
+    assert.equal(second.ok, true, JSON.stringify(second));
+    assert.equal(await exists(B), false);
+
+    lab('crash', A);
+    const failover = await run.next('failover');
+    assert.equal(failover.ok, true, JSON.stringify(run.events));
+    const restored = failover.pid as number;
+    cleanup.push(() => kill(B, restored));
+    const onB = await counters(B, shm);
+    assert.ok(onB.length === 2 && onB.every((n, i) => n >= before[i]), `restored with its block from the newest checkpoint: ${onB} ≥ ${before}`);
+    await advancing(B, shm, onB);
+
+    lab('boot', A);
+    await run.next('returned');
+    assert.equal(await run.exited, 0, run.stderr());
+    assert.equal(await stateOf(B, restored), 'running');
   });
 });

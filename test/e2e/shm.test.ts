@@ -8,76 +8,18 @@
 // the block behind the process's back, and on lab-b it still tracks the block.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { cli, kill, onHost, procmig, sharedDir, sshConfig, startDetached, stateOf, useLab, waitFor } from './support/lab';
+import { cli, kill, onHost, procmig, sshConfig, stateOf, useLab, waitFor } from './support/lab';
+import { advancing, counters, startCounters as startShmCounters } from './support/shmCounters';
 
 const A = 'lab-a';
 const B = 'lab-b';
 const cleanup = useLab();
 
-const program = path.join(sharedDir('shm'), 'counters.py');
-writeFileSync(
-  program,
-  `# Two workers count into a shared block, each in its own 8-byte slot; the program writes the
-# block's name to argv[1] and holds open the files named after it.
-import multiprocessing as mp, os, struct, sys, time
-from multiprocessing import shared_memory
-
-def work(name, slot):
-    block = shared_memory.SharedMemory(name=name)
-    while True:
-        n, = struct.unpack_from('<Q', block.buf, slot * 8)
-        struct.pack_into('<Q', block.buf, slot * 8, n + 1)
-        time.sleep(0.05)
-
-if __name__ == '__main__':
-    held = [open(p, 'rb') for p in sys.argv[2:]]
-    block = shared_memory.SharedMemory(create=True, size=1 << 20)
-    with open(sys.argv[1] + '.part', 'w') as f:
-        f.write(block.name)
-    os.rename(sys.argv[1] + '.part', sys.argv[1])
-    workers = [mp.Process(target=work, args=(block.name, i)) for i in range(2)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-`,
-);
-
-/** The two counters in the block on `host` (none if the file is not there). */
-async function counters(host: string, shm: string): Promise<number[]> {
-  const out = await onHost(host, `od -An -tu8 -N16 ${shm} 2>/dev/null || true`);
-  return out.split(/\s+/).filter(Boolean).map(Number);
-}
-
 const exists = async (host: string, file: string) => (await onHost(host, `if [ -e ${file} ]; then echo yes; else echo no; fi`)) === 'yes';
 const metadata = (host: string, file: string) => onHost(host, `stat -c '%a %u %g %s' ${file}`);
 
-/** Starts the program on lab-a (`tag` names its files) and waits until both workers count. */
-async function startCounters(tag: string, holdOpen: string[] = []): Promise<{ pid: number; shm: string }> {
-  const nameFile = `/tmp/${tag}.name`;
-  await onHost(A, `rm -f ${nameFile}`);
-  const pid = await startDetached(A, `python3 ${program} ${nameFile} ${holdOpen.join(' ')}`);
-  cleanup.push(() => kill(A, pid), () => kill(B, pid));
-  await waitFor(async () => (await onHost(A, `cat ${nameFile} 2>/dev/null || true`)) !== '', 30_000);
-  const shm = `/dev/shm/${await onHost(A, `cat ${nameFile}`)}`;
-  cleanup.push(async () => void (await onHost(A, `rm -f ${shm} ${nameFile}`)), async () => void (await onHost(B, `rm -f ${shm}`)));
-  await waitFor(async () => {
-    const c = await counters(A, shm);
-    return c.length === 2 && c.every((n) => n > 3);
-  }, 30_000);
-  return { pid, shm };
-}
-
-/** Both counters of the block on `host` pass `from` (each by more than a few counts). */
-async function advancing(host: string, shm: string, from: number[]): Promise<void> {
-  await waitFor(async () => {
-    const c = await counters(host, shm);
-    return c.length === 2 && c.every((n, i) => n > from[i] + 5);
-  }, 20_000);
-}
+const startCounters = (tag: string, holdOpen: string[] = []) => startShmCounters(A, B, cleanup, tag, holdOpen);
 
 /** No image directory of this process's migration is left on `host` (other helpers' migrations
  * may run on the lab meanwhile: theirs hold the cores of other PIDs). */
