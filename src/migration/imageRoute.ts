@@ -116,8 +116,9 @@ export class ImageRoute {
   /** After the dump: the non-memory images travel (through `copy`, opened before the freeze)
    * while the last pages may still drain from the tunnel (buffered; for seconds when a batch
    * shares the CPUs). Resolves once both have arrived, with the tunnel's winding down (it
-   * counts its bytes), to await before the commit. */
-  async sendRemainingImages(pagesDone: Promise<void>, tunnel: PageTunnel, copy: ImageCopy): Promise<Promise<void>> {
+   * counts its bytes) to await before the commit: wrapped, as an awaited promise would be
+   * awaited too, and the frozen process would wait for it. */
+  async sendRemainingImages(pagesDone: Promise<void>, tunnel: PageTunnel, copy: ImageCopy): Promise<{ closing: Promise<void> }> {
     let closing: Promise<void> = Promise.resolve();
     const received = pagesDone.then(() => {
       closing = tunnel.close();
@@ -126,7 +127,7 @@ export class ImageRoute {
     const [pages, images] = await Promise.allSettled([received, copy.send()]);
     if (pages.status === 'rejected') throw pages.reason;
     if (images.status === 'rejected') throw images.reason;
-    return closing;
+    return { closing };
   }
 
   /** How a standby's checkpoint will travel once dumped into `sourceDir`, set up before the

@@ -112,7 +112,7 @@ export async function preCopy(migration: StrategyContext, limits: PreCopyLimits 
   );
 
   migration.progress('transfer', `sending the remaining images to ${to}`);
-  const closing = await migration.phase('transfer', () => images.sendRemainingImages(pages.done, tunnel, images.openCopy(`${sourceDir}/final`, `${destinationDir}/final`)));
+  const { closing } = await migration.phase('transfer', () => images.sendRemainingImages(pages.done, tunnel, images.openCopy(`${sourceDir}/final`, `${destinationDir}/final`)));
   if (stats) {
     const bytes = stats.pagesWritten * stats.pageSize;
     copied.push({ round: rounds.length + 1, pages: stats.pagesWritten, bytes, ms: Math.round(performance.now() - finalStart), final: true });

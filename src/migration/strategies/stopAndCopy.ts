@@ -29,12 +29,17 @@ export async function stopAndCopy(migration: StrategyContext): Promise<void> {
   await migration.phase('dump', () => checkpoint.dump(migration.source, pid, sourceDir, migration.plan, tunnel.socket));
 
   migration.progress('transfer', `sending the remaining images to ${to}`);
-  const closing = await migration.phase('transfer', () => images.sendRemainingImages(receiver.done, tunnel, copy));
+  const { closing } = await migration.phase('transfer', () => images.sendRemainingImages(receiver.done, tunnel, copy));
   migration.checkCancelled();
 
   migration.progress('restore', `restoring the process on ${to}`);
   const restored = await migration.phase('restore', () => checkpoint.restore(migration.destination, destinationDir, migration.plan));
+  // The restored process needs its images no more, nor does a rollback (it resumes the source):
+  // they go (they hold its memory) while it is verified, once the tunnel wound down (it runs
+  // from the image directories).
+  const cleared = closing.then(() => images.removeAll());
+  cleared.catch(() => undefined); // awaited below, after the verify
   await migration.verify(restored);
-  await closing;
+  await cleared;
   await migration.commit();
 }
