@@ -90,7 +90,7 @@ export function render(json: ProtectionResults): string {
       '*freeze* from the freeze until the process runs on (the engine\'s own measure, which includes a round trip to lab-a), *checkpoint* the whole checkpoint with its preflight and the stream to lab-b. ' +
       '*by hand*: `criu dump --leave-running` into a 0700 directory on lab-a, `tar | ssh` host to host into a 0700 directory on lab-b, the local copy deleted, one `ssh` per step from the root namespace; ' +
       'its *freeze* is the dump\'s duration timed on lab-a (no round trip), its *checkpoint* the steps together as typed. ' +
-      'Both dump to lab-a\'s disk and send the checkpoint once the process runs on; procmig relays it through this machine (tar over its two SSH connections), by hand it goes host to host. ' +
+      'Both dump to lab-a\'s disk and send the checkpoint once the process runs on; both send it host to host (procmig through its one-time OpenSSH tunnel, a tar stream between the image directories\' sockets). ' +
       'The `×` columns divide procmig\'s median by the by-hand median: below `1.00×` is better.',
     '',
     '## Failover: lab-a crashes',
