@@ -1,6 +1,7 @@
 // Where `--to auto` (Migrate to Best Host) sends a process: among the hosts where the full
 // preflight passes, the one with the most headroom for this process, ties to the faster link.
 import type { Engine, Feasibility, HostState, MigrateOptions, MigrationResult, Placement, PlacementCandidate, Strategy } from '../migration/api';
+import { idleCores } from '../migration/hostMeasure';
 import { notStartedResult } from '../migration/notStarted';
 import type { HostStates } from './hostStates';
 
@@ -23,12 +24,6 @@ export interface RankInput {
 /** Which of two tied candidates has the faster link from the source: negative when `a` does. */
 export function fasterLink(a: RankInput, b: RankInput): number {
   return (b.mibps ?? 0) - (a.mibps ?? 0) || (a.linkRttMs ?? Infinity) - (b.linkRttMs ?? Infinity) || (a.state.rttMs ?? Infinity) - (b.state.rttMs ?? Infinity);
-}
-
-/** Idle cores: the quota (or CPUs) minus what the host's cgroup uses, else minus its load. */
-export function idleCores(state: HostState): number {
-  const busy = state.busyCores ?? state.load1PerCore * state.cpus;
-  return Math.max(0, state.cpus - busy);
 }
 
 /** How many times over the host could take this process: min(idle cores / its CPU use,

@@ -2,7 +2,7 @@
 // per host that runs the helper's short commands, concurrently, each a line out and a framed
 // reply back. An SSH exec costs a channel, a login shell and the helper parsed again, about
 // 40 ms on the lab; a request costs the round trip.
-import { shellQuote } from '../transport/sshHost';
+import { commandLine } from '../transport/sshHost';
 import type { ExecResult, RunningCommand } from '../transport/host';
 
 /** Base64 per `in` line: short enough for the helper's `read`, long enough to be few. */
@@ -68,7 +68,7 @@ export class HelperSession {
       const encoded = Buffer.from(stdin).toString('base64');
       for (let i = 0; i < encoded.length; i += STDIN_CHUNK) lines += `in ${id} ${encoded.slice(i, i + STDIN_CHUNK)}\n`;
     }
-    lines += `run ${id} ${args.map(shellQuote).join(' ')}\n`;
+    lines += `run ${id} ${commandLine(args)}\n`;
     return new Promise((resolve) => {
       this.pending.set(id, { resolve });
       this.command.stdin.write(lines);

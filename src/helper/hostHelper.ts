@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ExecOptions, ExecResult, Host, RunningCommand, SpawnOptions } from '../transport/host';
-import { shellQuote } from '../transport/sshHost';
+import { commandLine } from '../transport/sshHost';
 import { HelperSession } from './helperSession';
 
 const MISSING = '__PROCMIG_HELPER_MISSING__';
@@ -114,7 +114,7 @@ export class HostHelper {
       if (session) {
         const started = performance.now();
         const result = await session.exec(args, stdin);
-        this.host.log?.(`helper ${args.map(shellQuote).join(' ').slice(0, 160)}: exit ${result.code} in ${Math.round(performance.now() - started)} ms`);
+        this.host.log?.(`helper ${commandLine(args).slice(0, 160)}: exit ${result.code} in ${Math.round(performance.now() - started)} ms`);
         return result;
       }
     }
@@ -149,12 +149,6 @@ export class HostHelper {
       await this.install();
     }
     return undefined;
-  }
-
-  /** Ends the helper session, if any (the connection's close ends it too). */
-  closeSession(): void {
-    void this.session?.then((s) => s?.close());
-    this.session = undefined;
   }
 
   /** One command on a channel of its own. */

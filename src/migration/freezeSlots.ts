@@ -3,18 +3,12 @@
 // bound how many can be frozen without lengthening each one's freeze; a host under a CPU quota
 // (a container, lab-c) counts its quota, and one busy with other work counts what is left.
 import type { HostState } from './api';
+import { idleCores } from './hostMeasure';
 
 export interface SlotChoice {
   count: number;
   /** Why, for the batch's report. */
   reason: string;
-}
-
-/** Idle cores of one host: its cores (quota-aware) less what its cgroup used between two
- * readings, or less its runnable load when only one reading was had. */
-export function idleCores(state: HostState): number {
-  const busy = state.busyCores ?? state.load1PerCore * state.cpus;
-  return Math.max(0, state.cpus - busy);
 }
 
 export function chooseFreezeSlots(states: readonly HostState[], processes: number): SlotChoice {

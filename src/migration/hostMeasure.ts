@@ -32,6 +32,12 @@ export async function measureHost(helper: Pick<HostHelper, 'run'>, host: string,
   };
 }
 
+/** Idle cores: the quota (or CPUs) minus what the host's cgroup uses, else minus its load. */
+export function idleCores(state: HostState): number {
+  const busy = state.busyCores ?? state.load1PerCore * state.cpus;
+  return Math.max(0, state.cpus - busy);
+}
+
 /** The round trip from the host of `helper` to `to`, whose sshd listens at `address`:`port`
  * (timed there: a TCP connect, which any host a direct transfer reaches also answers). */
 export async function measureLink(helper: Pick<HostHelper, 'run'>, to: { name: string; address?: string }, port = 22): Promise<number> {

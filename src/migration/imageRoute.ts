@@ -65,7 +65,7 @@ export class ImageRoute {
   /** A unix socket on `clientSide` (in its image directory) reaching the page socket in the
    * other side's, for the memory pages: direct host to host when it can; the report says which
    * way they went and why. */
-  async tunnel(clientSide: Side, dirs: { source: string; destination: string }): Promise<PageTunnel> {
+  private async tunnel(clientSide: Side, dirs: { source: string; destination: string }): Promise<PageTunnel> {
     const { from, to, report } = this.context;
     const serverSide = clientSide === 'source' ? 'destination' : 'source';
     const [client, server] = [this.context[clientSide], this.context[serverSide]];
@@ -211,7 +211,7 @@ export class ImageRoute {
   }
 
   /** Copies the non-memory images now (and the tree's tmpfs files into place, unless not). */
-  copyImages(sourceDir: string, destinationDir: string, options?: { carryTmpfs?: boolean }): Promise<void> {
+  private copyImages(sourceDir: string, destinationDir: string, options?: { carryTmpfs?: boolean }): Promise<void> {
     return this.openCopy(sourceDir, destinationDir, options).send();
   }
 

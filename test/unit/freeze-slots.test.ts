@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HostState } from '../../src/migration/api';
-import { chooseFreezeSlots, idleCores } from '../../src/migration/freezeSlots';
+import { chooseFreezeSlots } from '../../src/migration/freezeSlots';
+import { idleCores } from '../../src/migration/hostMeasure';
 
 const host = (name: string, cpus: number, busyCores?: number, load1PerCore = 0): HostState => ({
   host: name, measuredAt: 0, cpus, load1PerCore, load5PerCore: load1PerCore, memAvailableKiB: 1 << 20, diskAvailableKiB: 1 << 20,

@@ -2,7 +2,8 @@
 // description and the tooltip's rows, stale marked stale. Host-free and pure, so unit-tested.
 import type { HostState as MeasuredState } from '../../migration/api';
 import { formatKiB } from '../../common/format';
-import { idleCores, linksText } from '../../automatic/placement';
+import { linksText } from '../../automatic/placement';
+import { idleCores } from '../../migration/hostMeasure';
 
 /** False when never measured: a failed first probe leaves a state with no CPU count. */
 export function measured(m: MeasuredState): boolean {
