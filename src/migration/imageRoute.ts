@@ -62,33 +62,33 @@ export class ImageRoute {
     return dir;
   }
 
-  /** A unix socket on `clientSide` (in its image directory) reaching the page socket in the
-   * other side's, for the memory pages: direct host to host when it can; the report says which
-   * way they went and why. */
-  private async tunnel(clientSide: Side, dirs: { source: string; destination: string }): Promise<PageTunnel> {
-    const { from, to, report } = this.context;
-    const serverSide = clientSide === 'source' ? 'destination' : 'source';
-    const [client, server] = [this.context[clientSide], this.context[serverSide]];
-    const tunnel = await openPageTunnel({ helper: client, dir: dirs[clientSide] }, { helper: server, dir: dirs[serverSide] }, this.context.transferred);
+  /** A unix socket in the source's image directory reaching the page socket in the
+   * destination's, for the memory pages: direct host to host when it can. */
+  private async tunnel(dirs: { source: string; destination: string }): Promise<PageTunnel> {
+    const { source, destination } = this.context;
+    const tunnel = await openPageTunnel({ helper: source, dir: dirs.source }, { helper: destination, dir: dirs.destination }, this.context.transferred);
     this.context.rollback.add('close the page tunnel', () => tunnel.abort());
-    const remote = this.context.source.host.isLocal ? to : from;
-    report.transfer = {
-      direct: `memory direct ${from} → ${to} over OpenSSH`,
-      local: `memory over this machine's SSH connection to ${remote}`,
-      relayed: `memory relayed through this machine, as ${client.host.name} cannot reach ${server.host.name} directly: ${tunnel.relayedBecause}`,
-    }[tunnel.route];
-    this.context.progress(report.transfer);
     return tunnel;
   }
 
   /** Image directories on both hosts, and the page tunnel from the source's to the
    * destination's page socket (pageSocket): the source's CRIU connects, whichever side serves
    * the pages. All open before the freeze, so none of it costs the frozen process; the first
-   * call gets what prepareEarly() began. */
-  prepare(): Promise<PreparedRoute> {
+   * call gets what prepareEarly() began. The report says which way the memory goes once a
+   * strategy takes the route, not when an early one opens (a failed preflight moves nothing). */
+  async prepare(): Promise<PreparedRoute> {
     const early = this.early;
     this.early = undefined;
-    return early ?? this.open();
+    const route = await (early ?? this.open());
+    const { from, to, source, destination, report } = this.context;
+    const remote = source.host.isLocal ? to : from;
+    report.transfer = {
+      direct: `memory direct ${from} → ${to} over OpenSSH`,
+      local: `memory over this machine's SSH connection to ${remote}`,
+      relayed: `memory relayed through this machine, as ${source.host.name} cannot reach ${destination.host.name} directly: ${route.tunnel.relayedBecause}`,
+    }[route.tunnel.route];
+    this.context.progress(report.transfer);
+    return route;
   }
 
   /** Early event request: starts prepare()'s work now, while the preflight runs, since every
@@ -109,7 +109,7 @@ export class ImageRoute {
 
   private async open(): Promise<PreparedRoute> {
     const [sourceDir, destinationDir] = await Promise.all([this.directory('source'), this.directory('destination')]);
-    const tunnel = await this.tunnel('source', { source: sourceDir, destination: destinationDir });
+    const tunnel = await this.tunnel({ source: sourceDir, destination: destinationDir });
     return { sourceDir, destinationDir, tunnel };
   }
 
