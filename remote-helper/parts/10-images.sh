@@ -37,7 +37,16 @@ cmd_tar_out() {
 # Into DIR, made if need be: it may be opened before the dump makes it (pre-copy's last round).
 cmd_tar_in() { in_images_base "$1"; mkdir -p "$1" && tar -C "$1" -xf -; }
 
+# rmimages [--memory] DIR: with --memory, once the process was restored from them, the images
+# (its memory) go but the directory stays with the list of tmpfs files placed for it, which a
+# rollback or the guard needs until the commit.
 cmd_rmimages() {
+	if [ "$1" = --memory ]; then
+		shift; in_images_base "$1"
+		[ -d "$1" ] || return 0
+		as_criu_user find "$1" -mindepth 1 -maxdepth 1 ! -name .tmpfs-placed -exec rm -rf {} +
+		return
+	fi
 	in_images_base "$1"
 	[ -d "$1" ] || return 0
 	as_criu_user rm -rf "$1"

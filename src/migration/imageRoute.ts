@@ -248,6 +248,13 @@ export class ImageRoute {
     await Promise.all([...this.made].map((made) => this.remove(made).catch((e) => this.context.log(`could not remove ${made.dir}: ${e}`))));
   }
 
+  /** Removes the images (process memory) once the process was restored from them; each
+   * directory stays, with its list of placed tmpfs files, for a rollback or the guard, until
+   * removeAll() after the commit. */
+  async removeMemory(): Promise<void> {
+    await Promise.all([...this.made].map(({ dir, side }) => this.context[side].run(['rmimages', '--memory', dir]).catch((e) => this.context.log(`could not remove the images in ${dir}: ${e}`))));
+  }
+
   /** `dir` is kept (a standby's checkpoint): neither the rollback nor removeAll() touches it. */
   forget(dir: string): void {
     for (const made of this.made) if (made.dir === dir) this.made.delete(made);

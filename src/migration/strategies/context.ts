@@ -20,7 +20,7 @@ export interface StrategyContext {
   /** The tree was stopped before the migration (job control): it stays as it was. */
   readonly stoppedBefore: boolean;
   /** Image directories, the page tunnel and the images' copy; all it makes is undone on failure. */
-  readonly images: Pick<ImageRoute, 'prepare' | 'directory' | 'openCopy' | 'checkpointRoute' | 'sendRemainingImages' | 'carriedPaths' | 'removeAll'>;
+  readonly images: Pick<ImageRoute, 'prepare' | 'directory' | 'openCopy' | 'checkpointRoute' | 'sendRemainingImages' | 'carriedPaths' | 'removeMemory'>;
   /** What the strategy adds to the report. */
   readonly report: Pick<MigrationResult, 'rounds' | 'roundsStopped' | 'options'>;
 

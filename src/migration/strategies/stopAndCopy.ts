@@ -37,7 +37,7 @@ export async function stopAndCopy(migration: StrategyContext): Promise<void> {
   // The restored process needs its images no more, nor does a rollback (it resumes the source):
   // they go (they hold its memory) while it is verified, once the tunnel wound down (it runs
   // from the image directories).
-  const cleared = closing.then(() => images.removeAll());
+  const cleared = closing.then(() => images.removeMemory());
   cleared.catch(() => undefined); // awaited below, after the verify
   await migration.verify(restored);
   await cleared;
