@@ -4,7 +4,8 @@
 //           (as in VS Code once its tree lists the hosts);
 //   vscode  the engine call the extension makes for Migrate Process… (src/ui/migrate/migrate.ts:
 //           runMigration → engine.migrate): its ReconfigurableEngine and engine options (a log),
-//           the tree's listing and the destination picker's host check before it, and its
+//           the tree's listing, the destination picker's host check and the way it readies to
+//           the highlighted host (engine.prepareRoute) before it, and its
 //           migrate options (progress, cancel signal, tracer question). The notification, history
 //           and view refresh around it need a real VS Code and are not measured.
 // Both use the engine bundled from the same tree as the CLI under test (env.ts: engine.js).
@@ -37,8 +38,10 @@ export class InProcessEngines {
       const engine = await this.engine(kind, run);
       const pids = workers.map((w) => w.pid);
       if (kind === 'vscode') {
-        // The destination picker checks each candidate host as it opens; the user picks once it
-        // says ready. (The tree listed both hosts already; it lists them again after each move.)
+        // The destination picker checks each candidate host as it opens, and readies the way to
+        // the one the user highlights; the user picks once it says ready, here at once, with no
+        // time to think. (The tree listed both hosts already; it lists them again after each move.)
+        engine.prepareRoute?.(SOURCE, DESTINATION);
         await engine.checkHost(DESTINATION);
       }
       const t0 = now();

@@ -148,7 +148,7 @@ export function legend(): string {
     "*warm*: the engine of the same build (`createEngine`), kept in the bench's process for the whole run with its connections and helpers up, as in VS Code once its tree lists the hosts; " +
       'each measured migration is a second or later one in that engine (one unmeasured migration first). Strategy auto; batches through `migrateMany`; up to 512 MiB per process (above that the transfer drowns what it saves). Compare with *auto*, the same call in a new `procmig`.',
     "*vscode*: the engine call the extension makes for Migrate Process… (`runMigration` → `engine.migrate`, src/ui/migrate/migrate.ts): the extension's `ReconfigurableEngine` with its engine options (a log), " +
-      "the destination picker's host check before each move and the tree's listing of both hosts after it, and the extension's migrate options (progress, cancel signal, tracer question); kept for the run like *warm*. " +
+      "the destination picker's host check before each move, with the image directories and page tunnel it readies for the highlighted host (`prepareRoute`, the user picking at once) and the tree's listing of both hosts after it, and the extension's migrate options (progress, cancel signal, tracer question); kept for the run like *warm*. " +
       "The notification, history and view refresh around that call need a real VS Code (src/ui imports `vscode`) and are not measured. One process of up to 64 MiB (`--count-size`): above that its call is *warm*'s.",
     '*ssh* rows: the same bytes through plain SSH (`head -c N /dev/zero | ssh … cat`), via the root namespace and host to host.',
   ];

@@ -270,6 +270,11 @@ export interface Engine {
    * as root, once; resolves with each step's line and the host's report afterwards. */
   setUpHost(host: string, options?: SetUpOptions): Promise<{ steps: string[]; report: HostReport }>;
   migrate(request: MigrationRequest, options?: MigrateOptions): Promise<MigrationResult>;
+  /** Early event request: readies the way a migration from `from` to `to` takes (image
+   * directories, the one-time sshd and page tunnel) before it is asked for, as the user looks
+   * at that destination; the next `migrate` between them takes it, and it goes unused after a
+   * minute. Optional: engines without hosts of their own leave it out. */
+  prepareRoute?(from: string, to: string): void;
   /** The full preflight of `request` (CRIU, architecture, CPU features, files, memory), touching
    * nothing: what placement asks of each candidate host. */
   checkFeasible(request: MigrationRequest, options?: Pick<MigrateOptions, 'signal'>): Promise<Feasibility>;

@@ -35,6 +35,7 @@ import { PreflightError, sentenceFor } from './errors';
 import { measureHost, measureLink, treeCores } from './hostMeasure';
 import { treeRssKiB } from './preflight';
 import { runMigrationReady } from './run';
+import { RoutePool } from './routePool';
 import { MigrationSession, type HostSource } from './session';
 import { standbyProtection } from './standby';
 import { runStrategy } from './strategies';
@@ -75,9 +76,11 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
   const log = options.log ?? (() => undefined);
   const helper = async (host: string) => HostHelper.for(await pool.get(host));
   const listProcesses = async (host: string) => parseProcessList(await (await helper(host)).run(['ps']));
+  const routes = new RoutePool(helper, log);
 
   async function migrateOne(request: MigrationRequest, hosts: HostSource, migrateOptions?: MigrateOptions, link?: BatchLink, retried = false): Promise<MigrationResult> {
-    const session = new MigrationSession({ hosts, checkpoint, log }, request, migrateOptions, link);
+    // A readied route runs on the engine's own connections: a batch's other pools make their own.
+    const session = new MigrationSession({ hosts, checkpoint, log, routes: hosts === pool ? routes : undefined }, request, migrateOptions, link);
     let failure: unknown;
     try {
       session.checkCancelled();
@@ -148,6 +151,8 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
       if (!connected.isLocal) await connected.close();
       return { steps, report: await checkHost(host) };
     },
+
+    prepareRoute: (from: string, to: string) => routes.prepare(from, to),
 
     migrate(request: MigrationRequest, migrateOptions?: MigrateOptions): Promise<MigrationResult> {
       return migrateOne(request, pool, migrateOptions);
@@ -224,6 +229,7 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
     onConnectionChange: (listener) => pool.onConnectionChange((c) => listener({ host: c.host, connected: c.connected, ...(c.error ? { reason: c.error.message } : {}) })),
 
     dispose: async () => {
+      await routes.close();
       await Promise.all([pool, ...batchPools].map((p) => p.close()));
     },
   };

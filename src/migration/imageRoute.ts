@@ -10,6 +10,7 @@ import type { HostGuard } from './guard';
 import { openPageTunnel, type PageTunnel } from './pageTunnel';
 import type { TmpfsFile } from './preflight';
 import type { Rollback } from './rollback';
+import { makeImageDirectory, removeImageDirectory } from './imageDirectories';
 
 export type Side = 'source' | 'destination';
 
@@ -39,6 +40,16 @@ export interface ImageRouteContext {
   report: Pick<MigrationResult, 'transfer'>;
   progress(message: string): void;
   log(line: string): void;
+  /** A route readied before this migration, if there is one to take. */
+  readied?(): Promise<ReadiedRoute | undefined>;
+}
+
+/** A route opened before its migration (routePool.ts), for the migration to take: its tunnel
+ * counts its bytes into `counter.target`. */
+export interface ReadiedRoute extends PreparedRoute {
+  source: HostHelper;
+  destination: HostHelper;
+  counter: { target: ByteCounter };
 }
 
 export class ImageRoute {
@@ -51,13 +62,14 @@ export class ImageRoute {
 
   /** A private image directory on `side`, removed on rollback and after success. */
   async directory(side: Side): Promise<string> {
-    const helper = this.context[side];
-    const out = await helper.run(['mkimages']);
-    const dir = /^dir=(.+)$/m.exec(out)?.[1];
-    if (!dir) throw new Error(`Could not create an image directory on ${helper.host.name}.`);
+    return this.track(side, await makeImageDirectory(this.context[side]));
+  }
+
+  /** `dir` on `side` is this migration's: the rollback, the host's guard and removeAll() remove it. */
+  private track(side: Side, dir: string): string {
     const made = { dir, side };
     this.made.add(made);
-    this.context.rollback.add(`remove ${dir} on ${helper.host.name}`, () => this.remove(made));
+    this.context.rollback.add(`remove ${dir} on ${this.context[side].host.name}`, () => this.remove(made));
     this.context.guard(side).images(dir);
     return dir;
   }
@@ -66,7 +78,10 @@ export class ImageRoute {
    * destination's, for the memory pages: direct host to host when it can. */
   private async tunnel(dirs: { source: string; destination: string }): Promise<PageTunnel> {
     const { source, destination } = this.context;
-    const tunnel = await openPageTunnel({ helper: source, dir: dirs.source }, { helper: destination, dir: dirs.destination }, this.context.transferred);
+    return this.trackTunnel(await openPageTunnel({ helper: source, dir: dirs.source }, { helper: destination, dir: dirs.destination }, this.context.transferred));
+  }
+
+  private trackTunnel(tunnel: PageTunnel): PageTunnel {
     this.context.rollback.add('close the page tunnel', () => tunnel.abort());
     return tunnel;
   }
@@ -108,7 +123,21 @@ export class ImageRoute {
   }
 
   private async open(): Promise<PreparedRoute> {
-    const [sourceDir, destinationDir] = await Promise.all([this.directory('source'), this.directory('destination')]);
+    const readied = await this.context.readied?.();
+    if (readied) {
+      // From here its directories and tunnel are this migration's, and so are its bytes.
+      readied.counter.target = this.context.transferred;
+      this.context.progress('taking the image directories and page tunnel readied while the destination was picked');
+      const sourceDir = this.track('source', readied.sourceDir);
+      const destinationDir = this.track('destination', readied.destinationDir);
+      return { sourceDir, destinationDir, tunnel: this.trackTunnel(readied.tunnel) };
+    }
+    // Both settle before this does: one made while the other failed is registered by then, and
+    // the rollback (which waits for settled()) removes it.
+    const made = await Promise.allSettled([this.directory('source'), this.directory('destination')]);
+    const failed = made.find((m): m is PromiseRejectedResult => m.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [sourceDir, destinationDir] = made.map((m) => (m as PromiseFulfilledResult<string>).value);
     const tunnel = await this.tunnel({ source: sourceDir, destination: destinationDir });
     return { sourceDir, destinationDir, tunnel };
   }
@@ -266,7 +295,7 @@ export class ImageRoute {
   }
 
   private async remove(made: { dir: string; side: Side }): Promise<void> {
-    await this.context[made.side].run(['rmimages', made.dir]);
+    await removeImageDirectory(this.context[made.side], made.dir);
     this.made.delete(made);
   }
 }

@@ -28,6 +28,8 @@ export interface PageTunnel {
    * `relayed`: through this machine, for `relayedBecause`. */
   readonly route: 'direct' | 'local' | 'relayed';
   readonly relayedBecause?: string;
+  /** Whether it still carries connections: a readied one may have lost a host meanwhile. */
+  serving(): boolean;
   /** Ends the tunnel once its connections closed, counting the bytes; idempotent. */
   close(): Promise<void>;
   /** Ends it now (rollback); idempotent. */
@@ -53,8 +55,13 @@ export async function openPageTunnel(client: TunnelEnd, server: TunnelEnd, count
   }
   const socket = pageSocket(client.dir);
   const bridge = await bridgePort(client.helper.host, server.helper.host, pageSocket(server.dir), counter, { path: socket });
-  const close = () => bridge.close();
-  return { socket, route: reason === undefined ? 'local' : 'relayed', relayedBecause: reason, close, abort: close };
+  let closed = false;
+  const close = () => {
+    closed = true;
+    return bridge.close();
+  };
+  // It listens on this machine's SSH connection, which reopens on its next use.
+  return { socket, route: reason === undefined ? 'local' : 'relayed', relayedBecause: reason, serving: () => !closed, close, abort: close };
 }
 
 async function openDirect(client: TunnelEnd, server: TunnelEnd, counter: ByteCounter): Promise<PageTunnel> {
@@ -72,6 +79,9 @@ async function openDirect(client: TunnelEnd, server: TunnelEnd, counter: ByteCou
       'direct-tunnel', client.dir, address, String(sshd.port), sshdValues.user ?? '', sshdValues.hostkey ?? '', socket, pageSocket(server.dir),
     ]);
     let closing: Promise<void> | undefined;
+    let ended = false;
+    const end = () => (ended = true);
+    void Promise.race([sshd.done, tunnel.done]).then(end, end);
     const finish = async (graceful: boolean) => {
       if (graceful) {
         // End of stdin: the remote end of the session ends, and ssh exits once the forwarded
@@ -89,6 +99,7 @@ async function openDirect(client: TunnelEnd, server: TunnelEnd, counter: ByteCou
     return {
       socket,
       route: 'direct',
+      serving: () => !ended && !closing,
       close: () => (closing ??= finish(true)),
       abort: () => (closing ??= finish(false)),
     };

@@ -15,6 +15,7 @@ import { ImageRoute, type Side } from './imageRoute';
 import { treeRssKiB } from './preflight';
 import { runPreflight, type Preflight, type PreflightRunner } from './preflightRun';
 import { Rollback } from './rollback';
+import type { RoutePool } from './routePool';
 import type { StrategyContext, StrategySwitch } from './strategies/context';
 import { chooseStrategy, type StrategyChoice } from './strategy';
 import { Timeline } from './timeline';
@@ -27,6 +28,8 @@ export interface SessionDeps {
   hosts: HostSource;
   checkpoint: CheckpointEngine;
   log: (line: string) => void;
+  /** Routes readied before their migration, for the hosts of `hosts` (routePool.ts). */
+  routes?: Pick<RoutePool, 'take'>;
 }
 
 export class MigrationSession {
@@ -107,6 +110,7 @@ export class MigrationSession {
     });
     const { source, destination } = this.connected();
     const session = this;
+    const routes = this.deps.routes;
     this.route = new ImageRoute({
       from,
       to,
@@ -122,6 +126,7 @@ export class MigrationSession {
       report: this.result,
       progress: (message) => this.progress('connect', message),
       log: this.deps.log,
+      readied: routes && (() => routes.take(from, to)),
     });
   }
 

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { createEngine } from '../../src/migration/engine';
 import { kill, onHost, procmig, sshConfig, startDetached, useLab, waitFor } from './support/lab';
 
 const A = 'lab-a';
@@ -80,6 +81,40 @@ describe('memory transfer between the hosts', () => {
     assert.match(result.json.transfer, /relayed through this machine, as lab-a cannot reach lab-b directly: .+/);
     cleanup.push(() => kill(B, result.json.destinationPid));
     await assertIntact(tag, result.json.destinationPid, before);
+    await assertNoTunnelLeft();
+  });
+
+  it('takes the way readied while the destination was picked, and drops one nobody took', async () => {
+    const lines: string[] = [];
+    const engine = createEngine({ sshConfigFile: sshConfig, log: (l) => lines.push(l) });
+    cleanup.push(() => engine.dispose());
+    const imageDirs = async (host: string) => onHost(host, 'ls /var/tmp/process-migrator 2>/dev/null | grep img. || true');
+    const sshdRuns = async () => (await onHost(B, "pgrep -f 'direct/sshd_config' || true")) !== '';
+
+    const tag = 'readied';
+    const { pid, before } = await startMemoryHolder(tag);
+    engine.prepareRoute!(A, B); // the picker highlights lab-b
+    await waitFor(sshdRuns, 15_000);
+    const readied = { a: await imageDirs(A), b: await imageDirs(B) };
+    assert.ok(readied.a && readied.b, 'an image directory waits on each host');
+
+    const result = await engine.migrate({ pid, from: A, to: B, strategy: 'stop-and-copy' });
+    assert.equal(result.ok, true, result.error);
+    cleanup.push(() => kill(B, result.destinationPid!));
+    assert.ok(lines.some((l) => l.includes('readied while the destination was picked')), 'the migration took the readied way');
+    assert.match(result.transfer ?? '', /direct lab-a → lab-b over OpenSSH/);
+    assert.ok(result.bytes > 64 * 1024 * 1024, 'the tunnel readied before the migration counted its bytes for it');
+    await assertIntact(tag, result.destinationPid!, before);
+    assert.equal(await imageDirs(A), '');
+    assert.equal(await imageDirs(B), '');
+    await assertNoTunnelLeft();
+
+    // The user looked at lab-b and cancelled: what was readied goes with the engine.
+    engine.prepareRoute!(A, B);
+    await waitFor(sshdRuns, 15_000);
+    await engine.dispose();
+    assert.equal(await imageDirs(A), '');
+    assert.equal(await imageDirs(B), '');
     await assertNoTunnelLeft();
   });
 });

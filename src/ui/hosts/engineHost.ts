@@ -72,6 +72,10 @@ export class ReconfigurableEngine implements Engine {
     return this.engine.setUpHost(host, options);
   }
 
+  prepareRoute(from: string, to: string): void {
+    this.engine.prepareRoute?.(from, to);
+  }
+
   checkFeasible(request: MigrationRequest, options?: Pick<MigrateOptions, 'signal'>): Promise<Feasibility> {
     return this.engine.checkFeasible(request, options);
   }

@@ -157,8 +157,9 @@ export function describeReport(report: HostReport | undefined): { description: s
   return { description: parts.join(' · '), detail };
 }
 
-/** Destination hosts with their load, free memory and problems, filled in as checks return. */
-export async function pickDestination(model: ProcessModel, from: string, title: string, strategy?: StrategyChoice): Promise<string | undefined> {
+/** Destination hosts with their load, free memory and problems, filled in as checks return.
+ * `onActive` hears of each host the user highlights (to ready the way there). */
+export async function pickDestination(model: ProcessModel, from: string, title: string, strategy?: StrategyChoice, onActive?: (host: string) => void): Promise<string | undefined> {
   const candidates = model.hostNames().filter((h) => h !== from);
   if (candidates.length === 0) {
     void vscode.window.showWarningMessage(
@@ -204,6 +205,12 @@ export async function pickDestination(model: ProcessModel, from: string, title: 
   ).finally(() => {
     qp.busy = false;
   });
+  if (onActive) {
+    qp.onDidChangeActive((items) => {
+      const host = items[0]?.host;
+      if (host && host !== BEST_HOST) onActive(host);
+    });
+  }
   return new Promise<string | undefined>((resolve) => {
     qp.onDidAccept(() => {
       const host = qp.selectedItems[0]?.host;
@@ -247,7 +254,9 @@ export function registerMigration(context: vscode.ExtensionContext, deps: Migrat
     const choice = new StrategyChoice(options.strategy ?? configuredStrategy(), treeRssKiB(deps.model.host(ref.host)?.processes ?? [], ref.pid));
     const name = deps.model.findProcess(ref.host, ref.pid)?.name ?? `PID ${ref.pid}`;
     const what = refs.length > 1 ? `${refs.length} processes` : `${name} (PID ${ref.pid})`;
-    const to = hostOf(destination) ?? (await pickDestination(deps.model, ref.host, `Migrate ${what} from ${ref.host} to…`, options.strategy ? undefined : choice));
+    // Early event request: the way to the highlighted host opens while the user decides.
+    const ready = refs.length === 1 ? (host: string) => deps.engine.prepareRoute?.(ref.host, host) : undefined;
+    const to = hostOf(destination) ?? (await pickDestination(deps.model, ref.host, `Migrate ${what} from ${ref.host} to…`, options.strategy ? undefined : choice, ready));
     if (!to) return undefined;
     if (to === BEST_HOST && refs.length > 1) {
       void vscode.window.showWarningMessage('The best host is chosen for one process at a time: pick a host to move several processes together.');
