@@ -88,60 +88,74 @@ descendants() {
 		}'
 }
 
+# A preflight waits for this, so it forks little: a tool run costs 1–3 ms on busy cores, and a
+# Node.js server holds dozens of descriptors (it was three runs for each, and ~60 for a process).
 cmd_inspect() {
 	pid=$1
 	if [ ! -d "/proc/$pid" ]; then echo "exists=0"; return 0; fi
 	echo "exists=1"
 	echo "self_uid=$(id -u)"
 	# CRIU reads rlimits of another user's process only with CAP_SYS_RESOURCE (bit 24).
-	echo "self_cap_eff=$(awk '/^CapEff:/ {print $2}' /proc/self/status)"
-	for ns in pid mnt net ipc uts user; do
-		echo "host_ns.$ns=$(readlink /proc/self/ns/$ns 2>/dev/null)"
-	done
+	while read -r key value; do [ "$key" = CapEff: ] && echo "self_cap_eff=$value"; done </proc/self/status
+	# find's own namespaces are this shell's.
+	find /proc/self/ns -mindepth 1 -maxdepth 1 \( -name pid -o -name mnt -o -name net -o -name ipc -o -name uts -o -name user \) -printf 'host_ns.%f=%l\n' 2>/dev/null
+	tab=$(printf '\t')
 	for p in $(descendants "$pid"); do
 		[ -d "/proc/$p" ] || continue
-		# stat: comm is in parentheses and may hold spaces; strip it before splitting.
-		st=$(sed 's/^[0-9]* (.*) //' "/proc/$p/stat" 2>/dev/null) || continue
+		# stat: comm is in parentheses and may hold spaces; strip through the last ") ".
+		IFS= read -r st <"/proc/$p/stat" 2>/dev/null || continue
 		# shellcheck disable=SC2086 # the fields of stat
-		set -- $st
-		# state ppid pgrp session tty_nr tpgid flags
-		# TracerPid of any thread: a tracer may hold one thread only (strace -p TID, a native debugger).
-		tracer=$(tracer_of "$p")
-		# … uid tracer rss seccomp (0 none, 2 a filter: CRIU's unprivileged mode cannot dump it)
-		printf 'task\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$1" "$2" "$3" "$4" "$5" "$7" \
-			"$(awk -v t="${tracer:-0}" '/^Uid:/ {u = $2} /^VmRSS:/ {r = $2} /^Seccomp:/ {s = $2} END {print u "\t" t "\t" (r ? r : 0) "\t" (s ? s : 0)}' "/proc/$p/status")"
-		[ -n "$tracer" ] && printf 'tracer\t%s\t%s\n' "$tracer" "$(cat "/proc/$tracer/comm" 2>/dev/null)"
-		printf 'comm\t%s\t%s\n' "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"
+		set -- ${st##*) }
+		# state ppid pgrp session tty_nr tpgid flags … uid tracer rss seccomp (0 none, 2 a filter:
+		# CRIU's unprivileged mode cannot dump it). TracerPid of any thread: a tracer may hold one
+		# thread only (strace -p TID, a native debugger).
+		info=$(awk -v s="/proc/$p/status" '
+			FILENAME == s && /^Uid:/ { u = $2 } FILENAME == s && /^VmRSS:/ { r = $2 } FILENAME == s && /^Seccomp:/ { c = $2 }
+			FILENAME != s && /^TracerPid:/ && $2 != 0 && !t { t = $2 }
+			END { print u "\t" (t ? t : 0) "\t" (r ? r : 0) "\t" (c ? c : 0) }' "/proc/$p/status" /proc/"$p"/task/*/status 2>/dev/null)
+		printf 'task\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$1" "$2" "$3" "$4" "$5" "$7" "$info"
+		tracer=${info#*"$tab"} tracer=${tracer%%"$tab"*}
+		if [ -n "$tracer" ] && [ "$tracer" != 0 ]; then
+			IFS= read -r tcomm <"/proc/$tracer/comm" 2>/dev/null || tcomm=
+			printf 'tracer\t%s\t%s\n' "$tracer" "$tcomm"
+		fi
+		IFS= read -r comm <"/proc/$p/comm" 2>/dev/null || comm=
+		printf 'comm\t%s\t%s\n' "$p" "$comm"
 		# Tab-separated arguments, each ended by a tab (tabs and newlines inside become spaces).
 		printf 'cmdline\t%s\t%s\n' "$p" "$(tr '\0\t\n' '\t  ' <"/proc/$p/cmdline" 2>/dev/null)"
-		printf 'exe\t%s\t%s\n' "$p" "$(readlink "/proc/$p/exe" 2>/dev/null)"
-		printf 'cwd\t%s\t%s\n' "$p" "$(readlink "/proc/$p/cwd" 2>/dev/null)"
-		for ns in pid mnt net ipc uts user; do
-			printf 'ns\t%s\t%s\t%s\n' "$p" "$ns" "$(readlink "/proc/$p/ns/$ns" 2>/dev/null)"
-		done
-		for fd in /proc/"$p"/fd/*; do
-			[ -e "$fd" ] || [ -L "$fd" ] || continue
-			n=${fd##*/}
-			target=$(readlink "$fd" 2>/dev/null)
-			flags=$(awk '/^flags:/ {print $2}' "/proc/$p/fdinfo/$n" 2>/dev/null)
-			# A descriptor closed (or reused) while being read is not one the process holds: its
-			# missing flags would read as O_RDONLY and make a file it only writes look required.
-			[ -n "$target" ] && [ -n "$flags" ] && [ "$(readlink "$fd" 2>/dev/null)" = "$target" ] || continue
-			printf 'fd\t%s\t%s\t%s\t%s\n' "$p" "$n" "$flags" "$target"
-			fd_details "$p" "$n" "$target"
-		done
-		# File-backed mappings: the executable and libraries must exist on the destination. The
-		# whole path, with the " (deleted)" of a file unlinked since (CRIU carries those).
-		sed -n 's|^[^ ]* [^ ]* [^ ]* [^ ]* [0-9]* *\(/.*\)$|\1|p' "/proc/$p/maps" 2>/dev/null | sort -u | while IFS= read -r f; do
-			printf 'map\t%s\t%s\n' "$p" "$f"
-		done
-		# Deleted mapped files, with the bytes they take (CRIU's --ghost-limit counts blocks).
-		awk '/ \(deleted\)$/ && $6 ~ /^\// { print $1 }' "/proc/$p/maps" 2>/dev/null | sort -u | while read -r range; do
-			printf 'deleted\t%s\tmap\t%s\t%s\n' "$p" "$(stat -Lc '%b %B' "/proc/$p/map_files/$range" 2>/dev/null | awk '{print $1 * $2}')" "$(readlink "/proc/$p/map_files/$range" 2>/dev/null)"
-		done
-		awk '$6 ~ /^\/dev\/shm\/|^\/SYSV/ { print $6 }' "/proc/$p/maps" 2>/dev/null | sort -u | while read -r f; do
-			printf 'shm\t%s\t%s\n' "$p" "$f"
-		done
+		# The executable, the working directory and the namespaces: one readlink each, in one find.
+		find "/proc/$p/exe" "/proc/$p/cwd" "/proc/$p/ns/pid" "/proc/$p/ns/mnt" "/proc/$p/ns/net" "/proc/$p/ns/ipc" "/proc/$p/ns/uts" "/proc/$p/ns/user" \
+			-maxdepth 0 \( -path '*/ns/*' -printf "ns\t$p\t%f\t%l\n" -o -printf "%f\t$p\t%l\n" \) 2>/dev/null
+		# Descriptors: their targets, their flags, and their targets again. One closed (or reused)
+		# while being read is not one the process holds: its missing flags would read as O_RDONLY
+		# and make a file it only writes look required.
+		{
+			find "/proc/$p/fd" -mindepth 1 -maxdepth 1 -printf 'a\t%f\t%l\n'
+			awk '/^flags:/ { n = FILENAME; sub(/.*\//, "", n); print "f\t" n "\t" $2 }' /proc/"$p"/fdinfo/*
+			find "/proc/$p/fd" -mindepth 1 -maxdepth 1 -printf 'b\t%f\t%l\n'
+		} 2>/dev/null | awk -F '\t' '
+			$1 == "a" { n[++count] = $2; first[$2] = substr($0, length($2) + 4) }
+			$1 == "f" { flags[$2] = $3 }
+			$1 == "b" { again[$2] = substr($0, length($2) + 4) }
+			END { for (i = 1; i <= count; i++) { d = n[i]; if (first[d] != "" && flags[d] != "" && again[d] == first[d]) print d "\t" flags[d] "\t" first[d] } }' |
+			while IFS="$tab" read -r n flags target; do
+				printf 'fd\t%s\t%s\t%s\t%s\n' "$p" "$n" "$flags" "$target"
+				fd_details "$p" "$n" "$target"
+			done
+		# Mappings, read once: file-backed ones (the executable and libraries must exist on the
+		# destination; the whole path, with the " (deleted)" of a file unlinked since, which CRIU
+		# carries), shared memory, and deleted mapped files with the bytes they take (CRIU's
+		# --ghost-limit counts blocks).
+		awk '
+			$6 ~ /^\// { path = substr($0, index($0, $6)); if (!(path in m)) { m[path] = 1; print "map\t" path } }
+			$6 ~ /^\/dev\/shm\/|^\/SYSV/ && !($6 in s) { s[$6] = 1; print "shm\t" $6 }
+			/ \(deleted\)$/ && $6 ~ /^\// && !($1 in d) { d[$1] = 1; print "deleted\t" $1 }' "/proc/$p/maps" 2>/dev/null |
+			while IFS="$tab" read -r kind what; do
+				case $kind in
+				deleted) printf 'deleted\t%s\tmap\t%s\t%s\n' "$p" "$(stat -Lc '%b %B' "/proc/$p/map_files/$what" 2>/dev/null | awk '{print $1 * $2}')" "$(readlink "/proc/$p/map_files/$what" 2>/dev/null)" ;;
+				*) printf '%s\t%s\t%s\n' "$kind" "$p" "$what" ;;
+				esac
+			done
 	done
 	# Mounts as the tree sees them (point, then type): files on tmpfs are per-host state, which
 	# travels with the process. Optional fields end at "-"; the point keeps mountinfo's escapes.
