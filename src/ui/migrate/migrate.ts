@@ -157,9 +157,14 @@ export function describeReport(report: HostReport | undefined): { description: s
   return { description: parts.join(' · '), detail };
 }
 
+/** The host last picked for a process of each host, this window: the likeliest next pick. */
+const lastPicked = new Map<string, string>();
+
 /** Destination hosts with their load, free memory and problems, filled in as checks return.
- * `onActive` hears of each host the user highlights (to ready the way there). */
-export async function pickDestination(model: ProcessModel, from: string, title: string, strategy?: StrategyChoice, onActive?: (host: string) => void): Promise<string | undefined> {
+ * `onLikely` hears of the host the user is likely to pick: the one highlighted, and as the
+ * picker opens the only candidate or the one picked last from `from` (a click on a row
+ * highlights nothing first), so the way there can be readied. */
+export async function pickDestination(model: ProcessModel, from: string, title: string, strategy?: StrategyChoice, onLikely?: (host: string) => void): Promise<string | undefined> {
   const candidates = model.hostNames().filter((h) => h !== from);
   if (candidates.length === 0) {
     void vscode.window.showWarningMessage(
@@ -205,16 +210,19 @@ export async function pickDestination(model: ProcessModel, from: string, title: 
   ).finally(() => {
     qp.busy = false;
   });
-  if (onActive) {
+  if (onLikely) {
+    const likely = candidates.length === 1 ? candidates[0] : lastPicked.get(from);
+    if (likely && candidates.includes(likely)) onLikely(likely);
     qp.onDidChangeActive((items) => {
       const host = items[0]?.host;
-      if (host && host !== BEST_HOST) onActive(host);
+      if (host && host !== BEST_HOST) onLikely(host);
     });
   }
   return new Promise<string | undefined>((resolve) => {
     qp.onDidAccept(() => {
       const host = qp.selectedItems[0]?.host;
       if (!host) return;
+      if (host !== BEST_HOST) lastPicked.set(from, host);
       resolve(host);
       qp.hide();
     });
