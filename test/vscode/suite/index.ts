@@ -10,6 +10,7 @@ export function run(): Promise<void> {
   mocha.suite.emit('pre-require', globalThis, __filename, mocha);
   require('./extension.test');
   require('./view.test');
+  require('./picker.test');
   require('./hosts.test');
   require('./report.test');
   require('./migrate.test');
