@@ -148,14 +148,13 @@ export class ImageRoute {
    * counts its bytes) to await before the commit: wrapped, as an awaited promise would be
    * awaited too, and the frozen process would wait for it. */
   async sendRemainingImages(pagesDone: Promise<void>, tunnel: PageTunnel, copy: ImageCopy): Promise<{ closing: Promise<void> }> {
-    let closing: Promise<void> = Promise.resolve();
-    const received = pagesDone.then(() => {
-      closing = tunnel.close();
-      closing.catch(() => undefined);
-    });
-    const [pages, images] = await Promise.allSettled([received, copy.send()]);
+    const [pages, images] = await Promise.allSettled([pagesDone, copy.send()]);
     if (pages.status === 'rejected') throw pages.reason;
     if (images.status === 'rejected') throw images.reason;
+    // Only now: the tunnel's end removes its socket from the source's image directory, which
+    // the copy reads (tar exits 1 on a directory that changed as it read it).
+    const closing = tunnel.close();
+    closing.catch(() => undefined);
     return { closing };
   }
 

@@ -32,6 +32,12 @@ export function zombieProblems(inspection: ProcessInspection, from: string): str
   ];
 }
 
+/** A child in the tree is a zombie: often for a moment only (a shell loop's command that just
+ * exited, until the shell reaps it). */
+export function hasZombieChild(inspection: ProcessInspection): boolean {
+  return inspection.tasks.slice(1).some(isZombie);
+}
+
 function isZombie(t: TaskInfo): boolean {
   return t.state === 'Z' || t.state === 'X';
 }

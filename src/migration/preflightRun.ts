@@ -26,7 +26,12 @@ import {
   tracedTask,
   type TmpfsFile,
 } from './preflight';
-import { cutUnixConnections, datagramPeersOf, externalDatagramPeers, nodesToMake, ownPtys, ptyProblems } from './preflightKinds';
+import { sleep } from '../common/sleep';
+import { cutUnixConnections, datagramPeersOf, externalDatagramPeers, hasZombieChild, nodesToMake, ownPtys, ptyProblems } from './preflightKinds';
+
+/** A zombie child is looked at again this often, this many times, before the preflight refuses. */
+const ZOMBIE_LOOKS = 4;
+const ZOMBIE_LOOK_MS = 50;
 
 /** What a passed preflight found: what the strategy choice, the dump and the report work from. */
 export interface Preflight {
@@ -71,7 +76,7 @@ class PreflightRun {
     const [sourceCaps, destinationCaps, inspected] = await Promise.all([
       this.source.run(['caps']).then((t) => parseCapabilities(from, t)),
       this.destination.run(['caps']).then((t) => parseCapabilities(to, t)),
-      this.source.run(['inspect', String(pid)]).then((t) => parseInspection(pid, t)),
+      this.inspect(),
     ]);
     const inspection = await this.stopTracersIfAllowed(inspected);
     const companions = await link?.share(socketInodes(inspection).keys());
@@ -124,6 +129,18 @@ class PreflightRun {
         ...carriedTmpfsOptions(tmpfs.files, from, to),
       ],
     };
+  }
+
+  /** The tree, inspected again while a child is a zombie: a shell loop's command that just
+   * exited is one until the shell reaps it a moment later, and refusing such a tree would refuse
+   * most shell scripts now and then. */
+  private async inspect(): Promise<ProcessInspection> {
+    const { pid } = this.request;
+    for (let look = 1; ; look++) {
+      const inspection = parseInspection(pid, await this.source.run(['inspect', String(pid)]));
+      if (look >= ZOMBIE_LOOKS || !hasZombieChild(inspection)) return inspection;
+      await sleep(ZOMBIE_LOOK_MS);
+    }
   }
 
   /** The tree's files on tmpfs (the source's view), and why any of them cannot travel. */
