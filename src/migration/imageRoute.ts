@@ -10,9 +10,9 @@ import type { HostGuard } from './guard';
 import { openPageTunnel, type PageTunnel } from './pageTunnel';
 import type { TmpfsFile } from './preflight';
 import type { Rollback } from './rollback';
-import { makeImageDirectory, removeImageDirectory } from './imageDirectories';
+import { makeImageDirectory, makeImageDirectoryPair, removeImageDirectory, type Side } from './imageDirectories';
 
-export type Side = 'source' | 'destination';
+export type { Side };
 
 export interface ImageCopy {
   /** Sends the images, once the dump wrote them; resolves when they are in. */
@@ -132,14 +132,11 @@ export class ImageRoute {
       const destinationDir = this.track('destination', readied.destinationDir);
       return { sourceDir, destinationDir, tunnel: this.trackTunnel(readied.tunnel) };
     }
-    // Both settle before this does: one made while the other failed is registered by then, and
-    // the rollback (which waits for settled()) removes it.
-    const made = await Promise.allSettled([this.directory('source'), this.directory('destination')]);
-    const failed = made.find((m): m is PromiseRejectedResult => m.status === 'rejected');
-    if (failed) throw failed.reason;
-    const [sourceDir, destinationDir] = made.map((m) => (m as PromiseFulfilledResult<string>).value);
-    const tunnel = await this.tunnel({ source: sourceDir, destination: destinationDir });
-    return { sourceDir, destinationDir, tunnel };
+    // One made while the other failed is registered before this settles, and the rollback
+    // (which waits for settled()) removes it.
+    const dirs = await makeImageDirectoryPair(this.context, (side, dir) => this.track(side, dir));
+    const tunnel = await this.tunnel(dirs);
+    return { sourceDir: dirs.source, destinationDir: dirs.destination, tunnel };
   }
 
   /** After the dump: the non-memory images travel (through `copy`, opened before the freeze)

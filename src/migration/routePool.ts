@@ -11,7 +11,7 @@
 // migration on each host sweeps the directory (mkimages).
 import type { HostHelper } from '../helper/hostHelper';
 import type { ByteCounter } from '../transport/bridge';
-import { makeImageDirectory, removeImageDirectory } from './imageDirectories';
+import { makeImageDirectoryPair, removeImageDirectory } from './imageDirectories';
 import type { ReadiedRoute } from './imageRoute';
 import { openPageTunnel } from './pageTunnel';
 
@@ -93,20 +93,15 @@ export class RoutePool {
 
   private async open(from: string, to: string): Promise<ReadiedRoute> {
     const [source, destination] = await Promise.all([this.helper(from), this.helper(to)]);
-    const dirs = await Promise.allSettled([makeImageDirectory(source), makeImageDirectory(destination)]);
-    const [sourceDir, destinationDir] = dirs.map((d) => (d.status === 'fulfilled' ? d.value : undefined));
-    const removeDirs = () =>
-      Promise.allSettled([sourceDir && removeImageDirectory(source, sourceDir), destinationDir && removeImageDirectory(destination, destinationDir)]);
-    if (!sourceDir || !destinationDir) {
-      await removeDirs();
-      throw dirs.find((d): d is PromiseRejectedResult => d.status === 'rejected')?.reason;
-    }
-    const counter = new CounterRelay();
+    const helpers = { source, destination };
+    const made: { helper: HostHelper; dir: string }[] = [];
     try {
-      const tunnel = await openPageTunnel({ helper: source, dir: sourceDir }, { helper: destination, dir: destinationDir }, counter);
-      return { sourceDir, destinationDir, tunnel, counter, source, destination };
+      const dirs = await makeImageDirectoryPair(helpers, (side, dir) => made.push({ helper: helpers[side], dir }));
+      const counter = new CounterRelay();
+      const tunnel = await openPageTunnel({ helper: source, dir: dirs.source }, { helper: destination, dir: dirs.destination }, counter);
+      return { sourceDir: dirs.source, destinationDir: dirs.destination, tunnel, counter, source, destination };
     } catch (err) {
-      await removeDirs();
+      await Promise.allSettled(made.map((m) => removeImageDirectory(m.helper, m.dir)));
       throw err;
     }
   }
