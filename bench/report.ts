@@ -156,9 +156,14 @@ export function legend(): string {
 }
 
 /** The ratios the baseline column does not give: post-copy against CRIU's own lazy pages by
- * hand, and the engine kept warm (and the extension's call) against a new `procmig`. */
+ * hand, the engine kept warm (and the extension's call) against a new `procmig`, and each
+ * process of a batch against a lone one of the same size and method. */
 export function comparisons(cells: Cell[]): string[] {
   const out: string[] = [];
+  for (const cell of cells) {
+    const lone = cells.find((c) => c.count === 1 && c.mib === cell.mib);
+    if (cell.count > 1 && lone) out.push(...batchFreezes(cell, lone));
+  }
   const vs = (a?: Stat, b?: Stat) => (a && b ? `${s(a.median)} s = ${(a.median / b.median).toFixed(2)}× ${s(b.median)} s` : undefined);
   for (const cell of cells) {
     const rows = new Map(summarize(cell).filter((r) => r.ok).map((r) => [r.method, r]));
@@ -177,6 +182,21 @@ export function comparisons(cells: Cell[]): string[] {
         );
       }
     }
+  }
+  return out;
+}
+
+/** Each process's own freeze in a batch (median and longest of every process of every run)
+ * against a lone process's median freeze, per method. */
+function batchFreezes(cell: Cell, lone: Cell): string[] {
+  const loneRows = new Map(summarize(lone).map((r) => [r.method, r]));
+  const out: string[] = [];
+  for (const row of summarize(cell)) {
+    const alone = loneRows.get(row.method)?.freeze;
+    const each = stat(cell.methods.find((m) => m.method === row.method)?.samples.filter((x) => x.ok).flatMap((x) => (x.perProcess ?? []).map((p) => p.freezeMs)) ?? []);
+    if (!alone || !each || row.method === 'baseline') continue;
+    const times = (ms: number) => `${s(ms)} s = ${(ms / alone.median).toFixed(2)}×`;
+    out.push(`${cell.label}: ${row.label}, each process's freeze against a lone one's (${s(alone.median)} s): median ${times(each.median)}, longest ${times(each.max)}`);
   }
   return out;
 }
