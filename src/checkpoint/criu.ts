@@ -68,6 +68,14 @@ export class CriuEngine implements CheckpointEngine {
     return [];
   }
 
+  hostNotes(caps: ParsedCapabilities): string[] {
+    if (caps.criuProbeKept !== false) return [];
+    const h = caps.host;
+    return [
+      `CRIU probes the kernel of ${h} anew on every run, about 45 ms before each freeze and each restore there: it keeps that probe (/run/criu.kdat) only on a tmpfs, and /run on ${h} is not one (a container's often is not: start it with one, e.g. \`docker run --tmpfs /run\`).`,
+    ];
+  }
+
   plan(traits: ProcessTraits, name?: string): CheckpointPlan {
     const both = (option: string, reason: string | undefined): ChosenOption[] => (reason ? [{ option, reason }] : []);
     const substitutes = traits.substitutes ?? [];

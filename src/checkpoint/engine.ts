@@ -138,6 +138,8 @@ export interface CheckpointEngine {
   readonly name: string;
   /** Each problem that prevents this host from dumping or restoring, as one sentence. */
   hostProblems(caps: ParsedCapabilities): string[];
+  /** What makes migrations slower on a host, each one sentence with its fix (they still work). */
+  hostNotes?(caps: ParsedCapabilities): string[];
   /** Kinds of anonymous-inode descriptors it can checkpoint (`eventfd`, `inotify`, …; see
    * `anonInodes`): a process holding any other kind cannot move. */
   readonly anonInodeKinds: readonly string[];

@@ -38,6 +38,7 @@ export function formatHostReport(r: HostReport): string {
     );
   }
   for (const p of r.problems) lines.push(`  problem: ${p}`);
+  for (const n of r.notes ?? []) lines.push(`  note: ${n}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -30,6 +30,9 @@ export interface HostCapabilities {
   pipeMaxSize: number;
   /** tmux version, if installed: a process on a terminal is restored inside a tmux session. */
   tmux?: string;
+  /** Whether CRIU keeps its probe of the kernel between runs (/run is a tmpfs); undefined where
+   * CRIU does not run as root. */
+  criuProbeKept?: boolean;
 }
 
 export interface ParsedCapabilities extends HostCapabilities {
@@ -75,6 +78,7 @@ export function parseCapabilities(host: string, text: string): ParsedCapabilitie
     inheritFdsMax: num('inherit_fds_max') || 6,
     ...(kv.page_socket !== undefined ? { pageSocketTool: kv.page_socket } : {}),
     ...(kv.tmux ? { tmux: kv.tmux } : {}),
+    ...(kv.criu_probe_kept ? { criuProbeKept: kv.criu_probe_kept === '1' } : {}),
     ...(cpu ? { cpu } : {}),
   };
 }

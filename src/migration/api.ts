@@ -13,6 +13,8 @@ export interface HostReport {
   capabilities?: HostCapabilities;
   /** Each problem is one sentence saying what is wrong and what to do. */
   problems: string[];
+  /** What makes migrations slower there, each one sentence with its fix; they still work. */
+  notes?: string[];
 }
 
 export type Strategy = 'auto' | 'stop-and-copy' | 'pre-copy' | 'post-copy';

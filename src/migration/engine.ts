@@ -127,7 +127,8 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
   async function checkHost(host: string): Promise<HostReport> {
     try {
       const caps = parseCapabilities(host, await (await helper(host)).run(['caps']));
-      return { host, reachable: true, capabilities: caps, problems: checkpoint.hostProblems(caps) };
+      const notes = checkpoint.hostNotes?.(caps) ?? [];
+      return { host, reachable: true, capabilities: caps, problems: checkpoint.hostProblems(caps), ...(notes.length ? { notes } : {}) };
     } catch (err) {
       return { host, reachable: false, problems: [sentenceFor(err)] };
     }

@@ -77,6 +77,12 @@ describe('parseCapabilities', () => {
     assert.equal(parseCapabilities('b', 'page_socket=\n').pageSocketTool, '');
   });
 
+  it('reads whether CRIU keeps its kernel probe between runs (/run a tmpfs), asked only where CRIU runs as root', () => {
+    assert.equal(parseCapabilities('b', 'criu_probe_kept=1\n').criuProbeKept, true);
+    assert.equal(parseCapabilities('b', 'criu_probe_kept=0\n').criuProbeKept, false);
+    assert.equal(parseCapabilities('b', 'privilege=unprivileged\n').criuProbeKept, undefined);
+  });
+
   it('defaults what is missing or unreadable', () => {
     const c = parseCapabilities('far', 'cpus=many\nload1=\n');
     assert.equal(c.hostname, 'far');

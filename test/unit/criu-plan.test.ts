@@ -135,3 +135,13 @@ describe('CriuEngine.hostProblems', () => {
     assert.deepEqual(engine.hostProblems(caps('a', { pageSocketTool: 'python3' })), []);
   });
 });
+
+describe('CriuEngine.hostNotes', () => {
+  it('says when CRIU probes the kernel on every run (no tmpfs /run), and how to give it one; nothing otherwise', () => {
+    assert.deepEqual(engine.hostNotes(caps('a', { criuProbeKept: false })), [
+      "CRIU probes the kernel of a anew on every run, about 45 ms before each freeze and each restore there: it keeps that probe (/run/criu.kdat) only on a tmpfs, and /run on a is not one (a container's often is not: start it with one, e.g. `docker run --tmpfs /run`).",
+    ]);
+    assert.deepEqual(engine.hostNotes(caps('a', { criuProbeKept: true })), []);
+    assert.deepEqual(engine.hostNotes(caps('a')), [], 'not asked (not root)');
+  });
+});

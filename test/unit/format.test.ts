@@ -73,6 +73,7 @@ describe('formatHostReport', () => {
     const capabilities = parseCapabilities('b', fixture('caps-no-criu.txt'));
     assert.match(formatHostReport({ host: 'b', reachable: true, capabilities, problems: [] }), /\n {2}CRIU not installed \(root\),/);
     assert.equal(formatHostReport({ host: 'gone', reachable: false, problems: ['Cannot connect.'] }), 'gone: unreachable\n  problem: Cannot connect.\n');
+    assert.equal(formatHostReport({ host: 'c', reachable: true, problems: [], notes: ['It is slow.'] }), 'c: reachable\n  note: It is slow.\n');
   });
 });
 

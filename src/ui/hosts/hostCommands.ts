@@ -36,7 +36,7 @@ export async function checkHost(deps: HostCommandDeps, host: string, notify = tr
   if (notify) {
     if (!report.reachable) void vscode.window.showErrorMessage(`${host} is unreachable: ${report.problems[0] ?? 'no reason given'}`);
     else if (report.problems.length) void vscode.window.showWarningMessage(`${host} (${description}): ${report.problems.join(' ')}`);
-    else void vscode.window.showInformationMessage(`${host} is ready for migrations: ${description}.`);
+    else void vscode.window.showInformationMessage(`${host} is ready for migrations: ${description}.${report.notes ? ` ${report.notes.join(' ')}` : ''}`);
   }
   return report;
 }
