@@ -20,8 +20,9 @@ export interface StrategyInput {
   preCopyProblem?: string;
 }
 
-/** Below this, post-copy saves under a second of freeze (bench/: ~1 s flat for post-copy, ~2 s
- * for stop-and-copy at 64 MiB) but adds seconds of page transfer: not worth it. */
+/** Below this, post-copy saves a few tenths of a second of freeze (bench/: 0.22 s against 0.53 s
+ * for stop-and-copy at 64 MiB) for a phase that cannot be undone (the pages still on the
+ * source while the process runs on the destination): not worth it. */
 export const POST_COPY_MIN_RSS_KIB = 128 * 1024;
 
 /** Below this the rounds cost more than the freeze they save (the same size post-copy starts at). */
