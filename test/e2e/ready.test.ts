@@ -34,7 +34,7 @@ const ioUrings = (host: string, pid: number) => onHost(host, `ls -l /proc/${pid}
 describe('procmig run', () => {
   it('a Node.js 24 counter started with `procmig run` on lab-a moves to lab-b with plain `procmig migrate`: count and filter kept', async () => {
     const node = node24();
-    const port = 47811;
+    const port = 27811;
     const r = await procmig(['run', '--host', A, '--json', '--', node, counterServer(), String(port)]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const { pid, log } = r.json;
@@ -79,7 +79,7 @@ describe('procmig run', () => {
   }
 
   it('--tmux: the program runs migration-ready in a new tmux session on lab-a; the text says how to attach', async () => {
-    const { pid } = await counterInTmux(47812);
+    const { pid } = await counterInTmux(27812);
     assert.equal(await ioUrings(A, pid), 0);
     const text = await procmig(['run', '--host', A, '--tmux', '--', 'sleep', '600']);
     assert.equal(text.code, 0, text.stderr);
@@ -100,7 +100,7 @@ describe('procmig run', () => {
 
   it('--tmux: the program moves into a tmux session on lab-b, its count kept, whatever pty number the pane gets there', async () => {
     await fillPtys(B, 2, 'leader');
-    const { pid, count } = await counterInTmux(47815);
+    const { pid, count } = await counterInTmux(27815);
     assert.equal((await ttyLinks(A, pid)).split('\n').length, 1);
     const m = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
     assert.equal(m.code, 0, m.stdout + m.stderr);
@@ -111,7 +111,7 @@ describe('procmig run', () => {
     // Every descriptor it had on its terminal (Node.js reopens it) is now the session's pane.
     assert.equal(await ttyLinks(B, m.json.destinationPid), await onHost(B, `tmux list-panes -t '=${session}' -F '#{pane_tty}'`));
     assert.ok((m.json.options as { option: string }[]).some((o) => /^restore --inherit-fd fd\[3\]:tty\[[0-9a-f]+:[0-9a-f]+\]$/.test(o.option)), JSON.stringify(m.json.options));
-    assert.ok((await ask(B, 47815)) >= count + 1, 'the count continues on lab-b');
+    assert.ok((await ask(B, 27815)) >= count + 1, 'the count continues on lab-b');
     assert.equal(await status(B, m.json.destinationPid, 'Seccomp'), '2');
   });
 
@@ -135,7 +135,7 @@ describe('procmig run', () => {
 
   it("a Node.js program run from a shell that stays on lab-a: its pane on lab-b gets its pty's number, since CRIU reopens a reopened terminal by number", async () => {
     await fillPtys(A, 3, 'shell');
-    const { pid, tty, count } = await counterInShell(47816);
+    const { pid, tty, count } = await counterInShell(27816);
     const m = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
     assert.equal(m.code, 0, m.stdout + m.stderr);
     assert.equal(m.json.ok, true, m.json.error);
@@ -145,23 +145,23 @@ describe('procmig run', () => {
     assert.equal(pane, `/dev/pts/${tty}`);
     assert.equal(await ttyLinks(B, m.json.destinationPid), pane);
     assert.ok((m.json.options as { option: string }[]).some((o) => o.option === `restore in a tmux pane on /dev/pts/${tty}`), JSON.stringify(m.json.options));
-    assert.ok((await ask(B, 47816)) >= count + 1, 'the count continues on lab-b');
+    assert.ok((await ask(B, 27816)) >= count + 1, 'the count continues on lab-b');
   });
 
   it('… and when that number is in use on lab-b, the move is refused with a sentence, and the program keeps counting on lab-a', async () => {
-    const { pid, tty, count } = await counterInShell(47817);
+    const { pid, tty, count } = await counterInShell(27817);
     await fillPtys(B, tty + 1, 'taken');
     const m = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--json']);
     assert.notEqual(m.code, 0, m.stdout);
     assert.match(m.json.error, new RegExp(`holds its terminal /dev/pts/${tty} more than once .* in use on lab-b; close that terminal there`));
     assert.equal(await stateOf(A, pid), 'running');
-    assert.ok((await ask(A, 47817)) >= count + 1, 'it counts on lab-a');
+    assert.ok((await ask(A, 27817)) >= count + 1, 'it counts on lab-a');
   });
 
   it('a Node.js 24 started without it is refused before any freeze, told to restart it with `procmig run`', async () => {
     const node = node24();
     const server = counterServer();
-    const port = 47813;
+    const port = 27813;
     const pid = await startDetached(A, `${node} ${server} ${port}`);
     cleanup.push(() => kill(A, pid));
     await answers(A, port);
@@ -185,7 +185,7 @@ describe('procmig run', () => {
   it('as a normal user (CRIU in its unprivileged mode), a migration-ready program is refused before any freeze, in one sentence', async () => {
     // The lab's root lacks CAP_SYS_RESOURCE, so pmdev's CRIU runs in its unprivileged mode, which
     // cannot suspend a seccomp filter to dump it (CAP_SYS_ADMIN).
-    const port = 47814;
+    const port = 27814;
     // Idempotent: on a fresh machine the users test that sets pmdev up comes later.
     for (const host of ['lab-a', 'lab-b']) {
       const setup = await procmig(['setup', host, '--user', 'pmdev']);
