@@ -160,12 +160,10 @@ export function legend(): string {
  * process of a batch against a lone one of the same size and method. */
 export function comparisons(cells: Cell[]): string[] {
   const out: string[] = [];
-  for (const cell of cells) {
-    const lone = cells.find((c) => c.count === 1 && c.mib === cell.mib);
-    if (cell.count > 1 && lone) out.push(...batchFreezes(cell, lone));
-  }
   const vs = (a?: Stat, b?: Stat) => (a && b ? `${s(a.median)} s = ${(a.median / b.median).toFixed(2)}× ${s(b.median)} s` : undefined);
   for (const cell of cells) {
+    const lone = cell.count > 1 ? cells.find((c) => c.count === 1 && c.mib === cell.mib) : undefined;
+    if (lone) out.push(...batchFreezes(cell, lone));
     const rows = new Map(summarize(cell).filter((r) => r.ok).map((r) => [r.method, r]));
     const lazy = rows.get('lazy-pages');
     const post = rows.get('post-copy');
@@ -189,16 +187,15 @@ export function comparisons(cells: Cell[]): string[] {
 /** Each process's own freeze in a batch (median and longest of every process of every run)
  * against a lone process's median freeze, per method. */
 function batchFreezes(cell: Cell, lone: Cell): string[] {
-  const loneRows = new Map(summarize(lone).map((r) => [r.method, r]));
-  const out: string[] = [];
-  for (const row of summarize(cell)) {
-    const alone = loneRows.get(row.method)?.freeze;
-    const each = stat(cell.methods.find((m) => m.method === row.method)?.samples.filter((x) => x.ok).flatMap((x) => (x.perProcess ?? []).map((p) => p.freezeMs)) ?? []);
-    if (!alone || !each || row.method === 'baseline') continue;
+  const loneFreeze = new Map(summarize(lone).map((r) => [r.method, r.freeze]));
+  // summarize() keeps the order of cell.methods.
+  return summarize(cell).flatMap((row, i) => {
+    const alone = loneFreeze.get(row.method);
+    const each = stat(cell.methods[i].samples.filter((x) => x.ok).flatMap((x) => (x.perProcess ?? []).map((p) => p.freezeMs)));
+    if (row.method === 'baseline' || !alone || !each) return [];
     const times = (ms: number) => `${s(ms)} s = ${(ms / alone.median).toFixed(2)}×`;
-    out.push(`${cell.label}: ${row.label}, each process's freeze against a lone one's (${s(alone.median)} s): median ${times(each.median)}, longest ${times(each.max)}`);
-  }
-  return out;
+    return [`${cell.label}: ${row.label}, each process's freeze against a lone one's (${s(alone.median)} s): median ${times(each.median)}, longest ${times(each.max)}`];
+  });
 }
 
 export function notes(cells: Cell[]): string[] {
