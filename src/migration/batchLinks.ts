@@ -8,11 +8,15 @@
 //   packets between those ports from before the first restore until every tree has run there
 //   (or given up); TCP retransmits what was dropped.
 // If one linked tree fails after the freeze, the others roll back too: half a pair is useless.
+// Trees with no connection between them succeed or fail each on its own.
 import type { HostHelper } from '../helper/hostHelper';
 import { Barrier } from './barrier';
 import { HostGuard } from './guard';
 
 export interface BatchLink {
+  /** Whether connections run between trees of the batch: those trees freeze together and
+   * succeed or fail together. Final once every tree has passed its preflight. */
+  readonly linked: boolean;
   /** Publishes this tree's socket inodes; resolves to the other trees' once each has published
    * (or failed before it could). */
   share(inodes: Iterable<number>): Promise<Set<number>>;
@@ -21,8 +25,9 @@ export interface BatchLink {
   /** Right before this tree's restore: locks the destination's loopback for the batch's
    * crossing connections (once for all); `undefined` when there are none. */
   lock(destination: HostHelper): Promise<void>;
-  /** This tree runs on the destination: waits for the others, then lifts the lock. False when
-   * another linked tree failed after the freeze (this one must roll back as well). */
+  /** This tree runs on the destination: waits for the others (no source is cleaned up while
+   * another tree is still frozen), then lifts the lock. False when another tree failed after the
+   * freeze and the trees are linked (this one must roll back as well). */
   restored(): Promise<boolean>;
   /** This tree failed; frozen: whether it had been frozen (its partners then roll back). */
   leave(frozen: boolean): void;
@@ -64,7 +69,11 @@ export class BatchLinks {
       settled = true;
       if (--this.pending <= 0) this.allSettled();
     };
+    const links = this;
     return {
+      get linked() {
+        return links.linked;
+      },
       share: async (inodes) => {
         for (const i of inodes) {
           own.add(i);
@@ -91,7 +100,7 @@ export class BatchLinks {
         return !this.failedAfterFreeze;
       },
       leave: (frozen) => {
-        if (frozen) this.failedAfterFreeze = true;
+        if (frozen && this.linked) this.failedAfterFreeze = true;
         shared.leave();
         settle();
       },

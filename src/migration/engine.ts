@@ -97,9 +97,9 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
     const result = session.finish();
     // A file the preflight did not see open (the process opened it just before the freeze, as a
     // shell's `echo > file` does for an instant) is missing at the restore: the source runs on,
-    // and one more try preflights what it has open now. Not in a batch, whose members freeze
-    // together.
-    if (!retried && !link && result.rolledBack && failure instanceof CheckpointError && failure.kind === 'file-missing' && !migrateOptions?.signal?.aborted) {
+    // and one more try preflights what it has open now. Not for trees linked by connections,
+    // which freeze together.
+    if (!retried && !link?.linked && result.rolledBack && failure instanceof CheckpointError && failure.kind === 'file-missing' && !migrateOptions?.signal?.aborted) {
       log(`[${request.from}→${request.to} ${request.pid}] retrying once: ${result.error}`);
       migrateOptions?.onProgress?.({ phase: 'preflight', message: `trying once more: ${result.error}` });
       return migrateOne(request, hosts, migrateOptions, link, true);

@@ -1,6 +1,6 @@
 // BatchLinks (src/migration/batchLinks.ts): the trees of one batch learn each other's sockets,
 // the destination's loopback is locked once for their crossing connections and unlocked when the
-// last tree settled, and a tree that failed after the freeze takes its partners back with it.
+// last tree settled, and a linked tree that failed after the freeze takes its partners back with it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HostHelper } from '../../src/helper/hostHelper';
@@ -70,19 +70,32 @@ describe('BatchLinks', () => {
     assert.equal(guard[0].told(), `lock ${name}\ndone\n`, 'the guard is released once the lock is lifted');
   });
 
-  it('a tree that fails after the freeze takes the others back; one that fails before does not', async () => {
+  it('a linked tree that fails after the freeze takes the others back; one that fails before does not', async () => {
     const before = new BatchLinks(2);
     const [a, b] = [before.party(), before.party()];
+    a.crossing([7000]);
     b.leave(false);
     assert.equal(await a.restored(), true);
 
     const after = new BatchLinks(3);
     const [c, d, e] = [after.party(), after.party(), after.party()];
+    c.crossing([7000]);
+    assert.equal(d.linked, true, 'each tree sees that the batch is linked');
     const cResult = c.restored();
     d.leave(true);
     e.leave(true); // leaving twice, or after settling, counts once
     e.leave(true);
     assert.equal(await cResult, false);
+  });
+
+  it('unlinked trees do not take each other back: each succeeds or fails on its own', async () => {
+    const links = new BatchLinks(2);
+    const [a, b] = [links.party(), links.party()];
+    await Promise.all([a.share([]), b.share([])]);
+    assert.equal(a.linked, false);
+    const aResult = a.restored();
+    b.leave(true);
+    assert.equal(await aResult, true);
   });
 
   it('the lock goes when the last tree fails rather than runs', async () => {
