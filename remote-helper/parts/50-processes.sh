@@ -65,6 +65,26 @@ cmd_listener() {
 	return 0
 }
 
+# The TCP sockets here whose local port is one of PORT…, as `inspect` prints them (`net.tcp` and
+# `net.tcp6` lines), and for each listening one the process holding it: `holder INODE PID COMM`.
+# A restored listener binds its port again, which such a socket can keep it from.
+cmd_port_users() {
+	[ $# -gt 0 ] || return 0
+	for t in tcp tcp6; do
+		awk -v ports=" $* " -v t="$t" 'FNR > 1 { split($2, a, ":"); if (index(ports, " " (("0x" a[2]) + 0) " ")) print "net." t "\t" $0 }' "/proc/net/$t" 2>/dev/null
+	done | while IFS= read -r line; do
+		printf '%s\n' "$line"
+		# shellcheck disable=SC2086 # the line's fields, split
+		set -- $line
+		[ "$5" = 0A ] || continue
+		fd=$(find /proc/[0-9]*/fd -maxdepth 1 -lname "socket:\\[${11}\\]" 2>/dev/null | sort -t/ -k3,3n | head -n 1)
+		[ -n "$fd" ] || continue
+		pid=${fd#/proc/}; pid=${pid%%/*}
+		printf 'holder\t%s\t%s\t%s\n' "${11}" "$pid" "$(cat "/proc/$pid/comm" 2>/dev/null)"
+	done
+	return 0
+}
+
 # Which task traces a thread of PID now (empty: none).
 tracer_of() { awk '/^TracerPid:/ && $2 != 0 { print $2; exit }' /proc/"$1"/task/*/status 2>/dev/null; }
 

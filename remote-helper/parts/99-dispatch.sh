@@ -47,6 +47,7 @@ signal) cmd_signal "$@" ;;
 signal-tree) cmd_signal_tree "$@" ;;
 untrace) cmd_untrace "$@" ;;
 listener) cmd_listener "$@" ;;
+port-users) cmd_port_users "$@" ;;
 rmimages) cmd_rmimages "$@" ;;
 loopback-lock) cmd_loopback_lock "$@" ;;
 loopback-unlock) cmd_loopback_unlock "$@" ;;

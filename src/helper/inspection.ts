@@ -126,6 +126,9 @@ export interface MountInfo {
 export const PF_KTHREAD = 0x00200000;
 export const TCP_ESTABLISHED = 1;
 export const TCP_LISTEN = 10;
+/** States of a socket that holds no port against a new bind: TIME_WAIT, CLOSE. */
+export const TCP_TIME_WAIT = 6;
+export const TCP_CLOSE = 7;
 
 export function parseInspection(pid: number, text: string): ProcessInspection {
   const kv = parseKeyValues(text);
@@ -240,7 +243,7 @@ function hexToIp(hex: string): string {
   return words.map((w) => w.replace(/^0+(?=.)/, '').toLowerCase()).join(':');
 }
 
-function parseInetLine(proto: InetSocket['proto'], line: string | undefined): InetSocket | undefined {
+export function parseInetLine(proto: InetSocket['proto'], line: string | undefined): InetSocket | undefined {
   const f = line?.trim().split(/\s+/);
   if (!f || f.length < 10 || !f[1].includes(':')) return undefined;
   const [la, lp] = f[1].split(':');

@@ -4,7 +4,7 @@ import type { ParsedCapabilities } from '../helper/capabilities';
 import { formatBytes, formatKiB } from '../common/format';
 import { cpuShortfall } from '../helper/cpuFeatures';
 import type { CheckpointEngine, FileSubstitute, ProcessTraits } from '../checkpoint/engine';
-import { PF_KTHREAD, TCP_ESTABLISHED, TCP_LISTEN, anonInodes, mountOf, socketInodes, type InetSocket, type ProcessInspection, type TaskInfo } from '../helper/inspection';
+import { PF_KTHREAD, TCP_ESTABLISHED, anonInodes, mountOf, socketInodes, type InetSocket, type ProcessInspection, type TaskInfo } from '../helper/inspection';
 import { KERNEL_MADE, ghostFiles, ghostLimit, kindProblems, ownPtys, ptyIndexOfTtyNr } from './preflightKinds';
 import { commandLine } from './run';
 
@@ -394,13 +394,6 @@ function writers(users: { pid: number; fd: number }[]): string {
   const pids = [...new Set(users.map((u) => u.pid))];
   const fds = `${users.length > 1 ? 'descriptors' : 'descriptor'} ${users.map((u) => u.fd).join(', ')}`;
   return pids.length > 1 ? `processes ${pids.join(', ')} write to (${fds})` : `process ${pids[0]} writes to (${fds})`;
-}
-
-/** TCP ports the tree listens on. */
-export function listeningPorts(inspection: ProcessInspection): number[] {
-  const sockets = socketInodes(inspection);
-  const ports = inspection.inet.filter((s) => s.proto.startsWith('tcp') && s.state === TCP_LISTEN && sockets.has(s.inode)).map((s) => s.localPort);
-  return [...new Set(ports)].sort((a, b) => a - b);
 }
 
 /** Established TCP connections of the tree, as `local:port→remote:port`. */

@@ -14,7 +14,6 @@ import {
   establishedConnections,
   externalPipes,
   fileProblems,
-  listeningPorts,
   outputOnlyFiles,
   parseTmpfsStat,
   requiredFiles,
@@ -26,6 +25,8 @@ import {
   tracedTask,
   type TmpfsFile,
 } from './preflight';
+import { listeningPorts, listeningSockets, portProblems } from './preflightPorts';
+import { parsePortUsers } from '../helper/portUsers';
 import { sleep } from '../common/sleep';
 import { cutUnixConnections, datagramPeersOf, externalDatagramPeers, hasZombieChild, nodesToMake, ownPtys, ptyProblems } from './preflightKinds';
 
@@ -56,6 +57,8 @@ export interface PreflightContext {
   link?: BatchLink;
   progress(phase: PhaseName, message: string): void;
   checkCancelled(): void;
+  /** For a standby's checkpoint: nothing is restored now. */
+  standby?: boolean;
 }
 
 export type PreflightRunner = (source: HostHelper, destination: HostHelper, request: MigrationRequest, context: PreflightContext) => Promise<Preflight>;
@@ -91,6 +94,9 @@ class PreflightRun {
     // receivers its datagram sockets send to).
     const datagrams = datagramPeersOf(inspection, from, to, companions);
     const files = [...requiredFiles(inspection).filter((f) => !carried.has(f.path)), ...externalDatagramPeers(inspection, companions).names.map((path) => ({ path, compareSize: false }))];
+    // The destination's ports are asked meanwhile: it is idle while the source stats.
+    const ports = this.portProblems(inspection);
+    ports.catch(() => undefined); // awaited below
     const sizes = await this.source.run(['stat-files'], { stdin: files.map((f) => f.path).join('\n') + '\n' });
     const sizeOf = new Map(sizes.split('\n').map((l) => l.split('\t') as [string, string]));
     const query = files.map((f) => `${f.path}\t${f.compareSize ? sizeOf.get(f.path) ?? '-' : '-'}`).join('\n') + '\n';
@@ -105,7 +111,7 @@ class PreflightRun {
     const { remaining: notOutputs, substitutes } = substituteMissingOutputs(checkedFiles, outputs, places, to);
     // FIFOs and symlinks the destination lacks are made there (names, no data).
     const { remaining, nodes } = nodesToMake(notOutputs, inspection, to);
-    const problems = [...tmpfs.problems, ...fileProblems(remaining, to), ...datagrams.problems, ...(await this.ptyProblems(inspection))];
+    const problems = [...tmpfs.problems, ...fileProblems(remaining, to), ...datagrams.problems, ...(await this.ptyProblems(inspection)), ...(await ports)];
     const filesDir = /^files_dir=(.+)$/m.exec(places)?.[1] ?? '';
     const all: FileSubstitute[] = [...externalPipes(inspection, to, filesDir), ...cutUnixConnections(inspection, from, to, companions), ...substitutes];
     const traits = { ...checked.traits, substitutes: all.length ? all : undefined, nodes: nodes.length ? nodes : undefined, datagramPeers: datagrams.reason };
@@ -152,6 +158,15 @@ class PreflightRun {
     const { files, sharers } = parseTmpfsStat(await this.source.run(['tmpfs-stat', ...pids], { stdin: lines(candidates) }), inspection);
     const check = files.length ? await this.destination.run(['tmpfs-check'], { stdin: lines(files.map((f) => f.path)) }) : '';
     return { files, problems: tmpfsProblems(files, sharers, check, from, to) };
+  }
+
+  /** The tree's listeners must find their ports free on the destination; a standby's checkpoint
+   * is restored only later, so its ports are not asked now. */
+  private async portProblems(inspection: ProcessInspection): Promise<string[]> {
+    const listening = listeningSockets(inspection);
+    if (!listening.length || this.context.standby) return [];
+    const ports = [...new Set(listening.map((s) => String(s.localPort)))];
+    return portProblems(listening, parsePortUsers(await this.destination.run(['port-users', ...ports])), this.request.to);
   }
 
   /** Ptys the tree opened itself are recreated under their numbers: those must be free there. */

@@ -138,11 +138,18 @@ export class MigrationSession {
 
   /** Everything that can be checked without touching the process (`run`: the real preflight
    * unless a test gives another). */
-  async preflight(run: PreflightRunner = runPreflight): Promise<ProcessInspection> {
+  async preflight(run: PreflightRunner = runPreflight, purpose: 'move' | 'standby' = 'move'): Promise<ProcessInspection> {
     const { pid } = this.request;
     const { source, destination } = this.connected();
     this.progress('preflight', `checking process ${pid} and both hosts`);
-    const context = { checkpoint: this.deps.checkpoint, options: this.options, link: this.link, progress: (p: PhaseName, m: string) => this.progress(p, m), checkCancelled: () => this.checkCancelled() };
+    const context = {
+      checkpoint: this.deps.checkpoint,
+      options: this.options,
+      link: this.link,
+      progress: (p: PhaseName, m: string) => this.progress(p, m),
+      checkCancelled: () => this.checkCancelled(),
+      standby: purpose === 'standby',
+    };
     const checked = await this.timeline.phase('preflight', () => run(source, destination, this.request, context));
     this.checked = checked;
     this.result.listeningPorts = checked.listeningPorts;

@@ -6,10 +6,10 @@ import {
   checkProcessAndHosts,
   establishedConnections,
   externalPipes,
-  listeningPorts,
   outputOnlyFiles,
   substituteMissingOutputs,
 } from '../../src/migration/preflight';
+import { listeningPorts } from '../../src/migration/preflightPorts';
 import { CriuEngine } from '../../src/checkpoint/criu';
 import { caps, inspection } from './fixtures';
 
