@@ -1,7 +1,7 @@
 // Evacuate a host: every migratable process tree of the user (or the chosen ones) moves off it,
 // each where it fits. Every tree is placed first, with the full preflight and nothing frozen; a
 // tree that cannot move is left with its one sentence and is never frozen. The trees bound for
-// one host then move as one batch (frozen together), the batches in parallel.
+// one host then move as one batch (migrateMany), the batches in parallel.
 import type { BatchResult, Engine, MigrateOptions, MigrationResult, ProcessInfo, Strategy } from '../migration/api';
 import type { HostStates } from './hostStates';
 import { assess, rankHosts, withReserved, type Assessment } from './placement';

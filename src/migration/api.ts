@@ -213,7 +213,8 @@ export interface TracedProcess {
 
 export type ProcessState = 'running' | 'stopped' | 'zombie' | 'gone';
 
-/** Several processes (or trees) moved together: frozen together, streamed in parallel. */
+/** Several processes (or trees) moved in one request: all prepared, then frozen a few at a time
+ * (trees linked by connections together), each succeeding or rolling back on its own. */
 export interface BatchRequest {
   pids: number[];
   from: string;

@@ -8,7 +8,8 @@
 //   packets between those ports from before the first restore until every tree has run there
 //   (or given up); TCP retransmits what was dropped.
 // If one linked tree fails after the freeze, the others roll back too: half a pair is useless.
-// Trees with no connection between them succeed or fail each on its own.
+// Trees with no connection between them succeed or fail each on its own, and each commits (its
+// frozen source ends) as soon as it runs on the destination.
 import type { HostHelper } from '../helper/hostHelper';
 import { Barrier } from './barrier';
 import { HostGuard } from './guard';
@@ -25,9 +26,9 @@ export interface BatchLink {
   /** Right before this tree's restore: locks the destination's loopback for the batch's
    * crossing connections (once for all); `undefined` when there are none. */
   lock(destination: HostHelper): Promise<void>;
-  /** This tree runs on the destination: waits for the others (no source is cleaned up while
-   * another tree is still frozen), then lifts the lock. False when another tree failed after the
-   * freeze and the trees are linked (this one must roll back as well). */
+  /** This tree runs on the destination. Linked trees wait for each other, then the lock is
+   * lifted; false when another failed after the freeze (this one must roll back as well). A tree
+   * linked to none goes on at once (true). */
   restored(): Promise<boolean>;
   /** This tree failed; frozen: whether it had been frozen (its partners then roll back). */
   leave(frozen: boolean): void;
@@ -95,6 +96,11 @@ export class BatchLinks {
       },
       restored: async () => {
         settle();
+        // Its frozen source goes now rather than when the batch ends: kept frozen, the sources
+        // slowed the other trees' dumps and restores (8 × 64 MiB on the lab, 2 at a time: each
+        // one's freeze median 0.50 s and longest 0.58–0.74 s, against 0.42 s and 0.45–0.53 s so;
+        // a lone one's 0.36–0.43 s).
+        if (!this.linked) return true;
         await this.allDone;
         await this.unlock();
         return !this.failedAfterFreeze;

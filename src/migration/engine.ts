@@ -163,7 +163,7 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
       const started = performance.now();
       const roots = await treeRoots(request);
       // Every process is prepared (connected, checked, destination ready) before any is frozen,
-      // then all freeze together: the batch's freeze is that of its slowest member, not the sum.
+      // then they freeze as freeze slots allow: each one's freeze stays near a lone one's.
       const barrier = new Barrier(roots.length);
       let slotChoice: Promise<SlotChoice> | undefined;
       const slots = new FreezeSlots(() => (slotChoice = measureSlots(request.from, request.to, roots.length)).then((c) => c.count));

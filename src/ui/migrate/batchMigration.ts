@@ -1,5 +1,5 @@
-// Several selected (or dropped) processes moved in one request (engine `migrateMany`: prepared
-// together, frozen together): one cancellable progress, one history entry per process sharing a
+// Several selected (or dropped) processes moved in one request (engine `migrateMany`: all
+// prepared, then frozen a few at a time): one cancellable progress, one history entry per process sharing a
 // batch id so the report shows them together, one notification.
 import * as vscode from 'vscode';
 import type { BatchRequest, BatchResult, MigrationResult } from '../../migration/api';
