@@ -46,6 +46,8 @@ export class MigrationSession {
   /** PIDs of the source tree, root first, as frozen by the dump. */
   private sourceTree: number[] = [];
   private restored?: RestoredProcess;
+  /** Whether `afterThaw` was called. */
+  private running = false;
   /** Undo on each host what the rollback here could not, should this machine go away. */
   private readonly guards: Partial<Record<Side, HostGuard>> = {};
 
@@ -261,6 +263,8 @@ export class MigrationSession {
   private async verify(restored: RestoredProcess): Promise<void> {
     const { pid } = restored;
     this.timeline.restored();
+    // It runs on the destination: a batch's next process may freeze while this one is checked.
+    this.notifyRunning();
     this.restored = restored;
     if (restored.newPidNamespace) {
       const { takenPid, pidInside } = restored.newPidNamespace;
@@ -288,6 +292,13 @@ export class MigrationSession {
 
   private thaw(): void {
     this.timeline.thaw();
+    this.notifyRunning();
+  }
+
+  /** `afterThaw`, once: the process runs again, on the destination or (rolled back) the source. */
+  private notifyRunning(): void {
+    if (this.running) return;
+    this.running = true;
     this.options.afterThaw?.();
   }
 
