@@ -10,6 +10,8 @@ cmd_host_state() {
 	echo "disk_available_kib=$(df -Pk "$IMAGES_BASE" | awk 'NR==2 {print $4}')"
 	echo "uptime=$(cut -d' ' -f1 /proc/uptime)"
 	echo "arch=$(uname -m)"
+	# Hosts with the same boot ID run on one kernel (containers, namespaces): the same cores.
+	echo "boot_id=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)"
 	find_privilege
 	echo "criu_version=$(criu_version)"
 	# The port this SSH session came in on: where another host reaches this one's sshd too

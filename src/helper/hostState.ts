@@ -19,6 +19,8 @@ export interface HostStateSample {
   diskAvailableKiB: number;
   arch: string;
   criuVersion?: string;
+  /** The kernel's boot ID: hosts that share it run on one machine's cores. */
+  bootId?: string;
   /** The port the helper's SSH session came in on: the host's sshd, for link-rtt from others. */
   sshPort?: number;
 }
@@ -46,6 +48,7 @@ export function parseHostState(text: string): HostStateSample {
     diskAvailableKiB: Number(kv.disk_available_kib) || 0,
     arch: kv.arch ?? '',
     criuVersion: kv.criu_version || undefined,
+    ...(kv.boot_id ? { bootId: kv.boot_id } : {}),
     ...(Number(kv.ssh_port) > 0 ? { sshPort: Number(kv.ssh_port) } : {}),
   };
 }

@@ -66,6 +66,8 @@ export interface HostState {
   diskAvailableKiB: number;
   criuVersion?: string;
   arch?: string;
+  /** The kernel's boot ID: hosts that share it run on one machine's cores. */
+  bootId?: string;
   /** A bare round trip from this machine to the host's helper. */
   rttMs?: number;
   /** The port its sshd answered this machine on, where other hosts reach it too (link RTT). */

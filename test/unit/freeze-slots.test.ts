@@ -22,6 +22,15 @@ describe('chooseFreezeSlots', () => {
   it('one reading only: the runnable load stands for the CPU use', () => {
     assert.equal(idleCores(host('a', 4, undefined, 0.5)), 2);
   });
+  it('two hosts of one machine (the same boot ID) share its cores, two for each frozen process', () => {
+    const on = (state: HostState, bootId: string): HostState => ({ ...state, bootId });
+    assert.deepEqual(chooseFreezeSlots([on(host('lab-a', 2, 0.05), 'k1'), on(host('lab-b', 2, 0.05), 'k1')], 8), {
+      count: 1,
+      reason: 'lab-a and lab-b are one machine: 1.9 of 2 cores idle, about 2 for each frozen process',
+    });
+    assert.equal(chooseFreezeSlots([on(host('a', 8, 1), 'k1'), on(host('b', 8, 1), 'k1')], 8).count, 3);
+    assert.equal(chooseFreezeSlots([on(host('a', 2, 0.05), 'k1'), on(host('b', 2, 0.05), 'k2')], 8).count, 2, 'two machines: a process per idle core');
+  });
   it('nothing measured: one at a time, and says so', () => {
     assert.deepEqual(chooseFreezeSlots([], 4), { count: 1, reason: 'neither host could be measured: one at a time' });
   });

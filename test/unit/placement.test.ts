@@ -48,13 +48,14 @@ describe('placement', () => {
     assert.match(placement.reason, /a is down/);
   });
 
-  it('reads the tightest cgroup limit and quota from host-state', () => {
-    const s = parseHostState('cpus_online=8\nloadavg=2.00 1.00\nmem_available_kib=16000000\ndisk_available_kib=5\nuptime=10.5\narch=x86_64\ncriu_version=4.2.1\ncg_mem=4194304 1000000\ncg_mem=8388608 3000000\ncg_cpu_quota=150000 100000\ncg_cpu_usage_usec=123\ncpu_pressure=1.5\n');
+  it('reads the tightest cgroup limit and quota, and the boot ID, from host-state', () => {
+    const s = parseHostState('cpus_online=8\nloadavg=2.00 1.00\nmem_available_kib=16000000\ndisk_available_kib=5\nuptime=10.5\narch=x86_64\nboot_id=5e1c0a3b-7d2f-4c1e-9a8b-0f6d2e4c8a11\ncriu_version=4.2.1\ncg_mem=4194304 1000000\ncg_mem=8388608 3000000\ncg_cpu_quota=150000 100000\ncg_cpu_usage_usec=123\ncpu_pressure=1.5\n');
     assert.equal(s.memLimitKiB, 4194304);
     assert.equal(s.memLimitAvailableKiB, 1000000);
     assert.equal(s.cpuQuotaCores, 1.5);
     assert.equal(s.load1, 2);
     assert.equal(s.cpuUsageUsec, 123);
+    assert.equal(s.bootId, '5e1c0a3b-7d2f-4c1e-9a8b-0f6d2e4c8a11');
   });
 
   it('HostStates keeps at most 4 probes in flight and marks a failed probe stale', async () => {
