@@ -32,29 +32,31 @@ export class Barrier {
  * and restores share the hosts' few cores, and each process stays frozen until the slowest is
  * done (8 × 64 MiB on 2 cores: 5.2 s, against 1.2 s for one). With about a process per core
  * frozen at a time, each one's freeze stays close to a lone process's; the batch takes about as
- * long in total. The capacity is measured on the hosts (freezeSlots.ts) when the first process
- * is ready to freeze, so slots wait for it.
+ * long in total. The first process freezes at once, and the hosts are measured meanwhile
+ * (freezeSlots.ts): what is idle beside its freeze opens the other slots.
  */
 export class FreezeSlots {
   private free?: number;
   private readonly waiting: (() => void)[] = [];
   private asked = false;
 
-  /** `capacity` is asked once, at the first acquire: the batch is then prepared, so the hosts
-   * are measured as the freezes will find them, without the preparation's own work. */
+  /** `capacity` (every slot, the first one's included) is asked once, at the first acquire: the
+   * batch is then prepared, so the hosts are measured beside a freeze, not the preparation. */
   constructor(private readonly capacity: () => Promise<number>) {}
 
   private ask(): void {
     if (this.asked) return;
     this.asked = true;
+    this.free = 1;
     void this.capacity().then(
-      (n) => this.open(n),
-      () => this.open(1),
+      (n) => this.open(n - 1),
+      () => undefined,
     );
   }
 
-  private open(n: number): void {
-    this.free = Math.max(1, n);
+  /** `more` slots besides the first. */
+  private open(more: number): void {
+    this.free! += Math.max(0, more);
     this.pump();
   }
 

@@ -44,7 +44,7 @@ import { runStrategy } from './strategies';
  * MaxStartups when many connect at once, and one for all would hit its MaxSessions. */
 const MIGRATIONS_PER_CONNECTION = 2;
 
-/** A host's CPU use is a rate between two readings this far apart: before a batch's first freeze. */
+/** A host's CPU use is a rate between two readings this far apart: beside a batch's first freeze. */
 const SLOT_READINGS_APART_MS = 300;
 
 /** Runs `batch` over `count` pools: `pool`, and extra ones opened for this batch alone (kept in
@@ -236,7 +236,7 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
   };
 
   /** How many processes of a batch to freeze at once (freezeSlots.ts), from two readings of
-   * each host once the batch is prepared (CPU use as a rate, without the preparation's). */
+   * each host while its first process is frozen (CPU use as a rate, without the preparation's). */
   async function measureSlots(from: string, to: string, processes: number): Promise<SlotChoice> {
     const states = await Promise.all(
       [from, to].map(async (host) => {

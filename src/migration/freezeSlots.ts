@@ -18,19 +18,23 @@ export interface SlotChoice {
   reason: string;
 }
 
+/** The slots for a batch of `processes`, from `states` read while its first process is frozen:
+ * what that one uses is in the reading, and what is left idle makes room for more. */
 export function chooseFreezeSlots(states: readonly HostState[], processes: number): SlotChoice {
   if (!states.length) return { count: 1, reason: 'neither host could be measured: one at a time' };
   const round = (n: number) => Math.round(n * 10) / 10;
+  const slots = (spare: number, perFreeze: number) => Math.max(1, Math.min(processes, 1 + Math.round(spare / perFreeze)));
   const [one, other] = states;
   if (one && other && one.bootId && one.bootId === other.bootId) {
     // Their cgroups are apart, their cores are not: what both use leaves the rest idle.
     const cpus = Math.min(one.cpus, other.cpus);
     const idle = Math.max(0, cpus - (one.cpus - idleCores(one)) - (other.cpus - idleCores(other)));
-    const count = Math.max(1, Math.min(processes, Math.round(idle / CORES_PER_FREEZE_ON_ONE_MACHINE)));
-    return { count, reason: `${one.host} and ${other.host} are one machine: ${round(idle)} of ${round(cpus)} cores idle, about ${CORES_PER_FREEZE_ON_ONE_MACHINE} for each frozen process` };
+    return {
+      count: slots(idle, CORES_PER_FREEZE_ON_ONE_MACHINE),
+      reason: `${one.host} and ${other.host} are one machine: ${round(idle)} of ${round(cpus)} cores idle with one process frozen, about ${CORES_PER_FREEZE_ON_ONE_MACHINE} for each more`,
+    };
   }
   const sides = states.map((s) => ({ host: s.host, idle: idleCores(s), cpus: s.cpus }));
   const busiest = sides.reduce((a, b) => (b.idle < a.idle ? b : a));
-  const count = Math.max(1, Math.min(processes, Math.round(busiest.idle)));
-  return { count, reason: `${busiest.host}: ${round(busiest.idle)} of ${round(busiest.cpus)} cores idle, the fewer of the two hosts` };
+  return { count: slots(busiest.idle, 1), reason: `${busiest.host}: ${round(busiest.idle)} of ${round(busiest.cpus)} cores idle with one process frozen, the fewer of the two hosts` };
 }

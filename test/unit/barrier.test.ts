@@ -22,15 +22,15 @@ describe('Barrier', () => {
 });
 
 describe('FreezeSlots', () => {
-  it('lets `capacity` freeze at once, the next when one thaws, and waits for the capacity to be known', async () => {
+  it('lets the first freeze at once, `capacity` in all once it is known, and the next when one thaws', async () => {
     let setCapacity!: (n: number) => void;
     let asked = 0;
     const slots = new FreezeSlots(() => (asked++, new Promise((r) => (setCapacity = r))));
-    const s = [slots.slot(), slots.slot(), slots.slot()];
+    const s = [slots.slot(), slots.slot(), slots.slot(), slots.slot()];
     const got: number[] = [];
     s.forEach((slot, i) => void slot.acquire().then(() => got.push(i)));
     await tick();
-    assert.deepEqual(got, [], 'nobody before the capacity is known');
+    assert.deepEqual(got, [0], 'only the first before the capacity is known');
     assert.equal(asked, 1, 'asked once, at the first acquire');
     setCapacity(2);
     await tick();
@@ -39,6 +39,19 @@ describe('FreezeSlots', () => {
     s[0].release(); // idempotent: frees one slot, not two
     await tick();
     assert.deepEqual(got, [0, 1, 2]);
+  });
+
+  it('a capacity that cannot be measured leaves one slot', async () => {
+    const slots = new FreezeSlots(() => Promise.reject(new Error('unreachable')));
+    const [a, b] = [slots.slot(), slots.slot()];
+    const got: string[] = [];
+    void a.acquire().then(() => got.push('a'));
+    void b.acquire().then(() => got.push('b'));
+    await tick();
+    assert.deepEqual(got, ['a']);
+    a.release();
+    await tick();
+    assert.deepEqual(got, ['a', 'b']);
   });
 
   it('a slot released before it was granted (a failure while waiting) gives nothing back twice', async () => {
