@@ -50,16 +50,23 @@ cmd_signal_tree() {
 	cmd_signal "$sig" $(descendants "$root") "$@"
 }
 
+# The lowest PID holding socket INODE (the first process that opened it, before any fork);
+# nothing when none does.
+socket_holder() {
+	fd=$(find /proc/[0-9]*/fd -maxdepth 1 -lname "socket:\\[$1\\]" 2>/dev/null | sort -t/ -k3,3n | head -n 1)
+	[ -n "$fd" ] || return 1
+	fd=${fd#/proc/}
+	echo "${fd%%/*}"
+}
+
 # Whose descriptor the listening socket of TCP PORT is: its inode from /proc/net/tcp*, then the
-# lowest PID holding that inode (the first process that opened it, before any fork).
+# process holding that inode.
 cmd_listener() {
 	hex=$(printf '%04X' "$1")
 	# shellcheck disable=SC2013 # inodes are numbers, one word each
 	for inode in $(awk -v p=":$hex" 'FNR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { print $10 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null); do
-		fd=$(find /proc/[0-9]*/fd -maxdepth 1 -lname "socket:\\[$inode\\]" 2>/dev/null | sort -t/ -k3,3n | head -n 1)
-		[ -n "$fd" ] || continue
-		pid=${fd#/proc/}
-		echo "pid=${pid%%/*}"
+		pid=$(socket_holder "$inode") || continue
+		echo "pid=$pid"
 		return 0
 	done
 	return 0
@@ -77,9 +84,7 @@ cmd_port_users() {
 		# shellcheck disable=SC2086 # the line's fields, split
 		set -- $line
 		[ "$5" = 0A ] || continue
-		fd=$(find /proc/[0-9]*/fd -maxdepth 1 -lname "socket:\\[${11}\\]" 2>/dev/null | sort -t/ -k3,3n | head -n 1)
-		[ -n "$fd" ] || continue
-		pid=${fd#/proc/}; pid=${pid%%/*}
+		pid=$(socket_holder "${11}") || continue
 		printf 'holder\t%s\t%s\t%s\n' "${11}" "$pid" "$(cat "/proc/$pid/comm" 2>/dev/null)"
 	done
 	return 0
