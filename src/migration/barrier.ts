@@ -36,17 +36,16 @@ export class Barrier {
  * (freezeSlots.ts): what is idle beside its freeze opens the other slots.
  */
 export class FreezeSlots {
+  /** Slots free now; undefined until the first acquire asks the capacity. */
   private free?: number;
   private readonly waiting: (() => void)[] = [];
-  private asked = false;
 
   /** `capacity` (every slot, the first one's included) is asked once, at the first acquire: the
    * batch is then prepared, so the hosts are measured beside a freeze, not the preparation. */
   constructor(private readonly capacity: () => Promise<number>) {}
 
   private ask(): void {
-    if (this.asked) return;
-    this.asked = true;
+    if (this.free !== undefined) return;
     this.free = 1;
     void this.capacity().then(
       (n) => this.open(n - 1),

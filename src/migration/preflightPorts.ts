@@ -20,10 +20,13 @@ const isWildcard = (address: string) => /^[0:.]+$/.test(address);
 /** Whether binding one address keeps the other from binding the same port: the same address,
  * or a wildcard that covers the other (`::` covers IPv4 too, as a dual-stack socket does). */
 function overlaps(a: InetSocket, b: InetSocket): boolean {
-  if (a.localAddress === b.localAddress) return true;
+  return a.localAddress === b.localAddress || covers(a, b) || covers(b, a);
+}
+
+/** A wildcard covers its own family's addresses; `::` covers IPv4's too, `0.0.0.0` only `::`. */
+function covers(wide: InetSocket, other: InetSocket): boolean {
   const v6 = (s: InetSocket) => s.proto === 'tcp6';
-  if (isWildcard(a.localAddress) && (v6(a) || !v6(b) || isWildcard(b.localAddress))) return true;
-  return isWildcard(b.localAddress) && (v6(b) || !v6(a) || isWildcard(a.localAddress));
+  return isWildcard(wide.localAddress) && (v6(wide) || !v6(other) || isWildcard(other.localAddress));
 }
 
 /**
