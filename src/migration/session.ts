@@ -139,8 +139,8 @@ export class MigrationSession {
   }
 
   /** Everything that can be checked without touching the process (`run`: the real preflight
-   * unless a test gives another). */
-  async preflight(run: PreflightRunner = runPreflight, purpose: 'move' | 'standby' = 'move'): Promise<ProcessInspection> {
+   * unless a test gives another; `standby`: for a standby's checkpoint, restored only later). */
+  async preflight({ run = runPreflight, standby = false }: { run?: PreflightRunner; standby?: boolean } = {}): Promise<ProcessInspection> {
     const { pid } = this.request;
     const { source, destination } = this.connected();
     this.progress('preflight', `checking process ${pid} and both hosts`);
@@ -150,7 +150,7 @@ export class MigrationSession {
       link: this.link,
       progress: (p: PhaseName, m: string) => this.progress(p, m),
       checkCancelled: () => this.checkCancelled(),
-      standby: purpose === 'standby',
+      standby,
     };
     const checked = await this.timeline.phase('preflight', () => run(source, destination, this.request, context));
     this.checked = checked;

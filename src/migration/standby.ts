@@ -25,7 +25,7 @@ export function standbyProtection(deps: StandbyDeps): Protection {
       const session = new MigrationSession(deps, request, options);
       try {
         await session.connect();
-        await session.preflight(undefined, 'standby');
+        await session.preflight({ standby: true });
         const context = session.strategyContext({ strategy: 'stop-and-copy', reason: 'a checkpoint for the standby' });
         const { dir, takenAt, tmpfs } = await standbyCheckpoint(context);
         const result = session.finish();

@@ -38,7 +38,7 @@ async function migrate(script: Step[], options: MigrateOptions = {}) {
   const hosts = { get: async (name: string) => (name === 'lab-a' ? a : b) };
   const session = new MigrationSession({ hosts, checkpoint: engine, log: () => undefined }, { pid: PID, from: 'lab-a', to: 'lab-b', strategy: 'pre-copy' });
   await session.connect();
-  await session.preflight(passedPreflight({ dump: [], restore: [] }, [{ pid: PID, state: 'S' }]));
+  await session.preflight({ run: passedPreflight({ dump: [], restore: [] }, [{ pid: PID, state: 'S' }]) });
   const choice = options.choice ?? { strategy: 'pre-copy', reason: 'requested' };
   session.result.strategy = choice.strategy;
   try {

@@ -143,7 +143,7 @@ export class RecordingCheckpoint implements CheckpointEngine {
 }
 
 /** A preflight that passed for a tree of `tasks` (root first), planned as `plan`: for
- * `session.preflight(() => …)`. */
+ * `session.preflight({ run: () => … })`. */
 export function passedPreflight(plan: CheckpointPlan, tasks: { pid: number; state: string }[] = [{ pid: 4242, state: 'S' }]): PreflightRunner {
   return async () => ({
     sourceCaps: {} as ParsedCapabilities,
@@ -166,7 +166,7 @@ export async function fakeSession(from = 'lab-a', to = 'lab-b', strategy: Exclud
   const progress: string[] = [];
   const session = new MigrationSession({ hosts, checkpoint: engine, log: (l) => log.push(l) }, { pid: 4242, from, to, strategy }, { onProgress: (p) => progress.push(p.phase) });
   await session.connect();
-  await session.preflight(passedPreflight(engine.plan()));
+  await session.preflight({ run: passedPreflight(engine.plan()) });
   const migrate = async () => {
     try {
       await runStrategy(session, { strategy, reason: 'requested' });
