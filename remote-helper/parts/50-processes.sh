@@ -73,7 +73,7 @@ cmd_listener() {
 }
 
 # The TCP sockets here whose local port is one of PORT…, as `inspect` prints them (`net.tcp` and
-# `net.tcp6` lines), and for each listening one the process holding it: `holder INODE PID COMM`.
+# `net.tcp6` lines), and for each listening one the process holding it: `holder INODE PID NAME`.
 # A restored listener binds its port again, which such a socket can keep it from.
 cmd_port_users() {
 	[ $# -gt 0 ] || return 0
@@ -85,7 +85,11 @@ cmd_port_users() {
 		set -- $line
 		[ "$5" = 0A ] || continue
 		pid=$(socket_holder "${11}") || continue
-		printf 'holder\t%s\t%s\t%s\n' "${11}" "$pid" "$(cat "/proc/$pid/comm" 2>/dev/null)"
+		# Its program's name, as the user started it: comm names the main thread, which Node.js
+		# renames (MainThread).
+		name=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n 1)
+		name=${name##*/}
+		printf 'holder\t%s\t%s\t%s\n' "${11}" "$pid" "${name:-$(cat "/proc/$pid/comm" 2>/dev/null)}"
 	done
 	return 0
 }
