@@ -202,11 +202,12 @@ export class CriuEngine implements CheckpointEngine {
     return [...plan.dump.map((o) => o.option).filter((o) => !HELPER_ADDS.includes(o)), ...tracked];
   }
 
-  async restore(helper: HostHelper, imagesDir: string, plan: CheckpointPlan, options: { lazy?: boolean } = {}): Promise<RestoredProcess> {
+  async restore(helper: HostHelper, imagesDir: string, plan: CheckpointPlan, options: { lazy?: boolean; leaveStopped?: boolean } = {}): Promise<RestoredProcess> {
     // -d and -j are the helper's to add (restore-tty runs CRIU in the foreground).
     const helperAdds = [...HELPER_ADDS, '--restore-detached', ...(plan.terminalSession ? ['--shell-job'] : [])];
     const args = plan.restore.filter((o) => o.option.startsWith('--') && !helperAdds.includes(o.option)).flatMap((o) => optionArgv(o.option));
     if (options.lazy) args.push('--lazy-pages');
+    if (options.leaveStopped) args.push('--leave-stopped');
     const files = (plan.inherit ?? []).flatMap((i) => [i.mode === 'read' ? '--read' : i.mode === 'socket' ? '--socket' : '--file', String(i.fd), i.path || '-']);
     // After the files: the helper opens those first (maybe through an opener that runs it again).
     files.push(...(plan.nodes ?? []).flatMap((n) => (n.kind === 'fifo' ? ['--mkfifo', n.owner, n.mode ?? '600', n.path] : ['--symlink', n.owner, n.linkTarget ?? '', n.path])));

@@ -183,8 +183,9 @@ export interface CheckpointEngine {
   fetchPagesLazily(helper: HostHelper, imagesDir: string, socket: string): Promise<LazyPageFetcher>;
 
   /** Restores from `imagesDir` so that it outlives the connection (detached, or inside a tmux
-   * session for a terminal process); resolves with the restored root's PID. */
-  restore(helper: HostHelper, imagesDir: string, plan: CheckpointPlan, options?: { lazy?: boolean }): Promise<RestoredProcess>;
+   * session for a terminal process); resolves with the restored root's PID. `lazy`: its memory
+   * comes from a lazy-pages daemon; `leaveStopped`: the tree stays stopped, to be resumed. */
+  restore(helper: HostHelper, imagesDir: string, plan: CheckpointPlan, options?: { lazy?: boolean; leaveStopped?: boolean }): Promise<RestoredProcess>;
   /** Ends what a restore left besides the process (its tmux session); for rollback. */
   discard?(helper: HostHelper, restored: RestoredProcess): Promise<void>;
 }

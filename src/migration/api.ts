@@ -19,7 +19,8 @@ export interface HostReport {
 
 export type Strategy = 'auto' | 'stop-and-copy' | 'pre-copy' | 'post-copy';
 
-/** `pages` is post-copy's page transfer, while the process already runs on the destination;
+/** `pages` is the page transfer of post-copy, while the process already runs on the
+ * destination, and of a stop-and-copy into a held copy, which runs only after it;
  * `rounds` is pre-copy's copying of memory while it still runs on the source. */
 export type PhaseName = 'preflight' | 'connect' | 'rounds' | 'freeze' | 'dump' | 'transfer' | 'restore' | 'verify' | 'pages' | 'cleanup';
 

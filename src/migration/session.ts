@@ -17,7 +17,7 @@ import { runPreflight, type Preflight, type PreflightRunner } from './preflightR
 import { Rollback } from './rollback';
 import type { RoutePool } from './routePool';
 import type { StrategyContext, StrategySwitch } from './strategies/context';
-import { chooseStrategy, type StrategyChoice } from './strategy';
+import { chooseMemoryWay, chooseStrategy, type StrategyChoice } from './strategy';
 import { Timeline } from './timeline';
 
 export interface HostSource {
@@ -187,8 +187,18 @@ export class MigrationSession {
   /** What the strategy `choice` works with (contracts in strategies/context.ts). */
   strategyContext(choice: StrategyChoice): StrategyContext {
     const { pid, from, to } = this.request;
-    const { plan, inspection } = this.preflightDone();
+    const { plan, inspection, sourceCaps, destinationCaps } = this.preflightDone();
     const { source, destination } = this.connected();
+    const stoppedBefore = inspection.tasks[0]?.state.startsWith('T') ?? false;
+    const memoryIntoProcess =
+      choice.strategy === 'stop-and-copy'
+        ? chooseMemoryWay({
+            rssKiB: treeRssKiB(inspection),
+            postCopyProblem: this.deps.checkpoint.postCopyProblem(sourceCaps, destinationCaps),
+            terminal: !!plan.terminalSession,
+            stoppedBefore,
+          })
+        : undefined;
     return {
       pid,
       from,
@@ -198,7 +208,8 @@ export class MigrationSession {
       checkpoint: this.deps.checkpoint,
       plan,
       fallback: choice.fallback,
-      stoppedBefore: inspection.tasks[0]?.state.startsWith('T') ?? false,
+      stoppedBefore,
+      ...(memoryIntoProcess ? { memoryIntoProcess } : {}),
       images: this.images(),
       report: this.result,
       progress: (phase, message) => this.progress(phase, message),
@@ -207,6 +218,7 @@ export class MigrationSession {
       onRollback: (what, undo) => this.rollback.add(what, undo),
       resumeSource: () => this.resumeSource(),
       freeze: () => this.freeze(),
+      hold: (restored) => this.hold(restored),
       verify: (restored) => this.verify(restored),
       ranOn: () => this.thaw(),
       keep: (dir) => this.keep(dir),
@@ -259,13 +271,12 @@ export class MigrationSession {
     await this.source.run(['signal-tree', signal, String(this.request.pid), ...this.sourceTree.map(String)]);
   }
 
-  /** The restored process must run (not exit, not stay stopped) on the destination. */
-  private async verify(restored: RestoredProcess): Promise<void> {
-    const { pid } = restored;
-    this.timeline.restored();
-    // It runs on the destination: a batch's next process may freeze while this one is checked.
-    this.notifyRunning();
+  /** Takes the restored copy in, once: reported, watched by the destination's guard, and
+   * stopped by a rollback. A copy its restore left stopped is held so until verify(). */
+  private hold(restored: RestoredProcess): void {
+    if (this.restored) return;
     this.restored = restored;
+    const { pid } = restored;
     if (restored.newPidNamespace) {
       const { takenPid, pidInside } = restored.newPidNamespace;
       this.result.options.push({
@@ -280,6 +291,20 @@ export class MigrationSession {
       await destination.run(['signal-tree', 'KILL', String(pid)]);
       await this.deps.checkpoint.discard?.(destination, restored);
     });
+  }
+
+  /** The restored process must run (not exit, not stay stopped) on the destination; a held
+   * copy is resumed first. */
+  private async verify(restored: RestoredProcess): Promise<void> {
+    const { pid } = restored;
+    const destination = this.destination;
+    if (this.restored === restored) {
+      await this.timeline.phase('restore', () => destination.run(['signal-tree', 'CONT', String(pid)]));
+    }
+    this.hold(restored);
+    this.timeline.restored();
+    // It runs on the destination: a batch's next process may freeze while this one is checked.
+    this.notifyRunning();
     this.progress('verify', `checking that process ${pid} runs on ${this.request.to}`);
     await this.timeline.phase('verify', async () => {
       const state = (await destination.run(['verify', String(pid)])).trim();

@@ -1,6 +1,7 @@
 // How the memory travels: host to host over OpenSSH when the source reaches the destination,
 // relayed through this machine when it cannot; either way the memory arrives intact and the
-// one-time sshd and keys of a direct transfer are gone afterwards.
+// one-time sshd and keys of a direct transfer are gone afterwards. A large process's memory goes
+// straight into its restored copy, held stopped until the last page came.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,11 +14,11 @@ const A = 'lab-a';
 const B = 'lab-b';
 const cleanup = useLab();
 
-/** A Python process holding 64 MiB that writes its memory's checksum on start and on SIGUSR1. */
-async function startMemoryHolder(tag: string): Promise<{ pid: number; before: string }> {
+/** A Python process holding `mib` MiB that writes its memory's checksum on start and on SIGUSR1. */
+async function startMemoryHolder(tag: string, mib = 64): Promise<{ pid: number; before: string }> {
   const script = [
     'import hashlib, os, signal, sys, time',
-    'data = bytearray(os.urandom(1 << 20)) * 64',
+    `data = bytearray(os.urandom(1 << 20)) * ${mib}`,
     `open("/tmp/e2e-${tag}-before", "w").write(hashlib.sha256(data).hexdigest())`,
     `def check(*_): open("/tmp/e2e-${tag}-after", "w").write(hashlib.sha256(data).hexdigest())`,
     'signal.signal(signal.SIGUSR1, check)',
@@ -31,11 +32,13 @@ async function startMemoryHolder(tag: string): Promise<{ pid: number; before: st
   return { pid, before: await onHost(A, `cat /tmp/e2e-${tag}-before`) };
 }
 
-async function assertIntact(tag: string, pid: number, before: string): Promise<void> {
-  await onHost(B, `kill -USR1 ${pid}`);
-  await waitFor(async () => (await onHost(B, `cat /tmp/e2e-${tag}-after 2>/dev/null || true`)).length === 64, 30_000);
-  assert.equal(await onHost(B, `cat /tmp/e2e-${tag}-after`), before, 'the memory checksum matches on the destination');
+async function assertIntact(tag: string, pid: number, before: string, host = B): Promise<void> {
+  await onHost(host, `kill -USR1 ${pid}`);
+  await waitFor(async () => (await onHost(host, `cat /tmp/e2e-${tag}-after 2>/dev/null || true`)).length === 64, 30_000);
+  assert.equal(await onHost(host, `cat /tmp/e2e-${tag}-after`), before, `the memory checksum matches on ${host}`);
 }
+
+const imageDirs = async (host: string) => onHost(host, 'ls /var/tmp/process-migrator 2>/dev/null | grep img. || true');
 
 /** No one-time sshd or ssh tunnel of a direct transfer runs on either host any more. */
 async function assertNoTunnelLeft(): Promise<void> {
@@ -88,7 +91,6 @@ describe('memory transfer between the hosts', () => {
     const lines: string[] = [];
     const engine = createEngine({ sshConfigFile: sshConfig, log: (l) => lines.push(l) });
     cleanup.push(() => engine.dispose());
-    const imageDirs = async (host: string) => onHost(host, 'ls /var/tmp/process-migrator 2>/dev/null | grep img. || true');
     const sshdRuns = async () => (await onHost(B, "pgrep -f 'direct/sshd_config' || true")) !== '';
 
     const tag = 'readied';
@@ -116,5 +118,57 @@ describe('memory transfer between the hosts', () => {
     assert.equal(await imageDirs(A), '');
     assert.equal(await imageDirs(B), '');
     await assertNoTunnelLeft();
+  });
+
+  it('stop-and-copy of a large process: the memory goes straight into the copy, held stopped until it is all in, and says so', async () => {
+    const tag = 'into-process';
+    const { pid, before } = await startMemoryHolder(tag, 160);
+    const result = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--strategy', 'stop-and-copy', '--json']);
+    assert.equal(result.code, 0, `procmig failed: ${result.stdout}${result.stderr}`);
+    assert.equal(result.json.strategy, 'stop-and-copy');
+    const option = result.json.options.find((o: { option: string }) => o.option === 'restore --lazy-pages --leave-stopped');
+    assert.match(option?.reason ?? '', /holds 1\d\d MiB: its memory goes straight into the restored copy/);
+    assert.equal(typeof result.json.phases.pages, 'number', 'the pages moved as their own phase');
+    cleanup.push(() => kill(B, result.json.destinationPid));
+    await assertIntact(tag, result.json.destinationPid, before);
+    assert.equal(await onHost(A, `[ -e /proc/${pid} ] && echo there || echo gone`), 'gone', 'the source went once the copy ran');
+    assert.equal(await imageDirs(A), '');
+    assert.equal(await imageDirs(B), '');
+    await assertNoTunnelLeft();
+  });
+
+  it('stop-and-copy into a held copy whose pages stop on the way: the copy never ran and goes, the source runs on intact', async () => {
+    // lab-b's lazy-pages daemon dies as soon as the restore returned, its pages far from all in.
+    await onHost(B, [
+      'cp /usr/local/sbin/criu /tmp/criu-real',
+      `cat > /tmp/criu-dropping <<'SH'
+#!/bin/sh
+if [ "$1" = restore ]; then
+  /tmp/criu-real "$@"; rc=$?
+  pkill -KILL -f '^/tmp/criu-real lazy-pages'
+  exit $rc
+fi
+exec /tmp/criu-real "$@"
+SH`,
+      'chmod +x /tmp/criu-dropping',
+      'mount --bind /tmp/criu-dropping /usr/local/sbin/criu',
+    ].join('\n'));
+    try {
+      const tag = 'held-fails';
+      const { pid, before } = await startMemoryHolder(tag, 160);
+      const result = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--strategy', 'stop-and-copy', '--json']);
+      assert.notEqual(result.code, 0);
+      assert.equal(result.json?.ok, false, result.stdout + result.stderr);
+      assert.match(result.json.error, /^Moving the memory from lab-a to lab-b failed \(.+\); the copy there had not run yet, so the process keeps running on lab-a with nothing lost\.$/);
+      assert.equal(result.json.rolledBack, true);
+      assert.equal(await onHost(A, `cut -d' ' -f3 /proc/${pid}/stat`), 'S', 'the source runs again');
+      await assertIntact(tag, pid, before, A);
+      assert.equal(await onHost(B, `pgrep -f '^/usr/bin/python3 /tmp/e2e-${tag}.py' || true`), '', 'no copy is left on lab-b');
+      for (const host of [A, B]) assert.equal(await onHost(host, 'pgrep -c -f "criu(-real)? " || true'), '0', `a CRIU process is left on ${host}`);
+      assert.equal(await imageDirs(A), '');
+      assert.equal(await imageDirs(B), '');
+    } finally {
+      await onHost(B, 'umount /usr/local/sbin/criu; rm -f /tmp/criu-dropping /tmp/criu-real');
+    }
   });
 });

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { CriuEngine } from '../../src/checkpoint/criu';
 import { CheckpointError } from '../../src/checkpoint/engine';
 import { HostHelper } from '../../src/helper/hostHelper';
+import { chooseMemoryWay } from '../../src/migration/strategy';
 import { fakeSession, ScriptedHost } from './fakes/sessionFakes';
 
 const PID = 4242;
@@ -63,6 +64,50 @@ describe('stop-and-copy', () => {
     assert.equal(s.a.signals('CONT'), 1);
     assert.equal(s.a.signals('KILL'), 0);
     assert.deepEqual(s.engine.stopped, ['page server']);
+  });
+});
+
+describe('stop-and-copy straight into the process', () => {
+  const big = 2 << 20; // KiB: 2 GiB
+
+  it('is taken from 128 MiB, where lazy pages work, for a process off a terminal that runs', () => {
+    const input = { rssKiB: 128 << 10, terminal: false, stoppedBefore: false };
+    assert.ok(chooseMemoryWay(input));
+    assert.equal(chooseMemoryWay({ ...input, rssKiB: (128 << 10) - 1 }), undefined, 'small: the image file is as fast');
+    assert.equal(chooseMemoryWay({ ...input, rssKiB: NaN }), undefined, 'unknown size');
+    assert.equal(chooseMemoryWay({ ...input, postCopyProblem: 'no uffd' }), undefined);
+    assert.equal(chooseMemoryWay({ ...input, terminal: true }), undefined);
+    assert.equal(chooseMemoryWay({ ...input, stoppedBefore: true }), undefined);
+  });
+
+  it('a large process: its memory goes into the restored copy, held stopped until the last page; then it is resumed and verified, and the source goes', async () => {
+    const s = await fakeSession('lab-a', 'lab-b', 'stop-and-copy', big);
+    const result = await s.migrate();
+    assert.equal(result.ok, true, result.error);
+    assert.equal(result.strategy, 'stop-and-copy');
+    assert.deepEqual(s.engine.calls, ['lazy pages on lab-b', 'dump lazily 4242 on lab-a', 'lazy pages start', 'restore on lab-b lazily, left stopped']);
+    assert.deepEqual(s.progress.slice(2), ['connect', 'connect', 'dump', 'transfer', 'restore', 'pages', 'verify', 'cleanup']);
+    const option = result.options.find((o) => o.option === 'restore --lazy-pages --leave-stopped');
+    assert.match(option?.reason ?? '', /^the process holds 2048 MiB: its memory goes straight into the restored copy, which stays stopped until the last page arrived/);
+    const order = s.b.commands.map((c) => c.join(' '));
+    assert.ok(order.indexOf('signal-tree CONT 5151') >= 0 && order.indexOf('signal-tree CONT 5151') < order.indexOf('verify 5151'), 'resumed, then verified');
+    assert.equal(s.a.signals('KILL'), 1);
+    assert.equal(s.a.signals('CONT'), 0);
+  });
+
+  it('pages that fail on the way: the held copy never ran and is stopped, the source resumes, and the sentence says nothing was lost', async () => {
+    const s = await fakeSession('lab-a', 'lab-b', 'stop-and-copy', big);
+    s.engine.failing.pages = new Error('The page server on lab-a stopped.');
+    const result = await s.migrate();
+    assert.equal(result.ok, false);
+    assert.equal(
+      result.error,
+      'Moving the memory from lab-a to lab-b failed (The page server on lab-a stopped); the copy there had not run yet, so the process keeps running on lab-a with nothing lost.',
+    );
+    assert.deepEqual(s.b.ran('signal-tree'), [['signal-tree', 'KILL', '5151']], 'the held copy is stopped, never resumed');
+    assert.equal(s.a.signals('CONT'), 1);
+    assert.equal(s.a.signals('KILL'), 0);
+    assert.deepEqual(s.engine.stopped, ['page source', 'lazy pages']);
   });
 });
 

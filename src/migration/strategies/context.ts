@@ -1,7 +1,7 @@
 // What a strategy may do to a migration, each step with its contract (as go-criu phaul's `Local`
 // spells out its own). The session keeps everything else: the rollback's order, the hosts'
 // guards, the timeline, the result.
-import type { CheckpointEngine, CheckpointPlan, RestoredProcess } from '../../checkpoint/engine';
+import type { CheckpointEngine, CheckpointPlan, ChosenOption, RestoredProcess } from '../../checkpoint/engine';
 import type { HostHelper } from '../../helper/hostHelper';
 import type { MigrationResult, PhaseName } from '../api';
 import type { ImageRoute } from '../imageRoute';
@@ -19,6 +19,9 @@ export interface StrategyContext {
   readonly fallback?: StrategyChoice;
   /** The tree was stopped before the migration (job control): it stays as it was. */
   readonly stoppedBefore: boolean;
+  /** Stop-and-copy only: set when its memory goes straight into the restored process (the
+   * option and why), unset when it goes through image files. */
+  readonly memoryIntoProcess?: ChosenOption;
   /** Image directories, the page tunnel and the images' copy; all it makes is undone on failure. */
   readonly images: Pick<ImageRoute, 'prepare' | 'directory' | 'openCopy' | 'checkpointRoute' | 'sendRemainingImages' | 'carriedPaths' | 'removeMemory'>;
   /** What the strategy adds to the report. */
@@ -37,6 +40,9 @@ export interface StrategyContext {
   /** Call right before the dump: the source tree is frozen from here until verify() resolves.
    * Any error from here to the commit resumes it; it is never killed before the commit. */
   freeze(): Promise<void>;
+  /** The restore left its copy stopped, its memory still on the way: from here an error stops
+   * that copy too, and verify() resumes it. */
+  hold(restored: RestoredProcess): void;
   /** The restored copy must run on the destination; resolves once it does, and the process
    * counts as thawed. An error before the commit stops that copy and resumes the source (as it
    * was when frozen: what the copy did meanwhile is lost). */

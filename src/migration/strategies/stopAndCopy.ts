@@ -6,10 +6,41 @@
 // pass over a disk copy. The tunnel goes host to host over OpenSSH when the source reaches the
 // destination (pageTunnel.ts): relayed through this machine by ssh2 it topped out at 60–80 MiB/s,
 // making this ~2× the by-hand dump + scp + restore (bench/results).
+//
+// A large process's memory goes straight into its restored copy instead (strategy.ts says when):
+// post-copy's lazy pages, with the copy held stopped until the last page arrived. It is still
+// stop-and-copy: the process runs nowhere until all of it is on the destination, so a failure
+// on the way resumes the source with nothing lost.
 import { pageSocket } from '../pageTunnel';
 import type { StrategyContext } from './context';
+import { restoreLazily } from './lazyRestore';
 
 export async function stopAndCopy(migration: StrategyContext): Promise<void> {
+  return migration.memoryIntoProcess ? intoProcess(migration) : throughImages(migration);
+}
+
+async function intoProcess(migration: StrategyContext): Promise<void> {
+  const { from, to, memoryIntoProcess } = migration;
+  if (memoryIntoProcess) migration.report.options.push(memoryIntoProcess);
+  const { restored, pagesDone, closeTunnel } = await restoreLazily(migration, {
+    leaveStopped: true,
+    restoring: `restoring the process on ${to}, held stopped until its memory is in`,
+  });
+  migration.hold(restored);
+  migration.progress('pages', `moving the memory from ${from} into the held copy on ${to}`);
+  try {
+    await migration.phase('pages', () => pagesDone);
+  } catch (err) {
+    const why = err instanceof Error ? err.message.replace(/\.$/, '') : String(err);
+    throw new Error(`Moving the memory from ${from} to ${to} failed (${why}); the copy there had not run yet, so the process keeps running on ${from} with nothing lost.`);
+  }
+  migration.checkCancelled();
+  await migration.verify(restored);
+  await closeTunnel();
+  await migration.commit();
+}
+
+async function throughImages(migration: StrategyContext): Promise<void> {
   const { checkpoint, pid, from, to, images } = migration;
 
   // Early event request: everything the destination needs is up before the freeze.

@@ -136,15 +136,15 @@ export class RecordingCheckpoint implements CheckpointEngine {
     this.step('fetchPagesLazily', `lazy pages on ${h.host.name}`);
     return { ...this.service('lazy pages'), start: async () => this.step('pager.start', 'lazy pages start') };
   }
-  async restore(h: HostHelper, _dir: string, _plan: unknown, options?: { lazy?: boolean }): Promise<RestoredProcess> {
-    this.step('restore', `restore on ${h.host.name}${options?.lazy ? ' lazily' : ''}`);
+  async restore(h: HostHelper, _dir: string, _plan: unknown, options?: { lazy?: boolean; leaveStopped?: boolean }): Promise<RestoredProcess> {
+    this.step('restore', `restore on ${h.host.name}${options?.lazy ? ' lazily' : ''}${options?.leaveStopped ? ', left stopped' : ''}`);
     return { pid: this.restoredPid };
   }
 }
 
 /** A preflight that passed for a tree of `tasks` (root first), planned as `plan`: for
  * `session.preflight({ run: () => … })`. */
-export function passedPreflight(plan: CheckpointPlan, tasks: { pid: number; state: string }[] = [{ pid: 4242, state: 'S' }]): PreflightRunner {
+export function passedPreflight(plan: CheckpointPlan, tasks: { pid: number; state: string; rssKiB?: number }[] = [{ pid: 4242, state: 'S' }]): PreflightRunner {
   return async () => ({
     sourceCaps: {} as ParsedCapabilities,
     destinationCaps: {} as ParsedCapabilities,
@@ -158,7 +158,7 @@ export function passedPreflight(plan: CheckpointPlan, tasks: { pid: number; stat
 
 /** A session between two scripted hosts, connected and past its preflight; `migrate()` runs
  * `strategy` on it as the engine does (rolling back on failure) and returns the result. */
-export async function fakeSession(from = 'lab-a', to = 'lab-b', strategy: Exclude<Strategy, 'auto'> = 'stop-and-copy') {
+export async function fakeSession(from = 'lab-a', to = 'lab-b', strategy: Exclude<Strategy, 'auto'> = 'stop-and-copy', rssKiB?: number) {
   const [a, b] = [new ScriptedHost(from), new ScriptedHost(to)];
   const engine = new RecordingCheckpoint();
   const hosts = { get: async (name: string) => (name === from ? a : b) };
@@ -166,7 +166,7 @@ export async function fakeSession(from = 'lab-a', to = 'lab-b', strategy: Exclud
   const progress: string[] = [];
   const session = new MigrationSession({ hosts, checkpoint: engine, log: (l) => log.push(l) }, { pid: 4242, from, to, strategy }, { onProgress: (p) => progress.push(p.phase) });
   await session.connect();
-  await session.preflight({ run: passedPreflight(engine.plan()) });
+  await session.preflight({ run: passedPreflight(engine.plan(), [{ pid: 4242, state: 'S', ...(rssKiB ? { rssKiB } : {}) }]) });
   const migrate = async () => {
     try {
       await runStrategy(session, { strategy, reason: 'requested' });
