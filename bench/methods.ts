@@ -202,11 +202,18 @@ export async function rawSshViaRoot(bytes: number): Promise<number> {
   return ms;
 }
 
+/** Where the bytes of a raw ssh land on lab-b: discarded, or kept in a process's memory until
+ * the last one came, as a migration's must (the destination faults in fresh memory for them). */
+const SINKS = {
+  discard: 'cat >/dev/null',
+  memory: `perl -e 'my $b = ""; 1 while sysread(STDIN, $b, 1 << 20, length $b); exit(length $b ? 0 : 1)'`,
+};
+
 /** The same bytes host to host, lab-a → lab-b in one SSH session (the path scp takes), timed on lab-a. */
-export async function rawSshHostToHost(run: BenchRun, bytes: number): Promise<number> {
+export async function rawSshHostToHost(run: BenchRun, bytes: number, sink: keyof typeof SINKS = 'discard'): Promise<number> {
   const r = await ssh(
     SOURCE,
-    `s=$(date +%s%N); head -c ${bytes} /dev/zero | ssh ${run.hostToHostSsh} ${DESTINATION_ADDRESS} 'cat >/dev/null' || exit 1; e=$(date +%s%N); echo $(( (e - s) / 1000 ))`,
+    `s=$(date +%s%N); head -c ${bytes} /dev/zero | ssh ${run.hostToHostSsh} ${DESTINATION_ADDRESS} ${q(SINKS[sink])} || exit 1; e=$(date +%s%N); echo $(( (e - s) / 1000 ))`,
   );
   if (r.code !== 0) throw new MethodError(`raw ssh lab-a → lab-b failed: ${oneLine(r.stderr)}`);
   return Number(r.stdout.trim()) / 1000;

@@ -150,7 +150,8 @@ export function legend(): string {
     "*vscode*: the engine call the extension makes for Migrate Process… (`runMigration` → `engine.migrate`, src/ui/migrate/migrate.ts): the extension's `ReconfigurableEngine` with its engine options (a log), " +
       "the destination picker's host check before each move, with the image directories and page tunnel it readies for the highlighted host (`prepareRoute`, the user picking at once) and the tree's listing of both hosts after it, and the extension's migrate options (progress, cancel signal, tracer question); kept for the run like *warm*. " +
       "The notification, history and view refresh around that call need a real VS Code (src/ui imports `vscode`) and are not measured. One process of up to 64 MiB (`--count-size`): above that its call is *warm*'s.",
-    '*ssh* rows: the same bytes through plain SSH (`head -c N /dev/zero | ssh … cat`), via the root namespace and host to host.',
+    '*ssh* rows: the same bytes through plain SSH (`head -c N /dev/zero | ssh … cat`), via the root namespace and host to host. ' +
+      '*into memory*: host to host into a process on lab-b that keeps them in its memory until the last one came, as a migrated process must; this VM backs its memory lazily, so each fresh page costs a fault in its host too.',
   ];
   return items.map((i) => `- ${i}`).join('\n');
 }

@@ -194,6 +194,7 @@ async function main(): Promise<void> {
       for (const [name, fn] of [
         ['ssh via root', () => rawSshViaRoot(bytes)],
         ['ssh host→host', () => rawSshHostToHost(run, bytes)],
+        ['ssh host→host into memory', () => rawSshHostToHost(run, bytes, 'memory')],
       ] as const) {
         const r: MethodResult = { method: name, kind: 'reference', available: true, samples: [] };
         cell.methods.push(r);
