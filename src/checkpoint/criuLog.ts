@@ -25,11 +25,11 @@ const rules: Rule[] = [
     message: `The process has ${absolute(m[1])} open, but that file does not exist on ${c.host}; copy it there (same path) and retry.`,
   })],
   [/File (.+?) has bad size/, (m, c) => ({
-    kind: 'file-changed',
+    kind: 'file-size',
     message: `The file ${absolute(m[1])} on ${c.host} differs in size from the one the process had open; make the two copies identical and retry.`,
   })],
   [/File (.+?) has bad mode (0[0-7]+) \(expect (0[0-7]+)\)/, (m, c) => ({
-    kind: 'file-changed',
+    kind: 'file-mode',
     message: `The file ${absolute(m[1])} on ${c.host} has other permissions (mode ${permissions(m[2])}) than the one the process had open (${permissions(m[3])}); give it the same mode (chmod ${permissions(m[3])}) and retry.`,
   })],
   [/No space left on device|ENOSPC/, (_m, c) => ({

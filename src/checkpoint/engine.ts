@@ -193,7 +193,8 @@ export interface CheckpointEngine {
 export type CheckpointFailureKind =
   | 'pid-taken'
   | 'file-missing'
-  | 'file-changed'
+  | 'file-size'
+  | 'file-mode'
   | 'disk-full'
   | 'terminal'
   | 'traced'

@@ -1,7 +1,7 @@
 // The engine the CLI and the extension share: hosts, the checkpoint engine, and migrations.
 import { parseCapabilities } from '../helper/capabilities';
 import { CriuEngine } from '../checkpoint/criu';
-import { CheckpointError, type CheckpointEngine } from '../checkpoint/engine';
+import { CheckpointError, type CheckpointEngine, type CheckpointFailureKind } from '../checkpoint/engine';
 import { HostHelper } from '../helper/hostHelper';
 import { setUpHost } from '../checkpoint/hostSetup';
 import { parseProcessList } from '../helper/processList';
@@ -43,6 +43,9 @@ import { runStrategy } from './strategies';
 /** Parallel migrations share a few SSH connections per host: one each would hit sshd's
  * MaxStartups when many connect at once, and one for all would hit its MaxSessions. */
 const MIGRATIONS_PER_CONNECTION = 2;
+
+/** Restore failures a second preflight checks for, before any freeze: worth one more try. */
+const PREFLIGHT_CHECKS = new Set<CheckpointFailureKind>(['file-missing', 'file-size']);
 
 /** A host's CPU use is a rate between two readings this far apart: beside a batch's first freeze. */
 const SLOT_READINGS_APART_MS = 300;
@@ -96,10 +99,11 @@ export function createEngine(options: EngineOptions = {}, checkpoint: Checkpoint
     }
     const result = session.finish();
     // A file the preflight did not see open (the process opened it just before the freeze, as a
-    // shell's `echo > file` does for an instant) is missing at the restore: the source runs on,
-    // and one more try preflights what it has open now. Not for trees linked by connections,
-    // which freeze together.
-    if (!retried && !link?.linked && result.rolledBack && failure instanceof CheckpointError && failure.kind === 'file-missing' && !migrateOptions?.signal?.aborted) {
+    // shell's `echo > file` does for an instant) is missing at the restore, or of another size
+    // there: the source runs on, and one more try preflights what it has open now (and refuses
+    // before any freeze should it still differ). Not for trees linked by connections, which
+    // freeze together.
+    if (!retried && !link?.linked && result.rolledBack && failure instanceof CheckpointError && PREFLIGHT_CHECKS.has(failure.kind) && !migrateOptions?.signal?.aborted) {
       log(`[${request.from}→${request.to} ${request.pid}] retrying once: ${result.error}`);
       migrateOptions?.onProgress?.({ phase: 'preflight', message: `trying once more: ${result.error}` });
       return migrateOne(request, hosts, migrateOptions, link, true);

@@ -30,13 +30,13 @@ describe('explainCriuFailure', () => {
 
   it('file with other permissions on the destination', () => {
     const r = explainCriuFailure(['(00.061950)  120010: Error (criu/files-reg.c:2294): File tmp/e2e-shm-rb.key has bad mode 0100600 (expect 0100644)'], restore);
-    assert.equal(r.kind, 'file-changed');
+    assert.equal(r.kind, 'file-mode');
     assert.equal(r.message, 'The file /tmp/e2e-shm-rb.key on lab-b has other permissions (mode 0600) than the one the process had open (0644); give it the same mode (chmod 0644) and retry.');
   });
 
   it('file of another size on the destination', () => {
     const r = explainCriuFailure(['(00.040410)  115741: Error (criu/files-reg.c:2186): File tmp/log has bad size 10 (expect 20)'], restore);
-    assert.equal(r.kind, 'file-changed');
+    assert.equal(r.kind, 'file-size');
     assert.equal(r.message, 'The file /tmp/log on lab-b differs in size from the one the process had open; make the two copies identical and retry.');
   });
 
@@ -130,7 +130,7 @@ describe('explainCriuFailure: modes', () => {
       ['File tmp/kinds-fifo has bad mode 010600 (expect 010644)', 'File r/w/x checks can be skipped with the --skip-file-rwx-check option', 'Unable to open fd=3 id=0x19'],
       { action: 'restore', host: 'lab-b' },
     );
-    assert.equal(e.kind, 'file-changed');
+    assert.equal(e.kind, 'file-mode');
     assert.equal(e.message, 'The file /tmp/kinds-fifo on lab-b has other permissions (mode 0600) than the one the process had open (0644); give it the same mode (chmod 0644) and retry.');
   });
 });

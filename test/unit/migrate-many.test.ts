@@ -95,6 +95,17 @@ describe('migrateMany', () => {
     await engine.dispose();
   });
 
+  it('one process whose restore finds a file it opened after the preflight of another size is tried once more; a mode mismatch is not', async () => {
+    for (const [kind, dumps] of [['file-size', 2], ['file-mode', 1]] as const) {
+      const { engine, checkpoint } = lab();
+      failRestore(checkpoint, 1, new CheckpointError('The file /tmp/ticks on lab-b differs.', kind, [], 'lab-b'));
+      const result = await engine.migrate({ pid: 100, from: 'lab-a', to: 'lab-b', strategy: 'stop-and-copy' });
+      assert.equal(result.ok, kind === 'file-size', result.error);
+      assert.equal(checkpoint.calls.filter((c) => c.startsWith('dump')).length, dumps, kind);
+      await engine.dispose();
+    }
+  });
+
   it('one process whose restore misses a file it opened after the preflight is tried once more; the source resumed in between', async () => {
     const { engine, checkpoint, a } = lab();
     failRestore(checkpoint, 1, new CheckpointError('The process has /tmp/ticks open, but that file does not exist on lab-b; copy it there (same path) and retry.', 'file-missing', [], 'lab-b'));
