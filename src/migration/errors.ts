@@ -25,6 +25,11 @@ export function sentenceFor(err: unknown): string {
   return String(err);
 }
 
+/** An error as a clause of another sentence: its message without the final stop. */
+export function clauseFor(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
+}
+
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CancelledError();
 }

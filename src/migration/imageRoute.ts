@@ -6,6 +6,7 @@ import type { HostHelper } from '../helper/hostHelper';
 import { startService } from '../helper/service';
 import { pipeCommands, type ByteCounter } from '../transport/bridge';
 import type { MigrationResult } from './api';
+import { clauseFor } from './errors';
 import type { HostGuard } from './guard';
 import { openPageTunnel, type PageTunnel } from './pageTunnel';
 import type { TmpfsFile } from './preflight';
@@ -178,7 +179,7 @@ export class ImageRoute {
         tunnel = undefined;
       }
     } catch (err) {
-      why = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
+      why = clauseFor(err);
     }
     if (!tunnel) {
       report.transfer = `checkpoint relayed through this machine, as ${from} cannot reach ${to} directly: ${why}`;

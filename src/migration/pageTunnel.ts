@@ -14,6 +14,7 @@
 import { parseKeyValues, type HostHelper } from '../helper/hostHelper';
 import { startService, type HelperService } from '../helper/service';
 import { bridgePort, type ByteCounter } from '../transport/bridge';
+import { clauseFor } from './errors';
 
 export interface TunnelEnd {
   helper: HostHelper;
@@ -50,7 +51,7 @@ export async function openPageTunnel(client: TunnelEnd, server: TunnelEnd, count
     try {
       return await openDirect(client, server, counter);
     } catch (err) {
-      reason = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
+      reason = clauseFor(err);
     }
   }
   const socket = pageSocket(client.dir);

@@ -46,6 +46,7 @@ export class MigrationSession {
   /** PIDs of the source tree, root first, as frozen by the dump. */
   private sourceTree: number[] = [];
   private restored?: RestoredProcess;
+  private held = false;
   /** Whether `afterThaw` was called. */
   private running = false;
   /** Undo on each host what the rollback here could not, should this machine go away. */
@@ -271,9 +272,15 @@ export class MigrationSession {
     await this.source.run(['signal-tree', signal, String(this.request.pid), ...this.sourceTree.map(String)]);
   }
 
-  /** Takes the restored copy in, once: reported, watched by the destination's guard, and
-   * stopped by a rollback. A copy its restore left stopped is held so until verify(). */
+  /** A copy its restore left stopped, its memory still on the way: verify() resumes it. */
   private hold(restored: RestoredProcess): void {
+    this.adopt(restored);
+    this.held = true;
+  }
+
+  /** Takes the restored copy in, once: reported, watched by the destination's guard, and
+   * stopped by a rollback. */
+  private adopt(restored: RestoredProcess): void {
     if (this.restored) return;
     this.restored = restored;
     const { pid } = restored;
@@ -298,10 +305,8 @@ export class MigrationSession {
   private async verify(restored: RestoredProcess): Promise<void> {
     const { pid } = restored;
     const destination = this.destination;
-    if (this.restored === restored) {
-      await this.timeline.phase('restore', () => destination.run(['signal-tree', 'CONT', String(pid)]));
-    }
-    this.hold(restored);
+    if (this.held) await this.timeline.phase('restore', () => destination.run(['signal-tree', 'CONT', String(pid)]));
+    this.adopt(restored);
     this.timeline.restored();
     // It runs on the destination: a batch's next process may freeze while this one is checked.
     this.notifyRunning();

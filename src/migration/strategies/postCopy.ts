@@ -6,6 +6,7 @@
 // meantime is lost. The preflight makes that rare: both page servers are CRIU's own, checked
 // before the freeze, and the tunnel is open before it. Relayed through this machine instead of
 // host to host, the pages trickled in at 30–40 MiB/s (bench/results).
+import { clauseFor } from '../errors';
 import type { StrategyContext } from './context';
 import { restoreLazily } from './lazyRestore';
 
@@ -21,9 +22,8 @@ export async function postCopy(migration: StrategyContext): Promise<void> {
   try {
     await migration.phase('pages', () => pagesDone);
   } catch (err) {
-    const why = err instanceof Error ? err.message.replace(/\.$/, '') : String(err);
     throw new Error(
-      `Moving the memory from ${from} failed after the process had resumed on ${to} (${why}); it was resumed on ${from} as it was when frozen, and what it did on ${to} since is lost.`,
+      `Moving the memory from ${from} failed after the process had resumed on ${to} (${clauseFor(err)}); it was resumed on ${from} as it was when frozen, and what it did on ${to} since is lost.`,
     );
   }
   await closeTunnel();

@@ -11,17 +11,20 @@
 // post-copy's lazy pages, with the copy held stopped until the last page arrived. It is still
 // stop-and-copy: the process runs nowhere until all of it is on the destination, so a failure
 // on the way resumes the source with nothing lost.
+import type { ChosenOption } from '../../checkpoint/engine';
+import { clauseFor } from '../errors';
 import { pageSocket } from '../pageTunnel';
 import type { StrategyContext } from './context';
 import { restoreLazily } from './lazyRestore';
 
 export async function stopAndCopy(migration: StrategyContext): Promise<void> {
-  return migration.memoryIntoProcess ? intoProcess(migration) : throughImages(migration);
+  const option = migration.memoryIntoProcess;
+  return option ? intoProcess(migration, option) : throughImages(migration);
 }
 
-async function intoProcess(migration: StrategyContext): Promise<void> {
-  const { from, to, memoryIntoProcess } = migration;
-  if (memoryIntoProcess) migration.report.options.push(memoryIntoProcess);
+async function intoProcess(migration: StrategyContext, option: ChosenOption): Promise<void> {
+  const { from, to } = migration;
+  migration.report.options.push(option);
   const { restored, pagesDone, closeTunnel } = await restoreLazily(migration, {
     leaveStopped: true,
     restoring: `restoring the process on ${to}, held stopped until its memory is in`,
@@ -31,8 +34,7 @@ async function intoProcess(migration: StrategyContext): Promise<void> {
   try {
     await migration.phase('pages', () => pagesDone);
   } catch (err) {
-    const why = err instanceof Error ? err.message.replace(/\.$/, '') : String(err);
-    throw new Error(`Moving the memory from ${from} to ${to} failed (${why}); the copy there had not run yet, so the process keeps running on ${from} with nothing lost.`);
+    throw new Error(`Moving the memory from ${from} to ${to} failed (${clauseFor(err)}); the copy there had not run yet, so the process keeps running on ${from} with nothing lost.`);
   }
   migration.checkCancelled();
   await migration.verify(restored);
