@@ -72,10 +72,10 @@ function withoutPreCopy({ rssKiB, postCopyProblem }: StrategyInput): StrategyCho
 
 /** From this size stop-and-copy moves the memory straight into the restored process, held
  * stopped until the last page arrived, instead of through an image file on the destination. The
- * file is a second copy of the memory there, written and read back while the process is frozen:
- * at 2 GiB that took 12–14 s in all against 6.6–8.0 s straight in (a warm engine on the lab).
- * At 64 and 512 MiB the two ways were even, and the image file is the simpler one. */
-export const INTO_PROCESS_MIN_RSS_KIB = 128 * 1024;
+ * file is a second copy of the memory there, written and read back while the process is frozen.
+ * Back to back on the lab (a warm engine), the image file was ~0.1 s ahead at 512 MiB, the two
+ * were even at 1 GiB, and at 2 GiB straight in took 8.0–8.8 s in all against 11.1–13.8 s. */
+export const INTO_PROCESS_MIN_RSS_KIB = 1024 * 1024;
 
 export interface MemoryWayInput {
   rssKiB: number;

@@ -122,12 +122,12 @@ describe('memory transfer between the hosts', () => {
 
   it('stop-and-copy of a large process: the memory goes straight into the copy, held stopped until it is all in, and says so', async () => {
     const tag = 'into-process';
-    const { pid, before } = await startMemoryHolder(tag, 160);
+    const { pid, before } = await startMemoryHolder(tag, 1024);
     const result = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--strategy', 'stop-and-copy', '--json']);
     assert.equal(result.code, 0, `procmig failed: ${result.stdout}${result.stderr}`);
     assert.equal(result.json.strategy, 'stop-and-copy');
     const option = result.json.options.find((o: { option: string }) => o.option === 'restore --lazy-pages --leave-stopped');
-    assert.match(option?.reason ?? '', /holds 1\d\d MiB: its memory goes straight into the restored copy/);
+    assert.match(option?.reason ?? '', /holds 10\d\d MiB: its memory goes straight into the restored copy/);
     assert.equal(typeof result.json.phases.pages, 'number', 'the pages moved as their own phase');
     cleanup.push(() => kill(B, result.json.destinationPid));
     await assertIntact(tag, result.json.destinationPid, before);
@@ -155,7 +155,7 @@ SH`,
     ].join('\n'));
     try {
       const tag = 'held-fails';
-      const { pid, before } = await startMemoryHolder(tag, 160);
+      const { pid, before } = await startMemoryHolder(tag, 1024);
       const result = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--strategy', 'stop-and-copy', '--json']);
       assert.notEqual(result.code, 0);
       assert.equal(result.json?.ok, false, result.stdout + result.stderr);

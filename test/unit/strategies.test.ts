@@ -70,10 +70,10 @@ describe('stop-and-copy', () => {
 describe('stop-and-copy straight into the process', () => {
   const big = 2 << 20; // KiB: 2 GiB
 
-  it('is taken from 128 MiB, where lazy pages work, for a process off a terminal that runs', () => {
-    const input = { rssKiB: 128 << 10, terminal: false, stoppedBefore: false };
+  it('is taken from 1 GiB, where lazy pages work, for a process off a terminal that runs', () => {
+    const input = { rssKiB: 1 << 20, terminal: false, stoppedBefore: false };
     assert.ok(chooseMemoryWay(input));
-    assert.equal(chooseMemoryWay({ ...input, rssKiB: (128 << 10) - 1 }), undefined, 'small: the image file is as fast');
+    assert.equal(chooseMemoryWay({ ...input, rssKiB: (1 << 20) - 1 }), undefined, 'smaller: the image file is as fast');
     assert.equal(chooseMemoryWay({ ...input, rssKiB: NaN }), undefined, 'unknown size');
     assert.equal(chooseMemoryWay({ ...input, postCopyProblem: 'no uffd' }), undefined);
     assert.equal(chooseMemoryWay({ ...input, terminal: true }), undefined);
