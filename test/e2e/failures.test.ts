@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { kill, onHost, procmig, repo, sshConfig, startTicker, stateOf, tickerAdvances, useTicker, type CliResult } from './support/lab';
+import { kill, onHost, procmig, repo, sshConfig, startTicker, stateOf, tickerAdvances, useTicker, withCriuWrapper, type CliResult } from './support/lab';
 
 const A = 'lab-a';
 const B = 'lab-b';
@@ -44,29 +44,18 @@ describe('failures roll back', () => {
   });
 
   it('CRIU failing on the destination: the source resumes and the half-restored copy is gone', async () => {
-    // Only lab-b's mount namespace sees the failing criu.
-    await onHost(B, [
-      'cp /usr/local/sbin/criu /tmp/criu-real',
-      `cat > /tmp/criu-failing <<'SH'
-#!/bin/sh
-if [ "$1" = restore ]; then
+    const failing = `if [ "$1" = restore ]; then
   while [ $# -gt 0 ]; do [ "$1" = -D ] && dir=$2; shift; done
   echo 'Error (criu/cr-restore.c:2447): Restoring FAILED (simulated).' > "$dir/restore.log"
   exit 1
 fi
-exec /tmp/criu-real "$@"
-SH`,
-      'chmod +x /tmp/criu-failing',
-      'mount --bind /tmp/criu-failing /usr/local/sbin/criu',
-    ].join('\n'));
-    try {
+exec /tmp/criu-real "$@"`;
+    await withCriuWrapper(B, failing, async () => {
       const result = await procmig(['migrate', String(ticker.pid), '--from', A, '--to', B, '--json']);
       await assertRolledBack(result, /restore.*lab-b|lab-b.*restore/i);
       assert.equal(result.json.rolledBack, true);
       assert.match(result.json.logs?.destination ?? '', /simulated/);
-    } finally {
-      await onHost(B, 'umount /usr/local/sbin/criu; rm -f /tmp/criu-failing /tmp/criu-real');
-    }
+    });
   });
 
   it('PID taken on the destination: restored into a new PID namespace, where it keeps its PID', async () => {

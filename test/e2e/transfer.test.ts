@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { createEngine } from '../../src/migration/engine';
-import { kill, onHost, procmig, sshConfig, startDetached, useLab, waitFor } from './support/lab';
+import { kill, onHost, procmig, sshConfig, startDetached, useLab, waitFor, withCriuWrapper } from './support/lab';
 
 const A = 'lab-a';
 const B = 'lab-b';
@@ -139,21 +139,13 @@ describe('memory transfer between the hosts', () => {
 
   it('stop-and-copy into a held copy whose pages stop on the way: the copy never ran and goes, the source runs on intact', async () => {
     // lab-b's lazy-pages daemon dies as soon as the restore returned, its pages far from all in.
-    await onHost(B, [
-      'cp /usr/local/sbin/criu /tmp/criu-real',
-      `cat > /tmp/criu-dropping <<'SH'
-#!/bin/sh
-if [ "$1" = restore ]; then
+    const dropping = `if [ "$1" = restore ]; then
   /tmp/criu-real "$@"; rc=$?
   pkill -KILL -f '^/tmp/criu-real lazy-pages'
   exit $rc
 fi
-exec /tmp/criu-real "$@"
-SH`,
-      'chmod +x /tmp/criu-dropping',
-      'mount --bind /tmp/criu-dropping /usr/local/sbin/criu',
-    ].join('\n'));
-    try {
+exec /tmp/criu-real "$@"`;
+    await withCriuWrapper(B, dropping, async () => {
       const tag = 'held-fails';
       const { pid, before } = await startMemoryHolder(tag, 1024);
       const result = await procmig(['migrate', String(pid), '--from', A, '--to', B, '--strategy', 'stop-and-copy', '--json']);
@@ -167,8 +159,6 @@ SH`,
       for (const host of [A, B]) assert.equal(await onHost(host, 'pgrep -c -f "criu(-real)? " || true'), '0', `a CRIU process is left on ${host}`);
       assert.equal(await imageDirs(A), '');
       assert.equal(await imageDirs(B), '');
-    } finally {
-      await onHost(B, 'umount /usr/local/sbin/criu; rm -f /tmp/criu-dropping /tmp/criu-real');
-    }
+    });
   });
 });

@@ -180,6 +180,22 @@ export async function readNumber(host: string, file: string): Promise<number> {
 }
 
 /** `running`, `stopped`, `zombie` or `gone`. */
+/** Runs `work` while `host`'s criu (only in its mount namespace) is a wrapper: `body`, a sh
+ * script that reaches the real CRIU as /tmp/criu-real. */
+export async function withCriuWrapper<T>(host: string, body: string, work: () => Promise<T>): Promise<T> {
+  await onHost(host, [
+    'cp /usr/local/sbin/criu /tmp/criu-real',
+    `cat > /tmp/criu-wrapper <<'SH'\n#!/bin/sh\n${body}\nSH`,
+    'chmod +x /tmp/criu-wrapper',
+    'mount --bind /tmp/criu-wrapper /usr/local/sbin/criu',
+  ].join('\n'));
+  try {
+    return await work();
+  } finally {
+    await onHost(host, 'umount /usr/local/sbin/criu; rm -f /tmp/criu-wrapper /tmp/criu-real');
+  }
+}
+
 export async function stateOf(host: string, pid: number): Promise<string> {
   return onHost(host, `s=$(sed 's/^[0-9]* (.*) //' /proc/${pid}/stat 2>/dev/null | cut -d' ' -f1); case "$s" in '') echo gone;; T|t) echo stopped;; Z|X) echo zombie;; *) echo running;; esac`);
 }
