@@ -19,10 +19,10 @@ export interface HostReport {
 
 export type Strategy = 'auto' | 'stop-and-copy' | 'pre-copy' | 'post-copy';
 
-/** `pages` is the page transfer of post-copy, while the process already runs on the
- * destination, and of a stop-and-copy into a held copy, which runs only after it;
+/** `pages` is post-copy's page transfer, while the process already runs on the destination;
+ * `memory` is a stop-and-copy's into the copy held stopped there, which runs only after it;
  * `rounds` is pre-copy's copying of memory while it still runs on the source. */
-export type PhaseName = 'preflight' | 'connect' | 'rounds' | 'freeze' | 'dump' | 'transfer' | 'restore' | 'verify' | 'pages' | 'cleanup';
+export type PhaseName = 'preflight' | 'connect' | 'rounds' | 'freeze' | 'dump' | 'transfer' | 'restore' | 'memory' | 'verify' | 'pages' | 'cleanup';
 
 export interface MigrationRequest {
   pid: number;

@@ -18,6 +18,7 @@ const TABLE: Record<PhaseName, PhaseInfo> = {
   dump: { label: 'Dumping', frozen: true },
   transfer: { label: 'Transferring', frozen: true },
   restore: { label: 'Restoring', frozen: true },
+  memory: { label: 'Moving the memory into the held copy', frozen: true },
   verify: { label: 'Verifying', frozen: false },
   pages: { label: 'Moving the remaining memory pages', frozen: false },
   cleanup: { label: 'Cleaning up', frozen: false },

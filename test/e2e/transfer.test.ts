@@ -128,7 +128,7 @@ describe('memory transfer between the hosts', () => {
     assert.equal(result.json.strategy, 'stop-and-copy');
     const option = result.json.options.find((o: { option: string }) => o.option === 'restore --lazy-pages --leave-stopped');
     assert.match(option?.reason ?? '', /holds 10\d\d MiB: its memory goes straight into the restored copy/);
-    assert.equal(typeof result.json.phases.pages, 'number', 'the pages moved as their own phase');
+    assert.equal(typeof result.json.phases.memory, 'number', 'the memory moved as its own phase, frozen');
     cleanup.push(() => kill(B, result.json.destinationPid));
     await assertIntact(tag, result.json.destinationPid, before);
     assert.equal(await onHost(A, `[ -e /proc/${pid} ] && echo there || echo gone`), 'gone', 'the source went once the copy ran');

@@ -7,11 +7,11 @@ import { Timeline } from '../../src/migration/timeline';
 
 describe('PHASES', () => {
   it('lists every phase once, in the order a migration begins them', () => {
-    assert.deepEqual(PHASES, ['connect', 'preflight', 'rounds', 'freeze', 'dump', 'transfer', 'restore', 'verify', 'pages', 'cleanup']);
+    assert.deepEqual(PHASES, ['connect', 'preflight', 'rounds', 'freeze', 'dump', 'transfer', 'restore', 'memory', 'verify', 'pages', 'cleanup']);
   });
 
-  it('marks the phases between the freeze and the restore as frozen, and labels each', () => {
-    assert.deepEqual(PHASES.filter((p) => phaseInfo(p)?.frozen), ['dump', 'transfer', 'restore']);
+  it('marks the phases from the freeze until the process runs on the destination as frozen, and labels each', () => {
+    assert.deepEqual(PHASES.filter((p) => phaseInfo(p)?.frozen), ['dump', 'transfer', 'restore', 'memory']);
     for (const p of PHASES) assert.ok(phaseInfo(p)?.label, p);
     assert.equal(phaseInfo('toString'), undefined, 'a name from elsewhere is unknown');
   });

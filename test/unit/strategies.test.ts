@@ -86,7 +86,8 @@ describe('stop-and-copy straight into the process', () => {
     assert.equal(result.ok, true, result.error);
     assert.equal(result.strategy, 'stop-and-copy');
     assert.deepEqual(s.engine.calls, ['lazy pages on lab-b', 'dump lazily 4242 on lab-a', 'lazy pages start', 'restore on lab-b lazily, left stopped']);
-    assert.deepEqual(s.progress.slice(2), ['connect', 'connect', 'dump', 'transfer', 'restore', 'pages', 'verify', 'cleanup']);
+    assert.deepEqual(s.progress.slice(2), ['connect', 'connect', 'dump', 'transfer', 'restore', 'memory', 'verify', 'cleanup']);
+    assert.equal(typeof result.phases.memory, 'number');
     const option = result.options.find((o) => o.option === 'restore --lazy-pages --leave-stopped');
     assert.match(option?.reason ?? '', /^the process holds 2048 MiB: its memory goes straight into the restored copy, which stays stopped until the last page arrived/);
     const order = s.b.commands.map((c) => c.join(' '));

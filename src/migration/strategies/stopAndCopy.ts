@@ -30,9 +30,9 @@ async function intoProcess(migration: StrategyContext, option: ChosenOption): Pr
     restoring: `restoring the process on ${to}, held stopped until its memory is in`,
   });
   migration.hold(restored);
-  migration.progress('pages', `moving the memory from ${from} into the held copy on ${to}`);
+  migration.progress('memory', `moving the memory from ${from} into the held copy on ${to}`);
   try {
-    await migration.phase('pages', () => pagesDone);
+    await migration.phase('memory', () => pagesDone);
   } catch (err) {
     throw new Error(`Moving the memory from ${from} to ${to} failed (${clauseFor(err)}); the copy there had not run yet, so the process keeps running on ${from} with nothing lost.`);
   }
