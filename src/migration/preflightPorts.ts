@@ -10,9 +10,9 @@ export function listeningSockets(inspection: ProcessInspection): InetSocket[] {
   return inspection.inet.filter((s) => s.proto.startsWith('tcp') && s.state === TCP_LISTEN && held.has(s.inode));
 }
 
-/** TCP ports the tree listens on, ascending. */
-export function listeningPorts(inspection: ProcessInspection): number[] {
-  return [...new Set(listeningSockets(inspection).map((s) => s.localPort))].sort((a, b) => a - b);
+/** The ports of `sockets`, each once, ascending. */
+export function listeningPorts(sockets: readonly InetSocket[]): number[] {
+  return [...new Set(sockets.map((s) => s.localPort))].sort((a, b) => a - b);
 }
 
 const isWildcard = (address: string) => /^[0:.]+$/.test(address);

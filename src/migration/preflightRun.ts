@@ -4,7 +4,7 @@
 import { parseCapabilities, type ParsedCapabilities } from '../helper/capabilities';
 import type { CheckpointEngine, CheckpointPlan, FileSubstitute } from '../checkpoint/engine';
 import type { HostHelper } from '../helper/hostHelper';
-import { parseInspection, socketInodes, type ProcessInspection } from '../helper/inspection';
+import { parseInspection, socketInodes, type InetSocket, type ProcessInspection } from '../helper/inspection';
 import type { ChosenOption, MigrateOptions, MigrationRequest, PhaseName } from './api';
 import type { BatchLink } from './batchLinks';
 import { PreflightError } from './errors';
@@ -95,7 +95,8 @@ class PreflightRun {
     const datagrams = datagramPeersOf(inspection, from, to, companions);
     const files = [...requiredFiles(inspection).filter((f) => !carried.has(f.path)), ...externalDatagramPeers(inspection, companions).names.map((path) => ({ path, compareSize: false }))];
     // The destination's ports are asked meanwhile: it is idle while the source stats.
-    const ports = this.portProblems(inspection);
+    const listening = listeningSockets(inspection);
+    const ports = this.portProblems(listening);
     ports.catch(() => undefined); // awaited below
     const sizes = await this.source.run(['stat-files'], { stdin: files.map((f) => f.path).join('\n') + '\n' });
     const sizeOf = new Map(sizes.split('\n').map((l) => l.split('\t') as [string, string]));
@@ -127,7 +128,7 @@ class PreflightRun {
       inspection,
       plan,
       carried: tmpfs.files,
-      listeningPorts: listeningPorts(inspection),
+      listeningPorts: listeningPorts(listening),
       closedConnections: closed.length ? closed : undefined,
       options: [
         ...plan.dump.map((o) => ({ option: `dump ${o.option}`, reason: o.reason })),
@@ -162,10 +163,9 @@ class PreflightRun {
 
   /** The tree's listeners must find their ports free on the destination; a standby's checkpoint
    * is restored only later, so its ports are not asked now. */
-  private async portProblems(inspection: ProcessInspection): Promise<string[]> {
-    const listening = listeningSockets(inspection);
+  private async portProblems(listening: readonly InetSocket[]): Promise<string[]> {
     if (!listening.length || this.context.standby) return [];
-    const ports = [...new Set(listening.map((s) => String(s.localPort)))];
+    const ports = listeningPorts(listening).map(String);
     return portProblems(listening, parsePortUsers(await this.destination.run(['port-users', ...ports])), this.request.to);
   }
 

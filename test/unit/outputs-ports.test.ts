@@ -9,7 +9,7 @@ import {
   outputOnlyFiles,
   substituteMissingOutputs,
 } from '../../src/migration/preflight';
-import { listeningPorts } from '../../src/migration/preflightPorts';
+import { listeningPorts, listeningSockets } from '../../src/migration/preflightPorts';
 import { CriuEngine } from '../../src/checkpoint/criu';
 import { caps, inspection } from './fixtures';
 
@@ -136,7 +136,7 @@ describe('ports', () => {
       proto: 'tcp' as const, localAddress: '127.0.0.1', localPort, remoteAddress: remotePort ? '10.0.0.9' : '0.0.0.0', remotePort, state, inode,
     });
     i.inet = [sock(11, 10, 8080), sock(12, 10, 9229), sock(13, 1, 8080, 51000), sock(99, 10, 22), sock(14, 1, 5000, 443)];
-    assert.deepEqual(listeningPorts(i), [8080, 9229]);
+    assert.deepEqual(listeningPorts(listeningSockets(i)), [8080, 9229]);
     assert.deepEqual(establishedConnections(i), ['127.0.0.1:8080→10.0.0.9:51000']);
   });
 });
